@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency from Debian's packages (needs root
+# or sudo). Safe to re-run: does nothing when everything is present.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config clang libclang-rt-dev
+      liblz4-dev libzstd-dev libprotobuf-c-dev protobuf-c-compiler
+      libcurl4-openssl-dev nodejs npm)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

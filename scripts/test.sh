@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs dependencies (apt + the npm
+# interop peers), then
+#   1. a plain build (-Wall -Wextra -Werror) and every test, interop included;
+#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build (clang, leak
+#      checking on) and every test again, with the fuzz seed corpora;
+#   3. a ThreadSanitizer build and the threaded tests;
+#   4. a timed libFuzzer run of each fuzz target (MW_FUZZ_SECONDS, default 60).
+# Usage: scripts/test.sh   (env: MW_FUZZ_SECONDS, MW_SKIP_SAN=1 for a quick local run)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+shared=${MW_SHARED_DIR:-$root/../shared}
+jobs=$(nproc)
+bash "$root/scripts/deps.sh"
+peers="$root/build/peers"
+bash "$shared/peers/install.sh" "$peers"
+
+step() { echo; echo "=== $* ($(date +%T))"; }
+
+step "plain build"
+cmake -S "$root" -B "$root/build" -DMW_WERROR=ON -DMW_PEERS_DIR="$peers" -DMW_SHARED_DIR="$shared" >/dev/null
+cmake --build "$root/build" -j"$jobs"
+(cd "$root/build" && ctest -j"$jobs" --output-on-failure)
+
+if [ "${MW_SKIP_SAN:-0}" != 1 ]; then
+  step "ASan + UBSan build"
+  CC=clang cmake -S "$root" -B "$root/build-asan" -DMW_WERROR=ON -DMW_SANITIZE=address,undefined \
+    -DMW_FUZZ=ON -DMW_BUILD_BENCH=OFF -DMW_PEERS_DIR="$peers" -DMW_SHARED_DIR="$shared" >/dev/null
+  cmake --build "$root/build-asan" -j"$jobs"
+  (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j"$jobs" --output-on-failure -LE interop)
+
+  step "TSan build (threaded tests)"
+  CC=clang cmake -S "$root" -B "$root/build-tsan" -DMW_WERROR=ON -DMW_SANITIZE=thread \
+    -DMW_BUILD_BENCH=OFF -DMW_SHARED_DIR="$shared" >/dev/null
+  cmake --build "$root/build-tsan" -j"$jobs"
+  (cd "$root/build-tsan" && TSAN_OPTIONS=halt_on_error=1 ctest -j"$jobs" --output-on-failure -L threads)
+
+  secs=${MW_FUZZ_SECONDS:-60}
+  for fz in "$root"/build-asan/tests/fuzz/fuzz_*; do
+    [ -x "$fz" ] || continue
+    name=$(basename "$fz"); target=${name#fuzz_}
+    step "fuzzing $target for ${secs}s"
+    work=$(mktemp -d)
+    cp "$root/tests/fuzz/corpus/$target"/* "$work"/
+    ASAN_OPTIONS=detect_leaks=1 "$fz" -max_total_time="$secs" -print_final_stats=1 \
+      -artifact_prefix="$root/build-asan/" "$work" 2>&1 | tail -n 5
+    rm -rf "$work"
+  done
+fi
+step "all test stages passed"

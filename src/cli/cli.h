@@ -1,0 +1,14 @@
+/* cli.h - subcommands of the memwal tool. Each gets argv starting at its own
+ * name and returns the process exit status (0 ok, 1 failure, 2 usage). */
+#ifndef MW_CLI_H
+#define MW_CLI_H
+
+typedef struct mw_cli_command {
+  const char *name;
+  const char *help;
+  int (*run)(int argc, char **argv);
+} mw_cli_command;
+
+int mw_cli_ipc_cat(int argc, char **argv);
+
+#endif

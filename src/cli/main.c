@@ -1,0 +1,37 @@
+/* main.c - the memwal command: dispatch to subcommands. Each subcommand
+ * lives in its own cli_<name>.c and is listed in the table below. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "memwal.h"
+
+static const mw_cli_command commands[] = {
+  {"ipc-cat", "ipc-cat FILE        decode an Arrow IPC stream, print JSON lines", mw_cli_ipc_cat},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: memwal COMMAND [ARGS]\n       memwal --version\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %s\n", commands[i].help);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+    printf("memwal %s\n", mw_version());
+    return 0;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "memwal: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}
