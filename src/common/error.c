@@ -52,7 +52,17 @@ mw_status mw_err_wrap(mw_error *err, mw_status code, const char *fmt, ...) {
   memcpy(old, err->message, sizeof old);
   old[sizeof old - 1] = '\0';
   if (err->code == MW_OK) err->code = code;
-  snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+  /* Truncation is acceptable: messages are bounded by design. */
+  size_t n = strlen(prefix);
+  if (n > sizeof err->message - 3) n = sizeof err->message - 3;
+  memcpy(err->message, prefix, n);
+  err->message[n] = ':';
+  err->message[n + 1] = ' ';
+  size_t room = sizeof err->message - n - 3;
+  size_t m = strlen(old);
+  if (m > room) m = room;
+  memcpy(err->message + n + 2, old, m);
+  err->message[n + 2 + m] = '\0';
   return err->code;
 }
 
