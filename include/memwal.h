@@ -212,6 +212,124 @@ MW_API mw_status mw_objstore_open(mw_objstore **out, const char *uri,
 /** Releases a store (and for a custom store, calls its destroy). NULL ok. */
 MW_API void mw_objstore_close(mw_objstore *store);
 
+
+/* ------------------------------------------------------------ WAL appender
+ *
+ * The lowest-level MemWAL writer: claims a writer epoch on a shard (fencing
+ * any older writer) and appends batches as numbered WAL entries, each one
+ * Arrow IPC stream object `_mem_wal/{shard}/wal/{bitrev64(position)}.arrow`
+ * written with put_if_absent. Synchronous: append returns once the entry is
+ * durable. Safe to call from several threads (appends are serialised; each
+ * gets its own position).
+ */
+typedef struct mw_wal_appender mw_wal_appender;
+
+typedef struct mw_wal_appender_config {
+  uint32_t struct_size;              /* set by _init */
+  uint32_t shard_spec_id;            /* written into a new shard's manifest [0] */
+  uint64_t first_wal_entry_position; /* first position of a fresh shard [0];
+                                        use 1 for shards Lance >= 7 reads */
+  uint32_t manifest_scan_batch_size; /* parallel heads when probing [2] */
+} mw_wal_appender_config;
+
+/** Fills every field with its default. */
+MW_API void mw_wal_appender_config_init(mw_wal_appender_config *cfg);
+
+/** Claims a new writer epoch on shard `shard_id` (lowercase hyphenated UUID)
+ *  of the table rooted at `store` and returns an appender for it.
+ *  - store: borrowed until mw_wal_appender_close().
+ *  - cfg: NULL = defaults; copied.
+ *  MW_ERR_FENCED if another writer claimed the shard concurrently,
+ *  MW_ERR_INVALID for a sealed shard or a malformed UUID. */
+MW_API mw_status mw_wal_appender_open(mw_wal_appender **out, mw_objstore *store,
+                                      const char *shard_id,
+                                      const mw_wal_appender_config *cfg,
+                                      mw_error *err);
+
+/** What one append wrote. */
+typedef struct mw_wal_append_result {
+  uint64_t position; /* WAL position of the new entry */
+  uint64_t batches;  /* batches in it */
+  uint64_t rows;     /* rows in it */
+  uint64_t bytes;    /* size of the entry object */
+} mw_wal_append_result;
+
+/** Appends n_batches (>= 1, each with >= 1 row) of `schema` as ONE entry.
+ *  schema and batches are borrowed for the call. The schema metadata of the
+ *  written stream gets writer_epoch = our epoch (a writer_epoch the caller
+ *  passed is replaced). MW_ERR_FENCED once a newer writer owns the shard;
+ *  MW_ERR_INVALID for bad input (nothing written). */
+MW_API mw_status mw_wal_appender_append(mw_wal_append_result *out,
+                                        mw_wal_appender *appender,
+                                        const struct ArrowSchema *schema,
+                                        const struct ArrowArray *const *batches,
+                                        size_t n_batches, mw_error *err);
+
+/** The epoch this appender claimed. */
+MW_API uint64_t mw_wal_appender_epoch(const mw_wal_appender *appender);
+
+/** The position the next append will try first (a hint until the first
+ *  append or a seed made it authoritative). */
+MW_API uint64_t mw_wal_appender_next_position(const mw_wal_appender *appender);
+
+/** Makes `position` the authoritative next position (after a replay). */
+MW_API void mw_wal_appender_seed_next_position(mw_wal_appender *appender,
+                                               uint64_t position);
+
+/** Releases the appender (no I/O). NULL is ok. */
+MW_API void mw_wal_appender_close(mw_wal_appender *appender);
+
+/* -------------------------------------------------------------- WAL tailer
+ *
+ * Reads WAL entries of a shard (0-based and 1-based shards, Lance 12 fence
+ * entries). Never claims an epoch. One tailer is not thread-safe; use one
+ * per thread.
+ */
+typedef struct mw_wal_tailer mw_wal_tailer;
+
+/** Opens a tailer on shard `shard_id`; store borrowed until close. */
+MW_API mw_status mw_wal_tailer_open(mw_wal_tailer **out, mw_objstore *store,
+                                    const char *shard_id, mw_error *err);
+
+/** One decoded WAL entry. Owns its schema and batches: release with
+ *  mw_wal_entry_release(). */
+typedef struct mw_wal_entry {
+  uint64_t position;
+  uint64_t writer_epoch;
+  int is_fence;              /* schema metadata fence_sentinel = "true" */
+  struct ArrowSchema schema; /* writer_epoch removed from its metadata */
+  struct ArrowArray *batches;
+  size_t n_batches;
+  uint64_t rows;
+} mw_wal_entry;
+
+/** Reads the entry at `position`. MW_ERR_NOT_FOUND if absent (out is then
+ *  zeroed); MW_ERR_CORRUPT for undecodable bytes or a missing/malformed
+ *  writer_epoch. */
+MW_API mw_status mw_wal_tailer_read_entry(mw_wal_entry *out, mw_wal_tailer *tailer,
+                                          uint64_t position, mw_error *err);
+
+/** Frees what the entry owns; the struct itself is the caller's. NULL ok. */
+MW_API void mw_wal_entry_release(mw_wal_entry *entry);
+
+/** First position holding an entry (from a listing); MW_ERR_NOT_FOUND when
+ *  the WAL is empty. */
+MW_API mw_status mw_wal_tailer_first_position(uint64_t *out, mw_wal_tailer *tailer,
+                                              mw_error *err);
+
+/** The first absent position after the highest consecutive entry, probing
+ *  forward from the manifest's hints. */
+MW_API mw_status mw_wal_tailer_next_position(uint64_t *out, mw_wal_tailer *tailer,
+                                             mw_error *err);
+
+/** Best effort: raise wal_entry_position_last_seen to `position` in a new
+ *  manifest version (never lowers it, never changes the epoch). */
+MW_API mw_status mw_wal_tailer_update_cursor(mw_wal_tailer *tailer, uint64_t position,
+                                             mw_error *err);
+
+/** Releases the tailer. NULL ok. */
+MW_API void mw_wal_tailer_close(mw_wal_tailer *tailer);
+
 #ifdef __cplusplus
 }
 #endif
