@@ -1,0 +1,1181 @@
+/*
+ * test_objstore.c - the object-store contract, run against every built-in
+ * store (file:// in a mkdtemp folder, memory://, and the fault wrapper over
+ * memory with nothing armed), plus store-specific checks: URI dispatch, file
+ * atomicity details (temp files invisible, nothing left behind), racing
+ * put_if_absent from 8 threads, concurrent overwrite vs readers, and the
+ * fault wrapper's documented semantics (nth call, transient/persistent, op
+ * mask, key prefix, wrote-but-errored, crash with rollback of in-flight
+ * writes). Every check asserts exact values.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "memwal.h"
+#include "memwal_sys.h"
+#include "mw_test.h"
+#include "objstore/objstore.h"
+#include "objstore/objstore_fault.h"
+
+static char g_tmpdir[256];
+
+/* CHECK_OK with an error pointer that may be &local or NULL. */
+#define CHECK_OKE(expr, eptr)       \
+  do {                              \
+    mw_error *chk_e_ = (eptr);      \
+    CHECK_OK(expr, chk_e_);         \
+  } while (0)
+
+/* ------------------------------------------------------------ helpers */
+
+static void put_ok(mw_objstore *s, const char *key, const char *text) {
+  mw_error e = {0};
+  CHECK_OKE(mw_objstore_put(s, key, text, strlen(text), &e), &e);
+}
+
+/* Checks key holds exactly `text`. */
+static void expect_obj(mw_objstore *s, const char *key, const char *text) {
+  mw_error e = {0};
+  uint8_t *d = NULL;
+  size_t n = 99;
+  mw_status st = mw_objstore_get(s, &d, &n, key, 0, MW_OBJSTORE_TO_END, &e);
+  CHECK_INT(st, MW_OK);
+  if (st != MW_OK) fprintf(stderr, "  get '%s': %s\n", key, e.message);
+  CHECK_INT(n, strlen(text));
+  if (st == MW_OK && n == strlen(text)) CHECK(n == 0 || memcmp(d, text, n) == 0);
+  mw_free(d);
+  uint64_t sz = 99;
+  CHECK_INT(mw_objstore_head(s, &sz, key, &e), MW_OK);
+  CHECK_INT(sz, strlen(text));
+}
+
+static void expect_missing(mw_objstore *s, const char *key) {
+  mw_error e = {0};
+  uint8_t *d = (uint8_t *)1;
+  size_t n = 99;
+  CHECK_INT(mw_objstore_get(s, &d, &n, key, 0, MW_OBJSTORE_TO_END, &e), MW_ERR_NOT_FOUND);
+  CHECK_INT(e.code, MW_ERR_NOT_FOUND);
+  CHECK(d == NULL);
+  CHECK_INT(n, 0);
+  uint64_t sz = 99;
+  CHECK_INT(mw_objstore_head(s, &sz, key, NULL), MW_ERR_NOT_FOUND);
+  CHECK_INT(sz, 0);
+}
+
+/* Ranged get; compares with `want` (length wlen). */
+static void expect_range(mw_objstore *s, const char *key, uint64_t off, uint64_t len, const char *want,
+                         size_t wlen) {
+  mw_error e = {0};
+  uint8_t *d = (uint8_t *)1;
+  size_t n = 99;
+  CHECK_OKE(mw_objstore_get(s, &d, &n, key, off, len, &e), &e);
+  CHECK_INT(n, wlen);
+  if (n == wlen && wlen) CHECK(memcmp(d, want, wlen) == 0);
+  if (wlen == 0) CHECK(d == NULL);
+  mw_free(d);
+}
+
+/* Listing collected as a sorted "key=size,key=size" string. */
+typedef struct listing {
+  char *keys[256];
+  uint64_t sizes[256];
+  int n;
+  int stop_after; /* 0 = never stop */
+} listing;
+
+static int collect(void *arg, const char *key, uint64_t size) {
+  listing *l = arg;
+  if (l->n < 256) {
+    l->keys[l->n] = strdup(key);
+    l->sizes[l->n] = size;
+    l->n++;
+  }
+  return l->stop_after && l->n >= l->stop_after;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lists prefix and returns the canonical string in buf. */
+static const char *list_str(mw_objstore *s, const char *prefix, char *buf, size_t cap) {
+  listing l;
+  memset(&l, 0, sizeof l);
+  mw_error e = {0};
+  CHECK_OKE(mw_objstore_list(s, prefix, collect, &l, &e), &e);
+  /* sort keys with their sizes: sort "key=size" strings */
+  char *items[256];
+  for (int i = 0; i < l.n; i++) {
+    items[i] = malloc(strlen(l.keys[i]) + 32);
+    sprintf(items[i], "%s=%llu", l.keys[i], (unsigned long long)l.sizes[i]);
+    free(l.keys[i]);
+  }
+  qsort(items, (size_t)l.n, sizeof items[0], cmp_str);
+  buf[0] = '\0';
+  for (int i = 0; i < l.n; i++) {
+    if (i) strncat(buf, ",", cap - strlen(buf) - 1);
+    strncat(buf, items[i], cap - strlen(buf) - 1);
+    free(items[i]);
+  }
+  return buf;
+}
+
+/* ------------------------------------------------------------ contract */
+
+static void contract(mw_objstore *s) {
+  mw_error e = {0};
+  char buf[4096];
+
+  /* put / get / overwrite */
+  put_ok(s, "a/b/c", "hello");
+  expect_obj(s, "a/b/c", "hello");
+  put_ok(s, "a/b/c", "bye!!!");
+  expect_obj(s, "a/b/c", "bye!!!");
+  put_ok(s, "a/b/d", "x");
+  put_ok(s, "a/bc", "yz");
+
+  /* put_if_absent: conflict, content unchanged */
+  CHECK_OKE(mw_objstore_put_if_absent(s, "p/x", "one", 3, &e), &e);
+  mw_err_clear(&e);
+  CHECK_INT(mw_objstore_put_if_absent(s, "p/x", "two", 3, &e), MW_ERR_ALREADY_EXISTS);
+  CHECK_INT(e.code, MW_ERR_ALREADY_EXISTS);
+  CHECK(strstr(e.message, "p/x") != NULL);
+  expect_obj(s, "p/x", "one");
+  CHECK_INT(mw_objstore_put_if_absent(s, "a/b/c", "zz", 2, NULL), MW_ERR_ALREADY_EXISTS);
+  expect_obj(s, "a/b/c", "bye!!!");
+
+  /* ranged gets */
+  put_ok(s, "r", "0123456789");
+  expect_range(s, "r", 2, 3, "234", 3);
+  expect_range(s, "r", 7, 100, "789", 3);
+  expect_range(s, "r", 9, MW_OBJSTORE_TO_END, "9", 1);
+  expect_range(s, "r", 0, MW_OBJSTORE_TO_END, "0123456789", 10);
+  expect_range(s, "r", 0, 10, "0123456789", 10);
+  expect_range(s, "r", 3, 0, "", 0);
+  expect_range(s, "r", 10, 5, "", 0);
+  expect_range(s, "r", 50, MW_OBJSTORE_TO_END, "", 0);
+  expect_range(s, "r", UINT64_MAX, UINT64_MAX, "", 0);
+
+  /* NOT_FOUND */
+  expect_missing(s, "nope");
+  expect_missing(s, "a/b/c/deeper");
+  expect_missing(s, "a/b"); /* a "folder" is not an object */
+  uint8_t *d = (uint8_t *)1;
+  size_t n = 7;
+  CHECK_INT(mw_objstore_get(s, &d, &n, "nope", 2, 3, NULL), MW_ERR_NOT_FOUND);
+  CHECK(d == NULL);
+  CHECK_INT(n, 0);
+
+  /* empty objects */
+  CHECK_OKE(mw_objstore_put(s, "e/empty", NULL, 0, &e), &e);
+  expect_obj(s, "e/empty", "");
+  expect_range(s, "e/empty", 0, 10, "", 0);
+  CHECK_OKE(mw_objstore_put_if_absent(s, "e/empty2", "", 0, &e), &e);
+  expect_obj(s, "e/empty2", "");
+  CHECK_INT(mw_objstore_put_if_absent(s, "e/empty2", "", 0, NULL), MW_ERR_ALREADY_EXISTS);
+
+  /* binary data with NULs */
+  uint8_t bin[300];
+  for (int i = 0; i < 300; i++) bin[i] = (uint8_t)(i * 7);
+  bin[0] = 0;
+  bin[150] = 0;
+  CHECK_OKE(mw_objstore_put(s, "bin/obj", bin, sizeof bin, &e), &e);
+  d = NULL;
+  n = 0;
+  CHECK_OKE(mw_objstore_get(s, &d, &n, "bin/obj", 0, MW_OBJSTORE_TO_END, &e), &e);
+  CHECK_INT(n, 300);
+  CHECK(n == 300 && memcmp(d, bin, 300) == 0);
+  mw_free(d);
+  expect_range(s, "bin/obj", 140, 20, (const char *)bin + 140, 20);
+
+  /* nested folders */
+  put_ok(s, "n/1/2/3/4/5/deep", "deep");
+  expect_obj(s, "n/1/2/3/4/5/deep", "deep");
+
+  /* list */
+  CHECK_STR(list_str(s, "", buf, sizeof buf),
+            "a/b/c=6,a/b/d=1,a/bc=2,bin/obj=300,e/empty2=0,e/empty=0,n/1/2/3/4/5/deep=4,p/x=3,r=10");
+  CHECK_STR(list_str(s, NULL, buf, sizeof buf),
+            "a/b/c=6,a/b/d=1,a/bc=2,bin/obj=300,e/empty2=0,e/empty=0,n/1/2/3/4/5/deep=4,p/x=3,r=10");
+  CHECK_STR(list_str(s, "a/", buf, sizeof buf), "a/b/c=6,a/b/d=1,a/bc=2");
+  CHECK_STR(list_str(s, "a/b", buf, sizeof buf), "a/b/c=6,a/b/d=1,a/bc=2");
+  CHECK_STR(list_str(s, "a/b/", buf, sizeof buf), "a/b/c=6,a/b/d=1");
+  CHECK_STR(list_str(s, "a/b/c", buf, sizeof buf), "a/b/c=6");
+  CHECK_STR(list_str(s, "e/empty", buf, sizeof buf), "e/empty2=0,e/empty=0");
+  CHECK_STR(list_str(s, "n/1/2", buf, sizeof buf), "n/1/2/3/4/5/deep=4");
+  CHECK_STR(list_str(s, "p", buf, sizeof buf), "p/x=3");
+  CHECK_STR(list_str(s, "zzz", buf, sizeof buf), "");
+  CHECK_STR(list_str(s, "a/b/c/", buf, sizeof buf), "");
+  CHECK_STR(list_str(s, "q/r/s/", buf, sizeof buf), "");
+  /* early stop */
+  listing l;
+  memset(&l, 0, sizeof l);
+  l.stop_after = 2;
+  CHECK_OKE(mw_objstore_list(s, "", collect, &l, &e), &e);
+  CHECK_INT(l.n, 2);
+  for (int i = 0; i < l.n; i++) free(l.keys[i]);
+  CHECK_INT(mw_objstore_list(s, "", NULL, NULL, NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_list(s, "/a", collect, &l, NULL), MW_ERR_INVALID);
+  static const char *const bad_prefixes[] = {"/", "../", "../x", "a/../", "a//", "./a", "a/./b/c"};
+  for (size_t i = 0; i < sizeof bad_prefixes / sizeof bad_prefixes[0]; i++) {
+    mw_err_clear(&e);
+    CHECK_INT(mw_objstore_list(s, bad_prefixes[i], collect, &l, &e), MW_ERR_INVALID);
+    CHECK_INT(e.code, MW_ERR_INVALID);
+    CHECK(strstr(e.message, "list: prefix") == e.message);
+  }
+  CHECK_INT(l.n, 2);
+  CHECK_STR(list_str(s, ".", buf, sizeof buf), "");
+  CHECK_STR(list_str(s, "..", buf, sizeof buf), "");
+
+  /* delete */
+  CHECK_OKE(mw_objstore_delete(s, "a/b/c", &e), &e);
+  expect_missing(s, "a/b/c");
+  CHECK_OKE(mw_objstore_delete(s, "a/b/c", &e), &e);
+  CHECK_OKE(mw_objstore_delete(s, "never/was/here", &e), &e);
+  CHECK_STR(list_str(s, "a/", buf, sizeof buf), "a/b/d=1,a/bc=2");
+  expect_obj(s, "a/b/d", "x");
+  /* re-create after delete */
+  CHECK_OKE(mw_objstore_put_if_absent(s, "a/b/c", "again", 5, &e), &e);
+  expect_obj(s, "a/b/c", "again");
+
+  /* invalid keys */
+  static const char *const bad[] = {"", "/abs", "a//b", "a/", "./a", "a/./b", "a/..", "..", ".",
+                                    "../x", "a/../b", "//"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    const char *k = bad[i];
+    uint64_t sz;
+    mw_err_clear(&e);
+    CHECK_INT(mw_objstore_put(s, k, "v", 1, &e), MW_ERR_INVALID);
+    CHECK_INT(e.code, MW_ERR_INVALID);
+    CHECK_INT(mw_objstore_put_if_absent(s, k, "v", 1, NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_objstore_get(s, &d, &n, k, 0, 1, NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_objstore_head(s, &sz, k, NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_objstore_delete(s, k, NULL), MW_ERR_INVALID);
+  }
+  CHECK_INT(mw_objstore_put(s, NULL, "v", 1, NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_put(s, "ok", NULL, 3, NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_get(s, NULL, &n, "r", 0, 1, NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_head(s, NULL, "r", NULL), MW_ERR_INVALID);
+  expect_missing(s, "ok");
+  /* nothing invalid reached the store */
+  CHECK_STR(list_str(s, "", buf, sizeof buf),
+            "a/b/c=5,a/b/d=1,a/bc=2,bin/obj=300,e/empty2=0,e/empty=0,n/1/2/3/4/5/deep=4,p/x=3,r=10");
+}
+
+static void rm_rf(const char *path) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+  CHECK_INT(system(cmd), 0);
+}
+
+static void test_contract_file(void) {
+  char root[400], uri[420];
+  snprintf(root, sizeof root, "%s/contract", g_tmpdir);
+  snprintf(uri, sizeof uri, "file://%s", root);
+  mw_objstore *s = NULL;
+  mw_error e = {0};
+  CHECK_OKE(mw_objstore_open(&s, uri, NULL, &e), &e);
+  if (!s) return;
+  contract(s);
+  mw_objstore_close(s);
+  /* The bytes are where the layout says, and persist across handles. */
+  char p[500];
+  snprintf(p, sizeof p, "%s/a/b/d", root);
+  FILE *f = fopen(p, "rb");
+  CHECK(f != NULL);
+  if (f) {
+    char c[8] = {0};
+    CHECK_INT(fread(c, 1, sizeof c, f), 1);
+    CHECK_STR(c, "x");
+    fclose(f);
+  }
+  /* plain absolute path, fsync off */
+  mw_objstore_options o;
+  mw_objstore_options_init(&o);
+  CHECK_INT(o.fsync, 1);
+  CHECK_INT(o.struct_size, sizeof o);
+  o.fsync = 0;
+  CHECK_OKE(mw_objstore_open(&s, root, &o, &e), &e);
+  if (!s) return;
+  expect_obj(s, "a/b/c", "again");
+  mw_objstore_close(s);
+}
+
+static void test_contract_memory(void) {
+  mw_objstore *s = NULL;
+  mw_error e = {0};
+  CHECK_OKE(mw_objstore_open(&s, "memory://contract", NULL, &e), &e);
+  if (!s) return;
+  contract(s);
+  mw_objstore_close(s);
+  /* anonymous store */
+  CHECK_OKE(mw_objstore_open(&s, "memory://", NULL, &e), &e);
+  if (!s) return;
+  contract(s);
+  mw_objstore_close(s);
+}
+
+static void test_contract_fault_passthrough(void) {
+  mw_objstore *inner = NULL, *f = NULL;
+  mw_error e = {0};
+  CHECK_OKE(mw_objstore_open(&inner, "memory://", NULL, &e), &e);
+  CHECK_OKE(mw_objstore_fault_new(&f, inner, &e), &e);
+  if (!f) return;
+  CHECK(mw_objstore_is_fault(f));
+  CHECK(!mw_objstore_is_fault(inner));
+  contract(f);
+  mw_fault_counters c;
+  mw_objstore_fault_counters(f, &c);
+  CHECK_INT(c.injected, 0);
+  CHECK_INT(c.rolled_back, 0);
+  /* exact call counts of contract(); rejected arguments never reach it */
+  CHECK_INT(c.calls[MW_FAULT_OP_PUT], 8);
+  CHECK_INT(c.calls[MW_FAULT_OP_PUT_IF_ABSENT], 6);
+  CHECK_INT(c.calls[MW_FAULT_OP_GET], 27);
+  CHECK_INT(c.calls[MW_FAULT_OP_HEAD], 14);
+  CHECK_INT(c.calls[MW_FAULT_OP_LIST], 17);
+  CHECK_INT(c.calls[MW_FAULT_OP_DEL], 3);
+  mw_objstore_close(f);
+  /* inner still usable after closing the wrapper */
+  expect_obj(inner, "a/b/c", "again");
+  mw_objstore_close(inner);
+}
+
+/* ------------------------------------------------------------ URIs */
+
+static int g_destroyed;
+static mw_status dummy_put(void *self, const char *k, const void *d, size_t n, mw_error *err) {
+  return MW_ERR_IO; /* no message on purpose */
+}
+static void dummy_destroy(void *self) { g_destroyed++; }
+
+static void test_uri_and_new(void) {
+  mw_objstore *s = (mw_objstore *)1;
+  mw_error e = {0};
+  CHECK_INT(mw_objstore_open(&s, "s3://bucket/path", NULL, &e), MW_ERR_UNSUPPORTED);
+  CHECK(s == NULL);
+  CHECK_INT(e.code, MW_ERR_UNSUPPORTED);
+  CHECK(strstr(e.message, "'s3'") != NULL);
+  CHECK_INT(mw_objstore_open(&s, "gs://b", NULL, NULL), MW_ERR_UNSUPPORTED);
+  CHECK_INT(mw_objstore_open(&s, "az+blob://b/c", NULL, NULL), MW_ERR_UNSUPPORTED);
+  CHECK_INT(mw_objstore_open(&s, "", NULL, NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_open(&s, NULL, NULL, NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_open(NULL, "memory://x", NULL, NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_open(&s, "file://relative/x", NULL, NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_open(&s, "file:///tmp/bad%zzescape", NULL, NULL), MW_ERR_INVALID);
+  mw_objstore_options zero;
+  memset(&zero, 0, sizeof zero);
+  CHECK_INT(mw_objstore_open(&s, "memory://x", &zero, NULL), MW_ERR_INVALID);
+
+  /* memory:// same name = same contents; freed with the last handle */
+  mw_objstore *a = NULL, *b = NULL, *c = NULL;
+  CHECK_OKE(mw_objstore_open(&a, "memory://shared", NULL, &e), &e);
+  CHECK_OKE(mw_objstore_open(&b, "MEMORY://shared", NULL, &e), &e);
+  CHECK_OKE(mw_objstore_open(&c, "memory://other", NULL, &e), &e);
+  put_ok(a, "k", "v1");
+  expect_obj(b, "k", "v1");
+  expect_missing(c, "k");
+  mw_objstore_close(a);
+  expect_obj(b, "k", "v1"); /* still one handle open */
+  mw_objstore_close(b);
+  CHECK_OKE(mw_objstore_open(&a, "memory://shared", NULL, &e), &e);
+  expect_missing(a, "k"); /* last close freed it */
+  mw_objstore_close(a);
+  mw_objstore_close(c);
+  /* anonymous stores are private */
+  CHECK_OKE(mw_objstore_open(&a, "memory://", NULL, &e), &e);
+  CHECK_OKE(mw_objstore_open(&b, "memory://", NULL, &e), &e);
+  put_ok(a, "k", "v");
+  expect_missing(b, "k");
+  mw_objstore_close(a);
+  mw_objstore_close(b);
+  mw_objstore_close(NULL);
+
+  /* file:// with escapes and localhost */
+  char uri[600], path[600];
+  snprintf(uri, sizeof uri, "file://localhost%s/with%%20space", g_tmpdir);
+  CHECK_OKE(mw_objstore_open(&a, uri, NULL, &e), &e);
+  if (a) {
+    put_ok(a, "k", "v");
+    mw_objstore_close(a);
+  }
+  snprintf(path, sizeof path, "%s/with space/k", g_tmpdir);
+  struct stat sb;
+  CHECK_INT(stat(path, &sb), 0);
+  CHECK_INT(sb.st_size, 1);
+  /* relative plain path: resolved against the cwd once */
+  char rel[64];
+  snprintf(rel, sizeof rel, "objstore-rel-%ld/x/", (long)getpid());
+  CHECK_OKE(mw_objstore_open(&a, rel, NULL, &e), &e);
+  if (a) {
+    put_ok(a, "k", "rel");
+    mw_objstore_close(a);
+  }
+  snprintf(path, sizeof path, "objstore-rel-%ld/x/k", (long)getpid());
+  CHECK_INT(stat(path, &sb), 0);
+  snprintf(path, sizeof path, "objstore-rel-%ld", (long)getpid());
+  rm_rf(path);
+  /* a root that is a file */
+  snprintf(path, sizeof path, "%s/with space/k", g_tmpdir);
+  CHECK_INT(mw_objstore_open(&a, path, NULL, &e), MW_ERR_IO);
+
+  /* custom vtables */
+  static const mw_objstore_vtable incomplete = {
+      .abi_version = MW_OBJSTORE_ABI_VERSION, .struct_size = sizeof(mw_objstore_vtable),
+      .put = dummy_put, .destroy = dummy_destroy};
+  g_destroyed = 0;
+  CHECK_INT(mw_objstore_new(&s, &incomplete, NULL, &e), MW_ERR_INVALID);
+  CHECK_INT(g_destroyed, 1); /* self released on failure */
+  CHECK(s == NULL);
+  mw_objstore_vtable v2 = incomplete;
+  v2.abi_version = 2;
+  CHECK_INT(mw_objstore_new(&s, &v2, NULL, NULL), MW_ERR_INVALID);
+  CHECK_INT(g_destroyed, 2);
+}
+
+/* A custom store that fails without a message: the library writes one. */
+static mw_status dummy_get(void *self, uint8_t **o, size_t *n, const char *k, uint64_t off,
+                           uint64_t len, mw_error *err) {
+  *o = malloc(4); /* junk the library must free */
+  *n = 4;
+  return MW_ERR_IO;
+}
+static mw_status dummy_pia(void *self, const char *k, const void *d, size_t n, mw_error *err) {
+  return MW_OK;
+}
+static mw_status dummy_head(void *self, uint64_t *o, const char *k, mw_error *err) { return MW_OK; }
+static mw_status dummy_list(void *self, const char *p, mw_objstore_list_fn fn, void *a, mw_error *err) {
+  return MW_OK;
+}
+static mw_status dummy_del(void *self, const char *k, mw_error *err) { return MW_OK; }
+
+static void test_custom_store(void) {
+  static const mw_objstore_vtable vt = {
+      .abi_version = MW_OBJSTORE_ABI_VERSION, .struct_size = sizeof(mw_objstore_vtable),
+      .put = dummy_put, .put_if_absent = dummy_pia, .get = dummy_get, .head = dummy_head,
+      .list = dummy_list, .del = dummy_del, .destroy = dummy_destroy};
+  mw_objstore *s = NULL;
+  mw_error e = {0};
+  g_destroyed = 0;
+  CHECK_OKE(mw_objstore_new(&s, &vt, NULL, &e), &e);
+  if (!s) return;
+  CHECK_INT(mw_objstore_put(s, "k", "v", 1, &e), MW_ERR_IO);
+  CHECK_INT(e.code, MW_ERR_IO);
+  CHECK_STR(e.message, "put 'k': I/O error");
+  uint8_t *d = (uint8_t *)1;
+  size_t n = 9;
+  CHECK_INT(mw_objstore_get(s, &d, &n, "k", 0, 1, &e), MW_ERR_IO);
+  CHECK(d == NULL);
+  CHECK_INT(n, 0);
+  CHECK_OKE(mw_objstore_put_if_absent(s, "k", "v", 1, &e), &e);
+  CHECK_INT(e.code, MW_OK);
+  mw_objstore_close(s);
+  CHECK_INT(g_destroyed, 1);
+}
+
+/* ------------------------------------------------------------ file details */
+
+static int count_tmp_files(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return -1;
+  int n = 0;
+  struct dirent *de;
+  while ((de = readdir(d)))
+    if (strncmp(de->d_name, ".tmp-", 5) == 0) n++;
+  closedir(d);
+  return n;
+}
+
+static void test_file_details(void) {
+  char root[400], p[600], buf[2048];
+  snprintf(root, sizeof root, "%s/details", g_tmpdir);
+  mw_objstore *s = NULL;
+  mw_error e = {0};
+  CHECK_OKE(mw_objstore_open(&s, root, NULL, &e), &e);
+  if (!s) return;
+  put_ok(s, "t/real", "real");
+  CHECK_OKE(mw_objstore_put_if_absent(s, "t/once", "1", 1, &e), &e);
+  CHECK_INT(mw_objstore_put_if_absent(s, "t/once", "2", 1, NULL), MW_ERR_ALREADY_EXISTS);
+  snprintf(p, sizeof p, "%s/t", root);
+  CHECK_INT(count_tmp_files(p), 0); /* nothing left behind, also by the loser */
+
+  /* a temp file left by a crash (complete or partial) is invisible */
+  snprintf(p, sizeof p, "%s/t/.tmp-999-1-deadbeef", root);
+  FILE *f = fopen(p, "wb");
+  CHECK(f != NULL);
+  if (f) {
+    fputs("partial", f);
+    fclose(f);
+  }
+  snprintf(p, sizeof p, "%s/u/.tmp-1-2-3", root);
+  snprintf(buf, sizeof buf, "%s/u", root);
+  CHECK_INT(mkdir(buf, 0755), 0);
+  f = fopen(p, "wb");
+  if (f) fclose(f);
+  CHECK_STR(list_str(s, "", buf, sizeof buf), "t/once=1,t/real=4");
+  CHECK_STR(list_str(s, "t/.tmp", buf, sizeof buf), "");
+  CHECK_STR(list_str(s, "u", buf, sizeof buf), "");
+  uint8_t *d = NULL;
+  size_t n = 0;
+  CHECK_INT(mw_objstore_get(s, &d, &n, "t/.tmp-999-1-deadbeef", 0, MW_OBJSTORE_TO_END, &e),
+            MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_put(s, "t/.tmp-x", "v", 1, NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_delete(s, "t/.tmp-999-1-deadbeef", NULL), MW_ERR_INVALID);
+  /* a ".tmp-" folder segment that is not the last one is an ordinary key */
+  put_ok(s, "v/.tmp-dir/obj", "ok");
+  expect_obj(s, "v/.tmp-dir/obj", "ok");
+  CHECK_STR(list_str(s, "v/", buf, sizeof buf), "v/.tmp-dir/obj=2");
+  CHECK_STR(list_str(s, "", buf, sizeof buf), "t/once=1,t/real=4,v/.tmp-dir/obj=2");
+  /* keys that start with dots are ordinary */
+  put_ok(s, "..dots", "d");
+  put_ok(s, "w/.hidden", "h");
+  CHECK_STR(list_str(s, ".", buf, sizeof buf), "..dots=1");
+  CHECK_STR(list_str(s, "w/.", buf, sizeof buf), "w/.hidden=1");
+  CHECK_STR(list_str(s, "..", buf, sizeof buf), "..dots=1");
+
+  /* file/folder clashes */
+  mw_err_clear(&e);
+  CHECK_INT(mw_objstore_put(s, "t/real/child", "c", 1, &e), MW_ERR_IO);
+  CHECK(strstr(e.message, "t/real") != NULL);
+  CHECK_INT(mw_objstore_put(s, "t", "c", 1, &e), MW_ERR_IO);
+  CHECK_INT(mw_objstore_put_if_absent(s, "t", "c", 1, &e), MW_ERR_IO);
+  CHECK_OKE(mw_objstore_delete(s, "t", &e), &e); /* a folder is not an object */
+  expect_obj(s, "t/real", "real");
+  expect_missing(s, "t/real/child");
+  snprintf(p, sizeof p, "%s/t", root);
+  CHECK_INT(count_tmp_files(p), 1); /* only the simulated leftover */
+
+  /* large object (several MiB) round trip and a ranged read deep inside */
+  size_t big = 5u << 20;
+  uint8_t *data = malloc(big);
+  for (size_t i = 0; i < big; i++) data[i] = (uint8_t)(i * 2654435761u >> 13);
+  CHECK_OKE(mw_objstore_put(s, "big", data, big, &e), &e);
+  CHECK_OKE(mw_objstore_get(s, &d, &n, "big", 0, MW_OBJSTORE_TO_END, &e), &e);
+  CHECK_INT(n, big);
+  CHECK(n == big && memcmp(d, data, big) == 0);
+  mw_free(d);
+  CHECK_OKE(mw_objstore_get(s, &d, &n, "big", big - 1000, 5000, &e), &e);
+  CHECK_INT(n, 1000);
+  CHECK(n == 1000 && memcmp(d, data + big - 1000, 1000) == 0);
+  mw_free(d);
+  free(data);
+  mw_objstore_close(s);
+}
+
+/* ------------------------------------------------------------ concurrency */
+
+#define RACE_THREADS 8
+#define RACE_KEYS 24
+
+typedef struct race_arg {
+  mw_objstore *s;
+  int id;
+  mw_status results[RACE_KEYS];
+} race_arg;
+
+static void *race_main(void *p) {
+  race_arg *a = p;
+  char key[32], val[32];
+  snprintf(val, sizeof val, "thread-%d", a->id);
+  for (int k = 0; k < RACE_KEYS; k++) {
+    snprintf(key, sizeof key, "race/k%02d", k);
+    mw_error e = {0};
+    a->results[k] = mw_objstore_put_if_absent(a->s, key, val, strlen(val), &e);
+    if (a->results[k] != MW_OK && a->results[k] != MW_ERR_ALREADY_EXISTS)
+      fprintf(stderr, "race: %s\n", e.message);
+    if (a->results[k] == MW_ERR_ALREADY_EXISTS && e.code != MW_ERR_ALREADY_EXISTS)
+      a->results[k] = MW_ERR_INTERNAL;
+  }
+  return NULL;
+}
+
+static void race_on(mw_objstore *s) {
+  pthread_t th[RACE_THREADS];
+  race_arg args[RACE_THREADS];
+  for (int i = 0; i < RACE_THREADS; i++) {
+    args[i].s = s;
+    args[i].id = i;
+    CHECK_INT(pthread_create(&th[i], NULL, race_main, &args[i]), 0);
+  }
+  for (int i = 0; i < RACE_THREADS; i++) pthread_join(th[i], NULL);
+  char key[32], val[32];
+  for (int k = 0; k < RACE_KEYS; k++) {
+    int winners = 0, losers = 0, winner = -1;
+    for (int i = 0; i < RACE_THREADS; i++) {
+      if (args[i].results[k] == MW_OK) {
+        winners++;
+        winner = i;
+      } else if (args[i].results[k] == MW_ERR_ALREADY_EXISTS) {
+        losers++;
+      }
+    }
+    CHECK_INT(winners, 1);
+    CHECK_INT(losers, RACE_THREADS - 1);
+    snprintf(key, sizeof key, "race/k%02d", k);
+    snprintf(val, sizeof val, "thread-%d", winner);
+    expect_obj(s, key, val);
+  }
+  char buf[4096];
+  list_str(s, "race/", buf, sizeof buf);
+  int commas = 0;
+  for (char *c = buf; *c; c++) commas += *c == ',';
+  CHECK_INT(commas, RACE_KEYS - 1);
+}
+
+/* Writers overwrite one key with whole-A or whole-B objects; readers must
+ * only ever see one of them, complete. */
+typedef struct ow_arg {
+  mw_objstore *s;
+  int id;
+  int bad;
+  int reads;
+} ow_arg;
+
+#define OW_SIZE 8192
+
+static void *ow_writer(void *p) {
+  ow_arg *a = p;
+  uint8_t *v = malloc(OW_SIZE);
+  memset(v, a->id % 2 ? 'B' : 'A', OW_SIZE);
+  for (int i = 0; i < 40; i++)
+    if (mw_objstore_put(a->s, "ow/key", v, OW_SIZE, NULL) != MW_OK) a->bad++;
+  free(v);
+  return NULL;
+}
+
+static void *ow_reader(void *p) {
+  ow_arg *a = p;
+  for (int i = 0; i < 200; i++) {
+    uint8_t *d = NULL;
+    size_t n = 0;
+    if (mw_objstore_get(a->s, &d, &n, "ow/key", 0, MW_OBJSTORE_TO_END, NULL) != MW_OK || n != OW_SIZE) {
+      a->bad++;
+    } else {
+      for (size_t j = 1; j < n; j++)
+        if (d[j] != d[0]) {
+          a->bad++;
+          break;
+        }
+      a->reads++;
+    }
+    mw_free(d);
+  }
+  return NULL;
+}
+
+static void overwrite_vs_readers(mw_objstore *s) {
+  uint8_t *v = malloc(OW_SIZE);
+  memset(v, 'A', OW_SIZE);
+  mw_error e = {0};
+  CHECK_OKE(mw_objstore_put(s, "ow/key", v, OW_SIZE, &e), &e);
+  free(v);
+  pthread_t th[4];
+  ow_arg args[4];
+  for (int i = 0; i < 4; i++) {
+    args[i] = (ow_arg){s, i, 0, 0};
+    CHECK_INT(pthread_create(&th[i], NULL, i < 2 ? ow_writer : ow_reader, &args[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < 4; i++) CHECK_INT(args[i].bad, 0);
+  CHECK_INT(args[2].reads + args[3].reads, 400);
+}
+
+static void test_concurrency(void) {
+  char root[400];
+  snprintf(root, sizeof root, "%s/race", g_tmpdir);
+  mw_objstore *s = NULL;
+  mw_error e = {0};
+  CHECK_OKE(mw_objstore_open(&s, root, NULL, &e), &e);
+  if (s) {
+    race_on(s);
+    overwrite_vs_readers(s);
+    char p[500];
+    snprintf(p, sizeof p, "%s/race", root);
+    CHECK_INT(count_tmp_files(p), 0);
+    snprintf(p, sizeof p, "%s/ow", root);
+    CHECK_INT(count_tmp_files(p), 0);
+    mw_objstore_close(s);
+  }
+  CHECK_OKE(mw_objstore_open(&s, "memory://race", NULL, &e), &e);
+  if (s) {
+    race_on(s);
+    overwrite_vs_readers(s);
+    mw_objstore *f = NULL;
+    mw_objstore *inner2 = NULL;
+    CHECK_OKE(mw_objstore_open(&inner2, "memory://", NULL, &e), &e);
+    CHECK_OKE(mw_objstore_fault_new(&f, inner2, &e), &e);
+    if (f) {
+      race_on(f);
+      overwrite_vs_readers(f);
+      mw_objstore_close(f);
+    }
+    mw_objstore_close(inner2);
+    mw_objstore_close(s);
+  }
+}
+
+/* ------------------------------------------------------------ faults */
+
+typedef struct fx {
+  mw_objstore *inner, *f;
+} fx;
+
+static fx fx_new(void) {
+  fx x = {NULL, NULL};
+  mw_error e = {0};
+  CHECK_OKE(mw_objstore_open(&x.inner, "memory://", NULL, &e), &e);
+  CHECK_OKE(mw_objstore_fault_new(&x.f, x.inner, &e), &e);
+  return x;
+}
+
+static void fx_free(fx *x) {
+  mw_objstore_close(x->f);
+  mw_objstore_close(x->inner);
+}
+
+static mw_status arm(mw_objstore *f, unsigned ops, uint64_t nth, mw_fault_kind kind, mw_fault_mode mode,
+                     const char *prefix) {
+  mw_fault_spec spec = {.ops = ops, .key_prefix = prefix, .nth = nth, .kind = kind, .mode = mode};
+  mw_error e = {0};
+  mw_status st = mw_objstore_fault_arm(f, &spec, &e);
+  if (st != MW_OK) fprintf(stderr, "  arm: %s\n", e.message);
+  return st;
+}
+
+static void test_fault_nth(void) {
+  fx x = fx_new();
+  if (!x.f) return;
+  mw_error e = {0};
+  char k[16];
+  /* transient: the 3rd put fails, before reaching the store */
+  CHECK_OKE(arm(x.f, MW_FAULT_PUT, 3, MW_FAULT_ERROR, MW_FAULT_ONCE, NULL), NULL);
+  mw_status got[5];
+  for (int i = 1; i <= 5; i++) {
+    snprintf(k, sizeof k, "k%d", i);
+    mw_err_clear(&e);
+    got[i - 1] = mw_objstore_put(x.f, k, "v", 1, &e);
+    if (i == 3) {
+      CHECK_INT(e.code, MW_ERR_IO);
+      CHECK_STR(e.message, "put 'k3': injected fault (counted call 3)");
+    }
+    expect_missing(x.f, "never"); /* gets/heads do not count */
+  }
+  CHECK_INT(got[0], MW_OK);
+  CHECK_INT(got[1], MW_OK);
+  CHECK_INT(got[2], MW_ERR_IO);
+  CHECK_INT(got[3], MW_OK);
+  CHECK_INT(got[4], MW_OK);
+  expect_missing(x.inner, "k3");
+  expect_obj(x.inner, "k4", "v");
+  mw_fault_counters c;
+  mw_objstore_fault_counters(x.f, &c);
+  CHECK_INT(c.calls[MW_FAULT_OP_PUT], 5);
+  CHECK_INT(c.calls[MW_FAULT_OP_GET], 5);
+  CHECK_INT(c.calls[MW_FAULT_OP_HEAD], 5);
+  CHECK_INT(c.calls[MW_FAULT_OP_PUT_IF_ABSENT], 0);
+  CHECK_INT(c.calls[MW_FAULT_OP_LIST], 0);
+  CHECK_INT(c.calls[MW_FAULT_OP_DEL], 0);
+  CHECK_INT(c.injected, 1);
+  CHECK_INT(mw_objstore_fault_calls(x.f, MW_FAULT_READS), 10);
+  CHECK_INT(mw_objstore_fault_calls(x.f, 0), 15);
+  mw_objstore_fault_reset_counters(x.f);
+  CHECK_INT(mw_objstore_fault_calls(x.f, 0), 0);
+
+  /* persistent: the 2nd write and every later one fail, reads work */
+  CHECK_OKE(arm(x.f, MW_FAULT_WRITES, 2, MW_FAULT_ERROR, MW_FAULT_PERSISTENT, NULL), NULL);
+  CHECK_INT(mw_objstore_put_if_absent(x.f, "p1", "a", 1, NULL), MW_OK);
+  CHECK_INT(mw_objstore_put(x.f, "p2", "a", 1, NULL), MW_ERR_IO);
+  CHECK_INT(mw_objstore_delete(x.f, "p1", NULL), MW_ERR_IO);
+  CHECK_INT(mw_objstore_put_if_absent(x.f, "p3", "a", 1, NULL), MW_ERR_IO);
+  expect_obj(x.f, "p1", "a");
+  expect_missing(x.inner, "p2");
+  expect_missing(x.inner, "p3");
+  CHECK_INT(mw_objstore_fault_crashed(x.f), 0);
+  mw_objstore_fault_counters(x.f, &c);
+  CHECK_INT(c.injected, 3);
+  mw_objstore_fault_reset(x.f);
+  CHECK_INT(mw_objstore_put(x.f, "p2", "b", 1, NULL), MW_OK);
+  expect_obj(x.inner, "p2", "b");
+
+  /* op mask on reads: only gets count */
+  CHECK_OKE(arm(x.f, MW_FAULT_GET, 1, MW_FAULT_ERROR, MW_FAULT_ONCE, NULL), NULL);
+  uint64_t sz = 0;
+  CHECK_INT(mw_objstore_head(x.f, &sz, "p2", NULL), MW_OK);
+  CHECK_INT(sz, 1);
+  put_ok(x.f, "p4", "c");
+  uint8_t *d = (uint8_t *)1;
+  size_t n = 5;
+  CHECK_INT(mw_objstore_get(x.f, &d, &n, "p2", 0, MW_OBJSTORE_TO_END, NULL), MW_ERR_IO);
+  CHECK(d == NULL);
+  CHECK_INT(n, 0);
+  expect_obj(x.f, "p2", "b"); /* transient: next get works */
+
+  /* list faults */
+  CHECK_OKE(arm(x.f, MW_FAULT_LIST, 2, MW_FAULT_ERROR, MW_FAULT_ONCE, NULL), NULL);
+  listing l;
+  memset(&l, 0, sizeof l);
+  CHECK_INT(mw_objstore_list(x.f, "", collect, &l, NULL), MW_OK);
+  int first = l.n;
+  CHECK_INT(first, 7); /* k1 k2 k4 k5 p1 p2 p4 */
+  CHECK_INT(mw_objstore_list(x.f, "", collect, &l, NULL), MW_ERR_IO);
+  CHECK_INT(l.n, first); /* the callback was never called */
+  for (int i = 0; i < l.n; i++) free(l.keys[i]);
+  memset(&l, 0, sizeof l);
+
+  /* key prefix: only keys under wal/ count */
+  CHECK_OKE(arm(x.f, MW_FAULT_ALL, 1, MW_FAULT_ERROR, MW_FAULT_PERSISTENT, "wal/"), NULL);
+  put_ok(x.f, "manifest/1", "m");
+  CHECK_INT(mw_objstore_put_if_absent(x.f, "wal/1", "w", 1, NULL), MW_ERR_IO);
+  CHECK_INT(mw_objstore_head(x.f, &sz, "wal/1", NULL), MW_ERR_IO);
+  CHECK_INT(mw_objstore_list(x.f, "wal/", collect, &l, NULL), MW_ERR_IO);
+  CHECK_INT(mw_objstore_list(x.f, "manifest/", collect, &l, NULL), MW_OK);
+  CHECK_INT(l.n, 1);
+  for (int i = 0; i < l.n; i++) free(l.keys[i]);
+  expect_missing(x.inner, "wal/1");
+  mw_objstore_fault_reset(x.f);
+
+  /* bad specs */
+  CHECK_INT(arm(x.f, MW_FAULT_PUT, 0, MW_FAULT_ERROR, MW_FAULT_ONCE, NULL), MW_ERR_INVALID);
+  CHECK_INT(arm(x.f, 0x100, 1, MW_FAULT_ERROR, MW_FAULT_ONCE, NULL), MW_ERR_INVALID);
+  CHECK_INT(arm(x.f, MW_FAULT_PUT, 1, (mw_fault_kind)7, MW_FAULT_ONCE, NULL), MW_ERR_INVALID);
+  CHECK_INT(arm(x.f, MW_FAULT_PUT, 1, MW_FAULT_ERROR, (mw_fault_mode)7, NULL), MW_ERR_INVALID);
+  CHECK_INT(arm(x.inner, MW_FAULT_PUT, 1, MW_FAULT_ERROR, MW_FAULT_ONCE, NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_fault_arm(x.f, NULL, NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_fault_calls(x.inner, 0), 0);
+  CHECK_INT(mw_objstore_fault_crashed(x.inner), 0);
+  CHECK_INT(mw_objstore_fault_new(NULL, x.inner, NULL), MW_ERR_INVALID);
+  /* a bad spec does not disturb the (disarmed) wrapper */
+  put_ok(x.f, "after", "ok");
+  fx_free(&x);
+}
+
+static void test_fault_wrote_error(void) {
+  fx x = fx_new();
+  if (!x.f) return;
+  mw_error e = {0};
+  CHECK_OKE(arm(x.f, MW_FAULT_PUT_IF_ABSENT, 1, MW_FAULT_WROTE_ERROR, MW_FAULT_ONCE, NULL), NULL);
+  CHECK_INT(mw_objstore_put_if_absent(x.f, "wal/1", "entry", 5, &e), MW_ERR_IO);
+  CHECK_STR(e.message, "put_if_absent 'wal/1': injected fault after the operation (counted call 1)");
+  expect_obj(x.inner, "wal/1", "entry"); /* it was written */
+  /* a retry learns the truth */
+  CHECK_INT(mw_objstore_put_if_absent(x.f, "wal/1", "entry", 5, NULL), MW_ERR_ALREADY_EXISTS);
+
+  CHECK_OKE(arm(x.f, MW_FAULT_PUT, 2, MW_FAULT_WROTE_ERROR, MW_FAULT_PERSISTENT, NULL), NULL);
+  CHECK_INT(mw_objstore_put(x.f, "h", "1", 1, NULL), MW_OK);
+  CHECK_INT(mw_objstore_put(x.f, "h", "2", 1, NULL), MW_ERR_IO);
+  CHECK_INT(mw_objstore_put(x.f, "h", "3", 1, NULL), MW_ERR_IO);
+  expect_obj(x.inner, "h", "3");
+
+  CHECK_OKE(arm(x.f, MW_FAULT_DEL, 1, MW_FAULT_WROTE_ERROR, MW_FAULT_ONCE, NULL), NULL);
+  CHECK_INT(mw_objstore_delete(x.f, "h", NULL), MW_ERR_IO);
+  expect_missing(x.inner, "h");
+
+  CHECK_OKE(arm(x.f, MW_FAULT_GET | MW_FAULT_HEAD, 1, MW_FAULT_WROTE_ERROR, MW_FAULT_PERSISTENT, NULL),
+           NULL);
+  uint8_t *d = (uint8_t *)1;
+  size_t n = 3;
+  CHECK_INT(mw_objstore_get(x.f, &d, &n, "wal/1", 0, MW_OBJSTORE_TO_END, NULL), MW_ERR_IO);
+  CHECK(d == NULL);
+  CHECK_INT(n, 0);
+  uint64_t sz = 9;
+  CHECK_INT(mw_objstore_head(x.f, &sz, "wal/1", NULL), MW_ERR_IO);
+  CHECK_INT(sz, 0);
+  mw_fault_counters c;
+  mw_objstore_fault_counters(x.f, &c);
+  CHECK_INT(c.injected, 6);
+  CHECK_INT(c.rolled_back, 0);
+  fx_free(&x);
+}
+
+/* A sequential writer against a crash at write call N: the inner store ends
+ * up holding exactly the acknowledged writes. */
+static void test_fault_crash_sequential(void) {
+  /* ops: 0 pia wal/1, 1 put hint=1, 2 pia wal/2, 3 put hint=2, 4 del wal/1,
+   *      5 pia wal/3, 6 put hint=3 */
+  for (int crash_at = 1; crash_at <= 8; crash_at++) {
+    fx x = fx_new();
+    if (!x.f) return;
+    put_ok(x.inner, "hint", "0"); /* pre-existing state */
+    CHECK_OKE(arm(x.f, MW_FAULT_WRITES, (uint64_t)crash_at, MW_FAULT_CRASH, MW_FAULT_ONCE, NULL), NULL);
+    int acked = 0, failed = 0;
+    for (int op = 0; op < 7; op++) {
+      mw_error e = {0};
+      mw_status st;
+      switch (op) {
+        case 0: st = mw_objstore_put_if_absent(x.f, "wal/1", "e1", 2, &e); break;
+        case 1: st = mw_objstore_put(x.f, "hint", "1", 1, &e); break;
+        case 2: st = mw_objstore_put_if_absent(x.f, "wal/2", "e2", 2, &e); break;
+        case 3: st = mw_objstore_put(x.f, "hint", "2", 1, &e); break;
+        case 4: st = mw_objstore_delete(x.f, "wal/1", &e); break;
+        case 5: st = mw_objstore_put_if_absent(x.f, "wal/3", "e3", 2, &e); break;
+        default: st = mw_objstore_put(x.f, "hint", "3", 1, &e); break;
+      }
+      if (st == MW_OK) {
+        CHECK_INT(failed, 0); /* no success after the crash */
+        acked++;
+      } else {
+        CHECK_INT(st, MW_ERR_IO);
+        CHECK(strstr(e.message, "crashed") != NULL);
+        failed++;
+      }
+    }
+    int expect_acked = crash_at - 1 < 7 ? crash_at - 1 : 7;
+    CHECK_INT(acked, expect_acked);
+    CHECK_INT(mw_objstore_fault_crashed(x.f), crash_at <= 7);
+    /* reads fail too once crashed */
+    uint64_t sz;
+    CHECK_INT(mw_objstore_head(x.f, &sz, "hint", NULL), crash_at <= 7 ? MW_ERR_IO : MW_OK);
+    /* model of the acknowledged state */
+    const char *hint = acked >= 7 ? "3" : acked >= 4 ? "2" : acked >= 2 ? "1" : "0";
+    char want[256] = "";
+    char buf[256];
+    if (acked >= 1 && acked < 5) strcat(want, "wal/1=2,");
+    if (acked >= 3) strcat(want, "wal/2=2,");
+    if (acked >= 6) strcat(want, "wal/3=2,");
+    if (want[0]) want[strlen(want) - 1] = '\0';
+    CHECK_STR(list_str(x.inner, "wal/", buf, sizeof buf), want);
+    expect_obj(x.inner, "hint", hint);
+    mw_fault_counters c;
+    mw_objstore_fault_counters(x.f, &c);
+    CHECK_INT(c.injected, crash_at <= 7 ? (uint64_t)(7 - acked) + 1 : 0);
+    CHECK_INT(c.rolled_back, 0);
+    /* reset: works again */
+    mw_objstore_fault_reset(x.f);
+    CHECK_INT(mw_objstore_fault_crashed(x.f), 0);
+    CHECK_INT(mw_objstore_put_if_absent(x.f, "wal/9", "e9", 2, NULL), MW_OK);
+    fx_free(&x);
+  }
+  /* a crash triggered by a read */
+  fx x = fx_new();
+  if (!x.f) return;
+  CHECK_OKE(arm(x.f, MW_FAULT_GET, 2, MW_FAULT_CRASH, MW_FAULT_PERSISTENT, NULL), NULL);
+  put_ok(x.f, "a", "1");
+  expect_obj(x.f, "a", "1");
+  uint8_t *d = NULL;
+  size_t n = 0;
+  mw_error e = {0};
+  CHECK_INT(mw_objstore_get(x.f, &d, &n, "a", 0, 1, &e), MW_ERR_IO);
+  CHECK_STR(e.message, "get 'a': store crashed (injected at counted call 2)");
+  CHECK_INT(mw_objstore_put(x.f, "b", "2", 1, &e), MW_ERR_IO);
+  CHECK_STR(e.message, "put 'b': store crashed");
+  expect_missing(x.inner, "b");
+  mw_objstore_fault_reset(x.f);
+  put_ok(x.f, "b", "2");
+  /* explicit crash */
+  mw_objstore_fault_crash(x.f);
+  CHECK_INT(mw_objstore_fault_crashed(x.f), 1);
+  CHECK_INT(mw_objstore_delete(x.f, "b", NULL), MW_ERR_IO);
+  expect_obj(x.inner, "b", "2");
+  fx_free(&x);
+}
+
+/* A "gate" store over memory: a write is performed on memory, then blocks
+ * until the test opens the gate - a write caught in flight. */
+typedef struct gate {
+  mw_objstore *mem;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int entered, open;
+} gate;
+
+static void gate_wait(gate *g) {
+  pthread_mutex_lock(&g->mu);
+  g->entered = 1;
+  pthread_cond_broadcast(&g->cv);
+  while (!g->open) pthread_cond_wait(&g->cv, &g->mu);
+  pthread_mutex_unlock(&g->mu);
+}
+static mw_status g_put(void *self, const char *k, const void *d, size_t n, mw_error *err) {
+  gate *g = self;
+  mw_status st = mw_objstore_put(g->mem, k, d, n, err);
+  gate_wait(g);
+  return st;
+}
+static mw_status g_pia(void *self, const char *k, const void *d, size_t n, mw_error *err) {
+  gate *g = self;
+  mw_status st = mw_objstore_put_if_absent(g->mem, k, d, n, err);
+  gate_wait(g);
+  return st;
+}
+static mw_status g_del(void *self, const char *k, mw_error *err) {
+  gate *g = self;
+  mw_status st = mw_objstore_delete(g->mem, k, err);
+  gate_wait(g);
+  return st;
+}
+static mw_status g_get(void *self, uint8_t **o, size_t *n, const char *k, uint64_t off, uint64_t len,
+                       mw_error *err) {
+  return mw_objstore_get(((gate *)self)->mem, o, n, k, off, len, err);
+}
+static mw_status g_head(void *self, uint64_t *o, const char *k, mw_error *err) {
+  return mw_objstore_head(((gate *)self)->mem, o, k, err);
+}
+static mw_status g_list(void *self, const char *p, mw_objstore_list_fn fn, void *a, mw_error *err) {
+  return mw_objstore_list(((gate *)self)->mem, p, fn, a, err);
+}
+static const mw_objstore_vtable gate_vt = {
+    .abi_version = MW_OBJSTORE_ABI_VERSION, .struct_size = sizeof(mw_objstore_vtable),
+    .put = g_put, .put_if_absent = g_pia, .get = g_get, .head = g_head, .list = g_list, .del = g_del};
+
+typedef struct inflight_arg {
+  mw_objstore *f;
+  int op; /* 0 put, 1 pia, 2 del */
+  mw_status st;
+  mw_error e;
+} inflight_arg;
+
+static void *inflight_main(void *p) {
+  inflight_arg *a = p;
+  if (a->op == 0)
+    a->st = mw_objstore_put(a->f, "k", "new", 3, &a->e);
+  else if (a->op == 1)
+    a->st = mw_objstore_put_if_absent(a->f, "fresh", "new", 3, &a->e);
+  else
+    a->st = mw_objstore_delete(a->f, "k", &a->e);
+  return NULL;
+}
+
+static void *crash_main(void *p) {
+  mw_objstore_fault_crash(p);
+  return NULL;
+}
+
+static void test_fault_crash_inflight(void) {
+  for (int op = 0; op < 3; op++) {
+    gate g = {0};
+    pthread_mutex_init(&g.mu, NULL);
+    pthread_cond_init(&g.cv, NULL);
+    mw_error e = {0};
+    mw_objstore *gs = NULL, *f = NULL;
+    CHECK_OKE(mw_objstore_open(&g.mem, "memory://", NULL, &e), &e);
+    CHECK_OKE(mw_objstore_new(&gs, &gate_vt, &g, &e), &e);
+    CHECK_OKE(mw_objstore_fault_new(&f, gs, &e), &e);
+    if (!f) return;
+    put_ok(g.mem, "k", "old");
+    pthread_t tw, tc;
+    inflight_arg a = {f, op, MW_OK, {0}};
+    CHECK_INT(pthread_create(&tw, NULL, inflight_main, &a), 0);
+    pthread_mutex_lock(&g.mu);
+    while (!g.entered) pthread_cond_wait(&g.cv, &g.mu);
+    pthread_mutex_unlock(&g.mu);
+    /* the write has reached memory but not returned: crash now */
+    if (op == 0) expect_obj(g.mem, "k", "new");
+    if (op == 1) expect_obj(g.mem, "fresh", "new");
+    if (op == 2) expect_missing(g.mem, "k");
+    CHECK_INT(pthread_create(&tc, NULL, crash_main, f), 0);
+    while (!mw_objstore_fault_crashed(f)) sched_yield();
+    pthread_mutex_lock(&g.mu);
+    g.open = 1;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    pthread_join(tc, NULL); /* crash() returned: rollback complete */
+    pthread_join(tw, NULL);
+    CHECK_INT(a.st, MW_ERR_IO);
+    CHECK(strstr(a.e.message, "store crashed") != NULL);
+    expect_obj(g.mem, "k", "old");
+    expect_missing(g.mem, "fresh");
+    mw_fault_counters c;
+    mw_objstore_fault_counters(f, &c);
+    CHECK_INT(c.rolled_back, 1);
+    CHECK_INT(c.rollback_failures, 0);
+    CHECK_INT(c.injected, 1);
+    mw_objstore_close(f);
+    mw_objstore_close(gs);
+    mw_objstore_close(g.mem);
+    pthread_mutex_destroy(&g.mu);
+    pthread_cond_destroy(&g.cv);
+  }
+}
+
+/* Several writer threads, crash at write N: the inner store holds exactly
+ * the acknowledged keys. */
+#define CW_THREADS 4
+#define CW_MAX 100
+
+typedef struct cw_arg {
+  mw_objstore *f;
+  int id;
+  int acked; /* keys 0..acked-1 acknowledged */
+  int post_crash_ok;
+} cw_arg;
+
+static void *cw_main(void *p) {
+  cw_arg *a = p;
+  char key[32];
+  int failed = 0;
+  for (int i = 0; i < CW_MAX; i++) {
+    snprintf(key, sizeof key, "t%d/%03d", a->id, i);
+    mw_status st = mw_objstore_put_if_absent(a->f, key, key, strlen(key), NULL);
+    if (st == MW_OK) {
+      if (failed) a->post_crash_ok++;
+      else a->acked++;
+    } else {
+      failed = 1;
+    }
+  }
+  return NULL;
+}
+
+static void test_fault_crash_concurrent(void) {
+  for (int round = 0; round < 3; round++) {
+    fx x = fx_new();
+    if (!x.f) return;
+    uint64_t crash_at = 37 + 61 * (uint64_t)round;
+    CHECK_OKE(arm(x.f, MW_FAULT_PUT_IF_ABSENT, crash_at, MW_FAULT_CRASH, MW_FAULT_ONCE, NULL), NULL);
+    pthread_t th[CW_THREADS];
+    cw_arg args[CW_THREADS];
+    for (int i = 0; i < CW_THREADS; i++) {
+      args[i] = (cw_arg){x.f, i, 0, 0};
+      CHECK_INT(pthread_create(&th[i], NULL, cw_main, &args[i]), 0);
+    }
+    for (int i = 0; i < CW_THREADS; i++) pthread_join(th[i], NULL);
+    int total = 0;
+    for (int i = 0; i < CW_THREADS; i++) {
+      CHECK_INT(args[i].post_crash_ok, 0);
+      total += args[i].acked;
+      char prefix[8], buf[8192];
+      snprintf(prefix, sizeof prefix, "t%d/", i);
+      listing l;
+      memset(&l, 0, sizeof l);
+      CHECK_OKE(mw_objstore_list(x.inner, prefix, collect, &l, NULL), NULL);
+      CHECK_INT(l.n, args[i].acked);
+      for (int j = 0; j < l.n; j++) free(l.keys[j]);
+      if (args[i].acked) {
+        snprintf(buf, sizeof buf, "t%d/%03d", i, args[i].acked - 1);
+        expect_obj(x.inner, buf, buf);
+      }
+    }
+    CHECK_INT(total, (int)crash_at - 1);
+    fx_free(&x);
+  }
+}
+
+int main(void) {
+  snprintf(g_tmpdir, sizeof g_tmpdir, "/tmp/mw-objstore-XXXXXX");
+  if (!mkdtemp(g_tmpdir)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  MW_RUN(test_contract_file);
+  MW_RUN(test_contract_memory);
+  MW_RUN(test_contract_fault_passthrough);
+  MW_RUN(test_uri_and_new);
+  MW_RUN(test_custom_store);
+  MW_RUN(test_file_details);
+  MW_RUN(test_concurrency);
+  MW_RUN(test_fault_nth);
+  MW_RUN(test_fault_wrote_error);
+  MW_RUN(test_fault_crash_sequential);
+  MW_RUN(test_fault_crash_inflight);
+  MW_RUN(test_fault_crash_concurrent);
+  rm_rf(g_tmpdir);
+  return mw_test_finish();
+}
