@@ -10,5 +10,6 @@ typedef struct mw_cli_command {
 } mw_cli_command;
 
 int mw_cli_ipc_cat(int argc, char **argv);
+int mw_cli_inspect(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
 
 static const mw_cli_command commands[] = {
   {"ipc-cat", "ipc-cat FILE        decode an Arrow IPC stream, print JSON lines", mw_cli_ipc_cat},
+  {"inspect", "inspect URI --shard UUID   print the latest shard manifest as JSON", mw_cli_inspect},
 };
 
 static void usage(FILE *f) {
