@@ -375,7 +375,8 @@ static mw_status validate_rec(const struct ArrowSchema *schema, const struct Arr
 
   if (t.id == MW_T_NULL) return MW_OK; /* no buffers; null_count is all of it */
 
-  if (a->buffers[0] == NULL && a->null_count != 0 && a->length > 0)
+  /* null_count -1 with no bitmap is accepted: no bitmap means no nulls */
+  if (a->buffers[0] == NULL && a->null_count > 0)
     return mw_err(err, MW_ERR_INVALID,
                   "column '%s': validity buffer is NULL but null_count is %" PRId64, path,
                   a->null_count);
