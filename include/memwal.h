@@ -330,6 +330,172 @@ MW_API mw_status mw_wal_tailer_update_cursor(mw_wal_tailer *tailer, uint64_t pos
 /** Releases the tailer. NULL ok. */
 MW_API void mw_wal_tailer_close(mw_wal_tailer *tailer);
 
+/* ------------------------------------------------------------ shard writer
+ *
+ * The high-level MemWAL writer of one shard (MEMWAL.md section 6). Two modes:
+ *  - MemTable mode (enable_memtable = 1, the default): puts go into an
+ *    in-memory MemTable (queryable with mw_shard_writer_scan, optionally
+ *    indexed) and to the WAL; frozen MemTables are flushed as Lance datasets;
+ *    open replays the unflushed WAL.
+ *  - WAL-only mode: puts go to a drainable queue that the WAL flusher writes
+ *    as entries; nothing is kept in memory after it is durable.
+ * A writer is safe for concurrent mw_shard_writer_put from several threads;
+ * its WAL flusher (and MemTable flusher) run on their own threads.
+ * A background failure is never dropped: it is returned by the next put or
+ * close. After a WAL write whose outcome is unknown, or after being fenced,
+ * every later put fails (MW_ERR_POISONED / MW_ERR_FENCED) until reopened.
+ */
+typedef struct mw_shard_writer mw_shard_writer;
+
+/** Log levels of the logging hook. */
+typedef enum mw_log_level { MW_LOG_DEBUG = 0, MW_LOG_INFO = 1, MW_LOG_WARN = 2, MW_LOG_ERROR = 3 } mw_log_level;
+/** Logging hook: msg is borrowed for the call. Called from any thread. */
+typedef void (*mw_log_fn)(void *arg, mw_log_level level, const char *msg);
+
+typedef struct mw_shard_writer_config {
+  uint32_t struct_size;                  /* set by _init */
+  char shard_id[40];                     /* UUID; "" = a random v4 UUID [""] */
+  uint32_t shard_spec_id;                /* [0] */
+  int durable_write;                     /* put returns once its WAL entry is durable [1] */
+  int sync_indexed_write;                /* indexes updated inside put [1] */
+  uint64_t max_wal_buffer_size;          /* WAL flush after this many unflushed bytes [10 MiB] */
+  uint64_t max_wal_flush_interval_ms;    /* WAL flush timer; 0 = none [100] */
+  uint64_t max_memtable_size;            /* freeze at this estimated size [256 MiB] */
+  uint64_t max_memtable_rows;            /* freeze at this many rows [100 000] */
+  uint64_t max_memtable_batches;         /* freeze at this many batches [8 000] */
+  uint64_t max_unflushed_memtable_bytes; /* backpressure budget [1 GiB] */
+  uint64_t backpressure_log_interval_ms; /* log while blocked, every [30 000] */
+  uint64_t async_index_buffer_rows;      /* async indexing batch [10 000] */
+  uint64_t async_index_interval_ms;      /* async indexing timer [1 000] */
+  uint32_t manifest_scan_batch_size;     /* [2] */
+  int enable_memtable;                   /* 0 = WAL-only mode [1] */
+  uint64_t first_wal_entry_position;     /* first position of a fresh shard [0] */
+  mw_log_fn log_fn;                      /* NULL = warnings and errors to stderr */
+  void *log_arg;
+} mw_shard_writer_config;
+
+/** Fills every field with its default (in brackets above). */
+MW_API void mw_shard_writer_config_init(mw_shard_writer_config *cfg);
+
+/** In-memory index kinds. */
+typedef enum mw_index_kind { MW_INDEX_BTREE = 1 } mw_index_kind;
+
+/** An in-memory index on one scalar column of the MemTable. */
+typedef struct mw_index_config {
+  const char *name;   /* borrowed for the open call */
+  const char *column; /* top-level column name */
+  mw_index_kind kind;
+} mw_index_config;
+
+/** Opens a writer on the table rooted at `store` (borrowed until close):
+ *  claims an epoch, writes a fence entry if the shard had an earlier writer,
+ *  replays the unflushed WAL (MemTable mode) and starts the background
+ *  threads.
+ *  - cfg: NULL = defaults; copied.
+ *  - schema: the batches' struct ("+s") schema, borrowed (deep-copied).
+ *  - indexes: n_indexes configs, borrowed for the call; WAL-only mode
+ *    rejects any (MW_ERR_INVALID, before any I/O). */
+MW_API mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store,
+                                      const mw_shard_writer_config *cfg,
+                                      const struct ArrowSchema *schema,
+                                      const mw_index_config *indexes, size_t n_indexes,
+                                      mw_error *err);
+
+/** Batch positions [start, end) a put was given (positions count batches
+ *  over the writer's life, starting at 0 after open). */
+typedef struct mw_batch_range {
+  uint64_t start;
+  uint64_t end;
+} mw_batch_range;
+
+/** Writes n_batches (>= 1, each with >= 1 row, each a struct array of the
+ *  writer's schema). Ownership of the batches MOVES to the writer on
+ *  MW_OK (their release is set to NULL); on failure they are left to the
+ *  caller. All batches of one put become visible together. With
+ *  durable_write, returns once the WAL entry holding them is durable (or
+ *  its error). May block for backpressure (never fails because of it). */
+MW_API mw_status mw_shard_writer_put(mw_batch_range *out, mw_shard_writer *writer,
+                                     struct ArrowArray *batches, size_t n_batches,
+                                     mw_error *err);
+
+/** Writes everything pending to the WAL and waits for it (also in
+ *  non-durable mode). */
+MW_API mw_status mw_shard_writer_flush_wal(mw_shard_writer *writer, mw_error *err);
+
+/** Flushes pending WAL data, stops the background threads and frees the
+ *  writer (always, even when returning an error: the status reports the
+ *  first error the writer had not yet returned). NULL is ok. */
+MW_API mw_status mw_shard_writer_close(mw_shard_writer *writer, mw_error *err);
+
+typedef struct mw_wal_stats {
+  uint64_t next_wal_entry_position; /* the position the next WAL entry gets */
+  uint64_t pending_batches;         /* put but not yet in the WAL */
+  uint64_t pending_bytes;
+} mw_wal_stats;
+
+MW_API mw_status mw_shard_writer_wal_stats(mw_wal_stats *out, mw_shard_writer *writer,
+                                           mw_error *err);
+
+typedef struct mw_memtable_stats {
+  uint64_t row_count;      /* active MemTable */
+  uint64_t batch_count;
+  uint64_t estimated_size; /* bytes */
+  uint64_t generation;
+  uint64_t frozen_count;   /* frozen MemTables not yet flushed */
+  uint64_t frozen_bytes;
+} mw_memtable_stats;
+
+/** MemTable mode only (else MW_ERR_INVALID "MemTable accessor not available
+ *  when enable_memtable = false (WAL-only mode)"). */
+MW_API mw_status mw_shard_writer_memtable_stats(mw_memtable_stats *out, mw_shard_writer *writer,
+                                                mw_error *err);
+
+/** Comparison of a scan filter. */
+typedef enum mw_filter_op { MW_FILTER_EQ = 0, MW_FILTER_LT, MW_FILTER_LE, MW_FILTER_GT, MW_FILTER_GE } mw_filter_op;
+
+/** A simple filter `column OP value` for mw_shard_writer_scan. `value` is a
+ *  length-1 array of the column's type with its schema (both borrowed for
+ *  the call). With an index on the column the index answers it. */
+typedef struct mw_scan_filter {
+  const char *column;
+  mw_filter_op op;
+  const struct ArrowSchema *value_schema;
+  const struct ArrowArray *value;
+} mw_scan_filter;
+
+/** The MemTable rows (frozen MemTables not yet flushed first, then the
+ *  active one; insertion order) as a stream of struct batches.
+ *  - columns: n_columns names to project (NULL/0 = all), borrowed.
+ *  - filter: NULL = all rows; borrowed for the call.
+ *  The stream is a snapshot: later puts do not appear in it; it may outlive
+ *  the writer. MemTable mode only. */
+MW_API mw_status mw_shard_writer_scan(struct ArrowArrayStream *out, mw_shard_writer *writer,
+                                      const char *const *columns, size_t n_columns,
+                                      const mw_scan_filter *filter, mw_error *err);
+
+/** The claimed writer epoch. */
+MW_API uint64_t mw_shard_writer_epoch(const mw_shard_writer *writer);
+
+/** The shard UUID (36 chars), valid until close. */
+MW_API const char *mw_shard_writer_shard_id(const mw_shard_writer *writer);
+
+/** The latest shard manifest as one JSON object (read from storage);
+ *  *out_json is freed with mw_free(). */
+MW_API mw_status mw_shard_writer_manifest_json(char **out_json, mw_shard_writer *writer,
+                                               mw_error *err);
+
+typedef struct mw_write_stats {
+  uint64_t put_count, put_rows, put_nanos;
+  uint64_t wal_flush_count, wal_flush_bytes, wal_flush_nanos;
+  uint64_t memtable_flush_count, memtable_flush_rows, memtable_flush_nanos;
+  uint64_t backpressure_waits, backpressure_nanos;
+  uint64_t replayed_entries, replayed_rows;
+} mw_write_stats;
+
+/** Counters since open (or the last reset). reset != 0 zeroes them after
+ *  reading. */
+MW_API void mw_shard_writer_write_stats(mw_write_stats *out, mw_shard_writer *writer, int reset);
+
 #ifdef __cplusplus
 }
 #endif
