@@ -614,8 +614,10 @@ static void test_temporal(void) {
   fld(&s, "+s", "", false, N);
   for (int k = 0; k < N; k++) fld(s.children[k], fmts[k], names[k], true, 0);
   int32_t v32[4][4] = {{19000, -1, 0, 2932896}, {0, 0, 0, 0}, {86399, 0, 3600, 1}, {86399999, 0, 1, 5}};
-  int64_t v64[4] = {1700000000123LL, -86400000LL, 0, INT64_MAX};
-  int64_t vt[4] = {1700000000123456LL, -1, 0, INT64_MIN};
+  /* values within +-2^53 so apache-arrow JS can convert them to numbers;
+   * the int64 extremes are in nojs_temporal_extremes */
+  int64_t v64[4] = {1700000000123LL, -86400000LL, 0, 9007199254740991LL};
+  int64_t vt[4] = {1700000000123456LL, -1, 0, -9007199254740991LL};
   struct ArrowArray *kids[N];
   const char *bits = "1101";
   for (int k = 0; k < N; k++) {
@@ -627,6 +629,21 @@ static void test_temporal(void) {
   }
   struct ArrowArray *batches[1] = {structcol(4, 0, NULL, N, kids)};
   roundtrip("temporal", &s, batches, 1, NULL, NULL);
+  /* int64 extremes in every 64-bit temporal type */
+  fld(&s, "+s", "", false, 4);
+  fld(s.children[0], "tdm", "d", true, 0);
+  fld(s.children[1], "ttn", "t", true, 0);
+  fld(s.children[2], "tsu:UTC", "ts", true, 0);
+  fld(s.children[3], "tDn", "dur", true, 0);
+  int64_t ext[2] = {INT64_MAX, INT64_MIN};
+  struct ArrowArray *k3[4] = {fixed(2, 0, NULL, ext, 8), fixed(2, 0, NULL, ext, 8), fixed(2, 0, NULL, ext, 8),
+                              fixed(2, 0, NULL, ext, 8)};
+  struct ArrowArray *b3[1] = {structcol(2, 0, NULL, 4, k3)};
+  roundtrip("nojs_temporal_extremes", &s, b3, 1, NULL,
+            "{\"d\": 9223372036854775807, \"t\": 9223372036854775807, \"ts\": 9223372036854775807, "
+            "\"dur\": 9223372036854775807}\n"
+            "{\"d\": -9223372036854775808, \"t\": -9223372036854775808, \"ts\": -9223372036854775808, "
+            "\"dur\": -9223372036854775808}\n");
   /* the JSON of one row, exactly */
   fld(&s, "+s", "", false, 3);
   fld(s.children[0], "tdD", "d", true, 0);
