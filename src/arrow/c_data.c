@@ -310,13 +310,23 @@ static int64_t load_offset(const void *buf, bool large, int64_t i) {
   return ((const int32_t *)buf)[i];
 }
 
-/* Appends ".name" (or ".<i>" for an unnamed child) to parent. */
+/* out = parent + "." + child name (or the index for an unnamed child),
+ * truncated to cap. Hand-rolled: it runs for every column of every batch. */
 static void child_path(char *out, size_t cap, const char *parent, const struct ArrowSchema *child,
                        int64_t i) {
-  if (child && child->name && child->name[0])
-    snprintf(out, cap, "%s.%s", parent, child->name);
-  else
-    snprintf(out, cap, "%s.%" PRId64, parent, i);
+  char num[24];
+  const char *name = child && child->name && child->name[0] ? child->name : NULL;
+  if (!name) {
+    snprintf(num, sizeof num, "%" PRId64, i);
+    name = num;
+  }
+  size_t n = 0;
+  if (parent[0]) {
+    for (; parent[n] && n + 1 < cap; n++) out[n] = parent[n];
+    if (n + 1 < cap) out[n++] = '.';
+  }
+  for (size_t k = 0; name[k] && n + 1 < cap; k++) out[n++] = name[k];
+  out[n] = '\0';
 }
 
 static mw_status validate_rec(const struct ArrowSchema *schema, const struct ArrowArray *a,
@@ -332,8 +342,8 @@ static mw_status validate_rec(const struct ArrowSchema *schema, const struct Arr
   if (schema->dictionary != NULL)
     return mw_err(err, MW_ERR_UNSUPPORTED, "column '%s': dictionary-encoded columns are not supported",
                   path);
-  char tname[96];
-  mw_type_name(tname, sizeof tname, &t);
+  char tname[96]; /* filled only on the error paths (validation is per batch: keep it cheap) */
+#define MW_TNAME() (mw_type_name(tname, sizeof tname, &t), tname)
   if (a->release == NULL)
     return mw_err(err, MW_ERR_INVALID, "column '%s': array is released (release == NULL)", path);
   if (a->length < 0)
@@ -348,7 +358,7 @@ static mw_status validate_rec(const struct ArrowSchema *schema, const struct Arr
   int nb = mw_type_n_buffers(&t);
   if (a->n_buffers != nb)
     return mw_err(err, MW_ERR_INVALID, "column '%s': %s array has %" PRId64 " buffers, expected %d",
-                  path, tname, a->n_buffers, nb);
+                  path, MW_TNAME(), a->n_buffers, nb);
   if (nb > 0 && a->buffers == NULL)
     return mw_err(err, MW_ERR_INVALID, "column '%s': buffers pointer is NULL", path);
 
@@ -362,10 +372,10 @@ static mw_status validate_rec(const struct ArrowSchema *schema, const struct Arr
   }
   if (schema->n_children != want_children)
     return mw_err(err, MW_ERR_INVALID, "column '%s': %s schema has %" PRId64 " children, expected %" PRId64,
-                  path, tname, schema->n_children, want_children);
+                  path, MW_TNAME(), schema->n_children, want_children);
   if (a->n_children != want_children)
     return mw_err(err, MW_ERR_INVALID, "column '%s': %s array has %" PRId64 " children, expected %" PRId64,
-                  path, tname, a->n_children, want_children);
+                  path, MW_TNAME(), a->n_children, want_children);
   if (want_children > 0 && (a->children == NULL || schema->children == NULL))
     return mw_err(err, MW_ERR_INVALID, "column '%s': children pointer is NULL", path);
   for (int64_t i = 0; i < want_children; i++) {
@@ -447,6 +457,8 @@ static mw_status validate_rec(const struct ArrowSchema *schema, const struct Arr
   return MW_OK;
 }
 
+#undef MW_TNAME
+
 mw_status mw_array_validate(const struct ArrowSchema *schema, const struct ArrowArray *array,
                             const char *path, mw_error *err) {
   return validate_rec(schema, array, path ? path : "", 0, err);
@@ -482,8 +494,7 @@ mw_status mw_batch_validate(const struct ArrowSchema *schema, const struct Arrow
     const struct ArrowSchema *cs = schema->children[i];
     const struct ArrowArray *ca = batch->children[i];
     char path[256];
-    if (cs && cs->name && cs->name[0]) snprintf(path, sizeof path, "%s", cs->name);
-    else snprintf(path, sizeof path, "%" PRId64, i);
+    child_path(path, sizeof path, "", cs, i);
     if (cs == NULL || ca == NULL)
       return mw_err(err, MW_ERR_INVALID, "column '%s': missing schema or array", path);
     if (ca->length >= 0 && ca->length < batch->offset + batch->length)

@@ -78,8 +78,10 @@ static mw_status check_schema(const struct ArrowSchema *s, const char *path, int
   for (int64_t i = 0; i < s->n_children; i++) {
     const struct ArrowSchema *c = s->children[i];
     char cpath[256];
-    if (c && c->name && c->name[0]) snprintf(cpath, sizeof cpath, "%s.%s", path, c->name);
-    else snprintf(cpath, sizeof cpath, "%s.%" PRId64, path, i);
+    int n; /* checked only to say truncation is fine (a long path is cut) */
+    if (c && c->name && c->name[0]) n = snprintf(cpath, sizeof cpath, "%s.%s", path, c->name);
+    else n = snprintf(cpath, sizeof cpath, "%s.%" PRId64, path, i);
+    if (n < 0) cpath[0] = '\0';
     MW_TRY(check_schema(c, cpath, depth + 1, err));
   }
   return MW_OK;
