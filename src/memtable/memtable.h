@@ -1,0 +1,99 @@
+/* memtable.h - the in-memory table of one shard generation (MEMWAL.md
+ * sections 1 and 6): an append-only list of Arrow record batches, owned and
+ * reference counted so that scans may outlive the MemTable, with optional
+ * in-memory indexes (BTree on a scalar column).
+ *
+ * Thread safety: every function may be called from any thread; an internal
+ * mutex guards the batch list and the indexes (it is never held across I/O:
+ * there is none here). Scans take a snapshot (the batches present at the
+ * call) and do not block inserts afterwards.
+ *
+ * Row ids: rows are numbered 0, 1, 2, ... in insertion order across the
+ * MemTable's batches (global row number); indexes map values to row ids. */
+#ifndef MW_MEMTABLE_MEMTABLE_H
+#define MW_MEMTABLE_MEMTABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memwal.h"
+
+typedef struct mw_memtable mw_memtable;
+
+/* Creates an empty MemTable for `schema` (borrowed; deep-copied) with the
+ * given generation and indexes (borrowed for the call). Index configs are
+ * checked: unknown column, non-scalar column type (lists, structs, maps,
+ * fixed-size lists), duplicate index name, or unknown kind ->
+ * MW_ERR_INVALID naming the index and column. */
+mw_status mw_memtable_new(mw_memtable **out, const struct ArrowSchema *schema, uint64_t generation,
+                          const mw_index_config *indexes, size_t n_indexes, mw_error *err);
+
+/* Frees the MemTable's own references (scans still running keep the
+ * batches they reference alive). NULL ok. */
+void mw_memtable_free(mw_memtable *mt);
+
+/* Inserts n batches atomically (all become visible together, or none).
+ * The batches must already be validated against the schema by the caller.
+ * Ownership of each ArrowArray MOVES into the MemTable on MW_OK (source
+ * release set to NULL); on failure nothing changes and the caller keeps
+ * them. index_now: update the indexes inside this call (sync_indexed_write);
+ * otherwise the rows wait for mw_memtable_index_pending(). *out_first_batch
+ * (may be NULL) receives the index of the first inserted batch within this
+ * MemTable. Fails with MW_ERR_INVALID if the MemTable is frozen. */
+mw_status mw_memtable_insert(uint64_t *out_first_batch, mw_memtable *mt, struct ArrowArray *batches,
+                             size_t n, bool index_now, mw_error *err);
+
+/* Indexes every row not yet indexed (async indexing). Returns how many rows
+ * it indexed in *out_rows (may be NULL). */
+mw_status mw_memtable_index_pending(uint64_t *out_rows, mw_memtable *mt, mw_error *err);
+
+/* Rows inserted but not yet indexed. */
+uint64_t mw_memtable_unindexed_rows(mw_memtable *mt);
+
+/* Marks the MemTable frozen: later inserts fail. Idempotent. */
+void mw_memtable_freeze(mw_memtable *mt);
+bool mw_memtable_is_frozen(mw_memtable *mt);
+
+typedef struct mw_memtable_info {
+  uint64_t generation;
+  uint64_t rows;
+  uint64_t batches;
+  uint64_t estimated_size; /* bytes: mw_array_byte_size of every batch + index overhead */
+} mw_memtable_info;
+
+void mw_memtable_info_get(mw_memtable_info *out, mw_memtable *mt);
+
+/* Borrowed view of the schema (valid for the MemTable's life). */
+const struct ArrowSchema *mw_memtable_schema(const mw_memtable *mt);
+
+/* Batch i (0-based, < info.batches) as a new reference: *out is a struct
+ * array sharing the stored buffers (release it when done; the data stays
+ * valid until then even if the MemTable is freed). For the Lance flusher and
+ * tests. */
+mw_status mw_memtable_batch_ref(struct ArrowArray *out, mw_memtable *mt, uint64_t i, mw_error *err);
+
+/* A snapshot scan over the listed MemTables (in the order given: frozen
+ * generations first, then the active one), as an ArrowArrayStream of struct
+ * batches in insertion order. columns/n_columns: projection by top-level
+ * name (NULL/0 = all; unknown name -> MW_ERR_INVALID). filter: NULL = all
+ * rows; otherwise `column op value` where column is a top-level scalar
+ * column; when an index on that column exists and covers every row of a
+ * MemTable, the index answers for it, else the rows are compared one by
+ * one. Matching rows are returned as zero-copy slices of the stored
+ * batches (runs of consecutive matching rows). The stream holds references
+ * to the batches: it may outlive the MemTables. */
+mw_status mw_memtable_scan(struct ArrowArrayStream *out, mw_memtable *const *mts, size_t n_mts,
+                           const char *const *columns, size_t n_columns,
+                           const mw_scan_filter *filter, mw_error *err);
+
+/* Index lookup for tests and the flusher: row ids (ascending) of rows
+ * whose `index_name` key compares `op` to value (length-1 array of the
+ * column type). *out_ids malloc'ed (free()). MW_ERR_NOT_FOUND for an
+ * unknown index. Only rows already indexed are considered. */
+mw_status mw_memtable_index_lookup(uint64_t **out_ids, size_t *out_n, mw_memtable *mt,
+                                   const char *index_name, mw_filter_op op,
+                                   const struct ArrowSchema *value_schema,
+                                   const struct ArrowArray *value, mw_error *err);
+
+#endif
