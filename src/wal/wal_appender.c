@@ -16,6 +16,10 @@
  * the object may exist) is resolved by reading the position back: our bytes
  * there mean success, absence means a clean failure, anything else leaves
  * the outcome unknown and is reported as MW_ERR_POISONED.
+ *
+ * Fenced and poisoned are sticky: every later append fails the same way
+ * without I/O (a fenced appender stays fenced; after an unknown outcome a
+ * retry could duplicate the entry, so the caller must reopen and look).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -47,6 +51,11 @@ struct mw_wal_appender {
   uint64_t next;             /* next position to try */
   bool next_known;           /* next is authoritative (not just a hint) */
   uint64_t hint;             /* manifest-derived starting point for discovery */
+  /* Sticky failures (guarded by append_mu): once fenced, always fenced
+   * (epochs only grow); once an outcome is unknown, the caller must reopen
+   * (MW_ERR_POISONED) rather than retry into a possible duplicate. */
+  mw_status sticky;
+  char sticky_msg[MW_ERROR_MESSAGE_SIZE];
 };
 
 void mw_wal_appender_config_init(mw_wal_appender_config *cfg) {
@@ -158,12 +167,16 @@ static mw_status discover(uint64_t *out, mw_wal_appender *a, uint64_t start, mw_
   int ex = entry_exists(a->store, a->shard, start, err);
   if (ex < 0) return err ? err->code : MW_ERR_IO;
   if (ex == 0) {
-    /* start is free: usable only if its predecessor exists (positions are
-     * dense) or it is the first position. */
-    if (start <= a->first_position) { *out = a->first_position; return MW_OK; }
-    int prev = entry_exists(a->store, a->shard, start - 1, err);
-    if (prev < 0) return err ? err->code : MW_ERR_IO;
-    if (prev == 1) { *out = start; return MW_OK; }
+    /* start is free: usable at once only if its predecessor exists
+     * (positions are dense). A free first position is NOT proof of an empty
+     * WAL: a 1-based shard opened with first position 0 has nothing at 0
+     * but entries from 1 on (writing at 0 would hide the entry from Lance's
+     * replay), so that case, like a gap, is settled by the listing below. */
+    if (start > a->first_position) {
+      int prev = entry_exists(a->store, a->shard, start - 1, err);
+      if (prev < 0) return err ? err->code : MW_ERR_IO;
+      if (prev == 1) { *out = start; return MW_OK; }
+    }
   } else {
     uint64_t p = start + 1;
     for (int i = 0; i < MW_WAL_PROBE_STEPS; i++, p++) {
@@ -178,6 +191,13 @@ static mw_status discover(uint64_t *out, mw_wal_appender *a, uint64_t start, mw_
   *out = any ? mx + 1 : a->first_position;
   if (*out < a->first_position) *out = a->first_position;
   return MW_OK;
+}
+
+/* Records a sticky failure (append_mu held). */
+static void make_sticky(mw_wal_appender *a, mw_status s, const mw_error *err) {
+  a->sticky = s;
+  snprintf(a->sticky_msg, sizeof a->sticky_msg, "%s",
+           err && err->message[0] ? err->message : mw_status_str(s));
 }
 
 /* After a lost race: are we fenced? Returns MW_ERR_FENCED (err set) or MW_OK;
@@ -205,6 +225,10 @@ mw_status mw_wal_appender_append_encoded(mw_wal_append_result *out, mw_wal_appen
                                          const uint8_t *data, size_t len, mw_error *err) {
   mw_status s = MW_OK;
   pthread_mutex_lock(&a->append_mu);
+  if (a->sticky != MW_OK) {
+    s = mw_err(err, a->sticky, "%s", a->sticky_msg);
+    goto done;
+  }
   if (!a->next_known) {
     uint64_t p;
     s = discover(&p, a, a->next > a->hint ? a->next : a->hint, err);
@@ -218,9 +242,20 @@ mw_status mw_wal_appender_append_encoded(mw_wal_append_result *out, mw_wal_appen
     mw_error werr = {0};
     s = mw_objstore_put_if_absent(a->store, key, data, len, &werr);
     if (s == MW_OK) break;
-    if (s == MW_ERR_ALREADY_EXISTS) {
+    int rb = -1;
+    if (s != MW_ERR_ALREADY_EXISTS) {
+      /* Any other error: the write may or may not have happened. Read the
+       * position back: our bytes = it happened; other bytes = another
+       * writer owns the position, ours did not land (a plain conflict). */
+      rb = read_back(a->store, key, data, len);
+      if (rb == 1) { s = MW_OK; break; }
+    }
+    if (s == MW_ERR_ALREADY_EXISTS || rb == 2) {
       s = fenced_check(a, err);
-      if (s != MW_OK) goto done;
+      if (s != MW_OK) {
+        if (s == MW_ERR_FENCED) make_sticky(a, s, err);
+        goto done;
+      }
       conflicts++;
       if (conflicts >= MW_WAL_MAX_CONFLICTS) {
         s = mw_err(err, MW_ERR_CONFLICT,
@@ -237,11 +272,15 @@ mw_status mw_wal_appender_append_encoded(mw_wal_append_result *out, mw_wal_appen
       }
       continue;
     }
-    /* Any other error: the write may or may not have happened. */
-    int rb = read_back(a->store, key, data, len);
-    if (rb == 1) { s = MW_OK; break; } /* it was ours after all */
     mw_status fs = fenced_check(a, err);
-    if (fs == MW_ERR_FENCED) { s = fs; a->next_known = false; goto done; }
+    if (fs == MW_ERR_FENCED) {
+      /* Fenced, and our write is not there (rb != 1): nothing to resolve
+       * unless the outcome is unknown, which fencing makes moot (we stop). */
+      s = fs;
+      a->next_known = false;
+      make_sticky(a, s, err);
+      goto done;
+    }
     if (rb == 0) {
       /* Clean failure: nothing at pos; the position stays ours to retry. */
       s = mw_err(err, s, "wal append at position %" PRIu64 " failed: %s", pos, werr.message);
@@ -251,6 +290,7 @@ mw_status mw_wal_appender_append_encoded(mw_wal_append_result *out, mw_wal_appen
                  "wal append at position %" PRIu64 ": outcome unknown after error: %s", pos,
                  werr.message);
       a->next_known = false;
+      make_sticky(a, s, err);
     }
     goto done;
   }

@@ -1,0 +1,181 @@
+/* cli_tail.c - `memwal tail URI --shard UUID [--from P] [--to P]`: prints the
+ * WAL entries of a shard, one JSON line each:
+ *   {"position": P, "writer_epoch": E, "fence": B, "batches": N,
+ *    "rows": [ROW, ...]}
+ * ROW objects are rendered exactly as `ipc-cat` renders rows (arrow/json.h).
+ * Reading starts at --from, else at the tailer's first position (a listing:
+ * works for 0- and 1-based shards), and stops after --to or at the first
+ * absent position. An empty WAL without --from prints nothing (exit 0).
+ * Exit 0 ok, 1 on errors (unreadable store, corrupt entry: message on
+ * stderr; lines already printed stay printed), 2 on usage errors. Read-only:
+ * never claims an epoch or moves the cursor, and a local folder that does
+ * not exist is an error, not created. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "arrow/json.h"
+#include "cli/cli.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/uuid.h"
+#include "memwal.h"
+
+static int usage(void) {
+  fprintf(stderr, "usage: memwal tail URI --shard UUID [--from P] [--to P]\n");
+  return 2;
+}
+
+static bool parse_u64(uint64_t *out, const char *s) {
+  if (!s || !*s) return false;
+  uint64_t v = 0;
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '9') return false;
+    uint64_t d = (uint64_t)(*p - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+static int check_local(const char *uri) {
+  const char *path = NULL;
+  if (!strstr(uri, "://")) path = uri;
+  else if (strncmp(uri, "file://", 7) == 0 && !strchr(uri, '%')) path = uri + 7;
+  if (!path) return 0;
+  struct stat sb;
+  if (stat(path, &sb) != 0) {
+    fprintf(stderr, "memwal tail: %s: %s\n", uri, strerror(errno));
+    return 1;
+  }
+  if (!S_ISDIR(sb.st_mode)) {
+    fprintf(stderr, "memwal tail: %s: not a folder\n", uri);
+    return 1;
+  }
+  return 0;
+}
+
+/* Renders one entry as a JSON line into out. */
+static mw_status render_entry(mw_buf *out, const mw_wal_entry *e, mw_error *err) {
+  char head[160];
+  snprintf(head, sizeof head,
+           "{\"position\": %" PRIu64 ", \"writer_epoch\": %" PRIu64
+           ", \"fence\": %s, \"batches\": %zu, \"rows\": [",
+           e->position, e->writer_epoch, e->is_fence ? "true" : "false", e->n_batches);
+  mw_buf_append(out, head, strlen(head));
+  bool first = true;
+  for (size_t b = 0; b < e->n_batches; b++) {
+    for (int64_t i = 0; i < e->batches[b].length; i++) {
+      if (!first) mw_buf_append(out, ", ", 2);
+      first = false;
+      MW_TRY(mw_json_row(out, &e->schema, &e->batches[b], i, err));
+    }
+  }
+  mw_buf_append(out, "]}\n", 3);
+  if (!mw_buf_ok(out)) return mw_err(err, MW_ERR_NOMEM, "out of memory rendering an entry");
+  return MW_OK;
+}
+
+int mw_cli_tail(int argc, char **argv) {
+  const char *uri = NULL, *shard = NULL, *from_s = NULL, *to_s = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char **slot = NULL;
+    const char *a = argv[i];
+    if (strcmp(a, "--shard") == 0) slot = &shard;
+    else if (strcmp(a, "--from") == 0) slot = &from_s;
+    else if (strcmp(a, "--to") == 0) slot = &to_s;
+    if (slot) {
+      if (i + 1 >= argc || *slot) return usage();
+      *slot = argv[++i];
+      continue;
+    }
+    if (strncmp(a, "--shard=", 8) == 0) slot = &shard, a += 8;
+    else if (strncmp(a, "--from=", 7) == 0) slot = &from_s, a += 7;
+    else if (strncmp(a, "--to=", 5) == 0) slot = &to_s, a += 5;
+    if (slot) {
+      if (*slot) return usage();
+      *slot = a;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      fprintf(stderr, "memwal tail: unknown option '%s'\n", a);
+      return usage();
+    } else {
+      if (uri) return usage();
+      uri = a;
+    }
+  }
+  if (!uri || !uri[0] || !shard) return usage();
+  uint64_t from = 0, to = UINT64_MAX;
+  if (from_s && !parse_u64(&from, from_s)) {
+    fprintf(stderr, "memwal tail: --from needs a position (a non-negative integer), got '%s'\n", from_s);
+    return 2;
+  }
+  if (to_s && !parse_u64(&to, to_s)) {
+    fprintf(stderr, "memwal tail: --to needs a position (a non-negative integer), got '%s'\n", to_s);
+    return 2;
+  }
+  mw_error err = {0};
+  uint8_t id[16];
+  if (mw_uuid_parse(id, shard, &err) != MW_OK) {
+    fprintf(stderr, "memwal tail: %s\n", err.message);
+    return 2;
+  }
+  if (check_local(uri)) return 1;
+  mw_objstore *store = NULL;
+  if (mw_objstore_open(&store, uri, NULL, &err) != MW_OK) {
+    fprintf(stderr, "memwal tail: %s\n", err.message);
+    return 1;
+  }
+  int rc = 0;
+  mw_wal_tailer *t = NULL;
+  mw_buf out;
+  mw_buf_init(&out);
+  if (mw_wal_tailer_open(&t, store, shard, &err) != MW_OK) {
+    fprintf(stderr, "memwal tail: %s\n", err.message);
+    rc = 1;
+    goto done;
+  }
+  if (!from_s) {
+    mw_status s = mw_wal_tailer_first_position(&from, t, &err);
+    if (s == MW_ERR_NOT_FOUND) goto done; /* empty WAL: nothing to print */
+    if (s != MW_OK) {
+      fprintf(stderr, "memwal tail: %s\n", err.message);
+      rc = 1;
+      goto done;
+    }
+  }
+  for (uint64_t p = from; p <= to; p++) {
+    mw_wal_entry e;
+    mw_status s = mw_wal_tailer_read_entry(&e, t, p, &err);
+    if (s == MW_ERR_NOT_FOUND) break;
+    if (s == MW_OK) {
+      out.len = 0;
+      s = render_entry(&out, &e, &err);
+      mw_wal_entry_release(&e);
+    }
+    if (s != MW_OK) {
+      fprintf(stderr, "memwal tail: %s\n", err.message[0] ? err.message : mw_status_str(s));
+      rc = 1;
+      break;
+    }
+    if (fwrite(out.data, 1, out.len, stdout) != out.len) {
+      fprintf(stderr, "memwal tail: writing output: %s\n", strerror(errno));
+      rc = 1;
+      break;
+    }
+    if (p == UINT64_MAX) break;
+  }
+  if (rc == 0 && fflush(stdout) != 0) {
+    fprintf(stderr, "memwal tail: writing output: %s\n", strerror(errno));
+    rc = 1;
+  }
+done:
+  mw_buf_free(&out);
+  mw_wal_tailer_close(t);
+  mw_objstore_close(store);
+  return rc;
+}
