@@ -14,8 +14,8 @@
  * an older writer's late entry could slip past (the reason the ShardWriter
  * writes a fence entry, MEMWAL.md sections 6 and 8); an older writer's next
  * append collides with our entry or lands after it and is replayed by
- * whoever reads. --fence writes a Lance 12 style fence entry (one batch of
- * zero rows, empty schema, fence_sentinel = "true") right after the claim
+ * whoever reads. --fence writes a fence entry byte-compatible with Lance
+ * 12's (empty schema, no batch, fence_sentinel = "true") right after the claim
  * when the shard had an earlier writer (previous epoch >= 1), fencing that
  * writer at once; the output then also has "fence_position".
  *

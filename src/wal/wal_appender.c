@@ -359,21 +359,18 @@ mw_status mw_wal_encode_entry(void **out, size_t *out_len, const struct ArrowSch
 
 mw_status mw_wal_appender_append_fence(mw_wal_append_result *out, mw_wal_appender *a,
                                        const struct ArrowSchema *schema, mw_error *err) {
-  /* One batch of zero rows of the writer's schema, as Lance 12 writes. */
-  struct ArrowArray batch;
-  MW_TRY(mw_wal_empty_batch(&batch, schema, err));
-  const struct ArrowArray *bp = &batch;
+  /* Exactly what Lance 12 writes (see the fixture's fence entries): the
+   * schema message and end-of-stream, NO record batch. Not "one batch of
+   * zero rows": Lance 12's replay rejects a zero-row batch of an empty
+   * schema ("must either specify a row count or at least one column"). */
   void *data = NULL;
   size_t len = 0;
-  mw_status s = mw_wal_encode_entry(&data, &len, schema, &bp, 1, a->epoch, true, err);
-  if (s == MW_OK) {
-    s = mw_wal_appender_append_encoded(out, a, data, len, err);
-    if (s == MW_OK && out) {
-      out->batches = 1;
-      out->rows = 0;
-    }
+  MW_TRY(mw_wal_encode_entry(&data, &len, schema, NULL, 0, a->epoch, true, err));
+  mw_status s = mw_wal_appender_append_encoded(out, a, data, len, err);
+  if (s == MW_OK && out) {
+    out->batches = 0;
+    out->rows = 0;
   }
   free(data);
-  batch.release(&batch);
   return s;
 }

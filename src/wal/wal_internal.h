@@ -28,8 +28,10 @@ mw_manifest_store *mw_wal_appender_manifest_store(mw_wal_appender *a);
 mw_status mw_wal_appender_append_encoded(mw_wal_append_result *out, mw_wal_appender *a,
                                          const uint8_t *data, size_t len, mw_error *err);
 
-/* Appends a Lance 12 fence entry: one zero-row batch of `schema` with
- * schema metadata writer_epoch and fence_sentinel = "true". */
+/* Appends a Lance 12 fence entry: an IPC stream of `schema` with NO batch
+ * (as Lance 12 writes them; despite "one batch of zero rows" in some notes,
+ * the bytes hold none) whose schema metadata has writer_epoch and
+ * fence_sentinel = "true". Lance itself uses an empty schema (no fields). */
 mw_status mw_wal_appender_append_fence(mw_wal_append_result *out, mw_wal_appender *a,
                                        const struct ArrowSchema *schema, mw_error *err);
 

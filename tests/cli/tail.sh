@@ -70,11 +70,11 @@ check "entry schema (epoch 99 replaced by 5, field metadata kept)" '{"schema": {
 insp=$("$BIN" inspect "$T" --shard $SHARD)
 check "manifest after append" '{"version":9,"writer_epoch":5,"replay_after_wal_entry_position":3,"wal_entry_position_last_seen":6,"current_generation":2,"flushed_generations":[{"generation":1,"path":"70752807_gen_1","in_memory_bytes":166,"physical_rows":6,"primary_key_bytes":48}],"shard_spec_id":1,"shard_id":"aa48498d-ac91-59e2-8452-69f46010ace2","status":"ACTIVE"}' "$insp"
 
-# --fence: a fence entry (empty schema, one zero-row batch) first, then the data.
+# --fence: a fence entry (empty schema, no batch: as Lance 12) first, then the data.
 out=$("$BIN" append "file://$T" --shard $SHARD --input "$INPUT" --fence); rc=$?
 check "append --fence exit" 0 $rc
 check "append --fence json" '{"position": 10, "writer_epoch": 6, "rows": 2, "fence_position": 9}' "$out"
-L9='{"position": 9, "writer_epoch": 6, "fence": true, "batches": 1, "rows": []}'
+L9='{"position": 9, "writer_epoch": 6, "fence": true, "batches": 0, "rows": []}'
 L10='{"position": 10, "writer_epoch": 6, "fence": false, "batches": 1, "rows": [{"id": 11, "name": "n11", "_tombstone": false}, {"id": 12, "name": "n12", "_tombstone": false}]}'
 check "tail after --fence" "$(printf '%s\n' "$L8" "$L9" "$L10")" "$("$BIN" tail "$T" --shard $SHARD --from 8)"
 W9=$T/_mem_wal/$SHARD/wal/1001000000000000000000000000000000000000000000000000000000000000.arrow
