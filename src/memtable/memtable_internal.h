@@ -1,0 +1,83 @@
+/* memtable_internal.h - shared between memtable.c and memtable_scan.c: the
+ * reference-counted batch holder and the zero-copy ArrowArray views.
+ *
+ * A holder owns one stored batch (the ArrowArray moved in by insert) and
+ * frees it when its last reference goes: the MemTable holds one reference,
+ * every scan snapshot and every handed-out view another. Views are new
+ * ArrowArray trees allocated as ONE block whose nodes copy the stored
+ * nodes' offsets, lengths, null counts and buffer pointers; the block keeps
+ * one holder reference and counts its live nodes (a consumer may move a
+ * child out and release it separately, as the C Data Interface allows). */
+#ifndef MW_MEMTABLE_INTERNAL_H
+#define MW_MEMTABLE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arrow/c_data.h"
+#include "memtable/index_btree.h"
+#include "memtable/memtable.h"
+#include "memwal.h"
+
+typedef struct mw_holder {
+  atomic_long refs;
+  struct ArrowArray array; /* owned: the batch as inserted */
+  uint64_t first_row;      /* global row id of row 0 */
+  uint64_t bytes;          /* mw_array_byte_size at insert */
+} mw_holder;
+
+void mw_holder_ref(mw_holder *h);
+void mw_holder_unref(mw_holder *h);
+
+/* Builds a view of rows [start, start+len) of h's batch into *out, keeping
+ * the top-level children listed in proj (n_proj of them, indexes into the
+ * batch's children; proj NULL = all, in order). A whole-batch view copies
+ * every node as is; a partial one shifts the top-level children's offsets
+ * (root offset 0) so the slice reads the same whether or not a consumer
+ * applies struct offsets to children. Returns false on OOM. */
+bool mw_view_make(struct ArrowArray *out, mw_holder *h, int64_t start, int64_t len,
+                  const int64_t *proj, int64_t n_proj);
+
+
+/* One in-memory index. Rows [0, indexed_rows) are in the tree (always a
+ * prefix: rows are indexed in insertion order); `cursor` is the batch that
+ * holds row indexed_rows. */
+typedef struct mw_mt_index {
+  char *name;
+  int64_t col;
+  mw_type type;
+  mw_btree *tree;
+  uint64_t indexed_rows;
+  size_t cursor;
+} mw_mt_index;
+
+struct mw_memtable {
+  pthread_mutex_t mu;          /* guards everything below except the immutable part */
+  /* immutable after new */
+  struct ArrowSchema schema;   /* owned copy */
+  mw_type *types;              /* per top-level column */
+  int64_t n_cols;
+  uint64_t generation;
+  mw_mt_index *idx;            /* trees and counters guarded by mu */
+  size_t n_idx;
+  /* guarded by mu */
+  mw_holder **batches;
+  size_t n_batches, cap;
+  uint64_t rows;
+  uint64_t bytes;
+  bool frozen;
+};
+
+/* Checks a filter value (length-1 array whose type equals the column's:
+ * same format string) and reads it. *is_null set when the value is null
+ * (such a filter matches nothing). MW_ERR_INVALID naming `what`. */
+mw_status mw_mt_filter_value(mw_key *out, bool *is_null, const mw_type *col_type,
+                             const char *what, const struct ArrowSchema *vs,
+                             const struct ArrowArray *va, mw_error *err);
+
+/* Top-level column index by name, -1 if absent. */
+int64_t mw_mt_column(const mw_memtable *mt, const char *name);
+
+#endif
