@@ -40,12 +40,18 @@ void mw_memtable_free(mw_memtable *mt);
  * them. index_now: update the indexes inside this call (sync_indexed_write);
  * otherwise the rows wait for mw_memtable_index_pending(). *out_first_batch
  * (may be NULL) receives the index of the first inserted batch within this
- * MemTable. Fails with MW_ERR_INVALID if the MemTable is frozen. */
+ * MemTable. Fails with MW_ERR_INVALID if the MemTable is frozen (or n == 0,
+ * or a batch is already released / has the wrong column count).
+ * If index_now and indexing runs out of memory, the insert still succeeds
+ * (the batches are in) and the remaining rows stay pending for
+ * mw_memtable_index_pending. The byte size (mw_array_byte_size) is computed
+ * before the mutex is taken; no user callback runs under the mutex. */
 mw_status mw_memtable_insert(uint64_t *out_first_batch, mw_memtable *mt, struct ArrowArray *batches,
                              size_t n, bool index_now, mw_error *err);
 
-/* Indexes every row not yet indexed (async indexing). Returns how many rows
- * it indexed in *out_rows (may be NULL). */
+/* Indexes every row not yet indexed (async indexing), in insertion order,
+ * releasing the mutex between batches so inserts and scans interleave.
+ * *out_rows (may be NULL): how many rows became covered by every index. */
 mw_status mw_memtable_index_pending(uint64_t *out_rows, mw_memtable *mt, mw_error *err);
 
 /* Rows inserted but not yet indexed. */
@@ -80,9 +86,17 @@ mw_status mw_memtable_batch_ref(struct ArrowArray *out, mw_memtable *mt, uint64_
  * rows; otherwise `column op value` where column is a top-level scalar
  * column; when an index on that column exists and covers every row of a
  * MemTable, the index answers for it, else the rows are compared one by
- * one. Matching rows are returned as zero-copy slices of the stored
- * batches (runs of consecutive matching rows). The stream holds references
- * to the batches: it may outlive the MemTables. */
+ * one. Comparison semantics (index and row by row alike): see
+ * index_btree.h (NaN equals NaN and sorts after +inf; strings/binaries by
+ * memcmp, shorter first); null cells never match; a null filter value
+ * matches nothing; a value of another type than the column ->
+ * MW_ERR_INVALID. All MemTables must have equal schemas. Matching rows are
+ * returned as zero-copy slices of the stored batches (one output batch per
+ * run of consecutive matching rows; without a filter one per stored batch):
+ * a slice has struct offset 0 and the top-level children's offset/length
+ * shifted, so it reads the same whether or not a consumer applies struct
+ * offsets to children. The stream holds references to the batches: it may
+ * outlive the MemTables. get_next/get_schema return 0 or ENOMEM. */
 mw_status mw_memtable_scan(struct ArrowArrayStream *out, mw_memtable *const *mts, size_t n_mts,
                            const char *const *columns, size_t n_columns,
                            const mw_scan_filter *filter, mw_error *err);
