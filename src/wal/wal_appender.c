@@ -161,9 +161,9 @@ static int entry_exists(mw_objstore *store, const char *shard, uint64_t pos, mw_
   return -1;
 }
 
-/* Discovers the first free position at or after what we know, walking
- * forward with head from `start`; falls back to a listing. */
-static mw_status discover(uint64_t *out, mw_wal_appender *a, uint64_t start, mw_error *err) {
+/* Finds the first free position at or after what we know, walking forward
+ * with head from `start`; falls back to a listing. */
+static mw_status find_free(uint64_t *out, mw_wal_appender *a, uint64_t start, mw_error *err) {
   int ex = entry_exists(a->store, a->shard, start, err);
   if (ex < 0) return err ? err->code : MW_ERR_IO;
   if (ex == 0) {
@@ -191,6 +191,24 @@ static mw_status discover(uint64_t *out, mw_wal_appender *a, uint64_t start, mw_
   *out = any ? mx + 1 : a->first_position;
   if (*out < a->first_position) *out = a->first_position;
   return MW_OK;
+}
+
+static mw_status fenced_check(mw_wal_appender *a, mw_error *err);
+static void make_sticky(mw_wal_appender *a, mw_status s, const mw_error *err);
+
+/* Discovery = find_free + a fencing check AFTER the probes. Why: discovery
+ * jumps over entries other writers wrote, possibly a newer writer's fence
+ * entry; without the check an older appender whose next position was
+ * unknown (first append, after an error) would write just past that fence,
+ * where the newer writer's replay (which ended at its fence) never looks:
+ * the section 8 data loss. A fence entry is written only after its claim
+ * is in the manifest, so a manifest read after the probes that saw the
+ * fence sees the claim. Fenced is made sticky here. */
+static mw_status discover(uint64_t *out, mw_wal_appender *a, uint64_t start, mw_error *err) {
+  MW_TRY(find_free(out, a, start, err));
+  mw_status s = fenced_check(a, err);
+  if (s == MW_ERR_FENCED) make_sticky(a, s, err);
+  return s;
 }
 
 /* Records a sticky failure (append_mu held). */
