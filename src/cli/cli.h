@@ -13,5 +13,8 @@ int mw_cli_ipc_cat(int argc, char **argv);
 int mw_cli_inspect(int argc, char **argv);
 int mw_cli_tail(int argc, char **argv);
 int mw_cli_append(int argc, char **argv);
+int mw_cli_put(int argc, char **argv);
+int mw_cli_scan(int argc, char **argv);
+int mw_cli_bench(int argc, char **argv);
 
 #endif

@@ -11,6 +11,9 @@ static const mw_cli_command commands[] = {
   {"inspect", "inspect URI --shard UUID   print the latest shard manifest as JSON", mw_cli_inspect},
   {"tail", "tail URI --shard UUID [--from P] [--to P]   print WAL entries as JSON lines", mw_cli_tail},
   {"append", "append URI --shard UUID --input FILE.arrows [--first-position N] [--fence]   append one WAL entry", mw_cli_append},
+  {"put", "put URI --shard UUID --input FILE.arrows [--wal-only] [--no-durable] ...   ingest through a ShardWriter", mw_cli_put},
+  {"scan", "scan URI --shard UUID   replay a shard and print its MemTable rows", mw_cli_scan},
+  {"bench", "bench URI [--rows N] [--batch-rows N] ...   ingest generated rows, print rows/s", mw_cli_bench},
 };
 
 static void usage(FILE *f) {

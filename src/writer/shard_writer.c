@@ -626,9 +626,17 @@ static mw_status replay(uint64_t *out_next, mw_shard_writer *w, const mw_shard_m
     uint64_t size;
     mw_error he = {0};
     mw_status hs = mw_objstore_head(w->store, &size, key, &he);
-    if (hs == MW_OK) pos = 0;
-    else if (hs == MW_ERR_NOT_FOUND) pos = 1;
-    else {
+    if (hs == MW_ERR_NOT_FOUND) {
+      /* Nothing at 0: a 1-based shard starts at 1; an empty WAL at the
+       * configured first position (where the next entry will go). */
+      mw_wal_entry_key(key, w->shard, 1);
+      hs = mw_objstore_head(w->store, &size, key, &he);
+      if (hs == MW_OK) pos = 1;
+      else if (hs == MW_ERR_NOT_FOUND) { pos = w->cfg.first_wal_entry_position; hs = MW_OK; }
+    } else {
+      pos = 0;
+    }
+    if (hs != MW_OK) {
       mw_wal_tailer_close(t);
       if (err) *err = he;
       return hs;

@@ -1,0 +1,501 @@
+/* cli_writer.c - the ShardWriter commands of the memwal tool:
+ *   memwal put URI --shard UUID --input FILE.arrows [options]   ingest a file
+ *   memwal scan URI --shard UUID                                 MemTable rows
+ *   memwal bench URI [--rows N] [--batch-rows N] [options]       generated ingest
+ * They share option parsing and writer set-up; output is JSON (one object
+ * per line) on stdout, progress and errors on stderr. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arrow/c_data.h"
+#include "arrow/json.h"
+#include "cli/cli.h"
+#include "cli/gen_data.h"
+#include "common/buf.h"
+#include "memwal.h"
+#include "memwal_sys.h"
+
+typedef struct writer_opts {
+  const char *uri;
+  const char *shard;
+  const char *input;
+  int wal_only;
+  int no_durable;
+  int acks;
+  int no_fsync;
+  uint64_t first_position;
+  int64_t flush_interval_ms; /* -1 = default */
+  int64_t buffer_bytes;      /* -1 = default */
+  int64_t rows;              /* bench */
+  int64_t batch_rows;        /* bench */
+  int32_t dim;               /* bench */
+  int quiet;
+} writer_opts;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int parse_u64(const char *cmd, const char *flag, const char *v, uint64_t *out) {
+  char *end = NULL;
+  errno = 0;
+  if (!v || !*v || *v == '-') goto bad;
+  unsigned long long x = strtoull(v, &end, 10);
+  if (errno || *end) goto bad;
+  *out = x;
+  return 0;
+bad:
+  fprintf(stderr, "memwal %s: %s needs a non-negative integer, got '%s'\n", cmd, flag, v ? v : "");
+  return -1;
+}
+
+/* Parses the options every writer command shares. Returns 0, or 2 (usage). */
+static int parse_opts(writer_opts *o, const char *cmd, int argc, char **argv, const char *usage) {
+  memset(o, 0, sizeof *o);
+  o->flush_interval_ms = -1;
+  o->buffer_bytes = -1;
+  o->rows = 100000;
+  o->batch_rows = 1000;
+  o->dim = 512;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+    uint64_t v;
+#define NEED_VALUE()                                                       \
+  do {                                                                     \
+    if (!next) {                                                           \
+      fprintf(stderr, "memwal %s: %s needs a value\n%s", cmd, a, usage);   \
+      return 2;                                                            \
+    }                                                                      \
+    i++;                                                                   \
+  } while (0)
+    if (strcmp(a, "--shard") == 0) { NEED_VALUE(); o->shard = next; }
+    else if (strcmp(a, "--input") == 0) { NEED_VALUE(); o->input = next; }
+    else if (strcmp(a, "--wal-only") == 0) o->wal_only = 1;
+    else if (strcmp(a, "--no-durable") == 0) o->no_durable = 1;
+    else if (strcmp(a, "--acks") == 0) o->acks = 1;
+    else if (strcmp(a, "--no-fsync") == 0) o->no_fsync = 1;
+    else if (strcmp(a, "--quiet") == 0) o->quiet = 1;
+    else if (strcmp(a, "--first-position") == 0) {
+      NEED_VALUE();
+      if (parse_u64(cmd, a, next, &v)) return 2;
+      o->first_position = v;
+    } else if (strcmp(a, "--flush-interval-ms") == 0) {
+      NEED_VALUE();
+      if (parse_u64(cmd, a, next, &v)) return 2;
+      o->flush_interval_ms = (int64_t)v;
+    } else if (strcmp(a, "--buffer-bytes") == 0) {
+      NEED_VALUE();
+      if (parse_u64(cmd, a, next, &v)) return 2;
+      o->buffer_bytes = (int64_t)v;
+    } else if (strcmp(a, "--rows") == 0) {
+      NEED_VALUE();
+      if (parse_u64(cmd, a, next, &v) || v == 0) return 2;
+      o->rows = (int64_t)v;
+    } else if (strcmp(a, "--batch-rows") == 0) {
+      NEED_VALUE();
+      if (parse_u64(cmd, a, next, &v) || v == 0) return 2;
+      o->batch_rows = (int64_t)v;
+    } else if (strcmp(a, "--dim") == 0) {
+      NEED_VALUE();
+      if (parse_u64(cmd, a, next, &v) || v == 0 || v > 65536) return 2;
+      o->dim = (int32_t)v;
+    } else if (a[0] == '-' && a[1] == '-') {
+      fprintf(stderr, "memwal %s: unknown option '%s'\n%s", cmd, a, usage);
+      return 2;
+    } else if (!o->uri) {
+      o->uri = a;
+    } else {
+      fprintf(stderr, "memwal %s: unexpected argument '%s'\n%s", cmd, a, usage);
+      return 2;
+    }
+#undef NEED_VALUE
+  }
+  if (!o->uri) {
+    fprintf(stderr, "memwal %s: missing URI\n%s", cmd, usage);
+    return 2;
+  }
+  return 0;
+}
+
+static void writer_config(mw_shard_writer_config *c, const writer_opts *o) {
+  mw_shard_writer_config_init(c);
+  if (o->shard) snprintf(c->shard_id, sizeof c->shard_id, "%s", o->shard);
+  c->enable_memtable = !o->wal_only;
+  c->durable_write = !o->no_durable;
+  c->first_wal_entry_position = o->first_position;
+  if (o->flush_interval_ms >= 0) c->max_wal_flush_interval_ms = (uint64_t)o->flush_interval_ms;
+  if (o->buffer_bytes >= 0) c->max_wal_buffer_size = (uint64_t)o->buffer_bytes;
+}
+
+static int open_store(mw_objstore **store, const char *cmd, const writer_opts *o) {
+  mw_objstore_options so;
+  mw_objstore_options_init(&so);
+  if (o->no_fsync) so.fsync = 0;
+  mw_error err = {0};
+  if (mw_objstore_open(store, o->uri, &so, &err) != MW_OK) {
+    fprintf(stderr, "memwal %s: %s: %s\n", cmd, o->uri, err.message);
+    return 1;
+  }
+  return 0;
+}
+
+static int read_file(uint8_t **out, size_t *out_len, const char *cmd, const char *path) {
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "memwal %s: %s: %s\n", cmd, path, strerror(errno));
+    return 1;
+  }
+  mw_buf b;
+  mw_buf_init(&b);
+  uint8_t chunk[65536];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) mw_buf_append(&b, chunk, n);
+  int bad = ferror(f);
+  if (f != stdin) fclose(f);
+  if (bad || !mw_buf_ok(&b)) {
+    fprintf(stderr, "memwal %s: %s: read failed\n", cmd, path);
+    mw_buf_free(&b);
+    return 1;
+  }
+  *out = mw_buf_take(&b, out_len);
+  return 0;
+}
+
+/* ------------------------------------------------------------------- put */
+
+static const char put_usage[] =
+    "usage: memwal put URI --shard UUID --input FILE.arrows [--wal-only] [--no-durable]\n"
+    "                  [--first-position N] [--flush-interval-ms N] [--buffer-bytes N] [--acks]\n"
+    "                  [--no-fsync]\n"
+    "  Writes each batch of the Arrow IPC stream FILE with one put through a ShardWriter\n"
+    "  (claims an epoch; MemTable mode replays the WAL first) and prints one JSON summary:\n"
+    "  {\"epoch\", \"puts\", \"rows\", \"wal_entries\", \"put_seconds\", \"close_seconds\"}.\n"
+    "  --acks first prints {\"put\": i, \"rows\": n, \"start\": s, \"end\": e} per acknowledged put.\n";
+
+int mw_cli_put(int argc, char **argv) {
+  writer_opts o;
+  int rc = parse_opts(&o, "put", argc, argv, put_usage);
+  if (rc) return rc;
+  if (!o.shard || !o.input) {
+    fprintf(stderr, "memwal put: --shard and --input are required\n%s", put_usage);
+    return 2;
+  }
+  uint8_t *data = NULL;
+  size_t len = 0;
+  if (read_file(&data, &len, "put", o.input)) return 1;
+  struct ArrowSchema schema = {0};
+  struct ArrowArray *batches = NULL;
+  size_t nb = 0;
+  mw_error err = {0};
+  if (mw_ipc_decode(&schema, &batches, &nb, data, len, &err) != MW_OK) {
+    fprintf(stderr, "memwal put: %s: %s\n", o.input, err.message);
+    free(data);
+    return 1;
+  }
+  free(data);
+  /* The file's own writer_epoch (if any) is not part of the writer schema. */
+  bool ok = true;
+  char *meta = mw_metadata_with(schema.metadata, "writer_epoch", NULL, &ok);
+  struct ArrowSchema wschema = {0};
+  mw_status s = ok ? mw_schema_init(&wschema, "+s", schema.name, meta, schema.flags, schema.n_children, &err)
+                   : MW_ERR_NOMEM;
+  free(meta);
+  for (int64_t i = 0; s == MW_OK && i < schema.n_children; i++) {
+    mw_schema_release(wschema.children[i]);
+    s = mw_schema_copy(wschema.children[i], schema.children[i], &err);
+  }
+  mw_schema_release(&schema);
+  mw_objstore *store = NULL;
+  mw_shard_writer *w = NULL;
+  int code = 1;
+  if (s != MW_OK) {
+    fprintf(stderr, "memwal put: %s\n", err.message);
+    goto out;
+  }
+  if (open_store(&store, "put", &o)) goto out;
+  mw_shard_writer_config cfg;
+  writer_config(&cfg, &o);
+  if (mw_shard_writer_open(&w, store, &cfg, &wschema, NULL, 0, &err) != MW_OK) {
+    fprintf(stderr, "memwal put: open: %s\n", err.message);
+    goto out;
+  }
+  uint64_t puts = 0, rows = 0;
+  double t0 = now_s();
+  for (size_t i = 0; i < nb; i++) {
+    if (batches[i].length == 0) {
+      batches[i].release(&batches[i]);
+      continue;
+    }
+    mw_batch_range r;
+    int64_t n = batches[i].length;
+    double ps = now_s();
+    if (mw_shard_writer_put(&r, w, &batches[i], 1, &err) != MW_OK) {
+      fprintf(stderr, "memwal put: put %" PRIu64 ": %s\n", puts, err.message);
+      mw_shard_writer_close(w, NULL);
+      w = NULL;
+      goto out;
+    }
+    if (o.acks) {
+      printf("{\"put\": %" PRIu64 ", \"rows\": %" PRId64 ", \"start\": %.6f, \"end\": %.6f}\n", puts, n, ps - t0,
+             now_s() - t0);
+      fflush(stdout);
+    }
+    puts++;
+    rows += (uint64_t)n;
+  }
+  double t1 = now_s();
+  mw_error ferr = {0};
+  mw_status fs = mw_shard_writer_flush_wal(w, &ferr);
+  mw_write_stats st;
+  mw_shard_writer_write_stats(&st, w, 0);
+  uint64_t epoch = mw_shard_writer_epoch(w);
+  mw_status cs = mw_shard_writer_close(w, &err);
+  w = NULL;
+  double t2 = now_s();
+  if (fs != MW_OK || cs != MW_OK) {
+    fprintf(stderr, "memwal put: close: %s\n", fs != MW_OK ? ferr.message : err.message);
+    goto out;
+  }
+  printf("{\"epoch\": %" PRIu64 ", \"puts\": %" PRIu64 ", \"rows\": %" PRIu64 ", \"wal_entries\": %" PRIu64
+         ", \"put_seconds\": %.6f, \"close_seconds\": %.6f}\n",
+         epoch, puts, rows, st.wal_flush_count, t1 - t0, t2 - t1);
+  code = 0;
+out:
+  for (size_t i = 0; i < nb; i++)
+    if (batches[i].release) batches[i].release(&batches[i]);
+  free(batches);
+  mw_schema_release(&wschema);
+  mw_objstore_close(store);
+  return code;
+}
+
+/* ------------------------------------------------------------------ scan */
+
+static const char scan_usage[] =
+    "usage: memwal scan URI --shard UUID [--first-position N]\n"
+    "  Opens a MemTable-mode writer on the shard (claims an epoch, replays the unflushed\n"
+    "  WAL) and prints its MemTable rows as JSON lines, as ipc-cat does: a schema line,\n"
+    "  then one object per row. The schema is taken from the shard's WAL entries.\n";
+
+/* The writer schema of a shard: the schema of its first WAL entry, without
+ * writer_epoch / fence_sentinel. */
+static int shard_schema(struct ArrowSchema *out, mw_objstore *store, const char *shard) {
+  mw_error err = {0};
+  mw_wal_tailer *t = NULL;
+  if (mw_wal_tailer_open(&t, store, shard, &err) != MW_OK) {
+    fprintf(stderr, "memwal scan: %s\n", err.message);
+    return 1;
+  }
+  uint64_t first = 0;
+  mw_wal_entry e;
+  int rc = 1;
+  /* Fence entries carry an empty schema (Lance 12): use the first entry
+   * that has columns. */
+  if (mw_wal_tailer_first_position(&first, t, &err) != MW_OK) {
+    fprintf(stderr, "memwal scan: cannot find the shard's schema: %s\n", err.message);
+    mw_wal_tailer_close(t);
+    return 1;
+  }
+  for (uint64_t p = first;; p++) {
+    if (mw_wal_tailer_read_entry(&e, t, p, &err) != MW_OK) {
+      fprintf(stderr, "memwal scan: cannot find the shard's schema (no WAL entry with columns): %s\n",
+              err.message);
+      mw_wal_tailer_close(t);
+      return 1;
+    }
+    if (e.schema.n_children > 0) break;
+    mw_wal_entry_release(&e);
+  }
+  bool ok = true;
+  char *meta = mw_metadata_with(e.schema.metadata, "fence_sentinel", NULL, &ok);
+  if (ok && mw_schema_init(out, "+s", e.schema.name, meta, e.schema.flags, e.schema.n_children, &err) == MW_OK) {
+    rc = 0;
+    for (int64_t i = 0; rc == 0 && i < e.schema.n_children; i++) {
+      mw_schema_release(out->children[i]);
+      if (mw_schema_copy(out->children[i], e.schema.children[i], &err) != MW_OK) rc = 1;
+    }
+    if (rc) mw_schema_release(out);
+  }
+  free(meta);
+  if (rc) fprintf(stderr, "memwal scan: %s\n", err.message[0] ? err.message : "out of memory");
+  mw_wal_entry_release(&e);
+  mw_wal_tailer_close(t);
+  return rc;
+}
+
+int mw_cli_scan(int argc, char **argv) {
+  writer_opts o;
+  int rc = parse_opts(&o, "scan", argc, argv, scan_usage);
+  if (rc) return rc;
+  if (!o.shard) {
+    fprintf(stderr, "memwal scan: --shard is required\n%s", scan_usage);
+    return 2;
+  }
+  mw_objstore *store = NULL;
+  if (open_store(&store, "scan", &o)) return 1;
+  struct ArrowSchema schema = {0};
+  if (shard_schema(&schema, store, o.shard)) {
+    mw_objstore_close(store);
+    return 1;
+  }
+  mw_shard_writer_config cfg;
+  writer_config(&cfg, &o);
+  cfg.enable_memtable = 1;
+  mw_error err = {0};
+  mw_shard_writer *w = NULL;
+  int code = 1;
+  struct ArrowArrayStream st = {0};
+  mw_buf b;
+  mw_buf_init(&b);
+  if (mw_shard_writer_open(&w, store, &cfg, &schema, NULL, 0, &err) != MW_OK) {
+    fprintf(stderr, "memwal scan: open: %s\n", err.message);
+    goto out;
+  }
+  if (mw_shard_writer_scan(&st, w, NULL, 0, NULL, &err) != MW_OK) {
+    fprintf(stderr, "memwal scan: %s\n", err.message);
+    goto out;
+  }
+  struct ArrowSchema ss = {0};
+  if (st.get_schema(&st, &ss) != 0) {
+    fprintf(stderr, "memwal scan: %s\n", st.get_last_error(&st));
+    goto out;
+  }
+  if (mw_json_schema(&b, &ss, &err) != MW_OK) {
+    fprintf(stderr, "memwal scan: %s\n", err.message);
+    mw_schema_release(&ss);
+    goto out;
+  }
+  mw_buf_u8(&b, '\n');
+  fwrite(b.data, 1, b.len, stdout);
+  b.len = 0;
+  for (;;) {
+    struct ArrowArray a = {0};
+    if (st.get_next(&st, &a) != 0) {
+      fprintf(stderr, "memwal scan: %s\n", st.get_last_error(&st));
+      mw_schema_release(&ss);
+      goto out;
+    }
+    if (!a.release) break;
+    mw_status s = mw_json_rows(&b, &ss, &a, &err);
+    a.release(&a);
+    if (s != MW_OK) {
+      fprintf(stderr, "memwal scan: %s\n", err.message);
+      mw_schema_release(&ss);
+      goto out;
+    }
+    fwrite(b.data, 1, b.len, stdout);
+    b.len = 0;
+  }
+  mw_schema_release(&ss);
+  code = 0;
+out:
+  mw_buf_free(&b);
+  if (st.release) st.release(&st);
+  if (w && mw_shard_writer_close(w, &err) != MW_OK && code == 0) {
+    fprintf(stderr, "memwal scan: close: %s\n", err.message);
+    code = 1;
+  }
+  mw_schema_release(&schema);
+  mw_objstore_close(store);
+  return code;
+}
+
+/* ----------------------------------------------------------------- bench */
+
+static const char bench_usage[] =
+    "usage: memwal bench URI [--shard UUID] [--rows N] [--batch-rows N] [--dim D] [--wal-only]\n"
+    "                    [--no-durable] [--no-fsync] [--flush-interval-ms N] [--buffer-bytes N]\n"
+    "                    [--first-position N] [--quiet]\n"
+    "  Ingests N generated rows (id int64 primary key, vector fixed_size_list<float32>[D],\n"
+    "  text ~70 B; defaults 100000 rows, 1000 per put, D = 512) into a new or existing shard,\n"
+    "  with a progress line on stderr, then prints a JSON summary with rows/s and MB/s.\n";
+
+int mw_cli_bench(int argc, char **argv) {
+  writer_opts o;
+  int rc = parse_opts(&o, "bench", argc, argv, bench_usage);
+  if (rc) return rc;
+  mw_objstore *store = NULL;
+  if (open_store(&store, "bench", &o)) return 1;
+  mw_error err = {0};
+  struct ArrowSchema schema = {0};
+  if (mw_gen_schema(&schema, o.dim, &err) != MW_OK) {
+    fprintf(stderr, "memwal bench: %s\n", err.message);
+    mw_objstore_close(store);
+    return 1;
+  }
+  mw_shard_writer_config cfg;
+  writer_config(&cfg, &o);
+  mw_shard_writer *w = NULL;
+  int code = 1;
+  if (mw_shard_writer_open(&w, store, &cfg, &schema, NULL, 0, &err) != MW_OK) {
+    fprintf(stderr, "memwal bench: open: %s\n", err.message);
+    goto out;
+  }
+  uint64_t bytes = 0;
+  int64_t done = 0;
+  uint64_t puts = 0;
+  double t0 = now_s(), last = t0, gen_time = 0;
+  while (done < o.rows) {
+    int64_t n = o.rows - done < o.batch_rows ? o.rows - done : o.batch_rows;
+    struct ArrowArray batch;
+    double g0 = now_s();
+    if (mw_gen_batch(&batch, done, n, o.dim, &err) != MW_OK) {
+      fprintf(stderr, "memwal bench: %s\n", err.message);
+      goto out;
+    }
+    gen_time += now_s() - g0;
+    bytes += mw_array_byte_size(&schema, &batch);
+    if (mw_shard_writer_put(NULL, w, &batch, 1, &err) != MW_OK) {
+      fprintf(stderr, "memwal bench: put at row %" PRId64 ": %s\n", done, err.message);
+      batch.release(&batch);
+      goto out;
+    }
+    done += n;
+    puts++;
+    double t = now_s();
+    if (!o.quiet && (t - last >= 0.5 || done == o.rows)) {
+      last = t;
+      fprintf(stderr, "\r%" PRId64 "/%" PRId64 " rows (%.0f%%), %.0f rows/s", done, o.rows,
+              100.0 * (double)done / (double)o.rows, (double)done / (t - t0));
+      fflush(stderr);
+    }
+  }
+  if (!o.quiet) fputc('\n', stderr);
+  double t1 = now_s();
+  mw_status fs = mw_shard_writer_flush_wal(w, &err);
+  double t2 = now_s();
+  if (fs != MW_OK) {
+    fprintf(stderr, "memwal bench: flush: %s\n", err.message);
+    goto out;
+  }
+  mw_write_stats st;
+  mw_shard_writer_write_stats(&st, w, 0);
+  uint64_t epoch = mw_shard_writer_epoch(w);
+  char shard[64];
+  snprintf(shard, sizeof shard, "%s", mw_shard_writer_shard_id(w));
+  mw_status cs = mw_shard_writer_close(w, &err);
+  w = NULL;
+  if (cs != MW_OK) {
+    fprintf(stderr, "memwal bench: close: %s\n", err.message);
+    goto out;
+  }
+  double put_s = (t1 - t0) - gen_time, total_s = (t2 - t0) - gen_time;
+  printf("{\"shard\": \"%s\", \"epoch\": %" PRIu64 ", \"mode\": \"%s\", \"durable\": %s, \"rows\": %" PRId64
+         ", \"puts\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"wal_entries\": %" PRIu64
+         ", \"put_seconds\": %.6f, \"flush_seconds\": %.6f, \"rows_per_s\": %.0f, \"mb_per_s\": %.1f}\n",
+         shard, epoch, o.wal_only ? "wal-only" : "memtable", o.no_durable ? "false" : "true", done, puts, bytes,
+         st.wal_flush_count, put_s, t2 - t1, (double)done / total_s, (double)bytes / 1e6 / total_s);
+  code = 0;
+out:
+  if (w) mw_shard_writer_close(w, NULL);
+  mw_schema_release(&schema);
+  mw_objstore_close(store);
+  return code;
+}
