@@ -4,11 +4,16 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-dev
       liblz4-dev libzstd-dev libprotobuf-c-dev protobuf-c-compiler
-      libcurl4-openssl-dev nodejs npm)
+      libcurl4-openssl-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+# Node.js + npm run the interop peers; a machine may have them from outside
+# Debian (then the Debian packages would conflict): only the commands count.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
