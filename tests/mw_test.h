@@ -12,6 +12,9 @@
 #include "memwal.h"
 
 static int mw_test_failures = 0;
+/* The message of an optional error (a function, so that passing &e does not
+ * trip -Waddress in the macro below). */
+static inline const char *mw_test_msg(const mw_error *e) { return e ? e->message : ""; }
 static int mw_test_checks = 0;
 static const char *mw_test_current = "";
 
@@ -57,7 +60,7 @@ static const char *mw_test_current = "";
       mw_test_failures++;                                                        \
       fprintf(stderr, "%s:%d: [%s] %s failed: %s: %s\n", __FILE__, __LINE__,     \
               mw_test_current, #expr, mw_status_str(mw_s_),                      \
-              (errp) ? (errp)->message : "");                                    \
+              mw_test_msg(errp));                                    \
     }                                                                            \
   } while (0)
 
