@@ -1,0 +1,302 @@
+/* lance_dataset.c - one-fragment Lance datasets and generation folders
+ * (layouts in lance_dataset.h). */
+#include "lance/lance_dataset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "common/uuid.h"
+#include "lance/bloom.h"
+#include "lance/pb.h"
+#include "lance/pk_index.h"
+
+void mw_lance_gen_options_init(mw_lance_gen_options *o) {
+  memset(o, 0, sizeof *o);
+  o->version = MW_LANCE_V2_0;
+  o->dedup = true;
+  o->write_index = true;
+}
+
+mw_status mw_lance_manifest_encode(uint8_t **out, size_t *out_len, const mw_lance_manifest_info *info,
+                                   mw_error *err) {
+  *out = NULL;
+  *out_len = 0;
+  mw_buf m, frag, df, ts, wv, fmt;
+  mw_buf_init(&m); mw_buf_init(&frag); mw_buf_init(&df); mw_buf_init(&ts); mw_buf_init(&wv);
+  mw_buf_init(&fmt);
+  mw_status s = mw_lance_write_fields(&m, 1, info->schema, info->pk_names, info->n_pk, err);
+  if (s != MW_OK) goto done;
+  int64_t nf = info->schema->n_children;
+  uint64_t *ids = calloc((size_t)nf + 1, sizeof *ids);
+  if (!ids) {
+    s = mw_err(err, MW_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  for (int64_t i = 0; i < nf; i++) ids[i] = (uint64_t)i;
+  /* DataFile */
+  mw_pb_str(&df, 1, info->data_file);
+  mw_pb_packed_u64(&df, 2, ids, (size_t)nf);
+  mw_pb_packed_u64(&df, 3, ids, (size_t)nf);
+  free(ids);
+  mw_pb_u64(&df, 4, 2);
+  if (info->version == MW_LANCE_V2_1) mw_pb_u64(&df, 5, 1);
+  mw_pb_u64(&df, 6, info->data_file_size);
+  /* DataFragment {1 id = 0, 2 files, 4 physical_rows} */
+  mw_pb_msg(&frag, 2, &df);
+  mw_pb_u64(&frag, 4, info->physical_rows);
+  mw_pb_msg(&m, 2, &frag);
+  mw_pb_u64(&m, 3, 1); /* version */
+  int32_t nm = mw_metadata_count(info->schema->metadata);
+  for (int32_t i = 0; i < nm; i++) {
+    mw_kv kv = mw_metadata_at(info->schema->metadata, i);
+    mw_buf e;
+    mw_buf_init(&e);
+    mw_pb_bytes(&e, 1, kv.key, (size_t)kv.key_len);
+    mw_pb_bytes(&e, 2, kv.value, (size_t)kv.value_len);
+    mw_pb_msg(&m, 5, &e);
+    mw_buf_free(&e);
+  }
+  int64_t tns = info->timestamp_ns;
+  if (tns == 0) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    tns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+  }
+  mw_pb_u64(&ts, 1, (uint64_t)(tns / 1000000000));
+  if (tns % 1000000000) mw_pb_u64(&ts, 2, (uint64_t)(tns % 1000000000));
+  mw_pb_msg(&m, 7, &ts);
+  mw_pb_u64(&m, 11, 0); /* max_fragment_id */
+  mw_pb_str(&wv, 1, info->writer_library ? info->writer_library : "memwal");
+  mw_pb_str(&wv, 2, info->writer_version ? info->writer_version : mw_version());
+  mw_pb_msg(&m, 13, &wv);
+  mw_pb_str(&fmt, 1, "lance");
+  mw_pb_str(&fmt, 2, info->version == MW_LANCE_V2_1 ? "2.1" : "2.0");
+  mw_pb_msg(&m, 15, &fmt);
+  if (!mw_buf_ok(&m)) {
+    s = mw_err(err, MW_ERR_NOMEM, "out of memory encoding Lance manifest");
+    goto done;
+  }
+  mw_buf file;
+  mw_buf_init(&file);
+  mw_buf_u32le(&file, (uint32_t)m.len);
+  mw_buf_append(&file, m.data, m.len);
+  mw_buf_u64le(&file, 0); /* P: the length prefix is at 0 */
+  uint8_t ver[4];
+  mw_store_u16le(ver, 0);
+  mw_store_u16le(ver + 2, 2);
+  mw_buf_append(&file, ver, 4);
+  mw_buf_append(&file, "LANC", 4);
+  if (!mw_buf_ok(&file)) {
+    mw_buf_free(&file);
+    s = mw_err(err, MW_ERR_NOMEM, "out of memory encoding Lance manifest");
+    goto done;
+  }
+  *out = mw_buf_take(&file, out_len);
+done:
+  mw_buf_free(&m); mw_buf_free(&frag); mw_buf_free(&df); mw_buf_free(&ts); mw_buf_free(&wv);
+  mw_buf_free(&fmt);
+  return s;
+}
+
+/* ---- dedup: open-addressing table of key encodings -> last row ---- */
+
+typedef struct dedup {
+  const uint8_t *enc;
+  const uint64_t *off;
+  int64_t *slot; /* global row, -1 empty */
+  uint64_t mask;
+} dedup;
+
+static uint64_t key_hash(const dedup *d, uint64_t r) {
+  return mw_siphash13(d->enc + d->off[r], (size_t)(d->off[r + 1] - d->off[r]));
+}
+
+static bool key_eq(const dedup *d, uint64_t a, uint64_t b) {
+  size_t la = (size_t)(d->off[a + 1] - d->off[a]), lb = (size_t)(d->off[b + 1] - d->off[b]);
+  return la == lb && memcmp(d->enc + d->off[a], d->enc + d->off[b], la) == 0;
+}
+
+static mw_status put_obj(mw_objstore *store, const char *prefix, const char *name, const void *data,
+                         size_t len, mw_error *err) {
+  char key[1024];
+  int n = snprintf(key, sizeof key, "%s%s%s", prefix, prefix[0] ? "/" : "", name);
+  if (n < 0 || (size_t)n >= sizeof key) return mw_err(err, MW_ERR_INVALID, "key prefix too long");
+  mw_status s = mw_objstore_put_if_absent(store, key, data, len, err);
+  if (s != MW_OK) return mw_err_wrap(err, s, "writing %s", key);
+  return MW_OK;
+}
+
+mw_status mw_lance_write_generation(mw_objstore *store, const char *prefix,
+                                    const struct ArrowSchema *schema,
+                                    const struct ArrowArray *batches, size_t n,
+                                    const mw_lance_gen_options *opts, mw_lance_gen_result *out,
+                                    mw_error *err) {
+  mw_lance_gen_options o;
+  if (opts) o = *opts;
+  else mw_lance_gen_options_init(&o);
+  memset(out, 0, sizeof *out);
+  MW_TRY(mw_lance_check_schema(schema, err));
+  if (!prefix) prefix = ""; /* "" = the store's root is the dataset */
+  mw_pk pk;
+  MW_TRY(mw_pk_resolve(&pk, schema, o.pk_names, o.n_pk, err));
+  for (size_t b = 0; b < n; b++) {
+    if (batches[b].n_children != schema->n_children)
+      return mw_err(err, MW_ERR_INVALID, "batch %zu has %lld columns, schema %lld", b,
+                    (long long)batches[b].n_children, (long long)schema->n_children);
+    out->input_rows += (uint64_t)batches[b].length;
+    out->in_memory_bytes += mw_array_byte_size(schema, &batches[b]);
+  }
+  if (n > UINT32_MAX) return mw_err(err, MW_ERR_INVALID, "too many batches");
+  uint64_t total = out->input_rows;
+
+  mw_status s = MW_OK;
+  mw_buf enc, tmp;
+  mw_buf_init(&enc);
+  mw_buf_init(&tmp);
+  uint64_t *off = NULL;
+  int64_t *slots = NULL;
+  uint8_t *alive = NULL;
+  mw_pk_row *rows = NULL;
+  int64_t *take = NULL;
+  uint8_t *file = NULL, *man = NULL, *bloom = NULL;
+  size_t file_len = 0, man_len = 0;
+  mw_lance_file_writer *fw = NULL;
+
+  alive = malloc((size_t)total + 1);
+  rows = malloc(((size_t)total + 1) * sizeof *rows);
+  if (!alive || !rows) {
+    s = mw_err(err, MW_ERR_NOMEM, "out of memory flushing %llu rows", (unsigned long long)total);
+    goto done;
+  }
+  memset(alive, 1, (size_t)total + 1);
+  if (pk.n && o.dedup && total > 1) {
+    off = malloc(((size_t)total + 1) * sizeof *off);
+    uint64_t cap = 16;
+    while (cap < total * 2) cap <<= 1;
+    slots = malloc((size_t)cap * sizeof *slots);
+    if (!off || !slots) {
+      s = mw_err(err, MW_ERR_NOMEM, "out of memory flushing %llu rows", (unsigned long long)total);
+      goto done;
+    }
+    uint64_t g = 0;
+    for (size_t b = 0; b < n; b++)
+      for (int64_t r = 0; r < batches[b].length; r++, g++) {
+        off[g] = enc.len;
+        mw_pk_encode(&enc, &pk, &batches[b], r);
+      }
+    off[total] = enc.len;
+    if (!mw_buf_ok(&enc)) {
+      s = mw_err(err, MW_ERR_NOMEM, "out of memory encoding keys");
+      goto done;
+    }
+    dedup d = {enc.data, off, slots, cap - 1};
+    memset(slots, 0xff, (size_t)cap * sizeof *slots);
+    for (uint64_t r = 0; r < total; r++) {
+      uint64_t h = key_hash(&d, r) & d.mask;
+      while (slots[h] >= 0 && !key_eq(&d, (uint64_t)slots[h], r)) h = (h + 1) & d.mask;
+      if (slots[h] >= 0) alive[slots[h]] = 0; /* an older copy: the last write wins */
+      slots[h] = (int64_t)r;
+    }
+  }
+
+  /* survivors in insertion order */
+  uint64_t nsurv = 0, g = 0;
+  for (size_t b = 0; b < n; b++)
+    for (int64_t r = 0; r < batches[b].length; r++, g++)
+      if (alive[g]) {
+        rows[nsurv].batch = (uint32_t)b;
+        rows[nsurv].row = r;
+        nsurv++;
+      }
+  out->physical_rows = nsurv;
+
+  /* data file */
+  mw_lance_file_options fo;
+  mw_lance_file_options_init(&fo);
+  fo.version = o.version;
+  fo.max_page_bytes = o.max_page_bytes;
+  fo.pk_names = o.pk_names;
+  fo.n_pk = o.n_pk;
+  s = mw_lance_file_writer_open(&fw, schema, &fo, err);
+  if (s != MW_OK) goto done;
+  take = malloc(((size_t)nsurv + 1) * sizeof *take);
+  if (!take) {
+    s = mw_err(err, MW_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  for (uint64_t i = 0; i < nsurv;) {
+    uint32_t b = rows[i].batch;
+    uint64_t j = i;
+    while (j < nsurv && rows[j].batch == b) {
+      take[j - i] = rows[j].row;
+      j++;
+    }
+    s = mw_lance_file_writer_write(fw, &batches[b], take, (int64_t)(j - i), err);
+    if (s != MW_OK) goto done;
+    i = j;
+  }
+  s = mw_lance_file_writer_finish(fw, &file, &file_len, err);
+  if (s != MW_OK) goto done;
+  out->data_file_size = file_len;
+  uint8_t u[16];
+  s = mw_uuid_v4(u, err);
+  if (s != MW_OK) goto done;
+  for (int i = 0; i < 16; i++) snprintf(out->data_file + 2 * i, 3, "%02x", u[i]);
+  strcat(out->data_file, ".lance");
+  char name[128];
+  snprintf(name, sizeof name, "data/%s", out->data_file);
+  s = put_obj(store, prefix, name, file, file_len, err);
+  if (s != MW_OK) goto done;
+
+  if (pk.n) {
+    for (uint64_t i = 0; i < nsurv; i++)
+      out->primary_key_bytes += mw_pk_value_bytes(&pk, &batches[rows[i].batch], rows[i].row);
+  }
+  if (pk.n && o.write_index) {
+    bloom = calloc(1, MW_BLOOM_BYTES);
+    if (!bloom) {
+      s = mw_err(err, MW_ERR_NOMEM, "out of memory");
+      goto done;
+    }
+    for (uint64_t i = 0; i < nsurv; i++)
+      mw_bloom_insert(bloom, MW_BLOOM_BLOCKS, mw_pk_hash(&tmp, &pk, &batches[rows[i].batch], rows[i].row));
+    if (!mw_buf_ok(&tmp)) {
+      s = mw_err(err, MW_ERR_NOMEM, "out of memory");
+      goto done;
+    }
+    s = put_obj(store, prefix, "bloom_filter.bin", bloom, MW_BLOOM_BYTES, err);
+    if (s != MW_OK) goto done;
+    s = mw_pk_index_write(store, prefix, schema, &pk, batches, rows, nsurv, err);
+    if (s != MW_OK) goto done;
+  }
+
+  mw_lance_manifest_info mi = {
+      .schema = schema, .pk_names = o.pk_names, .n_pk = o.n_pk, .data_file = out->data_file,
+      .data_file_size = file_len, .physical_rows = nsurv, .version = o.version,
+      .writer_library = o.writer_library, .writer_version = o.writer_version,
+      .timestamp_ns = o.timestamp_ns};
+  s = mw_lance_manifest_encode(&man, &man_len, &mi, err);
+  if (s != MW_OK) goto done;
+  s = put_obj(store, prefix, "_versions/" MW_LANCE_V1_MANIFEST, man, man_len, err);
+  if (s != MW_OK) goto done;
+  static const char hint[] = "{\"version\":1}";
+  /* the hint is advisory: readers list _versions/ when it is missing */
+  s = put_obj(store, prefix, "_versions/latest_version_hint.json", hint, sizeof hint - 1, err);
+
+done:
+  mw_lance_file_writer_free(fw);
+  mw_buf_free(&enc);
+  mw_buf_free(&tmp);
+  free(off);
+  free(slots);
+  free(alive);
+  free(rows);
+  free(take);
+  free(file);
+  free(man);
+  free(bloom);
+  return s;
+}

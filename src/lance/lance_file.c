@@ -1,0 +1,650 @@
+/* lance_file.c - Lance v2 file writer (layout in lance_file.h).
+ *
+ * 2.0 page encodings (lance.encodings.ArrayEncoding, FORMATS.md part C):
+ *   fixed width / bool   nullable{no_nulls{flat{bits, buf 0}}}
+ *                        nullable{some_nulls{validity flat{1, buf 0},
+ *                                            values flat{bits, buf 1}}}
+ *   utf8 / binary        binary{indices nullable{no_nulls{flat{64, buf 0}}},
+ *                               bytes flat{8, buf 1}, null_adjustment}
+ *                        indices = u64 END offsets within the page; a null
+ *                        row stores end + null_adjustment (= bytes + 1)
+ *   fixed_size_list      nullable{...{values fixed_size_list{dim, flat{bits}}}}
+ * Validity bitmaps and bools are LSB-first, 1 = valid / true. */
+#include "lance/lance_file.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "lance/pb.h"
+
+enum { K_FIXED, K_BOOL, K_VAR, K_FSL };
+
+typedef struct col {
+  mw_type t;
+  const char *name;
+  int kind;
+  uint32_t vb;      /* bytes per value (K_FIXED), per row (K_FSL) */
+  uint32_t bits;    /* bits per value/item for flat encodings */
+  int32_t dim;      /* K_FSL */
+  uint32_t item_bytes; /* K_FSL item width */
+  int off_w;        /* K_VAR: 4 or 8 */
+  /* page accumulators */
+  mw_buf values;    /* fixed values / bool bits / var bytes */
+  mw_buf validity;  /* bits */
+  mw_buf ends;      /* K_VAR: u64 end offsets */
+  uint64_t rows, nulls;
+  uint64_t first_row; /* of the page being accumulated */
+  mw_buf pages;     /* serialized ColumnMetadata.pages entries */
+} col;
+
+struct mw_lance_file_writer {
+  const struct ArrowSchema *schema;
+  mw_lance_file_options opts;
+  col *cols;
+  int64_t n_cols;
+  mw_buf file;
+  uint64_t rows;
+  bool finished;
+};
+
+void mw_lance_file_options_init(mw_lance_file_options *o) {
+  memset(o, 0, sizeof *o);
+  o->version = MW_LANCE_V2_0;
+  o->max_page_bytes = MW_LANCE_DEFAULT_PAGE_BYTES;
+}
+
+/* ---- types ---- */
+
+static const char *unit_str(mw_time_unit u) {
+  switch (u) {
+    case MW_SECOND: return "s";
+    case MW_MILLI: return "ms";
+    case MW_MICRO: return "us";
+    default: return "ns";
+  }
+}
+
+static bool is_number(mw_type_id id) {
+  return (id >= MW_T_INT8 && id <= MW_T_FLOAT64);
+}
+
+static mw_status logical_of(char *buf, size_t cap, const mw_type *t, const struct ArrowSchema *f,
+                            mw_error *err) {
+  const char *s = NULL;
+  switch (t->id) {
+    case MW_T_BOOL: s = "bool"; break;
+    case MW_T_INT8: s = "int8"; break;
+    case MW_T_UINT8: s = "uint8"; break;
+    case MW_T_INT16: s = "int16"; break;
+    case MW_T_UINT16: s = "uint16"; break;
+    case MW_T_INT32: s = "int32"; break;
+    case MW_T_UINT32: s = "uint32"; break;
+    case MW_T_INT64: s = "int64"; break;
+    case MW_T_UINT64: s = "uint64"; break;
+    case MW_T_FLOAT16: s = "halffloat"; break;
+    case MW_T_FLOAT32: s = "float"; break;
+    case MW_T_FLOAT64: s = "double"; break;
+    case MW_T_UTF8: s = "string"; break;
+    case MW_T_LARGE_UTF8: s = "large_string"; break;
+    case MW_T_BINARY: s = "binary"; break;
+    case MW_T_LARGE_BINARY: s = "large_binary"; break;
+    case MW_T_DATE32: s = "date32:day"; break;
+    case MW_T_DATE64: s = "date64:ms"; break;
+    case MW_T_FIXED_SIZE_BINARY: snprintf(buf, cap, "fixed_size_binary:%d", (int)t->width); return MW_OK;
+    case MW_T_DECIMAL128: snprintf(buf, cap, "decimal:128:%d:%d", (int)t->width, (int)t->scale); return MW_OK;
+    case MW_T_TIME32: snprintf(buf, cap, "time32:%s", unit_str(t->unit)); return MW_OK;
+    case MW_T_TIME64: snprintf(buf, cap, "time64:%s", unit_str(t->unit)); return MW_OK;
+    case MW_T_DURATION: snprintf(buf, cap, "duration:%s", unit_str(t->unit)); return MW_OK;
+    case MW_T_TIMESTAMP:
+      snprintf(buf, cap, "timestamp:%s:%s", unit_str(t->unit), t->tz[0] ? t->tz : "-");
+      return MW_OK;
+    case MW_T_FIXED_SIZE_LIST: {
+      mw_type ct;
+      if (f->n_children != 1 || !f->children || !f->children[0] ||
+          mw_type_from_format(&ct, f->children[0]->format, NULL) != MW_OK || !is_number(ct.id))
+        return mw_err(err, MW_ERR_UNSUPPORTED,
+                      "column '%s': only fixed_size_list of integers or floats can be written to Lance",
+                      f->name ? f->name : "");
+      char inner[32];
+      MW_TRY(logical_of(inner, sizeof inner, &ct, f->children[0], err));
+      snprintf(buf, cap, "fixed_size_list:%s:%d", inner, (int)t->width);
+      return MW_OK;
+    }
+    default: {
+      char tn[96];
+      mw_type_name(tn, sizeof tn, t);
+      return mw_err(err, MW_ERR_UNSUPPORTED, "column '%s': type %s cannot be written to Lance yet",
+                    f->name ? f->name : "", tn);
+    }
+  }
+  snprintf(buf, cap, "%s", s);
+  return MW_OK;
+}
+
+mw_status mw_lance_logical_type(char *buf, size_t cap, const struct ArrowSchema *field,
+                                mw_error *err) {
+  mw_type t;
+  mw_status s = mw_type_from_format(&t, field->format, err);
+  if (s != MW_OK)
+    return mw_err_wrap(err, s, "column '%s'", field->name ? field->name : "");
+  return logical_of(buf, cap, &t, field, err);
+}
+
+mw_status mw_lance_check_schema(const struct ArrowSchema *schema, mw_error *err) {
+  if (!schema || !schema->format || strcmp(schema->format, "+s") != 0)
+    return mw_err(err, MW_ERR_INVALID, "Lance schema must be a struct (\"+s\")");
+  if (schema->n_children < 1)
+    return mw_err(err, MW_ERR_INVALID, "Lance schema has no columns");
+  for (int64_t i = 0; i < schema->n_children; i++) {
+    const struct ArrowSchema *f = schema->children[i];
+    if (!f || !f->name || !f->name[0])
+      return mw_err(err, MW_ERR_INVALID, "column %lld has no name", (long long)i);
+    if (f->dictionary)
+      return mw_err(err, MW_ERR_UNSUPPORTED, "column '%s': dictionary columns cannot be written to Lance yet", f->name);
+    char lt[128];
+    MW_TRY(mw_lance_logical_type(lt, sizeof lt, f, err));
+  }
+  return MW_OK;
+}
+
+/* Primary key position of field i: 1-based, 0 = not a key. */
+static uint32_t pk_position(const struct ArrowSchema *f, const char *const *pk_names, size_t n_pk) {
+  if (pk_names) {
+    for (size_t k = 0; k < n_pk; k++)
+      if (strcmp(pk_names[k], f->name) == 0) return (uint32_t)(k + 1);
+    return 0;
+  }
+  mw_kv kv;
+  if (f->metadata && mw_metadata_find(f->metadata, MW_LANCE_PK_POSITION_KEY, &kv)) {
+    uint32_t v = 0;
+    for (int32_t i = 0; i < kv.value_len; i++) {
+      if (kv.value[i] < '0' || kv.value[i] > '9' || v > 100000) return 0;
+      v = v * 10 + (uint32_t)(kv.value[i] - '0');
+    }
+    return v;
+  }
+  return 0;
+}
+
+mw_status mw_lance_write_fields(mw_buf *out, uint32_t field_no, const struct ArrowSchema *schema,
+                                const char *const *pk_names, size_t n_pk, mw_error *err) {
+  for (int64_t i = 0; i < schema->n_children; i++) {
+    const struct ArrowSchema *f = schema->children[i];
+    mw_type t;
+    MW_TRY(mw_type_from_format(&t, f->format, err));
+    char lt[128];
+    MW_TRY(logical_of(lt, sizeof lt, &t, f, err));
+    mw_buf fb;
+    mw_buf_init(&fb);
+    mw_pb_str(&fb, 2, f->name);
+    if (i != 0) mw_pb_i32(&fb, 3, (int32_t)i);
+    mw_pb_i32(&fb, 4, -1);
+    mw_pb_str(&fb, 5, lt);
+    if (f->flags & ARROW_FLAG_NULLABLE) mw_pb_u64(&fb, 6, 1);
+    bool var = t.id == MW_T_UTF8 || t.id == MW_T_LARGE_UTF8 || t.id == MW_T_BINARY ||
+               t.id == MW_T_LARGE_BINARY;
+    mw_pb_u64(&fb, 7, var ? 2 : 1); /* v1 Encoding: PLAIN / VAR_BINARY, as Lance writes */
+    int32_t nm = mw_metadata_count(f->metadata);
+    for (int32_t m = 0; m < nm; m++) {
+      mw_kv kv = mw_metadata_at(f->metadata, m);
+      mw_buf e;
+      mw_buf_init(&e);
+      mw_pb_bytes(&e, 1, kv.key, (size_t)kv.key_len);
+      mw_pb_bytes(&e, 2, kv.value, (size_t)kv.value_len);
+      mw_pb_msg(&fb, 10, &e);
+      mw_buf_free(&e);
+    }
+    uint32_t pos = pk_position(f, pk_names, n_pk);
+    if (pos) {
+      mw_pb_u64(&fb, 12, 1);
+      mw_pb_u64(&fb, 13, pos);
+    }
+    mw_pb_msg(out, field_no, &fb);
+    mw_buf_free(&fb);
+  }
+  return mw_buf_ok(out) ? MW_OK : mw_err(err, MW_ERR_NOMEM, "out of memory writing Lance fields");
+}
+
+/* ---- writer ---- */
+
+static void col_reset(col *c) {
+  c->values.len = 0;
+  c->validity.len = 0;
+  c->ends.len = 0;
+  c->rows = 0;
+  c->nulls = 0;
+}
+
+mw_status mw_lance_file_writer_open(mw_lance_file_writer **out, const struct ArrowSchema *schema,
+                                    const mw_lance_file_options *opts, mw_error *err) {
+  *out = NULL;
+  MW_TRY(mw_lance_check_schema(schema, err));
+  mw_lance_file_writer *w = calloc(1, sizeof *w);
+  if (!w) return mw_err(err, MW_ERR_NOMEM, "out of memory");
+  w->schema = schema;
+  if (opts) w->opts = *opts;
+  else mw_lance_file_options_init(&w->opts);
+  if (w->opts.max_page_bytes == 0) w->opts.max_page_bytes = MW_LANCE_DEFAULT_PAGE_BYTES;
+  if (w->opts.version != MW_LANCE_V2_0 && w->opts.version != MW_LANCE_V2_1) {
+    int v = (int)w->opts.version;
+    free(w);
+    return mw_err(err, MW_ERR_INVALID, "unknown Lance file version %d", v);
+  }
+  if (w->opts.version == MW_LANCE_V2_1) {
+    free(w);
+    return mw_err(err, MW_ERR_UNSUPPORTED, "Lance file format 2.1 is not implemented yet: use 2.0");
+  }
+  w->n_cols = schema->n_children;
+  w->cols = calloc((size_t)w->n_cols, sizeof *w->cols);
+  if (!w->cols) {
+    free(w);
+    return mw_err(err, MW_ERR_NOMEM, "out of memory");
+  }
+  mw_buf_init(&w->file);
+  for (int64_t i = 0; i < w->n_cols; i++) {
+    col *c = &w->cols[i];
+    const struct ArrowSchema *f = schema->children[i];
+    mw_buf_init(&c->values);
+    mw_buf_init(&c->validity);
+    mw_buf_init(&c->ends);
+    mw_buf_init(&c->pages);
+    c->name = f->name;
+    (void)mw_type_from_format(&c->t, f->format, NULL); /* checked above */
+    switch (c->t.id) {
+      case MW_T_BOOL: c->kind = K_BOOL; c->bits = 1; break;
+      case MW_T_UTF8: case MW_T_BINARY: c->kind = K_VAR; c->off_w = 4; break;
+      case MW_T_LARGE_UTF8: case MW_T_LARGE_BINARY: c->kind = K_VAR; c->off_w = 8; break;
+      case MW_T_FIXED_SIZE_LIST: {
+        mw_type ct;
+        (void)mw_type_from_format(&ct, f->children[0]->format, NULL);
+        c->kind = K_FSL;
+        c->dim = c->t.width;
+        c->item_bytes = (uint32_t)mw_type_fixed_bits(&ct) / 8;
+        c->bits = (uint32_t)mw_type_fixed_bits(&ct);
+        c->vb = c->item_bytes * (uint32_t)c->dim;
+        break;
+      }
+      default:
+        c->kind = K_FIXED;
+        c->bits = (uint32_t)mw_type_fixed_bits(&c->t);
+        c->vb = c->bits / 8;
+        break;
+    }
+  }
+  *out = w;
+  return MW_OK;
+}
+
+uint64_t mw_lance_file_writer_rows(const mw_lance_file_writer *w) { return w->rows; }
+
+static inline void bit_append(mw_buf *b, uint64_t idx, bool v) {
+  if ((idx & 7) == 0) mw_buf_u8(b, 0);
+  if (v && !b->failed) b->data[idx >> 3] |= (uint8_t)(1u << (idx & 7));
+}
+
+/* ---- 2.0 page encoding ---- */
+
+static void enc_buffer(mw_buf *out, uint32_t field, uint32_t index) {
+  mw_buf b;
+  mw_buf_init(&b);
+  if (index) mw_pb_u64(&b, 1, index);
+  mw_pb_msg(out, field, &b);
+  mw_buf_free(&b);
+}
+
+/* ArrayEncoding{flat{bits, buffer{index}}} */
+static void enc_flat(mw_buf *out, uint64_t bits, uint32_t index) {
+  mw_buf fl;
+  mw_buf_init(&fl);
+  mw_pb_u64(&fl, 1, bits);
+  enc_buffer(&fl, 2, index);
+  mw_pb_msg(out, 1, &fl);
+  mw_buf_free(&fl);
+}
+
+/* ArrayEncoding of the values of a column (without nullability). */
+static void enc_values20(mw_buf *out, const col *c, uint32_t index) {
+  if (c->kind == K_FSL) {
+    mw_buf items, fsl;
+    mw_buf_init(&items);
+    mw_buf_init(&fsl);
+    enc_flat(&items, c->bits, index);
+    mw_pb_u64(&fsl, 1, (uint64_t)c->dim);
+    mw_pb_msg(&fsl, 2, &items);
+    mw_pb_msg(out, 3, &fsl);
+    mw_buf_free(&items);
+    mw_buf_free(&fsl);
+  } else {
+    enc_flat(out, c->kind == K_BOOL ? 1 : c->bits, index);
+  }
+}
+
+typedef struct page_bufs {
+  const uint8_t *ptr[4];
+  uint64_t len[4];
+  int n;
+} page_bufs;
+
+/* Alignment padding: Lance pads with 0x48 ('H'); doing the same makes our
+ * files byte-comparable with Lance's. */
+static void pad64(mw_buf *b) {
+  static const uint8_t pad[64] = {
+      0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48,
+      0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48,
+      0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48,
+      0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48};
+  if (b->len % 64) mw_buf_append(b, pad, 64 - b->len % 64);
+}
+
+static void append_page(mw_lance_file_writer *w, col *c, const page_bufs *pb, const mw_buf *enc_any) {
+  uint64_t offs[4], sizes[4];
+  for (int i = 0; i < pb->n; i++) {
+    pad64(&w->file);
+    offs[i] = w->file.len;
+    sizes[i] = pb->len[i];
+    if (pb->len[i]) mw_buf_append(&w->file, pb->ptr[i], (size_t)pb->len[i]);
+  }
+  mw_buf page, enc, direct;
+  mw_buf_init(&page);
+  mw_buf_init(&enc);
+  mw_buf_init(&direct);
+  if (pb->n) {
+    mw_pb_packed_u64(&page, 1, offs, (size_t)pb->n);
+    mw_pb_packed_u64(&page, 2, sizes, (size_t)pb->n);
+  }
+  mw_pb_u64(&page, 3, c->rows);
+  mw_pb_msg(&direct, 1, enc_any);
+  mw_pb_msg(&enc, 2, &direct);
+  mw_pb_msg(&page, 4, &enc);
+  if (c->first_row) mw_pb_u64(&page, 5, c->first_row);
+  mw_pb_msg(&c->pages, 2, &page);
+  mw_buf_free(&page);
+  mw_buf_free(&enc);
+  mw_buf_free(&direct);
+}
+
+static void flush_page20(mw_lance_file_writer *w, col *c) {
+  page_bufs pb = {0};
+  mw_buf ae, any;
+  mw_buf_init(&ae);
+  mw_buf_init(&any);
+  if (c->kind == K_VAR) {
+    uint64_t adj = c->values.len + 1;
+    uint64_t *ends = (uint64_t *)(void *)c->ends.data;
+    if (c->nulls && !c->ends.failed)
+      for (uint64_t i = 0; i < c->rows; i++)
+        if (!mw_bit_get(c->validity.data, (int64_t)i)) {
+          uint64_t v = mw_load_u64le((const uint8_t *)&ends[i]) + adj;
+          mw_store_u64le((uint8_t *)&ends[i], v);
+        }
+    pb.ptr[0] = c->ends.data; pb.len[0] = c->ends.len;
+    pb.ptr[1] = c->values.data; pb.len[1] = c->values.len;
+    pb.n = 2;
+    mw_buf idx, nn, nul, bin, bytes;
+    mw_buf_init(&idx); mw_buf_init(&nn); mw_buf_init(&nul); mw_buf_init(&bin); mw_buf_init(&bytes);
+    enc_flat(&idx, 64, 0);
+    mw_pb_msg(&nn, 1, &idx);          /* NoNull.values */
+    mw_pb_msg(&nul, 1, &nn);          /* Nullable.no_nulls */
+    mw_buf idx_ae;
+    mw_buf_init(&idx_ae);
+    mw_pb_msg(&idx_ae, 2, &nul);      /* ArrayEncoding.nullable */
+    enc_flat(&bytes, 8, 1);
+    mw_pb_msg(&bin, 1, &idx_ae);
+    mw_pb_msg(&bin, 2, &bytes);
+    mw_pb_u64(&bin, 3, adj);
+    mw_pb_msg(&ae, 6, &bin);
+    mw_buf_free(&idx); mw_buf_free(&nn); mw_buf_free(&nul); mw_buf_free(&bin);
+    mw_buf_free(&bytes); mw_buf_free(&idx_ae);
+  } else {
+    mw_buf vals, inner, nul;
+    mw_buf_init(&vals); mw_buf_init(&inner); mw_buf_init(&nul);
+    if (c->nulls == 0) {
+      enc_values20(&vals, c, 0);
+      mw_pb_msg(&inner, 1, &vals);      /* NoNull.values */
+      mw_pb_msg(&nul, 1, &inner);       /* Nullable.no_nulls */
+      pb.ptr[0] = c->values.data; pb.len[0] = c->values.len;
+      pb.n = 1;
+    } else {
+      mw_buf valid;
+      mw_buf_init(&valid);
+      enc_flat(&valid, 1, 0);
+      enc_values20(&vals, c, 1);
+      mw_pb_msg(&inner, 1, &valid);     /* SomeNull.validity */
+      mw_pb_msg(&inner, 2, &vals);      /* SomeNull.values */
+      mw_pb_msg(&nul, 2, &inner);       /* Nullable.some_nulls */
+      mw_buf_free(&valid);
+      pb.ptr[0] = c->validity.data; pb.len[0] = c->validity.len;
+      pb.ptr[1] = c->values.data; pb.len[1] = c->values.len;
+      pb.n = 2;
+    }
+    mw_pb_msg(&ae, 2, &nul);
+    mw_buf_free(&vals); mw_buf_free(&inner); mw_buf_free(&nul);
+  }
+  mw_pb_any(&any, "/lance.encodings.ArrayEncoding", &ae);
+  append_page(w, c, &pb, &any);
+  mw_buf_free(&ae);
+  mw_buf_free(&any);
+}
+
+/* 2.1 mini-block pages: not implemented yet (open() refuses 2.1). */
+static mw_status mw_lance_flush_page21(mw_lance_file_writer *w, col *c, mw_error *err) {
+  (void)w;
+  return mw_err(err, MW_ERR_UNSUPPORTED, "column '%s': Lance file format 2.1 is not implemented yet",
+                c->name);
+}
+
+static mw_status flush_page(mw_lance_file_writer *w, col *c, mw_error *err) {
+  if (c->rows == 0) return MW_OK;
+  if (w->opts.version == MW_LANCE_V2_1) {
+    MW_TRY(mw_lance_flush_page21(w, c, err));
+  } else {
+    flush_page20(w, c);
+  }
+  c->first_row += c->rows;
+  col_reset(c);
+  if (!mw_buf_ok(&w->file) || !mw_buf_ok(&c->pages))
+    return mw_err(err, MW_ERR_NOMEM, "out of memory writing Lance page of column '%s'", c->name);
+  return MW_OK;
+}
+
+/* ---- gathering rows ---- */
+
+static uint64_t col_bytes(const col *c) {
+  return c->values.len + c->validity.len + c->ends.len;
+}
+
+/* Appends logical rows [r0, r0+n) of column array a. */
+static void col_append_run(col *c, const struct ArrowArray *a, int64_t r0, int64_t n) {
+  int64_t p0 = a->offset + r0;
+  const void *vbm = (a->null_count != 0 && a->n_buffers > 0) ? a->buffers[0] : NULL;
+  /* validity: always tracked so a page can switch to some_nulls */
+  for (int64_t i = 0; i < n; i++) {
+    bool v = mw_bit_get(vbm, p0 + i);
+    bit_append(&c->validity, c->rows + (uint64_t)i, v);
+    if (!v) c->nulls++;
+  }
+  switch (c->kind) {
+    case K_FIXED:
+      mw_buf_append(&c->values, (const uint8_t *)a->buffers[1] + (size_t)p0 * c->vb, (size_t)n * c->vb);
+      break;
+    case K_BOOL:
+      for (int64_t i = 0; i < n; i++)
+        bit_append(&c->values, c->rows + (uint64_t)i, mw_bit_get(a->buffers[1], p0 + i) && a->buffers[1]);
+      break;
+    case K_FSL: {
+      const struct ArrowArray *ch = a->children[0];
+      int64_t q0 = ch->offset + p0 * c->dim;
+      mw_buf_append(&c->values, (const uint8_t *)ch->buffers[1] + (size_t)q0 * c->item_bytes,
+                    (size_t)n * c->vb);
+      break;
+    }
+    case K_VAR: {
+      for (int64_t i = 0; i < n; i++) {
+        int64_t p = p0 + i, s, e;
+        if (c->off_w == 4) {
+          s = ((const int32_t *)a->buffers[1])[p];
+          e = ((const int32_t *)a->buffers[1])[p + 1];
+        } else {
+          s = ((const int64_t *)a->buffers[1])[p];
+          e = ((const int64_t *)a->buffers[1])[p + 1];
+        }
+        bool v = mw_bit_get(vbm, p);
+        if (v && e > s) mw_buf_append(&c->values, (const uint8_t *)a->buffers[2] + s, (size_t)(e - s));
+        mw_buf_u64le(&c->ends, c->values.len);
+      }
+      break;
+    }
+  }
+  c->rows += (uint64_t)n;
+}
+
+static mw_status write_run(mw_lance_file_writer *w, const struct ArrowArray *batch, int64_t r0,
+                           int64_t n, mw_error *err) {
+  for (int64_t j = 0; j < w->n_cols; j++) {
+    col *c = &w->cols[j];
+    const struct ArrowArray *a = batch->children[j];
+    int64_t done = 0;
+    while (done < n) {
+      int64_t chunk = n - done;
+      if (chunk > 1024) chunk = 1024;
+      if (w->opts.max_page_rows && (uint64_t)chunk > w->opts.max_page_rows - c->rows)
+        chunk = (int64_t)(w->opts.max_page_rows - c->rows);
+      col_append_run(c, a, r0 + done, chunk);
+      done += chunk;
+      if (c->values.failed || c->validity.failed || c->ends.failed)
+        return mw_err(err, MW_ERR_NOMEM, "out of memory buffering Lance column '%s'", c->name);
+      if (col_bytes(c) >= w->opts.max_page_bytes ||
+          (w->opts.max_page_rows && c->rows >= w->opts.max_page_rows))
+        MW_TRY(flush_page(w, c, err));
+    }
+  }
+  return MW_OK;
+}
+
+mw_status mw_lance_file_writer_write(mw_lance_file_writer *w, const struct ArrowArray *batch,
+                                     const int64_t *rows, int64_t n, mw_error *err) {
+  if (w->finished) return mw_err(err, MW_ERR_INVALID, "Lance file writer already finished");
+  if (!batch || batch->n_children != w->n_cols)
+    return mw_err(err, MW_ERR_INVALID, "batch has %lld columns, the Lance file %lld",
+                  batch ? (long long)batch->n_children : 0LL, (long long)w->n_cols);
+  if (!rows) {
+    if (batch->length > 0) MW_TRY(write_run(w, batch, 0, batch->length, err));
+    w->rows += (uint64_t)batch->length;
+    return MW_OK;
+  }
+  int64_t i = 0;
+  while (i < n) {
+    int64_t j = i + 1;
+    while (j < n && rows[j] == rows[j - 1] + 1) j++;
+    if (rows[i] < 0 || rows[j - 1] >= batch->length)
+      return mw_err(err, MW_ERR_INVALID, "row %lld out of the batch's %lld rows",
+                    (long long)rows[i], (long long)batch->length);
+    MW_TRY(write_run(w, batch, rows[i], j - i, err));
+    i = j;
+  }
+  w->rows += (uint64_t)n;
+  return MW_OK;
+}
+
+mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, size_t *out_len,
+                                      mw_error *err) {
+  *out = NULL;
+  *out_len = 0;
+  if (w->finished) return mw_err(err, MW_ERR_INVALID, "Lance file writer already finished");
+  w->finished = true;
+  for (int64_t j = 0; j < w->n_cols; j++) MW_TRY(flush_page(w, &w->cols[j], err));
+
+  /* global buffer 0: FileDescriptor */
+  mw_buf fd, sch;
+  mw_buf_init(&fd);
+  mw_buf_init(&sch);
+  mw_status s = mw_lance_write_fields(&sch, 1, w->schema, w->opts.pk_names, w->opts.n_pk, err);
+  if (s != MW_OK) {
+    mw_buf_free(&fd);
+    mw_buf_free(&sch);
+    return s;
+  }
+  int32_t nm = mw_metadata_count(w->opts.schema_metadata);
+  for (int32_t m = 0; m < nm; m++) {
+    mw_kv kv = mw_metadata_at(w->opts.schema_metadata, m);
+    mw_buf e;
+    mw_buf_init(&e);
+    mw_pb_bytes(&e, 1, kv.key, (size_t)kv.key_len);
+    mw_pb_bytes(&e, 2, kv.value, (size_t)kv.value_len);
+    mw_pb_msg(&sch, 5, &e);
+    mw_buf_free(&e);
+  }
+  mw_pb_msg(&fd, 1, &sch);
+  if (w->rows) mw_pb_u64(&fd, 2, w->rows);
+  pad64(&w->file);
+  uint64_t gb_pos = w->file.len, gb_len = fd.len;
+  mw_buf_append(&w->file, fd.data, fd.len);
+  mw_buf_free(&fd);
+  mw_buf_free(&sch);
+
+  /* column metadata */
+  uint64_t cms = w->file.len;
+  uint64_t *cm = calloc((size_t)w->n_cols * 2 + 1, sizeof *cm);
+  if (!cm) return mw_err(err, MW_ERR_NOMEM, "out of memory");
+  for (int64_t j = 0; j < w->n_cols; j++) {
+    col *c = &w->cols[j];
+    mw_buf meta, cenc, ce, direct, enc;
+    mw_buf_init(&meta); mw_buf_init(&cenc); mw_buf_init(&ce); mw_buf_init(&direct); mw_buf_init(&enc);
+    mw_buf empty;
+    mw_buf_init(&empty);
+    mw_pb_msg(&ce, 1, &empty); /* ColumnEncoding.values = Empty */
+    mw_pb_any(&cenc, "/lance.encodings.ColumnEncoding", &ce);
+    mw_pb_msg(&direct, 1, &cenc);
+    mw_pb_msg(&enc, 2, &direct);
+    mw_pb_msg(&meta, 1, &enc);
+    mw_buf_append(&meta, c->pages.data, c->pages.len);
+    cm[2 * j] = w->file.len;
+    cm[2 * j + 1] = meta.len;
+    mw_buf_append(&w->file, meta.data, meta.len);
+    mw_buf_free(&meta); mw_buf_free(&cenc); mw_buf_free(&ce); mw_buf_free(&direct);
+    mw_buf_free(&enc); mw_buf_free(&empty);
+  }
+  uint64_t cmo = w->file.len;
+  for (int64_t j = 0; j < w->n_cols; j++) {
+    mw_buf_u64le(&w->file, cm[2 * j]);
+    mw_buf_u64le(&w->file, cm[2 * j + 1]);
+  }
+  free(cm);
+  uint64_t gbo = w->file.len;
+  mw_buf_u64le(&w->file, gb_pos);
+  mw_buf_u64le(&w->file, gb_len);
+  mw_buf_u64le(&w->file, cms);
+  mw_buf_u64le(&w->file, cmo);
+  mw_buf_u64le(&w->file, gbo);
+  mw_buf_u32le(&w->file, 1);
+  mw_buf_u32le(&w->file, (uint32_t)w->n_cols);
+  uint8_t ver[4];
+  if (w->opts.version == MW_LANCE_V2_1) {
+    mw_store_u16le(ver, 2);
+    mw_store_u16le(ver + 2, 1);
+  } else {
+    mw_store_u16le(ver, 0);
+    mw_store_u16le(ver + 2, 3);
+  }
+  mw_buf_append(&w->file, ver, 4);
+  mw_buf_append(&w->file, "LANC", 4);
+  if (!mw_buf_ok(&w->file)) return mw_err(err, MW_ERR_NOMEM, "out of memory finishing Lance file");
+  *out = mw_buf_take(&w->file, out_len);
+  return MW_OK;
+}
+
+void mw_lance_file_writer_free(mw_lance_file_writer *w) {
+  if (!w) return;
+  for (int64_t j = 0; j < w->n_cols; j++) {
+    col *c = &w->cols[j];
+    mw_buf_free(&c->values);
+    mw_buf_free(&c->validity);
+    mw_buf_free(&c->ends);
+    mw_buf_free(&c->pages);
+  }
+  free(w->cols);
+  mw_buf_free(&w->file);
+  free(w);
+}

@@ -1,0 +1,93 @@
+/* lance_file.h - Lance v2 file writer (FORMATS.md part C) and Lance schema
+ * fields (lance.file.Field) from Arrow schemas.
+ *
+ * File layout written:
+ *   data pages     every page buffer starts at a multiple of 64
+ *   global buf 0   lance.file.FileDescriptor {1 schema, 2 length}
+ *   column meta    one lance.file.v2.ColumnMetadata per column
+ *   CMO table      (u64 position, u64 size) per column
+ *   GBO table      (u64 position, u64 size) per global buffer
+ *   footer (40 B)  u64 column_meta_start, u64 cmo_table_start,
+ *                  u64 gbo_table_start, u32 num_global_buffers,
+ *                  u32 num_columns, u16 major, u16 minor, "LANC"
+ *
+ * One column per top-level field (every supported type is a Lance leaf: a
+ * fixed_size_list of numbers is one field and one column). Rows are gathered
+ * into per-column page accumulators and a page is cut when a column holds
+ * max_page_bytes (default 8 MiB) or max_page_rows rows, so the accumulators
+ * stay bounded; the file itself is built in memory because the object store
+ * takes whole objects.
+ *
+ * Page encodings: 2.0 uses lance.encodings.ArrayEncoding trees (nullable /
+ * flat / binary / fixed_size_list); 2.1 uses lance.encodings21.PageLayout
+ * mini-block layouts (see lance_file.c). */
+#ifndef MW_LANCE_LANCE_FILE_H
+#define MW_LANCE_LANCE_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arrow/c_data.h"
+#include "common/buf.h"
+#include "memwal.h"
+
+typedef enum mw_lance_version {
+  MW_LANCE_V2_0 = 0, /* footer (0,3), data_format "2.0" */
+  MW_LANCE_V2_1 = 1  /* footer (2,1), data_format "2.1" */
+} mw_lance_version;
+
+#define MW_LANCE_PK_POSITION_KEY "lance-schema:unenforced-primary-key:position"
+#define MW_LANCE_DEFAULT_PAGE_BYTES (8u << 20)
+
+/* Checks that every top-level column of a "+s" schema can be written to a
+ * Lance file: MW_ERR_UNSUPPORTED naming the column otherwise (struct, list,
+ * map, null, fixed_size_list of non-numbers, ...). */
+mw_status mw_lance_check_schema(const struct ArrowSchema *schema, mw_error *err);
+
+/* Lance logical type string of a column ("int64", "timestamp:us:UTC",
+ * "fixed_size_list:float:128", ...). MW_ERR_UNSUPPORTED otherwise. */
+mw_status mw_lance_logical_type(char *buf, size_t cap, const struct ArrowSchema *field,
+                                mw_error *err);
+
+/* Appends the repeated lance.file.Field entries of a "+s" schema as field
+ * number `field_no` of the enclosing message (Schema.fields = 1 and
+ * Manifest.fields = 1). Ids are 0..n-1, parent -1; field metadata copied;
+ * primary key columns flagged (12) with their position (13), taken from
+ * pk_names when given, else from the position metadata key. */
+mw_status mw_lance_write_fields(mw_buf *out, uint32_t field_no, const struct ArrowSchema *schema,
+                                const char *const *pk_names, size_t n_pk, mw_error *err);
+
+typedef struct mw_lance_file_options {
+  mw_lance_version version;
+  uint64_t max_page_bytes;   /* 0 = MW_LANCE_DEFAULT_PAGE_BYTES */
+  uint64_t max_page_rows;    /* 0 = unlimited */
+  const char *schema_metadata; /* Arrow metadata blob for FileDescriptor.schema.metadata (may be NULL) */
+  const char *const *pk_names; /* primary key columns in order (NULL: from metadata) */
+  size_t n_pk;
+} mw_lance_file_options;
+
+void mw_lance_file_options_init(mw_lance_file_options *o);
+
+typedef struct mw_lance_file_writer mw_lance_file_writer;
+
+/* schema: "+s" (borrowed for the writer's life). */
+mw_status mw_lance_file_writer_open(mw_lance_file_writer **out, const struct ArrowSchema *schema,
+                                    const mw_lance_file_options *opts, mw_error *err);
+
+/* Appends rows of a "+s" batch (offset honoured). rows: logical row numbers
+ * to take, ascending (NULL = every row, n ignored). */
+mw_status mw_lance_file_writer_write(mw_lance_file_writer *w, const struct ArrowArray *batch,
+                                     const int64_t *rows, int64_t n, mw_error *err);
+
+/* Rows written so far. */
+uint64_t mw_lance_file_writer_rows(const mw_lance_file_writer *w);
+
+/* Finishes the file: *out (malloc'ed, free()) and its size. The writer can
+ * only be freed afterwards. */
+mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, size_t *out_len,
+                                      mw_error *err);
+
+void mw_lance_file_writer_free(mw_lance_file_writer *w);
+
+#endif
