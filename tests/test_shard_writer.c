@@ -1,6 +1,5 @@
 /* test_shard_writer.c - the ShardWriter in both modes: MEMWAL.md section 10
  * scenarios (and more), fencing, replay, faults, crashes (SIGKILL), threads. */
-#define _GNU_SOURCE
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
