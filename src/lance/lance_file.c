@@ -9,7 +9,32 @@
  *                        indices = u64 END offsets within the page; a null
  *                        row stores end + null_adjustment (= bytes + 1)
  *   fixed_size_list      nullable{...{values fixed_size_list{dim, flat{bits}}}}
- * Validity bitmaps and bools are LSB-first, 1 = valid / true. */
+ * Validity bitmaps and bools are LSB-first, 1 = valid / true.
+ * Not handled: nulls inside fixed_size_list items (items are written as is,
+ * item validity is dropped), struct / list / map columns (refused at check).
+ *
+ * 2.1 (NOT IMPLEMENTED: open() refuses it; 2.0 is the default). What it
+ * needs, from Lance's docs/src/format/file/ and the fixture's 2.2 data file
+ * (type_url "/lance.encodings21.PageLayout", footer (2,1), DataFile minor 1,
+ * data_format "2.1"):
+ *  - PageLayout.mini_block_layout (1) per page: value_compression (3) =
+ *    CompressiveEncoding flat{bits} for fixed width / variable{bits_per_offset
+ *    32} for utf8/binary; def_compression (2) when there are nulls; layers (6)
+ *    = [ALL_VALID_ITEM=1] or [NULLABLE_ITEM=3]; num_buffers (7) = 1;
+ *    num_items (9) = rows; (2.2 adds has_large_chunk (10) = 1).
+ *  - page buffers: [0] chunk metadata, one u16 per chunk (u32 in 2.2) =
+ *    ((chunk bytes / 8 - 1) << 4) | log2(values in chunk), the last chunk
+ *    writing 0 in the low nibble; [1] the chunks. A chunk: u16 num_levels
+ *    (0 without def levels, else the row count), u16 def bytes if any, u16 size
+ *    of each value buffer (u32 in 2.2), pad to 8 (Lance pads with FE), def
+ *    levels (u16 each: 0 valid, 1 null) padded to 8, values padded to 8;
+ *    chunk size a multiple of 8, at most 4096 values (power of two except the
+ *    last chunk) and ~8 KiB. Var-width chunk values = u32 offsets (relative to
+ *    the start of the value buffer, so the first = 4 * (n + 1)) then bytes.
+ *  - all-same columns may use constant_layout (2) {layers (5), inline_value
+ *    (6)} with no buffers (the fixture's _tombstone), optional.
+ *  - fixed_size_list: flat values with an FSL wrapper in value_compression;
+ *    2.1 footers/global buffers 64-aligned (already done here). */
 #include "lance/lance_file.h"
 
 #include <stdio.h>
