@@ -189,6 +189,7 @@ MW_API mw_status mw_ipc_decode(struct ArrowSchema *out_schema,
  * built-in stores are chosen by URI:
  *   file:///abs/path or a plain path  - local filesystem (durable: fsync)
  *   memory://name                      - process-local; same name = same store
+ *   s3://bucket/prefix                 - S3 or S3-compatible (libcurl, SigV4)
  * Custom stores: see memwal_sys.h.
  */
 typedef struct mw_objstore mw_objstore;
@@ -197,6 +198,24 @@ typedef struct mw_objstore mw_objstore;
 typedef struct mw_objstore_options {
   uint32_t struct_size; /* set by _init; lets the struct grow compatibly */
   int fsync;            /* file://: fsync files and folders (default 1) */
+  /* s3://bucket/prefix. Strings are copied by mw_objstore_open; NULL (or 0)
+   * means "from the environment", the variables Lance/LanceDB read:
+   * AWS_ENDPOINT / AWS_ENDPOINT_URL, AWS_REGION / AWS_DEFAULT_REGION (default
+   * us-east-1), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+   * AWS_ALLOW_HTTP, AWS_VIRTUAL_HOSTED_STYLE_REQUEST. No key pair at all =
+   * anonymous (unsigned) requests. */
+  const char *s3_endpoint;      /* "https://host[:port]"; NULL = AWS */
+  const char *s3_region;
+  const char *s3_access_key;
+  const char *s3_secret_key;
+  const char *s3_session_token;
+  int s3_allow_http;            /* 1 allow http:// endpoints, -1 refuse, 0 env */
+  int s3_virtual_hosted;        /* 1 bucket.host, -1 host/bucket, 0 env/auto
+                                   (path-style with an endpoint, else virtual) */
+  int s3_max_attempts;          /* per request incl. retries; 0 = env
+                                   MW_S3_MAX_ATTEMPTS or 5 */
+  int s3_connect_timeout_ms;    /* 0 = 5000 */
+  int s3_list_max_keys;         /* ListObjectsV2 page size; 0 = server's */
 } mw_objstore_options;
 
 /** Fills every option with its default. */

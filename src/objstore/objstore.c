@@ -10,8 +10,8 @@
  * garbage behind.
  *
  * URIs: "memory://name", "file:///abs/path" (also "file://localhost/abs",
- * percent-escapes decoded), and plain paths (relative or absolute). Any other
- * "scheme://" is MW_ERR_UNSUPPORTED (s3:// is not built in yet).
+ * percent-escapes decoded), "s3://bucket/prefix" (objstore_s3.c) and plain
+ * paths (relative or absolute). Any other "scheme://" is MW_ERR_UNSUPPORTED.
  */
 #include "objstore/objstore.h"
 
@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "common/error.h"
+#include "objstore/objstore_s3.h"
 
 void mw_objstore_options_init(mw_objstore_options *opts) {
   if (!opts) return;
@@ -153,12 +154,16 @@ mw_status mw_objstore_open(mw_objstore **out, const char *uri, const mw_objstore
     if (opts->struct_size < offsetof(mw_objstore_options, fsync) + sizeof opts->fsync)
       return mw_err(err, MW_ERR_INVALID, "mw_objstore_open: options not initialised (struct_size %u)",
                     (unsigned)opts->struct_size);
-    defaults.fsync = opts->fsync;
+    /* Copy what the caller's (possibly older, shorter) struct has. */
+    size_t n = opts->struct_size < sizeof defaults ? opts->struct_size : sizeof defaults;
+    memcpy(&defaults, opts, n);
+    defaults.struct_size = (uint32_t)sizeof defaults;
   }
   size_t sl = scheme_len(uri);
   if (sl == 0) return mw_objstore_file_open(out, uri, &defaults, err);
   const char *rest = uri + sl + 3;
   if (sl == 6 && strncasecmp(uri, "memory", 6) == 0) return mw_objstore_mem_open(out, rest, err);
+  if (sl == 2 && strncasecmp(uri, "s3", 2) == 0) return mw_objstore_s3_open(out, uri, rest, &defaults, err);
   if (sl == 4 && strncasecmp(uri, "file", 4) == 0) {
     if (strncasecmp(rest, "localhost/", 10) == 0) rest += 9;
     if (rest[0] != '/')
@@ -172,7 +177,7 @@ mw_status mw_objstore_open(mw_objstore **out, const char *uri, const mw_objstore
   }
   return mw_err(err, MW_ERR_UNSUPPORTED,
                 "URI '%s': object store scheme '%.*s' is not supported (built-in: file://, memory://, "
-                "plain paths)",
+                "s3://, plain paths)",
                 uri, (int)sl, uri);
 }
 

@@ -1,0 +1,526 @@
+/*
+ * test_objstore_s3.c - the s3:// store against a real S3 server (Ceph
+ * radosgw started by scripts/test.sh through tests/s3/rgw_start.sh).
+ *
+ * Needs MW_TEST_S3_URI (s3://bucket/some-prefix) and the AWS_* variables of
+ * the server (AWS_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_ALLOW_HTTP=true); FAILS without them, so CMake registers it only with
+ * -DMW_TEST_S3=ON. Every test works under a fresh prefix of its own.
+ *
+ * Covers: the shared contract suite (objstore_contract.h), racing
+ * put_if_absent from 8 threads (one winner), readers vs overwriters,
+ * listing over many pages (max-keys 7), keys that need URI and XML escaping,
+ * configuration errors, and faults through a loopback TCP proxy written
+ * here: responses lost after the server applied the request (put_if_absent
+ * must answer MW_OK exactly once for its own write and ALREADY_EXISTS when
+ * the stored object differs), injected 503 SlowDown answers (retried, or
+ * reported with the S3 code once attempts run out), a dead endpoint.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "memwal.h"
+#include "memwal_sys.h"
+#include "mw_test.h"
+#include "objstore_contract.h"
+
+static char g_base[512]; /* MW_TEST_S3_URI + "/<run id>" */
+
+/* Opens <base>/<sub> with opts (NULL = defaults from the environment). */
+static mw_objstore *open_sub(const char *sub, const mw_objstore_options *o) {
+  char uri[700];
+  snprintf(uri, sizeof uri, "%s/%s", g_base, sub);
+  mw_objstore *s = NULL;
+  mw_error e = {0};
+  CHECK_OKE(mw_objstore_open(&s, uri, o, &e), &e);
+  return s;
+}
+
+static void test_contract_s3(void) {
+  mw_objstore *s = open_sub("contract", NULL);
+  if (!s) return;
+  contract(s);
+  mw_objstore_close(s);
+  /* a second handle on the same prefix sees the same objects */
+  s = open_sub("contract/", NULL);
+  if (!s) return;
+  expect_obj(s, "a/b/c", "again");
+  /* and a handle one level up sees them under "contract/" */
+  mw_objstore_close(s);
+  s = open_sub("", NULL);
+  if (!s) return;
+  expect_obj(s, "contract/p/x", "one");
+  mw_objstore_close(s);
+}
+
+static void test_concurrency_s3(void) {
+  mw_objstore *s = open_sub("race", NULL);
+  if (!s) return;
+  race_on(s);
+  overwrite_vs_readers(s);
+  mw_objstore_close(s);
+}
+
+/* Keys needing escapes in the URL (space, '+', '%', '?', '#', '&', '=',
+ * UTF-8) and in the XML listing ('&', '<', '>', quotes). */
+static void test_odd_keys(void) {
+  mw_objstore *s = open_sub("odd", NULL);
+  if (!s) return;
+  static const char *const keys[] = {"sp ace/a+b", "pct%41/q?x#y", "amp&lt;/<tag>\"'", "eq=1;x,y",
+                                     "utf8/\xc3\xa9t\xc3\xa9", "tilde~/_-.", "..dots"};
+  size_t nk = sizeof keys / sizeof keys[0];
+  for (size_t i = 0; i < nk; i++) put_ok(s, keys[i], keys[i]);
+  for (size_t i = 0; i < nk; i++) expect_obj(s, keys[i], keys[i]);
+  char buf[4096], want[4096] = "";
+  /* sorted "key=size" list */
+  const char *sorted[16];
+  for (size_t i = 0; i < nk; i++) sorted[i] = keys[i];
+  qsort(sorted, nk, sizeof sorted[0], cmp_str);
+  for (size_t i = 0; i < nk; i++) {
+    char item[200];
+    snprintf(item, sizeof item, "%s%s=%zu", i ? "," : "", sorted[i], strlen(sorted[i]));
+    strcat(want, item);
+  }
+  CHECK_STR(list_str(s, "", buf, sizeof buf), want);
+  CHECK_STR(list_str(s, "sp ace/", buf, sizeof buf), "sp ace/a+b=10");
+  CHECK_STR(list_str(s, "amp&", buf, sizeof buf), "amp&lt;/<tag>\"'=15");
+  CHECK_STR(list_str(s, "pct%", buf, sizeof buf), "pct%41/q?x#y=12");
+  CHECK_STR(list_str(s, "utf8/\xc3\xa9", buf, sizeof buf), "utf8/\xc3\xa9t\xc3\xa9=10");
+  /* a large object (curl sends Expect: 100-continue) and a deep range */
+  size_t big = 3u << 20;
+  uint8_t *data = malloc(big), *d = NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < big; i++) data[i] = (uint8_t)(i * 2654435761u >> 13);
+  mw_error e = {0};
+  CHECK_OKE(mw_objstore_put(s, "big", data, big, &e), &e);
+  CHECK_OKE(mw_objstore_get(s, &d, &n, "big", 0, MW_OBJSTORE_TO_END, &e), &e);
+  CHECK_INT(n, big);
+  CHECK(n == big && memcmp(d, data, big) == 0);
+  mw_free(d);
+  CHECK_OKE(mw_objstore_get(s, &d, &n, "big", big - 1000, 5000, &e), &e);
+  CHECK_INT(n, 1000);
+  CHECK(n == 1000 && memcmp(d, data + big - 1000, 1000) == 0);
+  mw_free(d);
+  free(data);
+  CHECK_OKE(mw_objstore_delete(s, "big", NULL), NULL);
+  CHECK_OKE(mw_objstore_delete(s, "pct%41/q?x#y", NULL), NULL);
+  expect_missing(s, "pct%41/q?x#y");
+  expect_missing(s, "pctA/q?x#y"); /* %41 was not decoded anywhere */
+  mw_objstore_close(s);
+}
+
+/* More keys than pages: listing follows continuation tokens. */
+static int count_cb(void *arg, const char *key, uint64_t size) {
+  int *n = arg;
+  (*n)++;
+  return 0;
+}
+
+static void test_pagination(void) {
+  mw_objstore_options o;
+  mw_objstore_options_init(&o);
+  o.s3_list_max_keys = 7;
+  mw_objstore *s = open_sub("pages", &o);
+  if (!s) return;
+  char key[32], want[4096] = "", buf[4096];
+  for (int i = 0; i < 50; i++) {
+    snprintf(key, sizeof key, "k/%03d", i);
+    put_ok(s, key, key + 2);
+    char item[40];
+    snprintf(item, sizeof item, "%sk/%03d=3", i ? "," : "", i);
+    strcat(want, item);
+  }
+  put_ok(s, "z", "zz");
+  CHECK_STR(list_str(s, "k/", buf, sizeof buf), want);
+  strcat(want, ",z=2");
+  CHECK_STR(list_str(s, "", buf, sizeof buf), want);
+  CHECK_STR(list_str(s, "k/04", buf, sizeof buf),
+            "k/040=3,k/041=3,k/042=3,k/043=3,k/044=3,k/045=3,k/046=3,k/047=3,k/048=3,k/049=3");
+  /* early stop in the middle of the second page */
+  listing l;
+  memset(&l, 0, sizeof l);
+  l.stop_after = 10;
+  CHECK_OKE(mw_objstore_list(s, "", collect, &l, NULL), NULL);
+  CHECK_INT(l.n, 10);
+  for (int i = 0; i < l.n; i++) free(l.keys[i]);
+  int n = 0;
+  CHECK_OKE(mw_objstore_list(s, "k/0", count_cb, &n, NULL), NULL);
+  CHECK_INT(n, 50);
+  mw_objstore_close(s);
+  /* default page size (server's 1000) gives the same */
+  s = open_sub("pages", NULL);
+  if (!s) return;
+  n = 0;
+  CHECK_OKE(mw_objstore_list(s, "", count_cb, &n, NULL), NULL);
+  CHECK_INT(n, 51);
+  mw_objstore_close(s);
+}
+
+/* ------------------------------------------------------------ config */
+
+static void test_config(void) {
+  mw_objstore *s = (mw_objstore *)1;
+  mw_error e = {0};
+  mw_objstore_options o;
+  mw_objstore_options_init(&o);
+  CHECK_INT(o.s3_allow_http, 0);
+  CHECK(o.s3_endpoint == NULL);
+  o.s3_endpoint = "http://127.0.0.1:1";
+  o.s3_allow_http = -1;
+  CHECK_INT(mw_objstore_open(&s, "s3://bucket/x", &o, &e), MW_ERR_INVALID);
+  CHECK(s == NULL);
+  CHECK(strstr(e.message, "AWS_ALLOW_HTTP") != NULL);
+  o.s3_allow_http = 1;
+  o.s3_endpoint = "ftp://h";
+  CHECK_INT(mw_objstore_open(&s, "s3://bucket/x", &o, &e), MW_ERR_INVALID);
+  CHECK(strstr(e.message, "https://") != NULL);
+  o.s3_endpoint = "http://127.0.0.1:1";
+  CHECK_INT(mw_objstore_open(&s, "s3://b/x", &o, &e), MW_ERR_INVALID); /* bucket too short */
+  CHECK_INT(mw_objstore_open(&s, "s3://bu/cket/x", &o, NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_open(&s, "s3://bucket/a//b", &o, NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_open(&s, "s3://bucket/../b", &o, NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_open(&s, "s3://", &o, NULL), MW_ERR_INVALID);
+  o.s3_access_key = "AK";
+  o.s3_secret_key = "";
+  CHECK_INT(mw_objstore_open(&s, "s3://bucket/x", &o, &e), MW_ERR_INVALID);
+  CHECK(strstr(e.message, "secret") != NULL);
+  /* a dead endpoint: connection refused, retried, then a clear I/O error */
+  o.s3_secret_key = "SK";
+  o.s3_max_attempts = 2;
+  CHECK_OKE(mw_objstore_open(&s, "s3://bucket/x", &o, &e), &e);
+  if (!s) return;
+  uint64_t sz = 9;
+  CHECK_INT(mw_objstore_head(s, &sz, "k", &e), MW_ERR_IO);
+  CHECK(strstr(e.message, "head 'k'") == e.message);
+  CHECK(strstr(e.message, "after 2 attempts") != NULL);
+  CHECK(strstr(e.message, "127.0.0.1:1") != NULL);
+  mw_objstore_close(s);
+  /* wrong secret: 403 with the S3 error code */
+  mw_objstore_options_init(&o);
+  o.s3_secret_key = "not-the-secret";
+  s = open_sub("cfg", &o);
+  if (!s) return;
+  CHECK_INT(mw_objstore_put(s, "k", "v", 1, &e), MW_ERR_IO);
+  CHECK(strstr(e.message, "put 'k': HTTP 403") == e.message);
+  CHECK(strstr(e.message, "SignatureDoesNotMatch") != NULL);
+  mw_objstore_close(s);
+  /* missing bucket */
+  const char *ep = getenv("AWS_ENDPOINT");
+  mw_objstore_options_init(&o);
+  CHECK_OKE(mw_objstore_open(&s, "s3://no-such-bucket-memwal/x", &o, &e), &e);
+  if (!s) return;
+  CHECK_INT(mw_objstore_put(s, "k", "v", 1, &e), MW_ERR_IO);
+  CHECK(strstr(e.message, "NoSuchBucket") != NULL);
+  CHECK_INT(mw_objstore_head(s, &sz, "k", &e), MW_ERR_NOT_FOUND);
+  mw_objstore_close(s);
+  (void)ep;
+}
+
+/* ------------------------------------------------------------ fault proxy */
+
+/* A loopback TCP proxy in front of radosgw. Armed faults apply to the next
+ * requests, whichever connection carries them:
+ *   drop   - forward the request, wait for the server's response, then close
+ *            both connections without relaying it (the write happened, the
+ *            client never learns);
+ *   fake503 - answer the request with 503 SlowDown without forwarding it. */
+#define PX_MAX_CONN 64
+
+typedef struct proxy {
+  int lfd;
+  int port;
+  struct sockaddr_in up;
+  pthread_t acceptor;
+  pthread_t conns[PX_MAX_CONN];
+  int nconns;
+  pthread_mutex_t mu;
+  atomic_int stop;
+  atomic_int drop;    /* responses still to drop */
+  atomic_int fake503; /* requests still to answer with 503 */
+  atomic_int dropped, faked, requests;
+} proxy;
+
+typedef struct px_conn {
+  proxy *p;
+  int cfd;
+} px_conn;
+
+static int send_all(int fd, const char *b, size_t n) {
+  while (n) {
+    ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+    if (w <= 0) return -1;
+    b += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* A request starts with an HTTP method at the start of a read from the
+ * client: good enough for our one-request-at-a-time client. */
+static int starts_request(const char *b, ssize_t n) {
+  static const char *const m[] = {"GET ", "PUT ", "HEAD ", "DELETE ", "POST "};
+  for (int i = 0; i < 5; i++) {
+    size_t l = strlen(m[i]);
+    if ((size_t)n >= l && !memcmp(b, m[i], l)) return 1;
+  }
+  return 0;
+}
+
+static void *px_conn_main(void *arg) {
+  px_conn *c = arg;
+  proxy *p = c->p;
+  int cfd = c->cfd;
+  free(c);
+  int ufd = socket(AF_INET, SOCK_STREAM, 0);
+  if (ufd < 0 || connect(ufd, (struct sockaddr *)&p->up, sizeof p->up) != 0) {
+    if (ufd >= 0) close(ufd);
+    close(cfd);
+    return NULL;
+  }
+  char buf[65536];
+  int drop_this = 0;
+  while (!atomic_load(&p->stop)) {
+    struct pollfd pf[2] = {{cfd, POLLIN, 0}, {ufd, POLLIN, 0}};
+    int r = poll(pf, 2, 100);
+    if (r < 0) break;
+    if (r == 0) continue;
+    if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = recv(cfd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      if (starts_request(buf, n)) {
+        atomic_fetch_add(&p->requests, 1);
+        int f = atomic_load(&p->fake503);
+        while (f > 0 && !atomic_compare_exchange_weak(&p->fake503, &f, f - 1)) {
+        }
+        if (f > 0) {
+          static const char body[] =
+              "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code>"
+              "<Message>Please reduce your request rate.</Message></Error>";
+          char resp[512];
+          int rl = snprintf(resp, sizeof resp,
+                            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n"
+                            "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                            sizeof body - 1, body);
+          atomic_fetch_add(&p->faked, 1);
+          send_all(cfd, resp, (size_t)rl);
+          break;
+        }
+        int d = atomic_load(&p->drop);
+        while (d > 0 && !atomic_compare_exchange_weak(&p->drop, &d, d - 1)) {
+        }
+        if (d > 0) drop_this = 1;
+      }
+      if (send_all(ufd, buf, (size_t)n) != 0) break;
+    }
+    if (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = recv(ufd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      if (drop_this) break; /* the server answered: lose the answer */
+      if (send_all(cfd, buf, (size_t)n) != 0) break;
+    }
+  }
+  /* armed: the request went out, no answer came back (usually the server
+   * answered and we lost it; it may also have closed a stale connection) */
+  if (drop_this) atomic_fetch_add(&p->dropped, 1);
+  close(ufd);
+  close(cfd);
+  return NULL;
+}
+
+static void *px_accept_main(void *arg) {
+  proxy *p = arg;
+  while (!atomic_load(&p->stop)) {
+    struct pollfd pf = {p->lfd, POLLIN, 0};
+    if (poll(&pf, 1, 100) <= 0) continue;
+    int cfd = accept(p->lfd, NULL, NULL);
+    if (cfd < 0) continue;
+    px_conn *c = malloc(sizeof *c);
+    c->p = p;
+    c->cfd = cfd;
+    pthread_mutex_lock(&p->mu);
+    if (p->nconns < PX_MAX_CONN && pthread_create(&p->conns[p->nconns], NULL, px_conn_main, c) == 0) {
+      p->nconns++;
+    } else {
+      close(cfd);
+      free(c);
+    }
+    pthread_mutex_unlock(&p->mu);
+  }
+  return NULL;
+}
+
+/* Starts a proxy to the host:port of AWS_ENDPOINT (http://127.0.0.1:P). */
+static int proxy_start(proxy *p) {
+  memset(p, 0, sizeof *p);
+  const char *ep = getenv("AWS_ENDPOINT");
+  int uport = 0;
+  if (!ep || sscanf(ep, "http://127.0.0.1:%d", &uport) != 1) {
+    fprintf(stderr, "proxy: AWS_ENDPOINT must be http://127.0.0.1:PORT (is %s)\n", ep ? ep : "unset");
+    return -1;
+  }
+  p->up.sin_family = AF_INET;
+  p->up.sin_port = htons((uint16_t)uport);
+  p->up.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t al = sizeof a;
+  if (p->lfd < 0 || bind(p->lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(p->lfd, 16) != 0 ||
+      getsockname(p->lfd, (struct sockaddr *)&a, &al) != 0)
+    return -1;
+  p->port = ntohs(a.sin_port);
+  pthread_mutex_init(&p->mu, NULL);
+  return pthread_create(&p->acceptor, NULL, px_accept_main, p) == 0 ? 0 : -1;
+}
+
+static void proxy_stop(proxy *p) {
+  atomic_store(&p->stop, 1);
+  pthread_join(p->acceptor, NULL);
+  for (int i = 0; i < p->nconns; i++) pthread_join(p->conns[i], NULL);
+  close(p->lfd);
+  pthread_mutex_destroy(&p->mu);
+}
+
+static void test_lost_responses(void) {
+  proxy px;
+  if (proxy_start(&px) != 0) {
+    CHECK(0 && "proxy did not start");
+    return;
+  }
+  char ep[64];
+  snprintf(ep, sizeof ep, "http://127.0.0.1:%d", px.port);
+  mw_objstore_options o;
+  mw_objstore_options_init(&o);
+  o.s3_endpoint = ep;
+  o.s3_allow_http = 1;
+  mw_objstore *s = open_sub("lost", &o);   /* through the proxy */
+  mw_objstore *direct = open_sub("lost", NULL);
+  if (!s || !direct) {
+    mw_objstore_close(s);
+    mw_objstore_close(direct);
+    proxy_stop(&px);
+    return;
+  }
+  mw_error e = {0};
+  /* works through the proxy */
+  put_ok(s, "warmup", "w");
+  expect_obj(direct, "warmup", "w");
+
+  /* 1. our own write whose response was lost: MW_OK, once */
+  atomic_store(&px.drop, 1);
+  CHECK_OKE(mw_objstore_put_if_absent(s, "wal/1", "entry-1", 7, &e), &e);
+  CHECK_INT(atomic_load(&px.dropped), 1);
+  expect_obj(direct, "wal/1", "entry-1");
+  mw_err_clear(&e);
+  CHECK_INT(mw_objstore_put_if_absent(s, "wal/1", "entry-1", 7, &e), MW_ERR_ALREADY_EXISTS);
+  CHECK(strstr(e.message, "HTTP 412") != NULL);
+
+  /* 2. somebody else's object, our attempt's answer lost: the 412 on the
+   *    retry is not ours (the bytes differ) */
+  put_ok(direct, "wal/2", "theirs");
+  atomic_store(&px.drop, 1);
+  mw_err_clear(&e);
+  CHECK_INT(mw_objstore_put_if_absent(s, "wal/2", "mine", 4, &e), MW_ERR_ALREADY_EXISTS);
+  CHECK_INT(e.code, MW_ERR_ALREADY_EXISTS);
+  CHECK(strstr(e.message, "other content") != NULL);
+  CHECK_INT(atomic_load(&px.dropped), 2);
+  expect_obj(direct, "wal/2", "theirs");
+
+  /* 3. a sequence of appends with every 3rd response lost: each key acked
+   *    exactly once, each holds its own bytes, nothing extra */
+  int acked = 0;
+  char key[32], val[32], want[2048] = "", buf[2048];
+  for (int i = 0; i < 12; i++) {
+    snprintf(key, sizeof key, "seq/%02d", i);
+    snprintf(val, sizeof val, "value-%02d", i);
+    if (i % 3 == 0) atomic_store(&px.drop, 1);
+    mw_status st = mw_objstore_put_if_absent(s, key, val, strlen(val), &e);
+    CHECK_INT(st, MW_OK);
+    if (st == MW_OK) acked++;
+    /* a duplicate retry by the caller is a conflict, never a second ack */
+    CHECK_INT(mw_objstore_put_if_absent(s, key, val, strlen(val), NULL), MW_ERR_ALREADY_EXISTS);
+    char item[40];
+    snprintf(item, sizeof item, "%sseq/%02d=8", i ? "," : "", i);
+    strcat(want, item);
+  }
+  CHECK_INT(acked, 12);
+  CHECK_INT(atomic_load(&px.dropped), 6);
+  CHECK_STR(list_str(direct, "seq/", buf, sizeof buf), want);
+  for (int i = 0; i < 12; i++) {
+    snprintf(key, sizeof key, "seq/%02d", i);
+    snprintf(val, sizeof val, "value-%02d", i);
+    expect_obj(direct, key, val);
+  }
+
+  /* 4. idempotent operations with a lost answer simply retry */
+  atomic_store(&px.drop, 1);
+  CHECK_OKE(mw_objstore_put(s, "plain", "p1", 2, &e), &e);
+  CHECK_INT(atomic_load(&px.dropped), 7);
+  atomic_store(&px.drop, 1);
+  expect_obj(s, "plain", "p1"); /* the get's answer lost once */
+  CHECK_INT(atomic_load(&px.dropped), 8);
+  atomic_store(&px.drop, 1);
+  CHECK_OKE(mw_objstore_delete(s, "plain", &e), &e);
+  expect_missing(direct, "plain");
+  CHECK_INT(atomic_load(&px.dropped), 9);
+  CHECK_INT(atomic_load(&px.drop), 0);
+
+  /* 5. 503 SlowDown: retried transparently... */
+  int before = atomic_load(&px.requests);
+  atomic_store(&px.fake503, 2);
+  CHECK_OKE(mw_objstore_put_if_absent(s, "slow/1", "s", 1, &e), &e);
+  CHECK_INT(atomic_load(&px.faked), 2);
+  CHECK_INT(atomic_load(&px.requests) - before, 3);
+  expect_obj(direct, "slow/1", "s");
+  /* ...and reported with S3's code once the attempts run out */
+  mw_objstore_close(s);
+  o.s3_max_attempts = 2;
+  s = open_sub("lost", &o);
+  if (s) {
+    atomic_store(&px.fake503, 2);
+    mw_err_clear(&e);
+    CHECK_INT(mw_objstore_put(s, "slow/2", "s", 1, &e), MW_ERR_IO);
+    CHECK(strstr(e.message, "put 'slow/2': HTTP 503 SlowDown: Please reduce your request rate.") ==
+          e.message);
+    CHECK(strstr(e.message, "after retries") != NULL);
+    CHECK_INT(atomic_load(&px.faked), 4);
+    expect_missing(direct, "slow/2");
+    mw_objstore_close(s);
+  }
+  mw_objstore_close(direct);
+  proxy_stop(&px);
+}
+
+int main(void) {
+  const char *uri = getenv("MW_TEST_S3_URI");
+  if (!uri || strncmp(uri, "s3://", 5) != 0) {
+    fprintf(stderr,
+            "test_objstore_s3: MW_TEST_S3_URI is not set (s3://bucket/prefix with AWS_ENDPOINT etc.); "
+            "run through scripts/test.sh, which starts radosgw\n");
+    return 1;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  size_t ul = strlen(uri);
+  while (ul && uri[ul - 1] == '/') ul--;
+  snprintf(g_base, sizeof g_base, "%.*s/objstore-%ld-%ld", (int)ul, uri, (long)getpid(),
+           (long)ts.tv_nsec);
+  MW_RUN(test_contract_s3);
+  MW_RUN(test_concurrency_s3);
+  MW_RUN(test_odd_keys);
+  MW_RUN(test_pagination);
+  MW_RUN(test_config);
+  MW_RUN(test_lost_responses);
+  return mw_test_finish();
+}
