@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs every build and test dependency from Debian's packages (needs root
 # or sudo). Safe to re-run: does nothing when everything is present.
+# Usage: deps.sh [--test]   --test also installs what only the test suite
+# needs: Ceph (a real S3 server, radosgw, on loopback) and curl.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-dev
       liblz4-dev libzstd-dev libprotobuf-c-dev protobuf-c-compiler
       libcurl4-openssl-dev)
+test_pkgs=(ceph-mon ceph-osd radosgw ceph-common curl)
+if [ "${1:-}" = --test ]; then pkgs+=("${test_pkgs[@]}"); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

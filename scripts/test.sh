@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs dependencies (apt + the npm
 # interop peers), then
-#   1. a plain build (-Wall -Wextra -Werror) and every test, interop included;
+#   1. a plain build (-Wall -Wextra -Werror) and every test, interop included,
+#      plus the S3 tests against a Ceph radosgw started here (tests/s3/);
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build (clang, leak
 #      checking on) and every test again, with the fuzz seed corpora;
 #   3. a ThreadSanitizer build and the threaded tests;
@@ -11,16 +12,29 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${MW_SHARED_DIR:-$root/../shared}
 jobs=$(nproc)
-bash "$root/scripts/deps.sh"
+bash "$root/scripts/deps.sh" --test
 peers="$root/build/peers"
 bash "$shared/peers/install.sh" "$peers"
 
 step() { echo; echo "=== $* ($(date +%T))"; }
 
+# A real S3 server (Ceph radosgw on loopback) for the S3 tests of the plain
+# build; stopped on exit whatever happens.
+step "starting radosgw"
+rgw_dir=$(mktemp -d /tmp/mw-rgw-XXXXXX)
+trap 'bash "$root/tests/s3/rgw_stop.sh" "$rgw_dir"' EXIT
+s3_env=$(MW_SHARED_DIR="$shared" bash "$root/tests/s3/rgw_start.sh" "$rgw_dir" "${MW_S3_PORT:-19702}")
+eval "$s3_env"
+s3_flags=(-DMW_TEST_S3=ON -DMW_TEST_S3_URI="s3://$MW_S3_BUCKET/run-$(date +%s)-$$"
+          -DMW_TEST_S3_ENDPOINT="$MW_S3_ENDPOINT" -DMW_TEST_S3_ACCESS_KEY="$MW_S3_ACCESS_KEY"
+          -DMW_TEST_S3_SECRET_KEY="$MW_S3_SECRET_KEY")
+
 step "plain build"
-cmake -S "$root" -B "$root/build" -DMW_WERROR=ON -DMW_PEERS_DIR="$peers" -DMW_SHARED_DIR="$shared" >/dev/null
+cmake -S "$root" -B "$root/build" -DMW_WERROR=ON -DMW_PEERS_DIR="$peers" -DMW_SHARED_DIR="$shared" \
+  "${s3_flags[@]}" >/dev/null
 cmake --build "$root/build" -j"$jobs"
 (cd "$root/build" && ctest -j"$jobs" --output-on-failure)
+bash "$root/tests/s3/rgw_stop.sh" "$rgw_dir" # free its memory for the next stages
 
 if [ "${MW_SKIP_SAN:-0}" != 1 ]; then
   step "ASan + UBSan build"
