@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# s3_lance.sh MEMWAL_BIN PEERS_DIR SHARED_DIR BINARY_DIR - WAL interop with
+# real Lance (LanceDB 0.39.0 / Lance core 12.0.0) on S3 (Ceph radosgw):
+#  (a) LanceDB writes a shard under s3://BUCKET/PREFIX; `memwal tail` and
+#      `memwal inspect` read it through our s3:// store;
+#  (b) takeover: we append rows 100,101 at position 2 with `memwal append
+#      --first-position 1`; LanceDB claims the shard, replays our entry,
+#      writes row 5 and flushes; it reads back exactly ids 1,2,3,5,100,101.
+# Environment (set by CTest with -DMW_TEST_S3=ON): MW_TEST_S3_URI,
+# AWS_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+# AWS_ALLOW_HTTP - the same variables serve Lance and memwal.
+# Missing node, peers or S3 settings is a failure, not a skip.
+set -u
+BIN=$1
+PEERS=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+fail=0
+die() { echo "FAIL: $*" >&2; exit 1; }
+check() { # name expected actual
+  if [ "$2" != "$3" ]; then
+    echo "FAIL $1: expected [$2] got [$3]" >&2
+    fail=1
+  else
+    echo "ok   $1"
+  fi
+}
+command -v node >/dev/null || die "node not found"
+command -v curl >/dev/null || die "curl not found"
+[ -f "$PEERS/lancedb_memwal_write.mjs" ] && [ -f "$PEERS/lancedb_read.mjs" ] \
+  && [ -d "$PEERS/node_modules/@lancedb/lancedb" ] || die "peers not installed in $PEERS"
+case "${MW_TEST_S3_URI:-}" in s3://*) ;; *) die "MW_TEST_S3_URI (s3://bucket/prefix) is not set";; esac
+[ -n "${AWS_ENDPOINT:-}" ] && [ -n "${AWS_ACCESS_KEY_ID:-}" ] && [ -n "${AWS_SECRET_ACCESS_KEY:-}" ] \
+  || die "AWS_ENDPOINT / AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY not set"
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+mkdir -p "$TMP/js"
+ln -s "$PEERS/node_modules" "$TMP/js/node_modules"
+cp "$HERE"/lance_wal_input.mjs "$TMP/js/"
+
+base=${MW_TEST_S3_URI%/}/interop-$$-$RANDOM
+rest=${base#s3://}
+bucket=${rest%%/*}
+prefix=${rest#*/}
+# The shard folder Lance created: list its _mem_wal/ with a signed request.
+shard_of() { # DB_PREFIX
+  local p="$1/t.lance/_mem_wal/"
+  curl -s --aws-sigv4 "aws:amz:${AWS_REGION:-us-east-1}:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$AWS_ENDPOINT/$bucket?list-type=2&prefix=${p//\//%2F}" \
+    | grep -o '<Key>[^<]*</Key>' | sed "s|<Key>$p||; s|/.*||" | sort -u
+}
+
+# ---- (a) Lance writes on S3, we read
+node "$PEERS/lancedb_memwal_write.mjs" "$base/db" t 1,2,3 --create >/dev/null 2>"$TMP/err" \
+  || { cat "$TMP/err" >&2; die "lancedb_memwal_write --create on $base/db"; }
+SH=$(shard_of "$prefix/db")
+check "(a) one shard on S3" 1 "$(printf '%s\n' "$SH" | grep -c .)"
+out=$("$BIN" tail "$base/db/t.lance" --shard "$SH" 2>"$TMP/err"); rc=$?
+check "(a) tail exit" 0 $rc
+[ $rc -eq 0 ] || cat "$TMP/err" >&2
+check "(a) tail reads Lance's entry from S3" \
+  '{"position": 1, "writer_epoch": 1, "fence": false, "batches": 1, "rows": [{"id": 1, "name": "n1", "_tombstone": false}, {"id": 2, "name": "n2", "_tombstone": false}, {"id": 3, "name": "n3", "_tombstone": false}]}' \
+  "$out"
+insp=$("$BIN" inspect "$base/db/t.lance" --shard "$SH" 2>"$TMP/err")
+check "(a) inspect" \
+  "{\"version\":1,\"writer_epoch\":1,\"replay_after_wal_entry_position\":0,\"wal_entry_position_last_seen\":0,\"current_generation\":1,\"flushed_generations\":[],\"shard_spec_id\":1,\"shard_id\":\"$SH\",\"status\":\"ACTIVE\"}" \
+  "$insp"
+
+# ---- (b) we append on S3, Lance takes over
+node "$TMP/js/lance_wal_input.mjs" "$TMP/ours.arrows" 100,101 >/dev/null 2>"$TMP/err" \
+  || { cat "$TMP/err" >&2; die "lance_wal_input.mjs"; }
+out=$("$BIN" append "$base/db/t.lance" --shard "$SH" --input "$TMP/ours.arrows" --first-position 1 2>"$TMP/err"); rc=$?
+check "(b) append exit" 0 $rc
+[ $rc -eq 0 ] || cat "$TMP/err" >&2
+check "(b) append json" '{"position": 2, "writer_epoch": 2, "rows": 2}' "$out"
+node "$PEERS/lancedb_memwal_write.mjs" "$base/db" t 5 --close >/dev/null 2>"$TMP/err" \
+  || { cat "$TMP/err" >&2; die "lancedb_memwal_write 5 --close (Lance could not take over our WAL on S3)"; }
+node "$PEERS/lancedb_read.mjs" "$base/db/t.lance" --max 100 >"$TMP/read.json" 2>"$TMP/err" \
+  || { cat "$TMP/err" >&2; die "lancedb_read.mjs on S3"; }
+ids=$(node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(r.rows.map((x) => Number(x.id)).sort((a, b) => a - b).join(","), r.query_rows);
+' "$TMP/read.json")
+check "(b) Lance returns our rows after replay (S3)" "1,2,3,5,100,101 6" "$ids"
+insp=$("$BIN" inspect "$base/db/t.lance" --shard "$SH")
+check "(b) Lance's epoch after takeover" 3 "$(printf '%s' "$insp" | sed 's/.*"writer_epoch":\([0-9]*\),.*/\1/')"
+check "(b) our entry still at position 2" \
+  '{"position": 2, "writer_epoch": 2, "fence": false, "batches": 1, "rows": [{"id": 100, "name": "n100", "_tombstone": false}, {"id": 101, "name": "n101", "_tombstone": false}]}' \
+  "$("$BIN" tail "$base/db/t.lance" --shard "$SH" | grep '^{"position": 2,')"
+exit $fail
