@@ -190,11 +190,9 @@ int mw_cli_append(int argc, char **argv) {
   }
   const struct ArrowArray **keep = calloc(n_batches ? n_batches : 1, sizeof *keep);
   size_t n_keep = 0;
-  uint64_t rows = 0;
   for (size_t k = 0; keep && k < n_batches; k++) {
     if (batches[k].length == 0) continue; /* zero-row batches are dropped */
     keep[n_keep++] = &batches[k];
-    rows += (uint64_t)batches[k].length;
   }
 
   int rc = 1;
