@@ -413,7 +413,13 @@ typedef struct mw_index_config {
  *  - cfg: NULL = defaults; copied.
  *  - schema: the batches' struct ("+s") schema, borrowed (deep-copied).
  *  - indexes: n_indexes configs, borrowed for the call; WAL-only mode
- *    rejects any (MW_ERR_INVALID, before any I/O). */
+ *    rejects any (MW_ERR_INVALID, before any I/O).
+ *  MemTable mode flushes frozen MemTables as Lance datasets, so it checks
+ *  before any I/O that Lance can store every column (MW_ERR_UNSUPPORTED
+ *  naming the column) and that the schema has a primary key (field metadata
+ *  lance-schema:unenforced-primary-key:position; MW_ERR_INVALID otherwise:
+ *  generations are deduplicated and indexed by it, and Lance's LSM readers
+ *  need that). */
 MW_API mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store,
                                       const mw_shard_writer_config *cfg,
                                       const struct ArrowSchema *schema,
@@ -443,8 +449,23 @@ MW_API mw_status mw_shard_writer_flush_wal(mw_shard_writer *writer, mw_error *er
 
 /** Flushes pending WAL data, stops the background threads and frees the
  *  writer (always, even when returning an error: the status reports the
- *  first error the writer had not yet returned). NULL is ok. */
+ *  first error the writer had not yet returned). NULL is ok. Frozen
+ *  MemTables not yet flushed stay in the WAL only (the next open replays
+ *  them); the active MemTable is not flushed (see close_ex). */
 MW_API mw_status mw_shard_writer_close(mw_shard_writer *writer, mw_error *err);
+
+/** MemTable mode: freezes the active MemTable (if it holds rows) and waits
+ *  until every frozen MemTable is flushed as a generation folder and
+ *  committed to the shard manifest. Returns the first error that happens
+ *  while waiting (a failed WAL write or generation flush: the writer retries
+ *  it in the background; fenced / poisoned: sticky). WAL-only mode:
+ *  MW_ERR_INVALID. */
+MW_API mw_status mw_shard_writer_flush_memtable(mw_shard_writer *writer, mw_error *err);
+
+/** mw_shard_writer_close, first freezing and flushing the active MemTable
+ *  (mw_shard_writer_flush_memtable) when flush_memtable != 0 in MemTable
+ *  mode. Always frees the writer; returns the first error. */
+MW_API mw_status mw_shard_writer_close_ex(mw_shard_writer *writer, int flush_memtable, mw_error *err);
 
 typedef struct mw_wal_stats {
   uint64_t next_wal_entry_position; /* the position the next WAL entry gets */

@@ -25,6 +25,26 @@
  *  - Backpressure blocks puts (never fails them) while the unflushed bytes
  *    (MemTable mode: active + frozen MemTables; WAL-only: the queue) exceed
  *    max_unflushed_memtable_bytes, logging every backpressure_log_interval.
+ *    With no frozen MemTable to wait for, it freezes the active one.
+ *  - Generations. Each frozen MemTable remembers its batch range end and,
+ *    once its last batch is durable, the WAL position of the entry holding
+ *    that batch (the position its generation "covers"). The WAL flusher
+ *    never puts batches of two generations in one entry: it cuts the queue
+ *    at the frozen MemTables' batch ends. Otherwise an entry holding the
+ *    tail of generation g and the head of g+1 would be g's covering
+ *    position, and a replay after g's flush (which starts after it) would
+ *    lose g+1's rows of that entry.
+ *  - MemTable flusher thread: takes the oldest frozen MemTable once it is
+ *    covered, checks fencing, writes {8 hex}_gen_{g}/ with
+ *    mw_lance_write_generation (no lock held), then commit_update's the
+ *    shard manifest (replay_after = covering position, current_generation
+ *    = g + 1, the generation appended) and drops the MemTable (its bytes
+ *    leave the backpressure budget). A failed folder write is retried with
+ *    a growing delay (the WAL still holds the rows; a fresh folder name each
+ *    time: an abandoned folder is never referenced, readers ignore it). A
+ *    commit whose outcome stays unknown after re-reading the manifest
+ *    poisons the writer (reopening replays or skips exactly according to
+ *    what the store holds); fenced is sticky as for WAL writes.
  *
  * Locking: `mu` guards every field marked (mu). It is never held across
  * object-store I/O; the MemTable has its own internal lock (taken under mu,
@@ -43,11 +63,23 @@
 #include "arrow/c_data.h"
 #include "common/error.h"
 #include "common/uuid.h"
+#include "lance/lance_dataset.h"
+#include "lance/lance_file.h"
+#include "lance/pk_index.h"
 #include "manifest/manifest_store.h"
 #include "memtable/memtable.h"
 #include "memwal_sys.h"
 #include "wal/wal_internal.h"
 #include "wal/wal_names.h"
+
+/* A frozen MemTable waiting for its flush. */
+typedef struct frozen_mt {
+  mw_memtable *mt;
+  uint64_t generation;
+  uint64_t batch_end; /* batch positions of this MemTable end here */
+  bool covered;       /* every batch durable; wal_pos valid */
+  uint64_t wal_pos;   /* WAL position of the entry holding its last batch */
+} frozen_mt;
 
 typedef struct pending_batch {
   struct ArrowArray array; /* owned (WAL-only) or a shared ref (MemTable) */
@@ -93,14 +125,27 @@ struct mw_shard_writer {
 
   /* (mu) MemTable mode */
   mw_memtable *active;
-  mw_memtable **frozen;
+  frozen_mt *frozen;          /* oldest first; only the MemTable flusher removes */
   size_t n_frozen, cap_frozen;
+  bool have_wal_pos;
+  uint64_t last_wal_pos;      /* entry that made durable_end what it is */
+
+  /* (mu) MemTable flusher */
+  pthread_cond_t mt_cv;       /* wakes the MemTable flusher */
+  uint64_t mt_retry_at;       /* now_ns() before which a failed flush waits */
+  uint64_t mt_backoff_ms;
+  uint64_t mt_fail_seq;
+  mw_status mt_fail_status;
+  char mt_fail_msg[MW_ERROR_MESSAGE_SIZE];
+  bool mt_unreported;
 
   /* (mu) statistics */
   mw_write_stats stats;
 
   pthread_t wal_thread;
   bool wal_thread_started;
+  pthread_t mt_thread;
+  bool mt_thread_started;
   pthread_t index_thread;
   bool index_thread_started;
   pthread_cond_t index_cv; /* wakes the index worker (mu) */
@@ -215,6 +260,10 @@ static mw_status take_unreported(mw_shard_writer *w, mw_error *err) {
     w->unreported = false;
     return mw_err(err, w->fail_status, "background WAL flush failed: %s", w->fail_msg);
   }
+  if (w->mt_unreported) {
+    w->mt_unreported = false;
+    return mw_err(err, w->mt_fail_status, "background MemTable flush failed (retried): %s", w->mt_fail_msg);
+  }
   return MW_OK;
 }
 
@@ -234,6 +283,18 @@ static void free_pending_list(pending_batch *p) {
 static void flush_once(mw_shard_writer *w) {
   uint64_t n = w->pend_count;
   if (n == 0 || w->sticky != MW_OK) return;
+  /* Never mix generations in one entry: stop at the first frozen
+   * MemTable's end that lies inside the queue. */
+  for (size_t i = 0; i < w->n_frozen; i++) {
+    uint64_t be = w->frozen[i].batch_end;
+    if (be > w->pend_start) {
+      if (be - w->pend_start < n) {
+        n = be - w->pend_start;
+        w->flush_requested = true; /* the rest follows at once */
+      }
+      break;
+    }
+  }
   const struct ArrowArray **arrays = malloc(n * sizeof *arrays);
   if (!arrays) {
     w->fail_seq++;
@@ -283,6 +344,15 @@ static void flush_once(mw_shard_writer *w) {
     w->pend_bytes -= bytes;
     w->pend_start = end;
     w->durable_end = end;
+    w->have_wal_pos = true;
+    w->last_wal_pos = r.position;
+    for (size_t i = 0; i < w->n_frozen; i++) {
+      if (!w->frozen[i].covered && w->frozen[i].batch_end <= end) {
+        w->frozen[i].covered = true;
+        w->frozen[i].wal_pos = r.position;
+        pthread_cond_signal(&w->mt_cv);
+      }
+    }
     if (w->pend_head) clock_gettime(CLOCK_MONOTONIC, &w->oldest_pending);
     w->stats.wal_flush_count++;
     w->stats.wal_flush_bytes += len;
@@ -400,25 +470,24 @@ static uint64_t memtable_bytes(mw_shard_writer *w) {
     total += info.estimated_size;
   }
   for (size_t i = 0; i < w->n_frozen; i++) {
-    mw_memtable_info_get(&info, w->frozen[i]);
+    mw_memtable_info_get(&info, w->frozen[i].mt);
     total += info.estimated_size;
   }
   return total;
 }
 
-/* Freezes the active MemTable when a trigger fired (mu held). */
-static mw_status maybe_freeze(mw_shard_writer *w, mw_error *err) {
+/* Freezes the active MemTable (mu held; it must hold rows): a new one with
+ * generation + 1 takes its place, and the frozen one waits for its WAL
+ * entries and then for the MemTable flusher. */
+static mw_status freeze_active(mw_shard_writer *w, mw_error *err) {
   mw_memtable_info info;
   mw_memtable_info_get(&info, w->active);
-  bool full = info.estimated_size >= w->cfg.max_memtable_size ||
-              (w->cfg.max_memtable_batches && info.batches >= w->cfg.max_memtable_batches) ||
-              (w->cfg.max_memtable_rows && info.rows >= w->cfg.max_memtable_rows);
-  if (!full) return MW_OK;
+  if (info.rows == 0) return MW_OK;
   mw_memtable *next = NULL;
   MW_TRY(mw_memtable_new(&next, &w->schema, info.generation + 1, w->indexes, w->n_indexes, err));
   if (w->n_frozen == w->cap_frozen) {
     size_t cap = w->cap_frozen ? w->cap_frozen * 2 : 4;
-    mw_memtable **f = realloc(w->frozen, cap * sizeof *f);
+    frozen_mt *f = realloc(w->frozen, cap * sizeof *f);
     if (!f) {
       mw_memtable_free(next);
       return mw_err(err, MW_ERR_NOMEM, "out of memory freezing a MemTable");
@@ -432,8 +501,16 @@ static mw_status maybe_freeze(mw_shard_writer *w, mw_error *err) {
       wlog(w, MW_LOG_ERROR, "indexing the frozen MemTable failed: %s", e.message);
   }
   mw_memtable_freeze(w->active);
-  w->frozen[w->n_frozen++] = w->active;
+  frozen_mt *f = &w->frozen[w->n_frozen++];
+  f->mt = w->active;
+  f->generation = info.generation;
+  f->batch_end = w->next_batch_pos;
+  /* Already durable (e.g. only replayed batches): the entry that made
+   * durable_end what it is holds its last batch. */
+  f->covered = w->durable_end >= f->batch_end && w->have_wal_pos;
+  f->wal_pos = f->covered ? w->last_wal_pos : 0;
   w->active = next;
+  pthread_cond_signal(&w->mt_cv);
   /* The frozen MemTable's batches must reach the WAL before later ones: the
    * pending queue is FIFO, so asking for a flush now keeps the order. */
   w->flush_requested = true;
@@ -441,6 +518,174 @@ static mw_status maybe_freeze(mw_shard_writer *w, mw_error *err) {
   wlog(w, MW_LOG_INFO, "froze MemTable generation %" PRIu64 " (%" PRIu64 " rows, %" PRIu64 " bytes)",
        info.generation, info.rows, info.estimated_size);
   return MW_OK;
+}
+
+/* Freezes the active MemTable when a trigger fired (mu held). */
+static mw_status maybe_freeze(mw_shard_writer *w, mw_error *err) {
+  mw_memtable_info info;
+  mw_memtable_info_get(&info, w->active);
+  bool full = info.estimated_size >= w->cfg.max_memtable_size ||
+              (w->cfg.max_memtable_batches && info.batches >= w->cfg.max_memtable_batches) ||
+              (w->cfg.max_memtable_rows && info.rows >= w->cfg.max_memtable_rows);
+  if (!full) return MW_OK;
+  return freeze_active(w, err);
+}
+
+/* ------------------------------------------------------- MemTable flusher */
+
+typedef struct gen_commit {
+  uint64_t generation;
+  uint64_t wal_pos;
+  const char *folder;
+  mw_flushed_gen_stats stats;
+} gen_commit;
+
+/* commit_update callback: derives the new version from the latest one. */
+static mw_status gen_commit_mutate(void *arg, mw_shard_manifest *m, mw_error *err) {
+  const gen_commit *c = arg;
+  for (size_t i = 0; i < m->n_flushed_generations; i++)
+    if (m->flushed_generations[i]->generation == c->generation)
+      return mw_err(err, MW_ERR_CONFLICT, "generation %" PRIu64 " is already in the shard manifest (folder %s)",
+                    c->generation, m->flushed_generations[i]->path ? m->flushed_generations[i]->path : "");
+  if (m->replay_after_wal_entry_position < c->wal_pos) m->replay_after_wal_entry_position = c->wal_pos;
+  if (m->wal_entry_position_last_seen < c->wal_pos) m->wal_entry_position_last_seen = c->wal_pos;
+  m->current_generation = c->generation + 1;
+  return mw_shard_manifest_add_flushed_generation(m, c->generation, c->folder, &c->stats, err);
+}
+
+/* Does the latest manifest list `folder`? (after a commit of unknown
+ * outcome). *out -1 = cannot tell. */
+static void commit_landed(int *out, mw_shard_writer *w, const char *folder) {
+  *out = -1;
+  mw_shard_manifest *m = NULL;
+  mw_error e = {0};
+  if (mw_manifest_store_read_latest(&m, w->ms, &e) != MW_OK || !m) return;
+  *out = 0;
+  for (size_t i = 0; i < m->n_flushed_generations; i++)
+    if (m->flushed_generations[i]->path && strcmp(m->flushed_generations[i]->path, folder) == 0) *out = 1;
+  mw_shard_manifest_free(m);
+}
+
+/* Records a failed (retryable) generation flush (mu held). */
+static void mt_failed(mw_shard_writer *w, uint64_t gen, mw_status s, const char *msg) {
+  w->mt_fail_seq++;
+  w->mt_fail_status = s;
+  snprintf(w->mt_fail_msg, sizeof w->mt_fail_msg, "generation %" PRIu64 ": %.400s", gen, msg);
+  w->mt_unreported = true;
+  w->mt_backoff_ms = w->mt_backoff_ms ? w->mt_backoff_ms * 2 : 100;
+  if (w->mt_backoff_ms > 5000) w->mt_backoff_ms = 5000;
+  w->mt_retry_at = now_ns() + w->mt_backoff_ms * 1000000ull;
+  wlog(w, MW_LOG_ERROR, "MemTable flush of generation %" PRIu64 " failed (retry in %" PRIu64 " ms): %s", gen,
+       w->mt_backoff_ms, msg);
+  pthread_cond_broadcast(&w->state_cv);
+}
+
+static void make_sticky(mw_shard_writer *w, mw_status s, const char *msg) {
+  if (w->sticky != MW_OK) return;
+  w->sticky = s;
+  snprintf(w->sticky_msg, sizeof w->sticky_msg, "%.400s%s", msg,
+           s == MW_ERR_POISONED ? " (writer refuses further writes until reopened)" : "");
+  pthread_cond_broadcast(&w->state_cv);
+}
+
+/* Flushes frozen[0] (mu held, covered): drops mu around the I/O. */
+static void flush_generation(mw_shard_writer *w) {
+  frozen_mt f = w->frozen[0]; /* copy: the array may move while unlocked */
+  pthread_mutex_unlock(&w->mu);
+
+  uint64_t t0 = now_ns();
+  mw_error e = {0};
+  mw_status s = MW_OK;
+  mw_memtable_info info;
+  mw_memtable_info_get(&info, f.mt);
+  size_t n = (size_t)info.batches;
+  struct ArrowArray *arrays = calloc(n ? n : 1, sizeof *arrays);
+  if (!arrays) s = mw_err(&e, MW_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; s == MW_OK && i < n; i++) s = mw_memtable_batch_ref(&arrays[i], f.mt, i, &e);
+  /* Fencing first: a fenced writer writes no folder. */
+  if (s == MW_OK) s = mw_manifest_store_check_fenced(NULL, w->ms, w->epoch, &e);
+  char folder[64], prefix[MW_UUID_STR_LEN + 96];
+  uint8_t rnd[16];
+  if (s == MW_OK) s = mw_uuid_v4(rnd, &e);
+  snprintf(folder, sizeof folder, "%02x%02x%02x%02x_gen_%" PRIu64, rnd[0], rnd[1], rnd[2], rnd[3], f.generation);
+  snprintf(prefix, sizeof prefix, "_mem_wal/%s/%s", w->shard, folder);
+  mw_lance_gen_result res = {0};
+  if (s == MW_OK) {
+    mw_lance_gen_options o;
+    mw_lance_gen_options_init(&o);
+    s = mw_lance_write_generation(w->store, prefix, &w->schema, arrays, n, &o, &res, &e);
+    if (s != MW_OK) mw_err_wrap(&e, s, "writing %s", folder);
+  }
+  for (size_t i = 0; arrays && i < n; i++)
+    if (arrays[i].release) arrays[i].release(&arrays[i]);
+  free(arrays);
+  bool write_ok = s == MW_OK;
+  int landed = 0;
+  if (write_ok) {
+    gen_commit c = {f.generation, f.wal_pos, folder,
+                    {res.in_memory_bytes, res.physical_rows, res.primary_key_bytes}};
+    s = mw_manifest_store_commit_update(NULL, w->ms, w->epoch, gen_commit_mutate, &c, &e);
+    if (s != MW_OK && s != MW_ERR_FENCED && s != MW_ERR_CONFLICT) {
+      /* The new version may or may not be stored: look. */
+      commit_landed(&landed, w, folder);
+      if (landed == 1) s = MW_OK;
+    }
+  }
+  uint64_t t1 = now_ns();
+
+  pthread_mutex_lock(&w->mu);
+  if (s == MW_OK) {
+    /* frozen[0] is still f: only this thread removes frozen MemTables. */
+    memmove(&w->frozen[0], &w->frozen[1], (w->n_frozen - 1) * sizeof *w->frozen);
+    w->n_frozen--;
+    w->mt_backoff_ms = 0;
+    w->mt_retry_at = 0;
+    w->stats.memtable_flush_count++;
+    w->stats.memtable_flush_rows += info.rows;
+    w->stats.memtable_flush_nanos += t1 - t0;
+    wlog(w, MW_LOG_INFO,
+         "flushed generation %" PRIu64 " to %s (%" PRIu64 " rows, %" PRIu64 " after dedup), replay after WAL position %" PRIu64,
+         f.generation, folder, info.rows, res.physical_rows, f.wal_pos);
+    pthread_cond_broadcast(&w->state_cv);
+    pthread_mutex_unlock(&w->mu);
+    mw_memtable_free(f.mt); /* outside the lock: may free much memory */
+    pthread_mutex_lock(&w->mu);
+    return;
+  }
+  if (s == MW_ERR_FENCED) {
+    make_sticky(w, s, e.message);
+    wlog(w, MW_LOG_ERROR, "MemTable flush of generation %" PRIu64 ": %s", f.generation, e.message);
+  } else if (write_ok && s != MW_ERR_CONFLICT) {
+    char msg[MW_ERROR_MESSAGE_SIZE];
+    snprintf(msg, sizeof msg, "committing generation %" PRIu64 " (%s) to the shard manifest: outcome unknown: %.300s",
+             f.generation, folder, e.message);
+    make_sticky(w, MW_ERR_POISONED, msg);
+    wlog(w, MW_LOG_ERROR, "%s", msg);
+  } else {
+    mt_failed(w, f.generation, s, e.message);
+  }
+}
+
+static void *mt_flusher_main(void *arg) {
+  mw_shard_writer *w = arg;
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    if (w->stopping || w->sticky != MW_OK) break;
+    uint64_t now = now_ns();
+    if (w->n_frozen > 0 && w->frozen[0].covered && now >= w->mt_retry_at) {
+      flush_generation(w);
+      continue;
+    }
+    if (w->n_frozen > 0 && w->frozen[0].covered) {
+      uint64_t ms = (w->mt_retry_at - now) / 1000000 + 1;
+      struct timespec dl = deadline_in_ms(ms);
+      pthread_cond_timedwait(&w->mt_cv, &w->mu, &dl);
+    } else {
+      pthread_cond_wait(&w->mt_cv, &w->mu);
+    }
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
 }
 
 /* --------------------------------------------------------------------- put */
@@ -466,6 +711,12 @@ static void backpressure(mw_shard_writer *w) {
     uint64_t used = w->cfg.enable_memtable ? memtable_bytes(w) : w->pend_bytes;
     if (used < budget) break;
     if (!w->cfg.enable_memtable && w->pend_count == 0) break;
+    if (w->cfg.enable_memtable && w->n_frozen == 0) {
+      /* Nothing is being flushed that could release bytes: freeze the
+       * active MemTable so the MemTable flusher can. */
+      mw_error fe = {0};
+      if (freeze_active(w, &fe) != MW_OK) wlog(w, MW_LOG_ERROR, "backpressure freeze failed: %s", fe.message);
+    }
     uint64_t now = now_ns();
     if (t0 == 0) {
       t0 = now;
@@ -643,6 +894,7 @@ static mw_status replay(uint64_t *out_next, mw_shard_writer *w, const mw_shard_m
     }
   }
   mw_status s = MW_OK;
+  uint64_t first_pos = pos;
   for (;; pos++) {
     mw_wal_entry e;
     mw_error re = {0};
@@ -705,6 +957,11 @@ static mw_status replay(uint64_t *out_next, mw_shard_writer *w, const mw_shard_m
     *out_next = pos;
     w->durable_end = w->next_batch_pos;
     w->pend_start = w->next_batch_pos;
+    /* Every replayed batch (and fence entry) lies at or before pos - 1. */
+    if (pos > first_pos) {
+      w->have_wal_pos = true;
+      w->last_wal_pos = pos - 1;
+    }
   }
   return s;
 }
@@ -723,7 +980,7 @@ static void writer_free(mw_shard_writer *w) {
   if (!w) return;
   free_pending_list(w->pend_head);
   mw_memtable_free(w->active);
-  for (size_t i = 0; i < w->n_frozen; i++) mw_memtable_free(w->frozen[i]);
+  for (size_t i = 0; i < w->n_frozen; i++) mw_memtable_free(w->frozen[i].mt);
   free(w->frozen);
   mw_wal_appender_close(w->appender);
   mw_manifest_store_close(w->ms);
@@ -733,6 +990,7 @@ static void writer_free(mw_shard_writer *w) {
   pthread_cond_destroy(&w->flusher_cv);
   pthread_cond_destroy(&w->state_cv);
   pthread_cond_destroy(&w->index_cv);
+  pthread_cond_destroy(&w->mt_cv);
   free(w);
 }
 
@@ -774,6 +1032,7 @@ mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store, const 
   cond_init_monotonic(&w->flusher_cv);
   cond_init_monotonic(&w->state_cv);
   cond_init_monotonic(&w->index_cv);
+  cond_init_monotonic(&w->mt_cv);
   mw_status s = mw_schema_copy(&w->schema, schema, err);
   if (s != MW_OK) {
     w->schema.release = NULL;
@@ -797,8 +1056,23 @@ mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store, const 
       }
     }
   }
-  /* Validate schema and indexes before any I/O by building a MemTable. */
+  /* Validate schema and indexes before any I/O by building a MemTable; the
+   * MemTable flusher will write the schema as Lance datasets keyed by the
+   * primary key: refuse now what it could not write. */
   if (c.enable_memtable) {
+    mw_pk pk;
+    s = mw_lance_check_schema(&w->schema, err);
+    if (s != MW_OK) mw_err_wrap(err, s, "open (MemTable mode flushes Lance datasets)");
+    if (s == MW_OK) s = mw_pk_resolve(&pk, &w->schema, NULL, 0, err);
+    if (s == MW_OK && pk.n == 0)
+      s = mw_err(err, MW_ERR_INVALID,
+                 "open: MemTable mode needs a primary key: mark the key column(s) with field metadata "
+                 "%s = \"1\" (flushed generations are deduplicated and indexed by it)",
+                 MW_LANCE_PK_POSITION_KEY);
+    if (s != MW_OK) {
+      writer_free(w);
+      return s;
+    }
     s = mw_memtable_new(&w->active, &w->schema, 1, w->indexes, w->n_indexes, err);
     if (s != MW_OK) {
       writer_free(w);
@@ -849,6 +1123,19 @@ mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store, const 
     return mw_err(err, MW_ERR_IO, "open: cannot start the WAL flusher thread: %s", strerror(errno));
   }
   w->wal_thread_started = true;
+  if (c.enable_memtable) {
+    if (pthread_create(&w->mt_thread, NULL, mt_flusher_main, w) != 0) {
+      mw_status cs = mw_err(err, MW_ERR_IO, "open: cannot start the MemTable flusher thread: %s", strerror(errno));
+      pthread_mutex_lock(&w->mu);
+      w->stopping = true;
+      pthread_cond_broadcast(&w->flusher_cv);
+      pthread_mutex_unlock(&w->mu);
+      pthread_join(w->wal_thread, NULL);
+      writer_free(w);
+      return cs;
+    }
+    w->mt_thread_started = true;
+  }
   if (c.enable_memtable && !c.sync_indexed_write && w->n_indexes > 0) {
     if (pthread_create(&w->index_thread, NULL, index_worker_main, w) == 0) w->index_thread_started = true;
     else wlog(w, MW_LOG_WARN, "cannot start the index thread; indexing happens at freeze");
@@ -874,13 +1161,67 @@ mw_status mw_shard_writer_close(mw_shard_writer *w, mw_error *err) {
   pthread_cond_broadcast(&w->flusher_cv);
   pthread_cond_broadcast(&w->index_cv);
   pthread_cond_broadcast(&w->state_cv);
+  pthread_cond_broadcast(&w->mt_cv);
   pthread_mutex_unlock(&w->mu);
   if (w->wal_thread_started) pthread_join(w->wal_thread, NULL);
+  if (w->mt_thread_started) pthread_join(w->mt_thread, NULL);
   if (w->index_thread_started) pthread_join(w->index_thread, NULL);
   if (s == MW_OK && w->pend_count > 0 && w->sticky == MW_OK)
     s = mw_err(err, MW_ERR_IO, "close: %" PRIu64 " batches were not written to the WAL", w->pend_count);
   writer_free(w);
   return s;
+}
+
+mw_status mw_shard_writer_flush_memtable(mw_shard_writer *w, mw_error *err) {
+  if (!w) return mw_err(err, MW_ERR_INVALID, "flush_memtable: writer is NULL");
+  if (!w->cfg.enable_memtable)
+    return mw_err(err, MW_ERR_INVALID, "flush_memtable: not available when enable_memtable = false (WAL-only mode)");
+  pthread_mutex_lock(&w->mu);
+  mw_status s = MW_OK;
+  if (w->sticky != MW_OK) s = sticky_error(w, err);
+  else if (w->stopping) s = mw_err(err, MW_ERR_CLOSED, "flush_memtable: writer is closing");
+  if (s == MW_OK) s = freeze_active(w, err);
+  if (s == MW_OK && w->n_frozen > 0) {
+    uint64_t target = w->frozen[w->n_frozen - 1].generation;
+    uint64_t wal_seq = w->fail_seq, mt_seq = w->mt_fail_seq;
+    w->flush_requested = true;
+    w->mt_retry_at = 0; /* an explicit request retries a failed flush now */
+    pthread_cond_signal(&w->flusher_cv);
+    pthread_cond_signal(&w->mt_cv);
+    for (;;) {
+      if (w->n_frozen == 0 || w->frozen[0].generation > target) break;
+      if (w->sticky != MW_OK) {
+        s = sticky_error(w, err);
+        break;
+      }
+      if (w->mt_fail_seq != mt_seq) {
+        w->mt_unreported = false;
+        s = mw_err(err, w->mt_fail_status, "flush_memtable: %s (retried in the background)", w->mt_fail_msg);
+        break;
+      }
+      if (w->fail_seq != wal_seq) {
+        w->unreported = false;
+        s = mw_err(err, w->fail_status, "flush_memtable: WAL write failed (retried in the background): %s",
+                   w->fail_msg);
+        break;
+      }
+      if (w->stopping) {
+        s = mw_err(err, MW_ERR_CLOSED, "flush_memtable: writer is closing");
+        break;
+      }
+      pthread_cond_wait(&w->state_cv, &w->mu);
+    }
+  }
+  pthread_mutex_unlock(&w->mu);
+  return s;
+}
+
+mw_status mw_shard_writer_close_ex(mw_shard_writer *w, int flush_memtable, mw_error *err) {
+  if (!w) return MW_OK;
+  mw_status fs = MW_OK;
+  if (flush_memtable && w->cfg.enable_memtable) fs = mw_shard_writer_flush_memtable(w, err);
+  mw_status cs = mw_shard_writer_close(w, fs == MW_OK ? err : NULL);
+  return fs != MW_OK ? fs : cs;
 }
 
 /* -------------------------------------------------------------- accessors */
@@ -914,7 +1255,7 @@ mw_status mw_shard_writer_memtable_stats(mw_memtable_stats *out, mw_shard_writer
   out->generation = info.generation;
   out->frozen_count = w->n_frozen;
   for (size_t i = 0; i < w->n_frozen; i++) {
-    mw_memtable_info_get(&info, w->frozen[i]);
+    mw_memtable_info_get(&info, w->frozen[i].mt);
     out->frozen_bytes += info.estimated_size;
   }
   pthread_mutex_unlock(&w->mu);
@@ -932,7 +1273,7 @@ mw_status mw_shard_writer_scan(struct ArrowArrayStream *out, mw_shard_writer *w,
   if (!mts) {
     s = mw_err(err, MW_ERR_NOMEM, "scan: out of memory");
   } else {
-    for (size_t i = 0; i < w->n_frozen; i++) mts[i] = w->frozen[i];
+    for (size_t i = 0; i < w->n_frozen; i++) mts[i] = w->frozen[i].mt;
     mts[w->n_frozen] = w->active;
     s = mw_memtable_scan(out, mts, n, columns, n_columns, filter, err);
     free(mts);
