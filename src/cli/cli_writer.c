@@ -2,6 +2,7 @@
  *   memwal put URI --shard UUID --input FILE.arrows [options]   ingest a file
  *   memwal scan URI --shard UUID                                 MemTable rows
  *   memwal bench URI [--rows N] [--batch-rows N] [options]       generated ingest
+ *   memwal flush URI --shard UUID                                flush the MemTable
  * They share option parsing and writer set-up; output is JSON (one object
  * per line) on stdout, progress and errors on stderr. */
 #include <errno.h>
@@ -34,6 +35,7 @@ typedef struct writer_opts {
   int64_t batch_rows;        /* bench */
   int32_t dim;               /* bench */
   int quiet;
+  int flush_on_close;        /* freeze + flush the MemTable before closing */
 } writer_opts;
 
 static double now_s(void) {
@@ -82,6 +84,7 @@ static int parse_opts(writer_opts *o, const char *cmd, int argc, char **argv, co
     else if (strcmp(a, "--acks") == 0) o->acks = 1;
     else if (strcmp(a, "--no-fsync") == 0) o->no_fsync = 1;
     else if (strcmp(a, "--quiet") == 0) o->quiet = 1;
+    else if (strcmp(a, "--flush-on-close") == 0) o->flush_on_close = 1;
     else if (strcmp(a, "--first-position") == 0) {
       NEED_VALUE();
       if (parse_u64(cmd, a, next, &v)) return 2;
@@ -173,11 +176,13 @@ static int read_file(uint8_t **out, size_t *out_len, const char *cmd, const char
 static const char put_usage[] =
     "usage: memwal put URI --shard UUID --input FILE.arrows [--wal-only] [--no-durable]\n"
     "                  [--first-position N] [--flush-interval-ms N] [--buffer-bytes N] [--acks]\n"
-    "                  [--no-fsync]\n"
+    "                  [--no-fsync] [--flush-on-close]\n"
     "  Writes each batch of the Arrow IPC stream FILE with one put through a ShardWriter\n"
     "  (claims an epoch; MemTable mode replays the WAL first) and prints one JSON summary:\n"
     "  {\"epoch\", \"puts\", \"rows\", \"wal_entries\", \"put_seconds\", \"close_seconds\"}.\n"
-    "  --acks first prints {\"put\": i, \"rows\": n, \"start\": s, \"end\": e} per acknowledged put.\n";
+    "  --acks first prints {\"put\": i, \"rows\": n, \"start\": s, \"end\": e} per acknowledged put.\n"
+    "  --flush-on-close freezes the MemTable at the end and flushes it as a generation folder\n"
+    "  committed to the shard manifest (the summary then has \"generations\": n).\n";
 
 int mw_cli_put(int argc, char **argv) {
   writer_opts o;
@@ -253,6 +258,7 @@ int mw_cli_put(int argc, char **argv) {
   double t1 = now_s();
   mw_error ferr = {0};
   mw_status fs = mw_shard_writer_flush_wal(w, &ferr);
+  if (fs == MW_OK && o.flush_on_close && !o.wal_only) fs = mw_shard_writer_flush_memtable(w, &ferr);
   mw_write_stats st;
   mw_shard_writer_write_stats(&st, w, 0);
   uint64_t epoch = mw_shard_writer_epoch(w);
@@ -263,9 +269,11 @@ int mw_cli_put(int argc, char **argv) {
     fprintf(stderr, "memwal put: close: %s\n", fs != MW_OK ? ferr.message : err.message);
     goto out;
   }
+  char gens[48] = "";
+  if (o.flush_on_close) snprintf(gens, sizeof gens, ", \"generations\": %" PRIu64, st.memtable_flush_count);
   printf("{\"epoch\": %" PRIu64 ", \"puts\": %" PRIu64 ", \"rows\": %" PRIu64 ", \"wal_entries\": %" PRIu64
-         ", \"put_seconds\": %.6f, \"close_seconds\": %.6f}\n",
-         epoch, puts, rows, st.wal_flush_count, t1 - t0, t2 - t1);
+         "%s, \"put_seconds\": %.6f, \"close_seconds\": %.6f}\n",
+         epoch, puts, rows, st.wal_flush_count, gens, t1 - t0, t2 - t1);
   code = 0;
 out:
   for (size_t i = 0; i < nb; i++)
@@ -412,7 +420,7 @@ out:
 static const char bench_usage[] =
     "usage: memwal bench URI [--shard UUID] [--rows N] [--batch-rows N] [--dim D] [--wal-only]\n"
     "                    [--no-durable] [--no-fsync] [--flush-interval-ms N] [--buffer-bytes N]\n"
-    "                    [--first-position N] [--quiet]\n"
+    "                    [--first-position N] [--quiet] [--flush-on-close]\n"
     "  Ingests N generated rows (id int64 primary key, vector fixed_size_list<float32>[D],\n"
     "  text ~70 B; defaults 100000 rows, 1000 per put, D = 512) into a new or existing shard,\n"
     "  with a progress line on stderr, then prints a JSON summary with rows/s and MB/s.\n";
@@ -470,6 +478,7 @@ int mw_cli_bench(int argc, char **argv) {
   if (!o.quiet) fputc('\n', stderr);
   double t1 = now_s();
   mw_status fs = mw_shard_writer_flush_wal(w, &err);
+  if (fs == MW_OK && o.flush_on_close && !o.wal_only) fs = mw_shard_writer_flush_memtable(w, &err);
   double t2 = now_s();
   if (fs != MW_OK) {
     fprintf(stderr, "memwal bench: flush: %s\n", err.message);
@@ -489,12 +498,71 @@ int mw_cli_bench(int argc, char **argv) {
   double put_s = (t1 - t0) - gen_time, total_s = (t2 - t0) - gen_time;
   printf("{\"shard\": \"%s\", \"epoch\": %" PRIu64 ", \"mode\": \"%s\", \"durable\": %s, \"rows\": %" PRId64
          ", \"puts\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"wal_entries\": %" PRIu64
+         ", \"generations\": %" PRIu64 ", \"flushed_rows\": %" PRIu64
          ", \"put_seconds\": %.6f, \"flush_seconds\": %.6f, \"rows_per_s\": %.0f, \"mb_per_s\": %.1f}\n",
          shard, epoch, o.wal_only ? "wal-only" : "memtable", o.no_durable ? "false" : "true", done, puts, bytes,
-         st.wal_flush_count, put_s, t2 - t1, (double)done / total_s, (double)bytes / 1e6 / total_s);
+         st.wal_flush_count, st.memtable_flush_count, st.memtable_flush_rows, put_s, t2 - t1, (double)done / total_s, (double)bytes / 1e6 / total_s);
   code = 0;
 out:
   if (w) mw_shard_writer_close(w, NULL);
+  mw_schema_release(&schema);
+  mw_objstore_close(store);
+  return code;
+}
+
+/* ----------------------------------------------------------------- flush */
+
+static const char flush_usage[] =
+    "usage: memwal flush URI --shard UUID [--first-position N] [--no-fsync]\n"
+    "  Opens a MemTable-mode writer on the shard (claims an epoch, replays the unflushed\n"
+    "  WAL), freezes the MemTable and flushes it as a generation folder committed to the\n"
+    "  shard manifest, then closes. Prints {\"epoch\", \"replayed_rows\", \"generations\",\n"
+    "  \"flushed_rows\"}; an empty MemTable flushes nothing (generations 0).\n";
+
+int mw_cli_flush(int argc, char **argv) {
+  writer_opts o;
+  int rc = parse_opts(&o, "flush", argc, argv, flush_usage);
+  if (rc) return rc;
+  if (!o.shard) {
+    fprintf(stderr, "memwal flush: --shard is required\n%s", flush_usage);
+    return 2;
+  }
+  mw_objstore *store = NULL;
+  if (open_store(&store, "flush", &o)) return 1;
+  struct ArrowSchema schema = {0};
+  if (shard_schema(&schema, store, o.shard)) {
+    mw_objstore_close(store);
+    return 1;
+  }
+  mw_shard_writer_config cfg;
+  writer_config(&cfg, &o);
+  cfg.enable_memtable = 1;
+  mw_error err = {0};
+  mw_shard_writer *w = NULL;
+  int code = 1;
+  if (mw_shard_writer_open(&w, store, &cfg, &schema, NULL, 0, &err) != MW_OK) {
+    fprintf(stderr, "memwal flush: open: %s\n", err.message);
+    goto out;
+  }
+  mw_status s = mw_shard_writer_flush_memtable(w, &err);
+  mw_write_stats st;
+  mw_shard_writer_write_stats(&st, w, 0);
+  uint64_t epoch = mw_shard_writer_epoch(w);
+  if (s != MW_OK) {
+    fprintf(stderr, "memwal flush: %s\n", err.message);
+    mw_shard_writer_close(w, NULL);
+    goto out;
+  }
+  s = mw_shard_writer_close(w, &err);
+  if (s != MW_OK) {
+    fprintf(stderr, "memwal flush: close: %s\n", err.message);
+    goto out;
+  }
+  printf("{\"epoch\": %" PRIu64 ", \"replayed_rows\": %" PRIu64 ", \"generations\": %" PRIu64
+         ", \"flushed_rows\": %" PRIu64 "}\n",
+         epoch, st.replayed_rows, st.memtable_flush_count, st.memtable_flush_rows);
+  code = 0;
+out:
   mw_schema_release(&schema);
   mw_objstore_close(store);
   return code;
