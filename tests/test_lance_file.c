@@ -63,7 +63,10 @@ static void test_footer_and_pages(void) {
   schema2(&s);
   mw_error e = {0}, *ep = &e;
   mw_lance_file_writer *w;
-  CHECK_OK(mw_lance_file_writer_open(&w, &s, NULL, ep), ep);
+  mw_lance_file_options o20;
+  mw_lance_file_options_init(&o20);
+  o20.version = MW_LANCE_V2_0;
+  CHECK_OK(mw_lance_file_writer_open(&w, &s, &o20, ep), ep);
   CHECK_OK(mw_lance_file_writer_write(w, &t.root, NULL, 0, ep), ep);
   CHECK_INT(mw_lance_file_writer_rows(w), 5);
   uint8_t *d;
@@ -129,6 +132,7 @@ static void test_selection_slicing_and_page_cuts(void) {
   mw_error e = {0}, *ep = &e;
   mw_lance_file_options o;
   mw_lance_file_options_init(&o);
+  o.version = MW_LANCE_V2_0;
   o.max_page_rows = 2;
   mw_lance_file_writer *w;
   CHECK_OK(mw_lance_file_writer_open(&w, &s, &o, ep), ep);
@@ -172,6 +176,7 @@ static void test_selection_slicing_and_page_cuts(void) {
   mw_schema_init(&s1, "+s", "", NULL, 0, 1, NULL);
   mw_schema_init(s1.children[0], "i", "x", NULL, 0, 0, NULL);
   mw_lance_file_options_init(&o);
+  o.version = MW_LANCE_V2_0;
   o.max_page_bytes = 1024 + 32; /* values + validity bytes */
   CHECK_OK(mw_lance_file_writer_open(&w, &s1, &o, ep), ep);
   for (int i = 0; i < 4; i++) CHECK_OK(mw_lance_file_writer_write(w, &r, NULL, 0, ep), ep);
@@ -218,23 +223,292 @@ static void test_check_schema(void) {
   CHECK_INT(mw_lance_logical_type(lt, sizeof lt, &ts, &e), MW_ERR_UNSUPPORTED);
   CHECK(strstr(e.message, "'lst'") != NULL);
   mw_schema_release(&ts);
-  /* 2.1 is refused clearly at open */
+  /* an unknown version is refused at open */
   mw_lance_file_options o;
   mw_lance_file_options_init(&o);
-  o.version = MW_LANCE_V2_1;
+  o.version = (mw_lance_version)7;
   mw_lance_file_writer *w = NULL;
   struct ArrowSchema ok1;
   mw_schema_init(&ok1, "+s", "", NULL, 0, 1, NULL);
   mw_schema_init(ok1.children[0], "l", "id", NULL, 0, 0, NULL);
-  CHECK_INT(mw_lance_file_writer_open(&w, &ok1, &o, &e), MW_ERR_UNSUPPORTED);
+  CHECK_INT(mw_lance_file_writer_open(&w, &ok1, &o, &e), MW_ERR_INVALID);
   CHECK(w == NULL);
   mw_schema_release(&ok1);
   mw_schema_release(&s);
+}
+
+/* The same 5 rows written by Lance 12 (LanceDB 0.39.0, data storage version
+ * 2.1, schema {a int32 {k: v}, s utf8}): every byte of the file, mini-block
+ * chunks, padding and protobufs included, is deterministic for this input. */
+static const unsigned char lance21_tb[] =
+    "\x50\x00\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48"
+    "\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x05\x00\x0a\x00\x14\x00\xfe\xfe\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\xfe\xfe\xfe\xfe\xfe\xfe\x0a\x00\x00\x00\x00\x00\x00\x00"
+    "\x1e\x00\x00\x00\x28\x00\x00\x00\x32\x00\x00\x00\xfe\xfe\xfe\xfe\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x60\x00\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48"
+    "\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48"
+    "\x05\x00\x0a\x00\x1c\x00\xfe\xfe\x00\x00\x01\x00\x00\x00\x00\x00\x01\x00\xfe\xfe\xfe\xfe\xfe\xfe\x18\x00\x00\x00\x19\x00\x00\x00\x19\x00\x00\x00\x19\x00\x00\x00\x1b\x00\x00\x00\x1b\x00\x00\x00"
+    "\x78\x79\x7a\x48\xfe\xfe\xfe\xfe\x48\x48\x48\x48\x48\x48\x48\x48\x0a\x41\x0a\x21\x12\x01\x61\x20\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x2a\x05\x69\x6e\x74\x33\x32\x30\x01\x38\x01\x52\x06\x0a"
+    "\x01\x6b\x12\x01\x76\x0a\x1c\x12\x01\x73\x18\x01\x20\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x2a\x06\x73\x74\x72\x69\x6e\x67\x30\x01\x38\x02\x10\x05\x0a\x29\x12\x27\x0a\x25\x0a\x1f\x2f\x6c\x61"
+    "\x6e\x63\x65\x2e\x65\x6e\x63\x6f\x64\x69\x6e\x67\x73\x2e\x43\x6f\x6c\x75\x6d\x6e\x45\x6e\x63\x6f\x64\x69\x6e\x67\x12\x02\x0a\x00\x12\x46\x0a\x02\x00\x40\x12\x02\x02\x30\x18\x05\x22\x3a\x12\x38"
+    "\x0a\x36\x0a\x1d\x2f\x6c\x61\x6e\x63\x65\x2e\x65\x6e\x63\x6f\x64\x69\x6e\x67\x73\x32\x31\x2e\x50\x61\x67\x65\x4c\x61\x79\x6f\x75\x74\x12\x15\x0a\x13\x12\x04\x0a\x02\x08\x10\x1a\x04\x0a\x02\x08"
+    "\x20\x32\x01\x03\x38\x01\x48\x05\x0a\x29\x12\x27\x0a\x25\x0a\x1f\x2f\x6c\x61\x6e\x63\x65\x2e\x65\x6e\x63\x6f\x64\x69\x6e\x67\x73\x2e\x43\x6f\x6c\x75\x6d\x6e\x45\x6e\x63\x6f\x64\x69\x6e\x67\x12"
+    "\x02\x0a\x00\x12\x4c\x0a\x04\x80\x01\xc0\x01\x12\x02\x02\x38\x18\x05\x22\x3e\x12\x3c\x0a\x3a\x0a\x1d\x2f\x6c\x61\x6e\x63\x65\x2e\x65\x6e\x63\x6f\x64\x69\x6e\x67\x73\x32\x31\x2e\x50\x61\x67\x65"
+    "\x4c\x61\x79\x6f\x75\x74\x12\x19\x0a\x17\x12\x04\x0a\x02\x08\x10\x1a\x08\x12\x06\x0a\x04\x0a\x02\x08\x20\x32\x01\x03\x38\x01\x48\x05\x45\x01\x00\x00\x00\x00\x00\x00\x73\x00\x00\x00\x00\x00\x00"
+    "\x00\xb8\x01\x00\x00\x00\x00\x00\x00\x79\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x45\x00\x00\x00\x00\x00\x00\x00\x45\x01\x00\x00\x00\x00\x00\x00\x31\x02\x00\x00\x00\x00\x00"
+    "\x00\x51\x02\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x02\x00\x01\x00\x4c\x41\x4e\x43"
+;
+
+static void test_v21_matches_lance(void) {
+  tb t;
+  tb_init(&t);
+  struct ArrowSchema s;
+  schema2(&s);
+  mw_error e = {0}, *ep = &e;
+  mw_lance_file_options o;
+  mw_lance_file_options_init(&o);
+  CHECK_INT(o.version, MW_LANCE_V2_1); /* the default */
+  mw_lance_file_writer *w;
+  CHECK_OK(mw_lance_file_writer_open(&w, &s, &o, ep), ep);
+  CHECK_OK(mw_lance_file_writer_write(w, &t.root, NULL, 0, ep), ep);
+  uint8_t *d;
+  size_t n;
+  CHECK_OK(mw_lance_file_writer_finish(w, &d, &n, ep), ep);
+  mw_lance_file_writer_free(w);
+  CHECK_INT(n, sizeof lance21_tb - 1);
+  size_t first = n;
+  for (size_t i = 0; i < n && i < sizeof lance21_tb - 1; i++)
+    if (d[i] != lance21_tb[i]) {
+      first = i;
+      break;
+    }
+  CHECK_INT(first, n); /* first differing byte */
+  lt_footer f;
+  CHECK(lt_footer_read(&f, d, n));
+  CHECK_INT(f.major, 2);
+  CHECK_INT(f.minor, 1);
+  free(d);
+  mw_schema_release(&s);
+}
+
+/* one-column batch helper */
+typedef struct onecol {
+  const void *bufs[3], *rbufs[1];
+  struct ArrowArray c, r, fc;
+  struct ArrowArray *kids[1], *fkids[1];
+  const void *fbufs[2];
+} onecol;
+
+static void onecol_init(onecol *o, int64_t len, int64_t nulls, const void *validity, const void *b1,
+                        const void *b2, int n_buffers) {
+  memset(o, 0, sizeof *o);
+  o->bufs[0] = validity;
+  o->bufs[1] = b1;
+  o->bufs[2] = b2;
+  o->c = (struct ArrowArray){.length = len, .null_count = nulls, .n_buffers = n_buffers, .buffers = o->bufs,
+                             .release = noop};
+  o->kids[0] = &o->c;
+  o->r = (struct ArrowArray){.length = len, .n_buffers = 1, .buffers = o->rbufs, .n_children = 1,
+                             .children = o->kids, .release = noop};
+}
+
+static uint8_t *write1(const char *fmt, bool nullable, onecol *oc, const mw_lance_file_options *o,
+                       size_t *n, mw_status *st, mw_error *e) {
+  struct ArrowSchema s;
+  mw_schema_init(&s, "+s", "", NULL, 0, 1, NULL);
+  mw_schema_init(s.children[0], fmt, "x", NULL, nullable ? ARROW_FLAG_NULLABLE : 0, 0, NULL);
+  mw_lance_file_writer *w = NULL;
+  uint8_t *d = NULL;
+  *n = 0;
+  *st = mw_lance_file_writer_open(&w, &s, o, e);
+  if (*st == MW_OK) *st = mw_lance_file_writer_write(w, &oc->r, NULL, 0, e);
+  if (*st == MW_OK) *st = mw_lance_file_writer_finish(w, &d, n, e);
+  mw_lance_file_writer_free(w);
+  mw_schema_release(&s);
+  return d;
+}
+
+static void test_v21_chunks(void) {
+  mw_error e = {0}, *ep = &e;
+  mw_status st;
+  size_t n;
+  const uint8_t *buf;
+  uint64_t rows, bl;
+  onecol oc;
+  /* 5000 int64, no nulls: 512 values (4 KiB) per chunk -> 9 chunks of
+   * 8 + 4096 bytes (meta ((513 - 1) << 4) | 9) and a last one of 392 values
+   * (8 + 3136 bytes, meta (392 << 4) | 0) */
+  int64_t *v = malloc(5000 * 8);
+  for (int i = 0; i < 5000; i++) v[i] = i * 3;
+  onecol_init(&oc, 5000, 0, NULL, v, NULL, 2);
+  uint8_t *d = write1("l", false, &oc, NULL, &n, &st, &e);
+  CHECK_OK(st, ep);
+  CHECK(lt_page_buffer(d, n, 0, 0, 0, &rows, &buf, &bl));
+  CHECK_INT(rows, 5000);
+  CHECK_INT(bl, 20);
+  for (int i = 0; i < 9 && bl == 20; i++) CHECK_INT(mw_load_u16le(buf + 2 * i), 0x2009);
+  CHECK_INT(mw_load_u16le(buf + 18), 0x1880);
+  CHECK(lt_page_buffer(d, n, 0, 0, 1, &rows, &buf, &bl));
+  CHECK_INT(bl, 9 * 4104 + 3144);
+  CHECK_INT((uint64_t)(buf - d) % 64, 0);
+  if (bl == 9 * 4104 + 3144) {
+    static const uint8_t h0[8] = {0, 0, 0x00, 0x10, 0xfe, 0xfe, 0xfe, 0xfe};
+    CHECK(memcmp(buf, h0, 8) == 0);
+    CHECK_INT(mw_load_u64le(buf + 8 + 8 * 5), 15);
+    const uint8_t *last = buf + 9 * 4104;
+    CHECK_INT(mw_load_u16le(last + 2), 392 * 8);
+    CHECK_INT(mw_load_u64le(last + 8), (uint64_t)(9 * 512) * 3);
+  }
+  free(d);
+  free(v);
+
+  /* 5000 bools, row 4100 null: 4096 values per chunk; chunk 0 = 8 + 8192 def
+   * bytes + 512 value bytes (meta (1088 << 4) | 12); chunk 1 = 904 values:
+   * 8 + 1808 + 113 padded to 120 (meta (241 << 4)); its bits start at row 4096 */
+  uint8_t *bits = calloc(625, 1), *valid = malloc(625);
+  memset(valid, 0xff, 625);
+  valid[4100 / 8] &= (uint8_t)~(1u << (4100 % 8));
+  for (int i = 0; i < 5000; i++)
+    if (i % 3 == 0) bits[i / 8] |= (uint8_t)(1u << (i % 8));
+  onecol_init(&oc, 5000, 1, valid, bits, NULL, 2);
+  d = write1("b", true, &oc, NULL, &n, &st, &e);
+  CHECK_OK(st, ep);
+  CHECK(lt_page_buffer(d, n, 0, 0, 0, &rows, &buf, &bl));
+  CHECK_INT(bl, 4);
+  CHECK_INT(mw_load_u16le(buf), 0x440c);
+  CHECK_INT(mw_load_u16le(buf + 2), 0x0f10);
+  CHECK(lt_page_buffer(d, n, 0, 0, 1, &rows, &buf, &bl));
+  CHECK_INT(bl, 8712 + 1936);
+  if (bl == 8712 + 1936) {
+    const uint8_t *c1 = buf + 8712;
+    static const uint8_t h1[8] = {0x88, 0x03, 0x10, 0x07, 0x71, 0x00, 0xfe, 0xfe}; /* 904, 1808, 113 */
+    CHECK(memcmp(c1, h1, 8) == 0);
+    CHECK_INT(mw_load_u16le(c1 + 8 + 2 * 4), 1);  /* row 4100: def level 1 */
+    CHECK_INT(mw_load_u16le(c1 + 8 + 2 * 3), 0);
+    /* rows 4096..: true at 4098, 4101 (bits 2, 5 of byte 0), 4104, 4107, 4110 (byte 1: 0x49) */
+    CHECK_INT(c1[8 + 1808], 0x24);
+    CHECK_INT(c1[8 + 1808 + 1], 0x49);
+  }
+  free(d);
+  free(bits);
+  free(valid);
+
+  /* 3000 strings of 10 bytes: 256 per chunk (257 * 4 + 2560 = 3588 bytes);
+   * 11 chunks of 3600 bytes (meta (449 << 4) | 8), then 184 values:
+   * 185 * 4 + 1840 = 2580 -> 2592 (meta (323 << 4)) */
+  int32_t *off = malloc(3001 * 4);
+  char *data = malloc(30000);
+  for (int i = 0; i <= 3000; i++) off[i] = 10 * i;
+  for (int i = 0; i < 30000; i++) data[i] = (char)('0' + i % 10);
+  onecol_init(&oc, 3000, 0, NULL, off, data, 3);
+  d = write1("u", true, &oc, NULL, &n, &st, &e);
+  CHECK_OK(st, ep);
+  CHECK(lt_page_buffer(d, n, 0, 0, 0, &rows, &buf, &bl));
+  CHECK_INT(bl, 24);
+  CHECK_INT(mw_load_u16le(buf), 0x1c18);
+  CHECK_INT(mw_load_u16le(buf + 22), 0x1430);
+  CHECK(lt_page_buffer(d, n, 0, 0, 1, &rows, &buf, &bl));
+  CHECK_INT(bl, 11 * 3600 + 2592);
+  if (bl == 11 * 3600 + 2592) {
+    const uint8_t *c1 = buf + 3600; /* second chunk: offsets restart at 257 * 4 */
+    CHECK_INT(mw_load_u16le(c1 + 2), 3588);
+    CHECK_INT(mw_load_u32le(c1 + 8), 1028);
+    CHECK_INT(mw_load_u32le(c1 + 8 + 4 * 256), 1028 + 2560);
+    CHECK(memcmp(c1 + 8 + 1028, "0123456789", 10) == 0);
+  }
+  free(d);
+  free(off);
+  free(data);
+
+  /* a value too large for any mini-block is refused with its row */
+  off = malloc(3 * 4);
+  data = calloc(70000, 1);
+  off[0] = 0;
+  off[1] = 1;
+  off[2] = 70000;
+  onecol_init(&oc, 2, 0, NULL, off, data, 3);
+  d = write1("z", true, &oc, NULL, &n, &st, &e);
+  CHECK_INT(st, MW_ERR_UNSUPPORTED);
+  CHECK(strstr(e.message, "'x'") && strstr(e.message, "row 1"));
+  CHECK(d == NULL);
+  free(off);
+  free(data);
+}
+
+static void test_v21_page_cut(void) {
+  tb t;
+  tb_init(&t);
+  struct ArrowSchema s;
+  schema2(&s);
+  mw_error e = {0}, *ep = &e;
+  mw_lance_file_options o;
+  mw_lance_file_options_init(&o);
+  o.max_page_rows = 3;
+  mw_lance_file_writer *w;
+  CHECK_OK(mw_lance_file_writer_open(&w, &s, &o, ep), ep);
+  CHECK_OK(mw_lance_file_writer_write(w, &t.root, NULL, 0, ep), ep);
+  uint8_t *d;
+  size_t n;
+  CHECK_OK(mw_lance_file_writer_finish(w, &d, &n, ep), ep);
+  mw_lance_file_writer_free(w);
+  CHECK_INT(lt_pages(d, n, 0), 2);
+  const uint8_t *buf;
+  uint64_t rows, bl;
+  /* page 1 of a: rows 40, 50, no nulls -> header without def levels */
+  CHECK(lt_page_buffer(d, n, 0, 1, 1, &rows, &buf, &bl));
+  CHECK_INT(rows, 2);
+  CHECK_INT(bl, 16);
+  static const uint8_t c[16] = {0, 0, 8, 0, 0xfe, 0xfe, 0xfe, 0xfe, 40, 0, 0, 0, 50, 0, 0, 0};
+  CHECK(bl == 16 && memcmp(buf, c, 16) == 0);
+  /* page 1 of s: "yz", null -> def levels 0, 1; offsets 12, 14, 14; value
+   * buffer padded with 0x48 to a multiple of the offset width (16 bytes) */
+  CHECK(lt_page_buffer(d, n, 1, 1, 1, &rows, &buf, &bl));
+  static const uint8_t c2[32] = {2, 0, 4, 0, 16, 0, 0xfe, 0xfe, 0, 0, 1, 0, 0xfe, 0xfe, 0xfe, 0xfe,
+                                 12, 0, 0, 0, 14, 0, 0, 0, 14, 0, 0, 0, 'y', 'z', 0x48, 0x48};
+  CHECK(bl == 32 && memcmp(buf, c2, 32) == 0);
+  free(d);
+  mw_schema_release(&s);
+}
+
+static void test_fsl_null_items_refused(void) {
+  /* vec fixed_size_list<float>[2]: row 0 valid with items (1, null), row 1 null */
+  float items[4] = {1, 0, 0, 0};
+  uint8_t ivalid = 0x0d; /* item 1 null (row 0), items 2, 3 belong to null row 1 */
+  uint8_t rvalid = 0x01;
+  for (int ver = 0; ver < 2; ver++) {
+    onecol oc;
+    onecol_init(&oc, 2, 1, &rvalid, NULL, NULL, 1);
+    oc.fbufs[0] = &ivalid;
+    oc.fbufs[1] = items;
+    oc.fc = (struct ArrowArray){.length = 4, .null_count = 1, .n_buffers = 2, .buffers = oc.fbufs, .release = noop};
+    oc.fkids[0] = &oc.fc;
+    oc.c.n_children = 1;
+    oc.c.children = oc.fkids;
+    struct ArrowSchema s;
+    mw_schema_init(&s, "+s", "", NULL, 0, 1, NULL);
+    mw_schema_init(s.children[0], "+w:2", "vec", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+    mw_schema_init(s.children[0]->children[0], "f", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+    mw_lance_file_options o;
+    mw_lance_file_options_init(&o);
+    o.version = ver ? MW_LANCE_V2_1 : MW_LANCE_V2_0;
+    mw_error e = {0}, *ep = &e;
+    mw_lance_file_writer *w;
+    CHECK_OK(mw_lance_file_writer_open(&w, &s, &o, ep), ep);
+    CHECK_INT(mw_lance_file_writer_write(w, &oc.r, NULL, 0, &e), MW_ERR_UNSUPPORTED);
+    CHECK(strstr(e.message, "'vec'") && strstr(e.message, "row 0") && strstr(e.message, "null item"));
+    /* only row 1 (null row, null items under it) is fine */
+    int64_t take[1] = {1};
+    CHECK_OK(mw_lance_file_writer_write(w, &oc.r, take, 1, ep), ep);
+    mw_lance_file_writer_free(w);
+    mw_schema_release(&s);
+  }
 }
 
 int main(void) {
   MW_RUN(test_footer_and_pages);
   MW_RUN(test_selection_slicing_and_page_cuts);
   MW_RUN(test_check_schema);
+  MW_RUN(test_v21_matches_lance);
+  MW_RUN(test_v21_chunks);
+  MW_RUN(test_v21_page_cut);
+  MW_RUN(test_fsl_null_items_refused);
   return mw_test_finish();
 }

@@ -10,8 +10,8 @@
  *                        row stores end + null_adjustment (= bytes + 1)
  *   fixed_size_list      nullable{...{values fixed_size_list{dim, flat{bits}}}}
  * Validity bitmaps and bools are LSB-first, 1 = valid / true.
- * Not handled: nulls inside fixed_size_list items (items are written as is,
- * item validity is dropped), struct / list / map columns (refused at check).
+ * Not handled: nulls inside fixed_size_list items (a valid row with a null
+ * item is refused at write), struct / list / map columns (refused at check).
  *
  * 2.1 (NOT IMPLEMENTED: open() refuses it; 2.0 is the default). What it
  * needs, from Lance's docs/src/format/file/ and the fixture's 2.2 data file
@@ -76,7 +76,7 @@ struct mw_lance_file_writer {
 
 void mw_lance_file_options_init(mw_lance_file_options *o) {
   memset(o, 0, sizeof *o);
-  o->version = MW_LANCE_V2_0;
+  o->version = MW_LANCE_V2_1;
   o->max_page_bytes = MW_LANCE_DEFAULT_PAGE_BYTES;
 }
 
@@ -256,10 +256,6 @@ mw_status mw_lance_file_writer_open(mw_lance_file_writer **out, const struct Arr
     int v = (int)w->opts.version;
     free(w);
     return mw_err(err, MW_ERR_INVALID, "unknown Lance file version %d", v);
-  }
-  if (w->opts.version == MW_LANCE_V2_1) {
-    free(w);
-    return mw_err(err, MW_ERR_UNSUPPORTED, "Lance file format 2.1 is not implemented yet: use 2.0");
   }
   w->n_cols = schema->n_children;
   w->cols = calloc((size_t)w->n_cols, sizeof *w->cols);
@@ -453,17 +449,201 @@ static void flush_page20(mw_lance_file_writer *w, col *c) {
   mw_buf_free(&any);
 }
 
-/* 2.1 mini-block pages: not implemented yet (open() refuses 2.1). */
-static mw_status mw_lance_flush_page21(mw_lance_file_writer *w, col *c, mw_error *err) {
-  (void)w;
-  return mw_err(err, MW_ERR_UNSUPPORTED, "column '%s': Lance file format 2.1 is not implemented yet",
-                c->name);
+/* ---- 2.1 mini-block pages ----
+ * Chunk sizing follows Lance's writer: fixed width takes the largest power of
+ * two <= 4096 values whose value bytes fit in 4 KiB (at least one value);
+ * variable width walks the values and takes the largest power of two whose
+ * offsets + bytes fit in 4 KiB (the page's last chunk may take any smaller
+ * remainder). The hard limits of the 2.1 format are 32 KiB per chunk (12-bit
+ * word count in the chunk metadata) and 64 KiB per buffer (u16 sizes). */
+
+#define MB_TARGET 4096u
+#define MB_MAX_VALUES 4096u
+#define MB_MAX_CHUNK 32768u
+
+static void buf_u16(mw_buf *b, uint16_t v) {
+  uint8_t x[2];
+  mw_store_u16le(x, v);
+  mw_buf_append(b, x, 2);
+}
+
+/* pads b (relative to position base) to a multiple of align with byte v */
+static void pad_with(mw_buf *b, size_t base, size_t align, uint8_t v) {
+  while ((b->len - base) % align && !b->failed) mw_buf_u8(b, v);
+}
+
+static uint64_t var_start(const col *c, uint64_t r) {
+  return r ? mw_load_u64le(c->ends.data + (r - 1) * 8) : 0;
+}
+
+/* value buffer bytes of rows [i, i+k) */
+static uint64_t chunk_value_bytes(const col *c, uint64_t i, uint64_t k) {
+  if (c->kind == K_VAR) {
+    uint64_t b = (k + 1) * (uint64_t)c->off_w + var_start(c, i + k) - var_start(c, i);
+    return (b + (uint64_t)c->off_w - 1) / (uint64_t)c->off_w * (uint64_t)c->off_w;
+  }
+  if (c->kind == K_BOOL) return (k + 7) / 8;
+  return k * c->vb;
+}
+
+/* whole chunk bytes (header, def levels, values, each padded to 8) */
+static uint64_t chunk_bytes(const col *c, uint64_t i, uint64_t k, bool def) {
+  uint64_t v = (chunk_value_bytes(c, i, k) + 7) / 8 * 8;
+  return 8 + (def ? (2 * k + 7) / 8 * 8 : 0) + v;
+}
+
+static bool chunk_fits(const col *c, uint64_t i, uint64_t k, bool def) {
+  return chunk_value_bytes(c, i, k) <= 0xffff && chunk_bytes(c, i, k, def) <= MB_MAX_CHUNK;
+}
+
+/* values in the chunk starting at row i (of n) */
+static uint64_t chunk_values(const col *c, uint64_t i, uint64_t n, bool def) {
+  uint64_t k = 1;
+  for (;;) {
+    uint64_t k2 = k * 2;
+    if (k2 > MB_MAX_VALUES) break;
+    if (i + k2 > n) {
+      /* the page's last chunk: any count */
+      uint64_t rem = n - i;
+      if (rem > k && chunk_value_bytes(c, i, rem) <= MB_TARGET && chunk_fits(c, i, rem, def)) k = rem;
+      break;
+    }
+    if (chunk_value_bytes(c, i, k2) > MB_TARGET || !chunk_fits(c, i, k2, def)) break;
+    k = k2;
+  }
+  return k;
+}
+
+static void bits_copy(mw_buf *out, const uint8_t *src, uint64_t from, uint64_t k) {
+  size_t base = out->len;
+  mw_buf_append_zeros(out, (size_t)((k + 7) / 8));
+  if (out->failed) return;
+  for (uint64_t j = 0; j < k; j++)
+    if (mw_bit_get(src, (int64_t)(from + j))) out->data[base + j / 8] |= (uint8_t)(1u << (j % 8));
+}
+
+static void write_chunk21(mw_buf *out, const col *c, uint64_t i, uint64_t k, bool def) {
+  size_t base = out->len;
+  uint64_t vsz = chunk_value_bytes(c, i, k);
+  buf_u16(out, def ? (uint16_t)k : 0);
+  if (def) buf_u16(out, (uint16_t)(2 * k));
+  buf_u16(out, (uint16_t)vsz);
+  pad_with(out, base, 8, 0xfe);
+  if (def) {
+    for (uint64_t r = i; r < i + k; r++) buf_u16(out, mw_bit_get(c->validity.data, (int64_t)r) ? 0 : 1);
+    pad_with(out, base, 8, 0xfe);
+  }
+  size_t vbase = out->len;
+  switch (c->kind) {
+    case K_BOOL: bits_copy(out, c->values.data, i, k); break;
+    case K_VAR: {
+      uint64_t s0 = var_start(c, i), first = (k + 1) * (uint64_t)c->off_w;
+      for (uint64_t r = i; r <= i + k; r++) {
+        uint64_t o = first + var_start(c, r) - s0;
+        if (c->off_w == 4) mw_buf_u32le(out, (uint32_t)o);
+        else mw_buf_u64le(out, o);
+      }
+      mw_buf_append(out, c->values.data + s0, (size_t)(var_start(c, i + k) - s0));
+      pad_with(out, vbase, (size_t)c->off_w, 0x48); /* Lance pads the value buffer like this */
+      break;
+    }
+    default: mw_buf_append(out, c->values.data + i * c->vb, (size_t)(k * c->vb)); break;
+  }
+  pad_with(out, base, 8, 0xfe);
+}
+
+/* CompressiveEncoding of the value buffer */
+static void enc_values21(mw_buf *out, const col *c) {
+  mw_buf fl, inner;
+  mw_buf_init(&fl);
+  mw_buf_init(&inner);
+  if (c->kind == K_VAR) {
+    mw_buf off, ce;
+    mw_buf_init(&off);
+    mw_buf_init(&ce);
+    mw_pb_u64(&off, 1, (uint64_t)c->off_w * 8);
+    mw_pb_msg(&ce, 1, &off);           /* CompressiveEncoding.flat (offsets) */
+    mw_pb_msg(&inner, 1, &ce);         /* Variable.offsets */
+    mw_pb_msg(out, 2, &inner);         /* CompressiveEncoding.variable */
+    mw_buf_free(&off);
+    mw_buf_free(&ce);
+  } else if (c->kind == K_FSL) {
+    mw_buf ce;
+    mw_buf_init(&ce);
+    mw_pb_u64(&fl, 1, c->bits);
+    mw_pb_msg(&ce, 1, &fl);            /* CompressiveEncoding.flat (items) */
+    mw_pb_u64(&inner, 1, (uint64_t)c->dim);
+    mw_pb_msg(&inner, 2, &ce);         /* FixedSizeList.values */
+    mw_pb_msg(out, 11, &inner);        /* CompressiveEncoding.fixed_size_list */
+    mw_buf_free(&ce);
+  } else {
+    mw_pb_u64(&fl, 1, c->kind == K_BOOL ? 1 : c->bits);
+    mw_pb_msg(out, 1, &fl);
+  }
+  mw_buf_free(&fl);
+  mw_buf_free(&inner);
+}
+
+static mw_status flush_page21(mw_lance_file_writer *w, col *c, mw_error *err) {
+  bool def = c->nulls > 0;
+  uint64_t n = c->rows;
+  mw_buf meta, chunks;
+  mw_buf_init(&meta);
+  mw_buf_init(&chunks);
+  for (uint64_t i = 0; i < n;) {
+    uint64_t k = chunk_values(c, i, n, def);
+    if (!chunk_fits(c, i, k, def)) {
+      mw_buf_free(&meta);
+      mw_buf_free(&chunks);
+      return mw_err(err, MW_ERR_UNSUPPORTED,
+                    "column '%s': row %llu is too large for a Lance 2.1 mini-block (%llu bytes)",
+                    c->name, (unsigned long long)(c->first_row + i),
+                    (unsigned long long)chunk_value_bytes(c, i, 1));
+    }
+    size_t at = chunks.len;
+    write_chunk21(&chunks, c, i, k, def);
+    uint64_t words = (chunks.len - at) / 8;
+    unsigned lg = 0;
+    while ((1ull << lg) < k) lg++;
+    if (i + k == n) lg = 0; /* the last chunk's count comes from num_items */
+    buf_u16(&meta, (uint16_t)(((words - 1) << 4) | lg));
+    i += k;
+  }
+  /* PageLayout{mini_block_layout{def_compression, value_compression, layers,
+   * num_buffers 1, num_items}} */
+  mw_buf mb, pl, any, ce;
+  mw_buf_init(&mb); mw_buf_init(&pl); mw_buf_init(&any); mw_buf_init(&ce);
+  if (def) {
+    mw_buf fl, dc;
+    mw_buf_init(&fl);
+    mw_buf_init(&dc);
+    mw_pb_u64(&fl, 1, 16);
+    mw_pb_msg(&dc, 1, &fl);
+    mw_pb_msg(&mb, 2, &dc);
+    mw_buf_free(&fl);
+    mw_buf_free(&dc);
+  }
+  enc_values21(&ce, c);
+  mw_pb_msg(&mb, 3, &ce);
+  uint8_t layer = def ? 3 : 1; /* REPDEF_NULLABLE_ITEM : REPDEF_ALL_VALID_ITEM */
+  mw_pb_bytes(&mb, 6, &layer, 1);
+  mw_pb_u64(&mb, 7, 1);
+  mw_pb_u64(&mb, 9, n);
+  mw_pb_msg(&pl, 1, &mb);
+  mw_pb_any(&any, "/lance.encodings21.PageLayout", &pl);
+  page_bufs pb = {.ptr = {meta.data, chunks.data}, .len = {meta.len, chunks.len}, .n = 2};
+  if (!meta.failed && !chunks.failed) append_page(w, c, &pb, &any);
+  bool ok = !meta.failed && !chunks.failed && !any.failed;
+  mw_buf_free(&meta); mw_buf_free(&chunks); mw_buf_free(&mb); mw_buf_free(&pl);
+  mw_buf_free(&any); mw_buf_free(&ce);
+  if (!ok) return mw_err(err, MW_ERR_NOMEM, "out of memory writing Lance page of column '%s'", c->name);
+  return MW_OK;
 }
 
 static mw_status flush_page(mw_lance_file_writer *w, col *c, mw_error *err) {
   if (c->rows == 0) return MW_OK;
   if (w->opts.version == MW_LANCE_V2_1) {
-    MW_TRY(mw_lance_flush_page21(w, c, err));
+    MW_TRY(flush_page21(w, c, err));
   } else {
     flush_page20(w, c);
   }
@@ -478,6 +658,22 @@ static mw_status flush_page(mw_lance_file_writer *w, col *c, mw_error *err) {
 
 static uint64_t col_bytes(const col *c) {
   return c->values.len + c->validity.len + c->ends.len;
+}
+
+/* Row (relative to r0) of the first null item inside a valid fixed-size
+ * list row, -1 if none: Lance stores item validity in neither of our
+ * encodings, so such rows are refused rather than silently made valid. */
+static int64_t fsl_null_item(const col *c, const struct ArrowArray *a, int64_t r0, int64_t n) {
+  const struct ArrowArray *ch = a->children[0];
+  if (ch->null_count == 0 || ch->n_buffers < 1 || !ch->buffers[0]) return -1;
+  const void *vbm = (a->null_count != 0 && a->n_buffers > 0) ? a->buffers[0] : NULL;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t p = a->offset + r0 + i;
+    if (!mw_bit_get(vbm, p)) continue;
+    for (int64_t k = 0; k < c->dim; k++)
+      if (!mw_bit_get(ch->buffers[0], ch->offset + p * c->dim + k)) return i;
+  }
+  return -1;
 }
 
 /* Appends logical rows [r0, r0+n) of column array a. */
@@ -536,6 +732,14 @@ static mw_status write_run(mw_lance_file_writer *w, const struct ArrowArray *bat
       if (chunk > 1024) chunk = 1024;
       if (w->opts.max_page_rows && (uint64_t)chunk > w->opts.max_page_rows - c->rows)
         chunk = (int64_t)(w->opts.max_page_rows - c->rows);
+      if (c->kind == K_FSL) {
+        int64_t bad = fsl_null_item(c, a, r0 + done, chunk);
+        if (bad >= 0)
+          return mw_err(err, MW_ERR_UNSUPPORTED,
+                        "column '%s': batch row %lld has a null item inside its fixed_size_list; "
+                        "Lance files written here cannot store null list items",
+                        c->name, (long long)(r0 + done + bad));
+      }
       col_append_run(c, a, r0 + done, chunk);
       done += chunk;
       if (c->values.failed || c->validity.failed || c->ends.failed)
