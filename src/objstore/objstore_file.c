@@ -263,13 +263,88 @@ static mw_status file_put(void *self, const char *key, const void *data, size_t 
   return st;
 }
 
+/* put_if_absent through an anonymous O_TMPFILE inode: write + fdatasync the
+ * data, then linkat() it under the final name (EEXIST = already exists) and
+ * fsync the folder. Same guarantees as temp file + link, with two fewer
+ * folder updates (no named temp to create and unlink), which is most of
+ * the cost of a small durable WAL entry. Returns 0 (nothing done) where
+ * O_TMPFILE or /proc is not available, so the caller falls back. */
+static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *key, const void *data,
+                                 size_t len, mw_status *out_st, mw_error *err) {
+#ifdef O_TMPFILE
+  char *slash = strrchr(final, '/');
+  *slash = '\0';
+  int fd = open(final, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENOENT) {
+    *slash = '/';
+    mw_status st = mkdir_p(final, fs->root_len, 0, fs->fsync, "put_if_absent", key, err);
+    if (st != MW_OK) {
+      *out_st = st;
+      return 1;
+    }
+    *slash = '\0';
+    fd = open(final, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  }
+  *slash = '/';
+  if (fd < 0) return 0; /* EOPNOTSUPP, EISDIR, EINVAL...: use the named temp */
+  const char *what = NULL;
+  int e = 0;
+  if (write_all(fd, data, len) < 0) {
+    what = "write";
+    e = errno;
+  } else if (fs->fsync) {
+    int r;
+    do r = fdatasync(fd);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      what = "fdatasync";
+      e = errno;
+    }
+  }
+  if (what) {
+    close(fd);
+    *out_st = sys_err(err, "put_if_absent", key, what, final, e);
+    return 1;
+  }
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  int r = linkat(AT_FDCWD, proc, AT_FDCWD, final, AT_SYMLINK_FOLLOW);
+  e = errno;
+  close(fd);
+  if (r < 0) {
+    struct stat sb;
+    if (e == EEXIST && stat(final, &sb) == 0 && S_ISDIR(sb.st_mode))
+      *out_st = mw_err(err, MW_ERR_IO, "put_if_absent '%s': %s is a folder", key, final);
+    else if (e == EEXIST)
+      *out_st = mw_err(err, MW_ERR_ALREADY_EXISTS, "put_if_absent '%s': object already exists", key);
+    else if (e == ENOENT || e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == EXDEV)
+      return 0; /* no /proc or no links: the data is discarded with the fd */
+    else
+      *out_st = sys_err(err, "put_if_absent", key, "linkat", final, e);
+    return 1;
+  }
+  *out_st = MW_OK;
+  if (fs->fsync && fsync_parent(final) < 0)
+    *out_st = sys_err(err, "put_if_absent", key, "fsync folder of", final, errno);
+  return 1;
+#else
+  (void)fs; (void)final; (void)key; (void)data; (void)len; (void)out_st; (void)err;
+  return 0;
+#endif
+}
+
 static mw_status file_put_if_absent(void *self, const char *key, const void *data, size_t len,
                                     mw_error *err) {
   file_store *fs = self;
   MW_TRY(check_reserved("put_if_absent", key, err));
   char *final = join(fs, key), *tmp = NULL;
   if (!final) return mw_err(err, MW_ERR_NOMEM, "put_if_absent '%s': out of memory", key);
-  mw_status st = write_temp(fs, final, key, data, len, "put_if_absent", &tmp, err);
+  mw_status st = MW_OK;
+  if (tmpfile_put_if_absent(fs, final, key, data, len, &st, err)) {
+    free(final);
+    return st;
+  }
+  st = write_temp(fs, final, key, data, len, "put_if_absent", &tmp, err);
   if (st == MW_OK) {
     int r = link(tmp, final), e = errno, linked = 1;
     if (r < 0 && (e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == EMLINK)) {
