@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Runs the same MemWAL workloads through memwal (bench/bench_writer) and real
+# Lance (LanceDB 0.39.0 / Lance core 12, ../shared/peers) in one run, on the
+# same local disk, and prints both sides and the ratios.
+#
+# Usage: bench/compare_lance.sh [REPEATS]      (median of REPEATS runs, default 3)
+# Env:   PEERS_DIR (default build/peers; installed if missing), BENCH_DIR
+#        (scratch folder, default a new one under /tmp), VECTOR_DIM (512)
+#
+# Workloads (Lance's knobs): batch = id int64 PK + vector f32[512] + text 70 B.
+#   w20      non-durable MemTable puts, 20 rows x 1000      (loop rows/s)
+#   w1000    non-durable MemTable puts, 1000 rows x 100     (loop rows/s)
+#   d20      durable puts, 20 rows x 1000, one WAL entry per put (Lance: flush-ms=1)
+#            memwal with fsync (truly durable) and without (Lance's level)
+#   replay   open with replay of 1000 WAL entries x 20 rows (entries/s)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+shared=${MW_SHARED_DIR:-$root/../shared}
+reps=${1:-3}
+peers=${PEERS_DIR:-$root/build/peers}
+bash "$shared/peers/install.sh" "$peers"
+cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release -DMW_BUILD_TESTS=OFF >/dev/null
+cmake --build "$root/build-release" -j"$(nproc)" --target bench_writer >/dev/null
+bw="$root/build-release/bench/bench_writer"
+scratch=${BENCH_DIR:-$(mktemp -d /tmp/mw_compare_XXXXXX)}
+mkdir -p "$scratch"
+trap 'rm -rf "$scratch"' EXIT
+
+# median KEY over JSON lines on stdin
+median() { node -e '
+  const k = process.argv[1]; const v = require("fs").readFileSync(0, "utf8").trim().split("\n")
+    .filter(Boolean).map((l) => { const o = JSON.parse(l); return k.split(".").reduce((a, p) => a[p], o); })
+    .sort((a, b) => a - b);
+  console.log(v[Math.floor(v.length / 2)]);' "$1"; }
+
+ours() { # env... -> one JSON line
+  env BENCH_DIR="$scratch/ours" "$@" "$bw"; rm -rf "$scratch/ours"; }
+lance() { node "$peers/lance_write_bench.mjs" "$scratch/lance" "$@" 2>/dev/null | tail -1; rm -rf "$scratch/lance"; }
+
+row() { # name ours lance unit [label_a label_b]
+  node -e 'const [n,a,b,u,la="memwal",lb="lance"]=process.argv.slice(1); console.log(`${n.padEnd(44)} ${la.padEnd(8)} ${(+a).toFixed(1).padStart(12)} ${u.padEnd(10)} ${lb.padEnd(8)} ${(+b).toFixed(1).padStart(12)} ${u.padEnd(10)} ratio ${(a/b).toFixed(2)}x`)' "$@"; }
+
+echo "memwal vs Lance 12, median of $reps runs, $(nproc) cores, scratch $scratch"
+for w in w20 w1000 d20; do
+  o=""; of=""; l=""
+  for _ in $(seq "$reps"); do
+    case $w in
+      w20)   o+=$(ours BENCH=write BATCH_SIZE=20 NUM_BATCHES=1000 DURABLE_WRITE=no ENABLE_MEMTABLE=yes)$'\n'
+             l+=$(lance 20 1000 0 --native)$'\n' ;;
+      w1000) o+=$(ours BENCH=write BATCH_SIZE=1000 NUM_BATCHES=100 DURABLE_WRITE=no ENABLE_MEMTABLE=yes)$'\n'
+             l+=$(lance 1000 100 0 --native)$'\n' ;;
+      d20)   o+=$(ours BENCH=write BATCH_SIZE=20 NUM_BATCHES=1000 DURABLE_WRITE=yes ENABLE_MEMTABLE=yes FSYNC=yes MAX_FLUSH_INTERVAL_MS=1)$'\n'
+             of+=$(ours BENCH=write BATCH_SIZE=20 NUM_BATCHES=1000 DURABLE_WRITE=yes ENABLE_MEMTABLE=yes FSYNC=no MAX_FLUSH_INTERVAL_MS=1)$'\n'
+             l+=$(lance 20 1000 1 --native --flush-ms=1)$'\n' ;;
+    esac
+  done
+  case $w in
+    w20|w1000)
+      row "$w non-durable loop rows/s" "$(median loop_rows_per_s <<<"$o")" "$(median rows_per_s_loop <<<"$l")" rows/s
+      row "$w non-durable total rows/s (incl. close)" "$(median total_rows_per_s <<<"$o")" "$(median rows_per_s_total <<<"$l")" rows/s
+      row "$w non-durable loop MB/s" "$(median loop_mb_per_s <<<"$o")" "$(median MB_per_s_loop <<<"$l")" MB/s ;;
+    d20)
+      row "d20 durable+fsync rows/s" "$(median loop_rows_per_s <<<"$o")" "$(median rows_per_s_loop <<<"$l")" rows/s
+      row "d20 durable+fsync put p50" "$(median put_p50_ms <<<"$o")" "$(median call_ms.p50 <<<"$l")" ms
+      row "d20 durable+fsync put p99" "$(median put_p99_ms <<<"$o")" "$(median call_ms.p99 <<<"$l")" ms
+      row "d20 durable, no fsync (Lance's level) rows/s" "$(median loop_rows_per_s <<<"$of")" "$(median rows_per_s_loop <<<"$l")" rows/s
+      row "d20 durable, no fsync put p99" "$(median put_p99_ms <<<"$of")" "$(median call_ms.p99 <<<"$l")" ms ;;
+  esac
+done
+
+# WAL-only vs MemTable mode (ours only)
+wo=""; mt=""
+for _ in $(seq "$reps"); do
+  wo+=$(ours BENCH=write BATCH_SIZE=20 NUM_BATCHES=1000 DURABLE_WRITE=no ENABLE_MEMTABLE=no)$'\n'
+  mt+=$(ours BENCH=write BATCH_SIZE=20 NUM_BATCHES=1000 DURABLE_WRITE=no ENABLE_MEMTABLE=yes)$'\n'
+done
+row "w20 WAL-only vs MemTable total rows/s" "$(median total_rows_per_s <<<"$wo")" "$(median total_rows_per_s <<<"$mt")" rows/s wal-only memtable
+
+# Replay: 1000 entries x 20 rows. Lance: write them durable with one entry
+# per put and exit without close, then time a fresh process's first write
+# (open + claim + replay + put) minus the same on a fresh table.
+ro=""; lr=""
+for _ in $(seq "$reps"); do
+  ro+=$(ours BENCH=replay BATCH_SIZE=20 NUM_ENTRIES=1000)$'\n'
+  node "$peers/lance_write_bench.mjs" "$scratch/lance" 20 1000 1 --native --flush-ms=1 --no-close >/dev/null 2>&1
+  full=$(node "$peers/lance_first_write.mjs" "$scratch/lance" 2>/dev/null | tail -1)
+  rm -rf "$scratch/lance"
+  node "$peers/lance_write_bench.mjs" "$scratch/lance" 20 1 1 --native --flush-ms=1 --no-close >/dev/null 2>&1
+  empty=$(node "$peers/lance_first_write.mjs" "$scratch/lance" 2>/dev/null | tail -1)
+  rm -rf "$scratch/lance"
+  lr+=$(node -e 'const a=JSON.parse(process.argv[1]), b=JSON.parse(process.argv[2]);
+    const ms=(a.open_ms+a.first_write_ms)-(b.open_ms+b.first_write_ms);
+    console.log(JSON.stringify({replay_ms: ms, entries_per_s: 999/(ms/1e3)}))' "$full" "$empty")$'\n'
+done
+row "replay 1000x20 entries/s" "$(median replay_entries_per_s <<<"$ro")" "$(median entries_per_s <<<"$lr")" entries/s
+row "replay 1000x20 open-with-replay ms" "$(median open_with_replay_ms <<<"$ro")" "$(median replay_ms <<<"$lr")" ms
