@@ -89,6 +89,8 @@ static void test_generation_dedup_and_manifest(void) {
   CHECK_OK(mw_objstore_open(&st, "memory://lance_dataset_test", NULL, ep), ep);
   mw_lance_gen_options o;
   mw_lance_gen_options_init(&o);
+  CHECK_INT(o.version, MW_LANCE_V2_1); /* the default; this test checks the 2.0 bytes */
+  o.version = MW_LANCE_V2_0;
   o.timestamp_ns = 1700000000123456789LL;
   o.writer_version = "9.9.9";
   mw_lance_gen_result r;

@@ -15,7 +15,7 @@
 
 void mw_lance_gen_options_init(mw_lance_gen_options *o) {
   memset(o, 0, sizeof *o);
-  o->version = MW_LANCE_V2_0;
+  o->version = MW_LANCE_V2_1;
   o->dedup = true;
   o->write_index = true;
 }

@@ -30,7 +30,7 @@
 #define MW_LANCE_V1_MANIFEST "18446744073709551614.manifest"
 
 typedef struct mw_lance_gen_options {
-  mw_lance_version version;      /* data file version (default 2.0) */
+  mw_lance_version version;      /* data file version (default 2.1) */
   const char *const *pk_names;   /* key columns in order; NULL = from field metadata */
   size_t n_pk;
   bool dedup;                    /* last write wins per key (default true) */

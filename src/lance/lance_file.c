@@ -13,28 +13,25 @@
  * Not handled: nulls inside fixed_size_list items (a valid row with a null
  * item is refused at write), struct / list / map columns (refused at check).
  *
- * 2.1 (NOT IMPLEMENTED: open() refuses it; 2.0 is the default). What it
- * needs, from Lance's docs/src/format/file/ and the fixture's 2.2 data file
- * (type_url "/lance.encodings21.PageLayout", footer (2,1), DataFile minor 1,
- * data_format "2.1"):
- *  - PageLayout.mini_block_layout (1) per page: value_compression (3) =
- *    CompressiveEncoding flat{bits} for fixed width / variable{bits_per_offset
- *    32} for utf8/binary; def_compression (2) when there are nulls; layers (6)
- *    = [ALL_VALID_ITEM=1] or [NULLABLE_ITEM=3]; num_buffers (7) = 1;
- *    num_items (9) = rows; (2.2 adds has_large_chunk (10) = 1).
- *  - page buffers: [0] chunk metadata, one u16 per chunk (u32 in 2.2) =
- *    ((chunk bytes / 8 - 1) << 4) | log2(values in chunk), the last chunk
- *    writing 0 in the low nibble; [1] the chunks. A chunk: u16 num_levels
- *    (0 without def levels, else the row count), u16 def bytes if any, u16 size
- *    of each value buffer (u32 in 2.2), pad to 8 (Lance pads with FE), def
- *    levels (u16 each: 0 valid, 1 null) padded to 8, values padded to 8;
- *    chunk size a multiple of 8, at most 4096 values (power of two except the
- *    last chunk) and ~8 KiB. Var-width chunk values = u32 offsets (relative to
- *    the start of the value buffer, so the first = 4 * (n + 1)) then bytes.
- *  - all-same columns may use constant_layout (2) {layers (5), inline_value
- *    (6)} with no buffers (the fixture's _tombstone), optional.
- *  - fixed_size_list: flat values with an FSL wrapper in value_compression;
- *    2.1 footers/global buffers 64-aligned (already done here). */
+ * 2.1 pages (lance.encodings21.PageLayout, mini_block_layout; our files are
+ * byte-identical to Lance 12's for inputs Lance writes without compression):
+ *   layout    mini_block_layout{def_compression flat{16} (only with nulls),
+ *             value_compression, layers [ALL_VALID_ITEM=1 | NULLABLE_ITEM=3],
+ *             num_buffers 1, num_items = rows}
+ *   values    fixed: flat{bits}; bool: flat{1}; fixed_size_list:
+ *             fixed_size_list{dim, flat{item bits}}; utf8/binary:
+ *             variable{offsets flat{32 | 64}}
+ *   buffer 0  one u16 per chunk: ((chunk bytes / 8 - 1) << 4) | log2(values),
+ *             the last chunk 0 in the low nibble (its count is num_items
+ *             minus the others)
+ *   buffer 1  the chunks, each: u16 num_levels (rows with def levels, else 0),
+ *             u16 def bytes (with def levels), u16 value buffer bytes, 0xFE
+ *             pad to 8; def levels (u16: 0 valid, 1 null) 0xFE-padded to 8;
+ *             the value buffer 0xFE-padded to 8. Var-width value buffer =
+ *             (values + 1) offsets relative to its own start (the first is
+ *             (n + 1) * width), then the bytes, 0x48-padded to the offset width.
+ *   Null rows keep whatever value bytes the Arrow input has (Lance does too);
+ *   var-width null rows are empty. */
 #include "lance/lance_file.h"
 
 #include <stdio.h>

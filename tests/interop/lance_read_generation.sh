@@ -2,7 +2,8 @@
 # lance_read_generation.sh MEMWAL_BIN PEERS_DIR SHARED_DIR BINARY_DIR - the
 # generation folders memwal writes (`memwal lance-write`, i.e.
 # mw_lance_write_generation) are read by real Lance (LanceDB 0.39.0, Lance
-# 12) with identical rows, types, nullability, metadata and nulls:
+# 12) with identical rows, types, nullability, metadata and nulls, for both
+# Lance file formats 2.1 (the default) and 2.0:
 #  (a) every supported column type with nulls, 1 and 1000 rows;
 #  (b) 1,000,000 rows of the simple schema (id, name, _tombstone);
 #  (c) repeated keys: only the last copy of each key is written (compared
@@ -31,30 +32,49 @@ mkdir -p "$TMP/js"
 ln -s "$PEERS/node_modules" "$TMP/js/node_modules"
 cp "$HERE"/lance_types_gen.mjs "$HERE"/lance_compare.mjs "$TMP/js/"
 
-# gen_compare NAME ROWS MODE BATCHES [compare flags]
+# gen_compare NAME ROWS MODE BATCHES [compare flags]; FMT= selects --format
+# (empty: the default, which must be 2.1)
 gen_compare() {
   local name=$1 rows=$2 mode=$3 nb=$4; shift 4
   node "$TMP/js/lance_types_gen.mjs" "$TMP/$name.arrows" "$rows" "$mode" "$nb" \
     || { fail "$name: generating input"; return; }
-  "$BIN" lance-write "$TMP/$name.arrows" "$TMP/$name" >"$TMP/$name.json" 2>"$TMP/$name.err" \
+  "$BIN" lance-write "$TMP/$name.arrows" "$TMP/$name" ${FMT:+--format "$FMT"} >"$TMP/$name.json" 2>"$TMP/$name.err" \
     || { cat "$TMP/$name.err" >&2; fail "$name: memwal lance-write"; return; }
+  check_format "$name" "${FMT:-2.1}"
   local out
   out=$(node "$TMP/js/lance_compare.mjs" "$TMP/$name.arrows" "$TMP/$name" "$@" 2>&1)
   if [ "${out%% *}" = ok ]; then ok "$name: $out"; else echo "$out" >&2; fail "$name"; fi
 }
 
-# (a) every type, nulls
-gen_compare types_1 1 all 1
-gen_compare types_1000 1000 all 3
-# (b) a million rows
-gen_compare simple_1m 1000000 simple 10
+# check_format NAME VERSION: the data file's footer and the manifest's
+# data_format name the version
+check_format() {
+  local dir=$TMP/$1 want=$2 f
+  f=$(ls "$dir"/data/*.lance 2>/dev/null | head -1)
+  [ -n "$f" ] || { fail "$1: no data file"; return; }
+  local v
+  v=$(tail -c 8 "$f" | od -An -tu2 -N4 | awk '{print $1 "." $2}')
+  case "$want" in 2.1) exp=2.1 ;; 2.0) exp=0.3 ;; esac
+  [ "$v" = "$exp" ] || fail "$1: footer version $v, expected $exp for $want"
+  LC_ALL=C grep -aq "lance.\{0,2\}$want" "$dir/_versions/$(ls "$dir/_versions" | grep manifest | head -1)" \
+    || fail "$1: manifest data_format is not $want"
+}
+
+# (a) every type, nulls; (b) a million rows; both file formats
+for FMT in "" 2.0; do
+  sfx=${FMT:-2.1}; sfx=_v${sfx/./}
+  gen_compare types_1$sfx 1 all 1
+  gen_compare types_1000$sfx 1000 all 3
+  gen_compare simple_1m$sfx 1000000 simple 10
+done
+FMT=
 # (c) repeated keys, last write wins (20 rows, 5 keys)
 gen_compare dup_20 20 dup 3 --last-wins
 rows=$(sed -n 's/.*"physical_rows":\([0-9]*\).*/\1/p' "$TMP/dup_20.json")
 [ "$rows" = 5 ] && ok "dup_20: physical_rows 5" || fail "dup_20: physical_rows '$rows', expected 5"
 # the comparator itself detects a difference: a 21-row input vs the 20-row folder
 node "$TMP/js/lance_types_gen.mjs" "$TMP/other.arrows" 21 dup 3 >/dev/null
-if node "$TMP/js/lance_compare.mjs" "$TMP/other.arrows" "$TMP/types_1000" >/dev/null 2>&1; then
+if node "$TMP/js/lance_compare.mjs" "$TMP/other.arrows" "$TMP/types_1000_v21" >/dev/null 2>&1; then
   fail "lance_compare accepted a different table"
 else
   ok "lance_compare rejects a different table"
