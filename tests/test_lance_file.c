@@ -200,8 +200,16 @@ static void test_check_schema(void) {
   mw_schema_init(s.children[2], "+w:4", "vec", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
   mw_schema_init(s.children[2]->children[0], "f", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
   mw_error e = {0};
-  CHECK_INT(mw_lance_check_schema(&s, &e), MW_ERR_UNSUPPORTED);
-  CHECK(strstr(e.message, "'props'") != NULL);
+  /* structs are written in 2.1 (the default) and refused, named, in 2.0 */
+  CHECK_INT(mw_lance_check_schema(&s, &e), MW_OK);
+  CHECK_INT(mw_lance_check_schema_version(&s, MW_LANCE_V2_1, &e), MW_OK);
+  CHECK_INT(mw_lance_check_schema_version(&s, MW_LANCE_V2_0, &e), MW_ERR_UNSUPPORTED);
+  CHECK(strstr(e.message, "'props'") && strstr(e.message, "2.1"));
+  int32_t ids[8];
+  CHECK_INT(mw_lance_leaf_field_ids(&s, ids, 8), 3); /* id 0, props 1 {x 2}, vec 3 */
+  CHECK_INT(ids[0], 0);
+  CHECK_INT(ids[1], 2);
+  CHECK_INT(ids[2], 3);
   char lt[64];
   CHECK_INT(mw_lance_logical_type(lt, sizeof lt, s.children[2], &e), MW_OK);
   CHECK_STR(lt, "fixed_size_list:float:4");
@@ -220,9 +228,26 @@ static void test_check_schema(void) {
   mw_schema_release(&ts);
   mw_schema_init(&ts, "+l", "lst", NULL, 0, 1, NULL);
   mw_schema_init(ts.children[0], "i", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
-  CHECK_INT(mw_lance_logical_type(lt, sizeof lt, &ts, &e), MW_ERR_UNSUPPORTED);
-  CHECK(strstr(e.message, "'lst'") != NULL);
+  CHECK_INT(mw_lance_logical_type(lt, sizeof lt, &ts, &e), MW_OK);
+  CHECK_STR(lt, "list");
   mw_schema_release(&ts);
+  /* shapes not written yet are named with their path: list of lists, list
+   * inside a struct, maps */
+  struct ArrowSchema n;
+  mw_schema_init(&n, "+s", "", NULL, 0, 1, NULL);
+  mw_schema_init(n.children[0], "+L", "ll", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(n.children[0]->children[0], "+l", "inner", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(n.children[0]->children[0]->children[0], "i", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  CHECK_INT(mw_lance_check_schema(&n, &e), MW_ERR_UNSUPPORTED);
+  CHECK(strstr(e.message, "'ll.inner'") && strstr(e.message, "inside a list"));
+  mw_schema_release(&n);
+  mw_schema_init(&n, "+s", "", NULL, 0, 1, NULL);
+  mw_schema_init(n.children[0], "+s", "st", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(n.children[0]->children[0], "+l", "tags", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(n.children[0]->children[0]->children[0], "u", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  CHECK_INT(mw_lance_check_schema(&n, &e), MW_ERR_UNSUPPORTED);
+  CHECK(strstr(e.message, "'st.tags'") && strstr(e.message, "inside a struct"));
+  mw_schema_release(&n);
   /* an unknown version is refused at open */
   mw_lance_file_options o;
   mw_lance_file_options_init(&o);
@@ -502,6 +527,131 @@ static void test_fsl_null_items_refused(void) {
   }
 }
 
+/* Lance 12's 2.1 file for {st struct<x int32> nullable, l list<int32>}:
+ * st = {1}, null (x valid 7 underneath), {x: null (9)}, {4};
+ * l = [1, 2], null, [], [null (3), 5]. Struct validity becomes def levels of
+ * the leaf (layers [NULLABLE_ITEM, NULLABLE_ITEM]: 0 valid, 1 null x, 2 null
+ * struct); the list gets rep levels (1 = row start), def levels 0 item, 1
+ * null item, 2 null list, 3 empty list (layers [NULLABLE_ITEM,
+ * NULL_AND_EMPTY_LIST]) and a repetition index buffer (rows 4, 0 partial). */
+static const unsigned char lance21_nested[] =
+    "\x30\x00\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48"
+    "\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x04\x00\x08\x00\x10\x00\xfe\xfe\x00\x00\x02\x00\x01\x00\x00\x00\x01\x00\x00\x00\x07\x00\x00\x00\x09\x00\x00\x00\x04\x00\x00\x00"
+    "\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x60\x00\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48"
+    "\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48"
+    "\x06\x00\x0c\x00\x0c\x00\x10\x00\x01\x00\x00\x00\x01\x00\x01\x00\x01\x00\x00\x00\xfe\xfe\xfe\xfe\x00\x00\x00\x00\x02\x00\x03\x00\x01\x00\x00\x00\xfe\xfe\xfe\xfe\x01\x00\x00\x00\x02\x00\x00\x00"
+    "\x03\x00\x00\x00\x05\x00\x00\x00\x48\x48\x48\x48\x48\x48\x48\x48\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48"
+    "\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x0a\x60\x0a\x19\x12\x02\x73\x74\x20\xff\xff\xff\xff\xff\xff\xff"
+    "\xff\xff\x01\x2a\x06\x73\x74\x72\x75\x63\x74\x30\x01\x0a\x10\x12\x01\x78\x18\x01\x2a\x05\x69\x6e\x74\x33\x32\x30\x01\x38\x01\x0a\x1a\x12\x01\x6c\x18\x02\x20\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+    "\x01\x2a\x04\x6c\x69\x73\x74\x30\x01\x38\x01\x0a\x15\x12\x04\x69\x74\x65\x6d\x18\x03\x20\x02\x2a\x05\x69\x6e\x74\x33\x32\x30\x01\x38\x01\x10\x04\x0a\x29\x12\x27\x0a\x25\x0a\x1f\x2f\x6c\x61\x6e"
+    "\x63\x65\x2e\x65\x6e\x63\x6f\x64\x69\x6e\x67\x73\x2e\x43\x6f\x6c\x75\x6d\x6e\x45\x6e\x63\x6f\x64\x69\x6e\x67\x12\x02\x0a\x00\x12\x47\x0a\x02\x00\x40\x12\x02\x02\x20\x18\x04\x22\x3b\x12\x39\x0a"
+    "\x37\x0a\x1d\x2f\x6c\x61\x6e\x63\x65\x2e\x65\x6e\x63\x6f\x64\x69\x6e\x67\x73\x32\x31\x2e\x50\x61\x67\x65\x4c\x61\x79\x6f\x75\x74\x12\x16\x0a\x14\x12\x04\x0a\x02\x08\x10\x1a\x04\x0a\x02\x08\x20"
+    "\x32\x02\x03\x03\x38\x01\x48\x04\x0a\x29\x12\x27\x0a\x25\x0a\x1f\x2f\x6c\x61\x6e\x63\x65\x2e\x65\x6e\x63\x6f\x64\x69\x6e\x67\x73\x2e\x43\x6f\x6c\x75\x6d\x6e\x45\x6e\x63\x6f\x64\x69\x6e\x67\x12"
+    "\x02\x0a\x00\x12\x54\x0a\x06\x80\x01\xc0\x01\x80\x02\x12\x03\x02\x38\x10\x18\x04\x22\x43\x12\x41\x0a\x3f\x0a\x1d\x2f\x6c\x61\x6e\x63\x65\x2e\x65\x6e\x63\x6f\x64\x69\x6e\x67\x73\x32\x31\x2e\x50"
+    "\x61\x67\x65\x4c\x61\x79\x6f\x75\x74\x12\x1e\x0a\x1c\x0a\x04\x0a\x02\x08\x10\x12\x04\x0a\x02\x08\x10\x1a\x04\x0a\x02\x08\x20\x32\x02\x03\x06\x38\x01\x40\x01\x48\x04\xa4\x01\x00\x00\x00\x00\x00"
+    "\x00\x74\x00\x00\x00\x00\x00\x00\x00\x18\x02\x00\x00\x00\x00\x00\x00\x81\x00\x00\x00\x00\x00\x00\x00\x40\x01\x00\x00\x00\x00\x00\x00\x64\x00\x00\x00\x00\x00\x00\x00\xa4\x01\x00\x00\x00\x00\x00"
+    "\x00\x99\x02\x00\x00\x00\x00\x00\x00\xb9\x02\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x02\x00\x01\x00\x4c\x41\x4e\x43"
+;
+
+static void test_v21_nested_matches_lance(void) {
+  int32_t xv[4] = {1, 7, 9, 4}, iv[4] = {1, 2, 3, 5}, lo[5] = {0, 2, 2, 2, 4};
+  uint8_t xvalid = 0x0b, svalid = 0x0d, ivalid = 0x0b, lvalid = 0x0d;
+  const void *xb[2] = {&xvalid, xv}, *sb[1] = {&svalid}, *ib[2] = {&ivalid, iv}, *lb[2] = {&lvalid, lo},
+             *rb[1] = {NULL};
+  struct ArrowArray x = {.length = 4, .null_count = 1, .n_buffers = 2, .buffers = xb, .release = noop};
+  struct ArrowArray it = {.length = 4, .null_count = 1, .n_buffers = 2, .buffers = ib, .release = noop};
+  struct ArrowArray *sk[1] = {&x}, *lk[1] = {&it};
+  struct ArrowArray st = {.length = 4, .null_count = 1, .n_buffers = 1, .buffers = sb, .n_children = 1,
+                          .children = sk, .release = noop};
+  struct ArrowArray l = {.length = 4, .null_count = 1, .n_buffers = 2, .buffers = lb, .n_children = 1,
+                         .children = lk, .release = noop};
+  struct ArrowArray *rk[2] = {&st, &l};
+  struct ArrowArray root = {.length = 4, .n_buffers = 1, .buffers = rb, .n_children = 2, .children = rk,
+                            .release = noop};
+  struct ArrowSchema s;
+  mw_schema_init(&s, "+s", "", NULL, 0, 2, NULL);
+  mw_schema_init(s.children[0], "+s", "st", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(s.children[0]->children[0], "i", "x", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  mw_schema_init(s.children[1], "+l", "l", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(s.children[1]->children[0], "i", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  mw_error e = {0}, *ep = &e;
+  mw_lance_file_writer *w;
+  CHECK_OK(mw_lance_file_writer_open(&w, &s, NULL, ep), ep);
+  /* two writes (rows 0-1, then 2-3 through the selection) make one page */
+  int64_t a[2] = {0, 1}, b[2] = {2, 3};
+  CHECK_OK(mw_lance_file_writer_write(w, &root, a, 2, ep), ep);
+  CHECK_OK(mw_lance_file_writer_write(w, &root, b, 2, ep), ep);
+  uint8_t *d;
+  size_t n;
+  CHECK_OK(mw_lance_file_writer_finish(w, &d, &n, ep), ep);
+  mw_lance_file_writer_free(w);
+  CHECK_INT(n, sizeof lance21_nested - 1);
+  size_t first = n;
+  for (size_t i = 0; i < n && i < sizeof lance21_nested - 1; i++)
+    if (d[i] != lance21_nested[i]) {
+      first = i;
+      break;
+    }
+  CHECK_INT(first, n);
+  free(d);
+
+  /* 2.0 refuses them at open, naming the column */
+  mw_lance_file_options o;
+  mw_lance_file_options_init(&o);
+  o.version = MW_LANCE_V2_0;
+  w = NULL;
+  CHECK_INT(mw_lance_file_writer_open(&w, &s, &o, &e), MW_ERR_UNSUPPORTED);
+  CHECK(w == NULL && strstr(e.message, "'st'"));
+
+  /* list pages are cut so their single chunk stays small: 3000 rows of
+   * [i, i+1] -> several pages, every one a single chunk (meta = 1 u16) with
+   * a repetition index of its row count */
+  int32_t *big = malloc(6000 * 4), *boff = malloc(3001 * 4);
+  for (int i = 0; i < 6000; i++) big[i] = i;
+  for (int i = 0; i <= 3000; i++) boff[i] = 2 * i;
+  const void *bib[2] = {NULL, big}, *blb[2] = {NULL, boff};
+  struct ArrowArray bit = {.length = 6000, .n_buffers = 2, .buffers = bib, .release = noop};
+  struct ArrowArray *bk[1] = {&bit};
+  struct ArrowArray bl = {.length = 3000, .n_buffers = 2, .buffers = blb, .n_children = 1, .children = bk,
+                          .release = noop};
+  struct ArrowArray *brk[1] = {&bl};
+  struct ArrowArray broot = {.length = 3000, .n_buffers = 1, .buffers = rb, .n_children = 1, .children = brk,
+                             .release = noop};
+  struct ArrowSchema s1;
+  mw_schema_init(&s1, "+s", "", NULL, 0, 1, NULL);
+  mw_schema_init(s1.children[0], "+l", "l", NULL, 0, 1, NULL);
+  mw_schema_init(s1.children[0]->children[0], "i", "item", NULL, 0, 0, NULL);
+  CHECK_OK(mw_lance_file_writer_open(&w, &s1, NULL, ep), ep);
+  CHECK_OK(mw_lance_file_writer_write(w, &broot, NULL, 0, ep), ep);
+  CHECK_OK(mw_lance_file_writer_finish(w, &d, &n, ep), ep);
+  mw_lance_file_writer_free(w);
+  int pages = lt_pages(d, n, 0);
+  CHECK(pages > 1);
+  uint64_t total = 0;
+  for (int p = 0; p < pages; p++) {
+    const uint8_t *buf;
+    uint64_t rows, blen;
+    CHECK(lt_page_buffer(d, n, 0, p, 0, &rows, &buf, &blen));
+    CHECK_INT(blen, 2);
+    CHECK(lt_page_buffer(d, n, 0, p, 1, &rows, &buf, &blen));
+    CHECK(blen <= 16384 + 64);
+    /* chunk header: levels = 2 * rows, rep bytes, value bytes; no def levels */
+    CHECK_INT(mw_load_u16le(buf), 2 * rows);
+    CHECK_INT(mw_load_u16le(buf + 2), 4 * rows);
+    CHECK_INT(mw_load_u16le(buf + 4), 8 * rows);
+    CHECK(lt_page_buffer(d, n, 0, p, 2, &rows, &buf, &blen));
+    CHECK_INT(blen, 16);
+    CHECK_INT(mw_load_u64le(buf), rows);
+    total += rows;
+  }
+  CHECK_INT(total, 3000);
+  free(d);
+  free(big);
+  free(boff);
+  mw_schema_release(&s1);
+  mw_schema_release(&s);
+}
+
 int main(void) {
   MW_RUN(test_footer_and_pages);
   MW_RUN(test_selection_slicing_and_page_cuts);
@@ -509,6 +659,7 @@ int main(void) {
   MW_RUN(test_v21_matches_lance);
   MW_RUN(test_v21_chunks);
   MW_RUN(test_v21_page_cut);
+  MW_RUN(test_v21_nested_matches_lance);
   MW_RUN(test_fsl_null_items_refused);
   return mw_test_finish();
 }

@@ -29,18 +29,24 @@ mw_status mw_lance_manifest_encode(uint8_t **out, size_t *out_len, const mw_lanc
   mw_buf_init(&fmt);
   mw_status s = mw_lance_write_fields(&m, 1, info->schema, info->pk_names, info->n_pk, err);
   if (s != MW_OK) goto done;
-  int64_t nf = info->schema->n_children;
-  uint64_t *ids = calloc((size_t)nf + 1, sizeof *ids);
-  if (!ids) {
+  /* DataFile: the leaf fields (one column each, in order) */
+  size_t nf = mw_lance_leaf_field_ids(info->schema, NULL, 0);
+  uint64_t *ids = calloc(nf + 1, sizeof *ids), *cols = calloc(nf + 1, sizeof *cols);
+  int32_t *leaf = calloc(nf + 1, sizeof *leaf);
+  if (!ids || !cols || !leaf) {
+    free(ids); free(cols); free(leaf);
     s = mw_err(err, MW_ERR_NOMEM, "out of memory");
     goto done;
   }
-  for (int64_t i = 0; i < nf; i++) ids[i] = (uint64_t)i;
-  /* DataFile */
+  mw_lance_leaf_field_ids(info->schema, leaf, nf);
+  for (size_t i = 0; i < nf; i++) {
+    ids[i] = (uint64_t)leaf[i];
+    cols[i] = (uint64_t)i;
+  }
   mw_pb_str(&df, 1, info->data_file);
-  mw_pb_packed_u64(&df, 2, ids, (size_t)nf);
-  mw_pb_packed_u64(&df, 3, ids, (size_t)nf);
-  free(ids);
+  mw_pb_packed_u64(&df, 2, ids, nf);
+  mw_pb_packed_u64(&df, 3, cols, nf);
+  free(ids); free(cols); free(leaf);
   mw_pb_u64(&df, 4, 2);
   if (info->version == MW_LANCE_V2_1) mw_pb_u64(&df, 5, 1);
   mw_pb_u64(&df, 6, info->data_file_size);
@@ -138,7 +144,7 @@ mw_status mw_lance_write_generation(mw_objstore *store, const char *prefix,
   if (opts) o = *opts;
   else mw_lance_gen_options_init(&o);
   memset(out, 0, sizeof *out);
-  MW_TRY(mw_lance_check_schema(schema, err));
+  MW_TRY(mw_lance_check_schema_version(schema, o.version, err));
   if (!prefix) prefix = ""; /* "" = the store's root is the dataset */
   mw_pk pk;
   MW_TRY(mw_pk_resolve(&pk, schema, o.pk_names, o.n_pk, err));

@@ -11,7 +11,8 @@
  *   fixed_size_list      nullable{...{values fixed_size_list{dim, flat{bits}}}}
  * Validity bitmaps and bools are LSB-first, 1 = valid / true.
  * Not handled: nulls inside fixed_size_list items (a valid row with a null
- * item is refused at write), struct / list / map columns (refused at check).
+ * item is refused at write), struct / list / map columns in 2.0 (refused at
+ * open: Lance 2.0 cannot store struct validity).
  *
  * 2.1 pages (lance.encodings21.PageLayout, mini_block_layout; our files are
  * byte-identical to Lance 12's for inputs Lance writes without compression):
@@ -31,7 +32,28 @@
  *             (values + 1) offsets relative to its own start (the first is
  *             (n + 1) * width), then the bytes, 0x48-padded to the offset width.
  *   Null rows keep whatever value bytes the Arrow input has (Lance does too);
- *   var-width null rows are empty. */
+ *   var-width null rows are empty.
+ * 2.1 nested columns (one column per leaf; byte-identical to Lance 12 too):
+ *   struct leaf  one def level per row: 0 valid, then one level per layer
+ *                that has nulls in the page, innermost first (null leaf,
+ *                null inner struct, ..., null top struct; the outermost null
+ *                wins); layers [leaf, inner struct .. top struct], each
+ *                NULLABLE_ITEM (3) if it has a null in the page (even one
+ *                hidden by an outer null) else ALL_VALID_ITEM (1). Chunks as
+ *                for flat columns.
+ *   list item    rep levels (1 = row start, 0 = next item), def levels 0
+ *                valid item, then null item, null list, empty list (each
+ *                only if present in the page); layers [item, list] with the
+ *                list layer ALL_VALID_LIST 2 / NULLABLE_LIST 4 /
+ *                EMPTYABLE_LIST 5 / NULL_AND_EMPTY_LIST 6; rep_compression
+ *                flat{16}, repetition_index_depth 1; num_items = items. Null
+ *                and empty lists have levels but no value. Chunk header:
+ *                u16 num_levels, u16 rep bytes, [u16 def bytes], u16 value
+ *                bytes. We write ONE chunk per list page (pages cut at ~16
+ *                KiB) so rows never straddle chunks and buffer 2, the
+ *                repetition index, is (u64 rows, u64 0 partial items).
+ *   Fields: ids depth-first, children after their parent (parent_id; 0 is
+ *   omitted as proto3 does); DataFile.fields lists the leaves only. */
 #include "lance/lance_file.h"
 
 #include <stdio.h>
@@ -43,10 +65,21 @@
 
 enum { K_FIXED, K_BOOL, K_VAR, K_FSL };
 
+#define MAX_DEPTH 8 /* struct layers above a leaf */
+
 typedef struct col {
   mw_type t;
-  const char *name;
+  const char *name;   /* leaf path ("id", "props.x", "tags") */
+  char *owned_name;
   int kind;
+  /* where the leaf sits (2.1 only for nested): batch child `top`, then
+   * `depth` struct layers (child index path[j] of layer j), or a top-level
+   * list (list_w = offset width) of the leaf */
+  int64_t top;
+  int depth;
+  int path[MAX_DEPTH];
+  bool nested, list;
+  int list_w;
   uint32_t vb;      /* bytes per value (K_FIXED), per row (K_FSL) */
   uint32_t bits;    /* bits per value/item for flat encodings */
   int32_t dim;      /* K_FSL */
@@ -56,9 +89,17 @@ typedef struct col {
   mw_buf values;    /* fixed values / bool bits / var bytes */
   mw_buf validity;  /* bits */
   mw_buf ends;      /* K_VAR: u64 end offsets */
-  uint64_t rows, nulls;
-  uint64_t first_row; /* of the page being accumulated */
-  mw_buf pages;     /* serialized ColumnMetadata.pages entries */
+  uint64_t rows, nulls;  /* items (values) and null items */
+  uint64_t prow;         /* top-level rows in the page */
+  uint64_t first_row;    /* top-level row of the page being accumulated */
+  /* nested: one entry per rep/def level. lev = raw null code: 0 valid,
+   * 1 null item, 1 + s null struct layer s (1 = innermost), for lists 2
+   * null list, 3 empty list; mapped to Lance's def levels at page end, when
+   * it is known which layers have nulls. rep = 1 at a row start. */
+  mw_buf lev, rep;
+  uint64_t nlev;
+  uint32_t code_mask;    /* bit k: raw code k seen in the page */
+  mw_buf pages;          /* serialized ColumnMetadata.pages entries */
 } col;
 
 struct mw_lance_file_writer {
@@ -134,6 +175,9 @@ static mw_status logical_of(char *buf, size_t cap, const mw_type *t, const struc
       snprintf(buf, cap, "fixed_size_list:%s:%d", inner, (int)t->width);
       return MW_OK;
     }
+    case MW_T_STRUCT: s = "struct"; break;
+    case MW_T_LIST: s = "list"; break;
+    case MW_T_LARGE_LIST: s = "large_list"; break;
     default: {
       char tn[96];
       mw_type_name(tn, sizeof tn, t);
@@ -154,21 +198,70 @@ mw_status mw_lance_logical_type(char *buf, size_t cap, const struct ArrowSchema 
   return logical_of(buf, cap, &t, field, err);
 }
 
-mw_status mw_lance_check_schema(const struct ArrowSchema *schema, mw_error *err) {
+/* Checks field f (path = its dotted name) and its children: structs of
+ * leaves or structs, and top-level lists of leaves, only in 2.1. */
+static mw_status check_field(const struct ArrowSchema *f, const char *path, int depth, bool in_list,
+                             mw_lance_version v, mw_error *err) {
+  if (f->dictionary)
+    return mw_err(err, MW_ERR_UNSUPPORTED, "column '%s': dictionary columns cannot be written to Lance yet", path);
+  mw_type t;
+  mw_status st = mw_type_from_format(&t, f->format, err);
+  if (st != MW_OK) return mw_err_wrap(err, st, "column '%s'", path);
+  if (t.id == MW_T_STRUCT || t.id == MW_T_LIST || t.id == MW_T_LARGE_LIST) {
+    const char *what = t.id == MW_T_STRUCT ? "struct" : "list";
+    if (v == MW_LANCE_V2_0)
+      return mw_err(err, MW_ERR_UNSUPPORTED,
+                    "column '%s': %s columns need Lance file format 2.1 (2.0 cannot store their validity)",
+                    path, what);
+    if (in_list)
+      return mw_err(err, MW_ERR_UNSUPPORTED, "column '%s': a %s inside a list cannot be written to Lance yet",
+                    path, what);
+    if (t.id != MW_T_STRUCT && depth > 0)
+      return mw_err(err, MW_ERR_UNSUPPORTED, "column '%s': a list inside a struct cannot be written to Lance yet",
+                    path);
+    if (depth >= MAX_DEPTH)
+      return mw_err(err, MW_ERR_UNSUPPORTED, "column '%s': structs nested deeper than %d levels", path, MAX_DEPTH);
+    if (f->n_children < 1 || !f->children || (t.id != MW_T_STRUCT && f->n_children != 1))
+      return mw_err(err, MW_ERR_UNSUPPORTED, "column '%s': %s without a child cannot be written to Lance",
+                    path, what);
+    for (int64_t i = 0; i < f->n_children; i++) {
+      const struct ArrowSchema *ch = f->children[i];
+      if (!ch || !ch->name || !ch->name[0])
+        return mw_err(err, MW_ERR_INVALID, "column '%s': child %lld has no name", path, (long long)i);
+      char sub[256];
+      snprintf(sub, sizeof sub, "%s.%s", path, ch->name);
+      MW_TRY(check_field(ch, sub, depth + 1, t.id != MW_T_STRUCT, v, err));
+    }
+    return MW_OK;
+  }
+  if (in_list && t.id == MW_T_FIXED_SIZE_LIST)
+    return mw_err(err, MW_ERR_UNSUPPORTED, "column '%s': a fixed_size_list inside a list cannot be written to Lance yet",
+                  path);
+  char lt[128];
+  st = logical_of(lt, sizeof lt, &t, f, err);
+  if (st != MW_OK && depth > 0) return mw_err(err, st, "column '%s': type cannot be written to Lance yet", path);
+  return st;
+}
+
+mw_status mw_lance_check_schema_version(const struct ArrowSchema *schema, mw_lance_version version,
+                                        mw_error *err) {
   if (!schema || !schema->format || strcmp(schema->format, "+s") != 0)
     return mw_err(err, MW_ERR_INVALID, "Lance schema must be a struct (\"+s\")");
   if (schema->n_children < 1)
     return mw_err(err, MW_ERR_INVALID, "Lance schema has no columns");
+  if (version != MW_LANCE_V2_0 && version != MW_LANCE_V2_1)
+    return mw_err(err, MW_ERR_INVALID, "unknown Lance file version %d", (int)version);
   for (int64_t i = 0; i < schema->n_children; i++) {
     const struct ArrowSchema *f = schema->children[i];
     if (!f || !f->name || !f->name[0])
       return mw_err(err, MW_ERR_INVALID, "column %lld has no name", (long long)i);
-    if (f->dictionary)
-      return mw_err(err, MW_ERR_UNSUPPORTED, "column '%s': dictionary columns cannot be written to Lance yet", f->name);
-    char lt[128];
-    MW_TRY(mw_lance_logical_type(lt, sizeof lt, f, err));
+    MW_TRY(check_field(f, f->name, 0, false, version, err));
   }
   return MW_OK;
+}
+
+mw_status mw_lance_check_schema(const struct ArrowSchema *schema, mw_error *err) {
+  return mw_lance_check_schema_version(schema, MW_LANCE_V2_1, err);
 }
 
 /* Primary key position of field i: 1-based, 0 = not a key. */
@@ -190,43 +283,75 @@ static uint32_t pk_position(const struct ArrowSchema *f, const char *const *pk_n
   return 0;
 }
 
+/* One lance.file.Field and its children, depth first (ids from *next). */
+static mw_status write_field(mw_buf *out, uint32_t field_no, const struct ArrowSchema *f, int32_t *next,
+                             int32_t parent, const char *const *pk_names, size_t n_pk, mw_error *err) {
+  mw_type t;
+  MW_TRY(mw_type_from_format(&t, f->format, err));
+  char lt[128];
+  MW_TRY(logical_of(lt, sizeof lt, &t, f, err));
+  int32_t id = (*next)++;
+  mw_buf fb;
+  mw_buf_init(&fb);
+  mw_pb_str(&fb, 2, f->name);
+  if (id != 0) mw_pb_i32(&fb, 3, id);
+  if (parent != 0) mw_pb_i32(&fb, 4, parent); /* proto3: 0 is omitted */
+  mw_pb_str(&fb, 5, lt);
+  if (f->flags & ARROW_FLAG_NULLABLE) mw_pb_u64(&fb, 6, 1);
+  bool var = t.id == MW_T_UTF8 || t.id == MW_T_LARGE_UTF8 || t.id == MW_T_BINARY ||
+             t.id == MW_T_LARGE_BINARY;
+  /* v1 Encoding: PLAIN / VAR_BINARY, none for structs, as Lance writes */
+  if (t.id != MW_T_STRUCT) mw_pb_u64(&fb, 7, var ? 2 : 1);
+  int32_t nm = mw_metadata_count(f->metadata);
+  for (int32_t m = 0; m < nm; m++) {
+    mw_kv kv = mw_metadata_at(f->metadata, m);
+    mw_buf e;
+    mw_buf_init(&e);
+    mw_pb_bytes(&e, 1, kv.key, (size_t)kv.key_len);
+    mw_pb_bytes(&e, 2, kv.value, (size_t)kv.value_len);
+    mw_pb_msg(&fb, 10, &e);
+    mw_buf_free(&e);
+  }
+  uint32_t pos = parent < 0 ? pk_position(f, pk_names, n_pk) : 0;
+  if (pos) {
+    mw_pb_u64(&fb, 12, 1);
+    mw_pb_u64(&fb, 13, pos);
+  }
+  mw_pb_msg(out, field_no, &fb);
+  mw_buf_free(&fb);
+  if (t.id == MW_T_STRUCT || t.id == MW_T_LIST || t.id == MW_T_LARGE_LIST)
+    for (int64_t i = 0; i < f->n_children; i++)
+      MW_TRY(write_field(out, field_no, f->children[i], next, id, pk_names, n_pk, err));
+  return MW_OK;
+}
+
 mw_status mw_lance_write_fields(mw_buf *out, uint32_t field_no, const struct ArrowSchema *schema,
                                 const char *const *pk_names, size_t n_pk, mw_error *err) {
-  for (int64_t i = 0; i < schema->n_children; i++) {
-    const struct ArrowSchema *f = schema->children[i];
-    mw_type t;
-    MW_TRY(mw_type_from_format(&t, f->format, err));
-    char lt[128];
-    MW_TRY(logical_of(lt, sizeof lt, &t, f, err));
-    mw_buf fb;
-    mw_buf_init(&fb);
-    mw_pb_str(&fb, 2, f->name);
-    if (i != 0) mw_pb_i32(&fb, 3, (int32_t)i);
-    mw_pb_i32(&fb, 4, -1);
-    mw_pb_str(&fb, 5, lt);
-    if (f->flags & ARROW_FLAG_NULLABLE) mw_pb_u64(&fb, 6, 1);
-    bool var = t.id == MW_T_UTF8 || t.id == MW_T_LARGE_UTF8 || t.id == MW_T_BINARY ||
-               t.id == MW_T_LARGE_BINARY;
-    mw_pb_u64(&fb, 7, var ? 2 : 1); /* v1 Encoding: PLAIN / VAR_BINARY, as Lance writes */
-    int32_t nm = mw_metadata_count(f->metadata);
-    for (int32_t m = 0; m < nm; m++) {
-      mw_kv kv = mw_metadata_at(f->metadata, m);
-      mw_buf e;
-      mw_buf_init(&e);
-      mw_pb_bytes(&e, 1, kv.key, (size_t)kv.key_len);
-      mw_pb_bytes(&e, 2, kv.value, (size_t)kv.value_len);
-      mw_pb_msg(&fb, 10, &e);
-      mw_buf_free(&e);
-    }
-    uint32_t pos = pk_position(f, pk_names, n_pk);
-    if (pos) {
-      mw_pb_u64(&fb, 12, 1);
-      mw_pb_u64(&fb, 13, pos);
-    }
-    mw_pb_msg(out, field_no, &fb);
-    mw_buf_free(&fb);
-  }
+  int32_t next = 0;
+  for (int64_t i = 0; i < schema->n_children; i++)
+    MW_TRY(write_field(out, field_no, schema->children[i], &next, -1, pk_names, n_pk, err));
   return mw_buf_ok(out) ? MW_OK : mw_err(err, MW_ERR_NOMEM, "out of memory writing Lance fields");
+}
+
+static bool is_nested(const struct ArrowSchema *f) {
+  return f->format && f->format[0] == '+' && (f->format[1] == 's' || f->format[1] == 'l' || f->format[1] == 'L');
+}
+
+static void leaf_ids(const struct ArrowSchema *f, int32_t *next, int32_t *ids, size_t cap, size_t *n) {
+  int32_t id = (*next)++;
+  if (!is_nested(f)) {
+    if (*n < cap) ids[*n] = id;
+    (*n)++;
+    return;
+  }
+  for (int64_t i = 0; i < f->n_children; i++) leaf_ids(f->children[i], next, ids, cap, n);
+}
+
+size_t mw_lance_leaf_field_ids(const struct ArrowSchema *schema, int32_t *ids, size_t cap) {
+  int32_t next = 0;
+  size_t n = 0;
+  for (int64_t i = 0; i < schema->n_children; i++) leaf_ids(schema->children[i], &next, ids, cap, &n);
+  return n;
 }
 
 /* ---- writer ---- */
@@ -235,60 +360,106 @@ static void col_reset(col *c) {
   c->values.len = 0;
   c->validity.len = 0;
   c->ends.len = 0;
+  c->lev.len = 0;
+  c->rep.len = 0;
   c->rows = 0;
   c->nulls = 0;
+  c->prow = 0;
+  c->nlev = 0;
+  c->code_mask = 0;
+}
+
+/* Sets up the leaf kind of column c from its leaf field. */
+static void col_kind(col *c, const struct ArrowSchema *f) {
+  (void)mw_type_from_format(&c->t, f->format, NULL); /* checked at open */
+  switch (c->t.id) {
+    case MW_T_BOOL: c->kind = K_BOOL; c->bits = 1; break;
+    case MW_T_UTF8: case MW_T_BINARY: c->kind = K_VAR; c->off_w = 4; break;
+    case MW_T_LARGE_UTF8: case MW_T_LARGE_BINARY: c->kind = K_VAR; c->off_w = 8; break;
+    case MW_T_FIXED_SIZE_LIST: {
+      mw_type ct;
+      (void)mw_type_from_format(&ct, f->children[0]->format, NULL);
+      c->kind = K_FSL;
+      c->dim = c->t.width;
+      c->item_bytes = (uint32_t)mw_type_fixed_bits(&ct) / 8;
+      c->bits = (uint32_t)mw_type_fixed_bits(&ct);
+      c->vb = c->item_bytes * (uint32_t)c->dim;
+      break;
+    }
+    default:
+      c->kind = K_FIXED;
+      c->bits = (uint32_t)mw_type_fixed_bits(&c->t);
+      c->vb = c->bits / 8;
+      break;
+  }
+}
+
+/* Appends the leaf columns under field f (top-level index top, struct path
+ * path[0..depth)) to w->cols; name = the dotted path. */
+static bool add_cols(mw_lance_file_writer *w, const struct ArrowSchema *f, int64_t top, int *path,
+                     int depth, const char *name) {
+  bool st = f->format[1] == 's' && f->format[0] == '+';
+  bool lst = f->format[0] == '+' && (f->format[1] == 'l' || f->format[1] == 'L');
+  if (st) {
+    for (int64_t i = 0; i < f->n_children; i++) {
+      char sub[256];
+      snprintf(sub, sizeof sub, "%s.%s", name, f->children[i]->name);
+      path[depth] = (int)i;
+      if (!add_cols(w, f->children[i], top, path, depth + 1, sub)) return false;
+    }
+    return true;
+  }
+  col *c = &w->cols[w->n_cols++];
+  mw_buf_init(&c->values);
+  mw_buf_init(&c->validity);
+  mw_buf_init(&c->ends);
+  mw_buf_init(&c->lev);
+  mw_buf_init(&c->rep);
+  mw_buf_init(&c->pages);
+  c->top = top;
+  c->depth = depth;
+  memcpy(c->path, path, sizeof c->path);
+  c->nested = depth > 0 || lst;
+  c->list = lst;
+  c->list_w = f->format[1] == 'L' ? 8 : 4;
+  col_kind(c, lst ? f->children[0] : f);
+  if (!c->nested) {
+    c->name = f->name;
+    return true;
+  }
+  c->owned_name = malloc(strlen(name) + 1);
+  if (!c->owned_name) return false;
+  memcpy(c->owned_name, name, strlen(name) + 1);
+  c->name = c->owned_name;
+  return true;
 }
 
 mw_status mw_lance_file_writer_open(mw_lance_file_writer **out, const struct ArrowSchema *schema,
                                     const mw_lance_file_options *opts, mw_error *err) {
   *out = NULL;
-  MW_TRY(mw_lance_check_schema(schema, err));
   mw_lance_file_writer *w = calloc(1, sizeof *w);
   if (!w) return mw_err(err, MW_ERR_NOMEM, "out of memory");
   w->schema = schema;
   if (opts) w->opts = *opts;
   else mw_lance_file_options_init(&w->opts);
   if (w->opts.max_page_bytes == 0) w->opts.max_page_bytes = MW_LANCE_DEFAULT_PAGE_BYTES;
-  if (w->opts.version != MW_LANCE_V2_0 && w->opts.version != MW_LANCE_V2_1) {
-    int v = (int)w->opts.version;
+  mw_status st = mw_lance_check_schema_version(schema, w->opts.version, err);
+  if (st != MW_OK) {
     free(w);
-    return mw_err(err, MW_ERR_INVALID, "unknown Lance file version %d", v);
+    return st;
   }
-  w->n_cols = schema->n_children;
-  w->cols = calloc((size_t)w->n_cols, sizeof *w->cols);
+  size_t nleaf = mw_lance_leaf_field_ids(schema, NULL, 0);
+  w->cols = calloc(nleaf, sizeof *w->cols);
   if (!w->cols) {
     free(w);
     return mw_err(err, MW_ERR_NOMEM, "out of memory");
   }
   mw_buf_init(&w->file);
-  for (int64_t i = 0; i < w->n_cols; i++) {
-    col *c = &w->cols[i];
-    const struct ArrowSchema *f = schema->children[i];
-    mw_buf_init(&c->values);
-    mw_buf_init(&c->validity);
-    mw_buf_init(&c->ends);
-    mw_buf_init(&c->pages);
-    c->name = f->name;
-    (void)mw_type_from_format(&c->t, f->format, NULL); /* checked above */
-    switch (c->t.id) {
-      case MW_T_BOOL: c->kind = K_BOOL; c->bits = 1; break;
-      case MW_T_UTF8: case MW_T_BINARY: c->kind = K_VAR; c->off_w = 4; break;
-      case MW_T_LARGE_UTF8: case MW_T_LARGE_BINARY: c->kind = K_VAR; c->off_w = 8; break;
-      case MW_T_FIXED_SIZE_LIST: {
-        mw_type ct;
-        (void)mw_type_from_format(&ct, f->children[0]->format, NULL);
-        c->kind = K_FSL;
-        c->dim = c->t.width;
-        c->item_bytes = (uint32_t)mw_type_fixed_bits(&ct) / 8;
-        c->bits = (uint32_t)mw_type_fixed_bits(&ct);
-        c->vb = c->item_bytes * (uint32_t)c->dim;
-        break;
-      }
-      default:
-        c->kind = K_FIXED;
-        c->bits = (uint32_t)mw_type_fixed_bits(&c->t);
-        c->vb = c->bits / 8;
-        break;
+  for (int64_t i = 0; i < schema->n_children; i++) {
+    int path[MAX_DEPTH] = {0};
+    if (!add_cols(w, schema->children[i], i, path, 0, schema->children[i]->name)) {
+      mw_lance_file_writer_free(w);
+      return mw_err(err, MW_ERR_NOMEM, "out of memory");
     }
   }
   *out = w;
@@ -372,7 +543,7 @@ static void append_page(mw_lance_file_writer *w, col *c, const page_bufs *pb, co
     mw_pb_packed_u64(&page, 1, offs, (size_t)pb->n);
     mw_pb_packed_u64(&page, 2, sizes, (size_t)pb->n);
   }
-  mw_pb_u64(&page, 3, c->rows);
+  mw_pb_u64(&page, 3, c->prow);
   mw_pb_msg(&direct, 1, enc_any);
   mw_pb_msg(&enc, 2, &direct);
   mw_pb_msg(&page, 4, &enc);
@@ -519,15 +690,24 @@ static void bits_copy(mw_buf *out, const uint8_t *src, uint64_t from, uint64_t k
     if (mw_bit_get(src, (int64_t)(from + j))) out->data[base + j / 8] |= (uint8_t)(1u << (j % 8));
 }
 
-static void write_chunk21(mw_buf *out, const col *c, uint64_t i, uint64_t k, bool def) {
+/* One chunk: values [i, i+k) and levels [l0, l0+nl); def levels from the
+ * raw codes through map (nested) or from the validity bits (flat). */
+static void write_chunk21(mw_buf *out, const col *c, uint64_t i, uint64_t k, uint64_t l0, uint64_t nl,
+                          bool rep, bool def, const uint8_t *map) {
   size_t base = out->len;
   uint64_t vsz = chunk_value_bytes(c, i, k);
-  buf_u16(out, def ? (uint16_t)k : 0);
-  if (def) buf_u16(out, (uint16_t)(2 * k));
+  buf_u16(out, (def || rep) ? (uint16_t)nl : 0);
+  if (rep) buf_u16(out, (uint16_t)(2 * nl));
+  if (def) buf_u16(out, (uint16_t)(2 * nl));
   buf_u16(out, (uint16_t)vsz);
   pad_with(out, base, 8, 0xfe);
+  if (rep) {
+    for (uint64_t l = l0; l < l0 + nl; l++) buf_u16(out, c->rep.data[l]);
+    pad_with(out, base, 8, 0xfe);
+  }
   if (def) {
-    for (uint64_t r = i; r < i + k; r++) buf_u16(out, mw_bit_get(c->validity.data, (int64_t)r) ? 0 : 1);
+    for (uint64_t l = l0; l < l0 + nl; l++)
+      buf_u16(out, map ? map[c->lev.data[l]] : mw_bit_get(c->validity.data, (int64_t)l) ? 0 : 1);
     pad_with(out, base, 8, 0xfe);
   }
   size_t vbase = out->len;
@@ -582,12 +762,38 @@ static void enc_values21(mw_buf *out, const col *c) {
 }
 
 static mw_status flush_page21(mw_lance_file_writer *w, col *c, mw_error *err) {
-  bool def = c->nulls > 0;
   uint64_t n = c->rows;
+  /* def levels: flat columns from the validity; nested ones map each raw
+   * code present in the page to the next level, innermost first */
+  uint8_t map[2 + MAX_DEPTH] = {0}, layers[1 + MAX_DEPTH];
+  size_t nlayers = 1;
+  bool def = c->nulls > 0, rep = c->list;
+  if (c->nested) {
+    uint8_t next = 0;
+    for (int k = 1; k < 2 + MAX_DEPTH; k++)
+      if (c->code_mask & (1u << k)) map[k] = ++next;
+    def = next > 0;
+    layers[0] = (c->code_mask & 2) ? 3 : 1; /* NULLABLE_ITEM : ALL_VALID_ITEM */
+    if (c->list) {
+      bool nl = c->code_mask & 4, el = c->code_mask & 8;
+      /* NULL_AND_EMPTY_LIST / NULLABLE_LIST / EMPTYABLE_LIST / ALL_VALID_LIST */
+      layers[nlayers++] = nl && el ? 6 : nl ? 4 : el ? 5 : 2;
+    } else {
+      for (int k = 1; k <= c->depth; k++) layers[nlayers++] = (c->code_mask & (1u << (1 + k))) ? 3 : 1;
+    }
+  } else {
+    layers[0] = def ? 3 : 1;
+  }
   mw_buf meta, chunks;
   mw_buf_init(&meta);
   mw_buf_init(&chunks);
-  for (uint64_t i = 0; i < n;) {
+  if (c->list) {
+    /* one chunk per page: rows never straddle chunks, so the repetition
+     * index is simply (rows, 0 partial items); page cuts keep it small */
+    write_chunk21(&chunks, c, 0, n, 0, c->nlev, true, def, map);
+    buf_u16(&meta, (uint16_t)((chunks.len / 8 - 1) << 4));
+  }
+  for (uint64_t i = 0; i < n && !c->list;) {
     uint64_t k = chunk_values(c, i, n, def);
     if (!chunk_fits(c, i, k, def)) {
       mw_buf_free(&meta);
@@ -598,7 +804,7 @@ static mw_status flush_page21(mw_lance_file_writer *w, col *c, mw_error *err) {
                     (unsigned long long)chunk_value_bytes(c, i, 1));
     }
     size_t at = chunks.len;
-    write_chunk21(&chunks, c, i, k, def);
+    write_chunk21(&chunks, c, i, k, i, k, false, def, c->nested ? map : NULL);
     uint64_t words = (chunks.len - at) / 8;
     unsigned lg = 0;
     while ((1ull << lg) < k) lg++;
@@ -610,25 +816,30 @@ static mw_status flush_page21(mw_lance_file_writer *w, col *c, mw_error *err) {
    * num_buffers 1, num_items}} */
   mw_buf mb, pl, any, ce;
   mw_buf_init(&mb); mw_buf_init(&pl); mw_buf_init(&any); mw_buf_init(&ce);
-  if (def) {
-    mw_buf fl, dc;
+  for (uint32_t f = 1; f <= 2; f++) {
+    if (f == 1 ? !rep : !def) continue;
+    mw_buf fl, dc; /* rep / def compression: flat{16} */
     mw_buf_init(&fl);
     mw_buf_init(&dc);
     mw_pb_u64(&fl, 1, 16);
     mw_pb_msg(&dc, 1, &fl);
-    mw_pb_msg(&mb, 2, &dc);
+    mw_pb_msg(&mb, f, &dc);
     mw_buf_free(&fl);
     mw_buf_free(&dc);
   }
   enc_values21(&ce, c);
   mw_pb_msg(&mb, 3, &ce);
-  uint8_t layer = def ? 3 : 1; /* REPDEF_NULLABLE_ITEM : REPDEF_ALL_VALID_ITEM */
-  mw_pb_bytes(&mb, 6, &layer, 1);
+  mw_pb_bytes(&mb, 6, layers, nlayers);
   mw_pb_u64(&mb, 7, 1);
+  if (rep) mw_pb_u64(&mb, 8, 1); /* repetition_index_depth */
   mw_pb_u64(&mb, 9, n);
   mw_pb_msg(&pl, 1, &mb);
   mw_pb_any(&any, "/lance.encodings21.PageLayout", &pl);
-  page_bufs pb = {.ptr = {meta.data, chunks.data}, .len = {meta.len, chunks.len}, .n = 2};
+  uint8_t repidx[16];
+  mw_store_u64le(repidx, c->prow);
+  mw_store_u64le(repidx + 8, 0);
+  page_bufs pb = {.ptr = {meta.data, chunks.data, repidx}, .len = {meta.len, chunks.len, 16},
+                  .n = rep ? 3 : 2};
   if (!meta.failed && !chunks.failed) append_page(w, c, &pb, &any);
   bool ok = !meta.failed && !chunks.failed && !any.failed;
   mw_buf_free(&meta); mw_buf_free(&chunks); mw_buf_free(&mb); mw_buf_free(&pl);
@@ -638,13 +849,13 @@ static mw_status flush_page21(mw_lance_file_writer *w, col *c, mw_error *err) {
 }
 
 static mw_status flush_page(mw_lance_file_writer *w, col *c, mw_error *err) {
-  if (c->rows == 0) return MW_OK;
+  if (c->prow == 0) return MW_OK;
   if (w->opts.version == MW_LANCE_V2_1) {
     MW_TRY(flush_page21(w, c, err));
   } else {
     flush_page20(w, c);
   }
-  c->first_row += c->rows;
+  c->first_row += c->prow;
   col_reset(c);
   if (!mw_buf_ok(&w->file) || !mw_buf_ok(&c->pages))
     return mw_err(err, MW_ERR_NOMEM, "out of memory writing Lance page of column '%s'", c->name);
@@ -718,31 +929,144 @@ static void col_append_run(col *c, const struct ArrowArray *a, int64_t r0, int64
   c->rows += (uint64_t)n;
 }
 
+static inline bool arr_valid(const struct ArrowArray *a, int64_t phys) {
+  return a->null_count == 0 || a->n_buffers < 1 || !a->buffers[0] || mw_bit_get(a->buffers[0], phys);
+}
+
+static void lev_push(col *c, uint8_t code, bool row_start) {
+  mw_buf_u8(&c->lev, code);
+  if (c->list) mw_buf_u8(&c->rep, row_start ? 1 : 0);
+  c->code_mask |= 1u << code;
+  c->nlev++;
+}
+
+/* Rows [r0, r0+n) of top-level struct array a into struct leaf column c:
+ * raw codes (the outermost null layer wins) and the leaf's values. */
+static void struct_append(col *c, const struct ArrowArray *a, int64_t r0, int64_t n) {
+  const struct ArrowArray *arr[MAX_DEPTH + 1];
+  arr[0] = a;
+  for (int j = 0; j < c->depth; j++) arr[j + 1] = arr[j]->children[c->path[j]];
+  const struct ArrowArray *leaf = arr[c->depth];
+  for (int64_t i = 0; i < n; i++) {
+    int64_t p = r0 + i;
+    uint8_t code = 0;
+    for (int j = 0; j < c->depth; j++) {
+      p += arr[j]->offset; /* a struct child's logical index = the parent's physical one */
+      if (!arr_valid(arr[j], p)) {
+        /* a layer with any null is NULLABLE in the page, even where an outer
+         * null hides it (as Lance decides it) */
+        c->code_mask |= 1u << (1 + c->depth - j);
+        if (!code) code = (uint8_t)(1 + c->depth - j);
+      }
+    }
+    if (!arr_valid(leaf, leaf->offset + p)) {
+      c->code_mask |= 2;
+      if (!code) code = 1;
+    }
+    lev_push(c, code, false);
+  }
+  int64_t lp = r0;
+  for (int j = 0; j < c->depth; j++) lp += arr[j]->offset;
+  col_append_run(c, leaf, lp, n);
+  c->prow += (uint64_t)n;
+}
+
+/* chunk bytes of a list page after adding levels / items / value bytes */
+static uint64_t list_chunk_bytes(const col *c, uint64_t add_lev, uint64_t add_items, uint64_t add_bytes) {
+  uint64_t l = c->nlev + add_lev, items = c->rows + add_items, v;
+  if (c->kind == K_VAR) v = (items + 1) * (uint64_t)c->off_w + c->values.len + add_bytes + (uint64_t)c->off_w;
+  else if (c->kind == K_BOOL) v = (items + 7) / 8;
+  else v = items * c->vb;
+  return 8 + 2 * ((2 * l + 7) / 8 * 8) + (v + 7) / 8 * 8;
+}
+
+#define LIST_PAGE_TARGET 16384u
+
+/* Row r of top-level list array a into list column c; cuts the page first
+ * when the row would take the (single) chunk past LIST_PAGE_TARGET. */
+static mw_status list_append_row(mw_lance_file_writer *w, col *c, const struct ArrowArray *a, int64_t r,
+                                 mw_error *err) {
+  int64_t p = a->offset + r, s = 0, e = 0;
+  bool valid = arr_valid(a, p);
+  if (valid) {
+    if (c->list_w == 4) {
+      s = ((const int32_t *)a->buffers[1])[p];
+      e = ((const int32_t *)a->buffers[1])[p + 1];
+    } else {
+      s = ((const int64_t *)a->buffers[1])[p];
+      e = ((const int64_t *)a->buffers[1])[p + 1];
+    }
+    if (e < s) return mw_err(err, MW_ERR_INVALID, "column '%s': list offsets decrease at row %lld", c->name, (long long)r);
+  }
+  const struct ArrowArray *ch = a->children[0];
+  uint64_t m = (uint64_t)(e - s), bytes = 0;
+  if (m && c->kind == K_VAR) {
+    int64_t q = ch->offset + s, qe = ch->offset + e;
+    bytes = c->off_w == 4 ? (uint64_t)(((const int32_t *)ch->buffers[1])[qe] - ((const int32_t *)ch->buffers[1])[q])
+                          : (uint64_t)(((const int64_t *)ch->buffers[1])[qe] - ((const int64_t *)ch->buffers[1])[q]);
+  }
+  if (c->prow && list_chunk_bytes(c, m ? m : 1, m, bytes) > LIST_PAGE_TARGET) MW_TRY(flush_page(w, c, err));
+  if (!valid) {
+    lev_push(c, 2, true);
+  } else if (m == 0) {
+    lev_push(c, 3, true);
+  } else {
+    for (uint64_t j = 0; j < m; j++) lev_push(c, arr_valid(ch, ch->offset + s + (int64_t)j) ? 0 : 1, j == 0);
+    col_append_run(c, ch, s, (int64_t)m);
+  }
+  c->prow++;
+  if (list_chunk_bytes(c, 0, 0, 0) > MB_MAX_CHUNK || c->nlev > 0xffff)
+    return mw_err(err, MW_ERR_UNSUPPORTED,
+                  "column '%s': row %llu is too large for a Lance 2.1 mini-block (%llu items)", c->name,
+                  (unsigned long long)(c->first_row + c->prow - 1), (unsigned long long)m);
+  return MW_OK;
+}
+
 static mw_status write_run(mw_lance_file_writer *w, const struct ArrowArray *batch, int64_t r0,
                            int64_t n, mw_error *err) {
   for (int64_t j = 0; j < w->n_cols; j++) {
     col *c = &w->cols[j];
-    const struct ArrowArray *a = batch->children[j];
+    const struct ArrowArray *a = batch->children[c->top];
+    if (c->list) {
+      for (int64_t i = 0; i < n; i++) {
+        MW_TRY(list_append_row(w, c, a, r0 + i, err));
+        if (c->values.failed || c->validity.failed || c->ends.failed || c->lev.failed || c->rep.failed)
+          return mw_err(err, MW_ERR_NOMEM, "out of memory buffering Lance column '%s'", c->name);
+        if (w->opts.max_page_rows && c->prow >= w->opts.max_page_rows) MW_TRY(flush_page(w, c, err));
+      }
+      continue;
+    }
     int64_t done = 0;
     while (done < n) {
       int64_t chunk = n - done;
       if (chunk > 1024) chunk = 1024;
-      if (w->opts.max_page_rows && (uint64_t)chunk > w->opts.max_page_rows - c->rows)
-        chunk = (int64_t)(w->opts.max_page_rows - c->rows);
+      if (w->opts.max_page_rows && (uint64_t)chunk > w->opts.max_page_rows - c->prow)
+        chunk = (int64_t)(w->opts.max_page_rows - c->prow);
       if (c->kind == K_FSL) {
-        int64_t bad = fsl_null_item(c, a, r0 + done, chunk);
+        const struct ArrowArray *leaf = a;
+        int64_t lp = r0 + done;
+        for (int d = 0; d < c->depth; d++) {
+          lp += leaf->offset;
+          leaf = leaf->children[c->path[d]];
+        }
+        int64_t bad = fsl_null_item(c, leaf, lp, chunk);
         if (bad >= 0)
           return mw_err(err, MW_ERR_UNSUPPORTED,
                         "column '%s': batch row %lld has a null item inside its fixed_size_list; "
                         "Lance files written here cannot store null list items",
                         c->name, (long long)(r0 + done + bad));
       }
-      col_append_run(c, a, r0 + done, chunk);
+      if (c->nested) {
+        struct_append(c, a, r0 + done, chunk);
+      } else {
+        col_append_run(c, a, r0 + done, chunk);
+        c->prow += (uint64_t)chunk;
+      }
       done += chunk;
-      if (c->values.failed || c->validity.failed || c->ends.failed)
+      if (c->values.failed || c->validity.failed || c->ends.failed || c->lev.failed)
         return mw_err(err, MW_ERR_NOMEM, "out of memory buffering Lance column '%s'", c->name);
-      if (col_bytes(c) >= w->opts.max_page_bytes ||
-          (w->opts.max_page_rows && c->rows >= w->opts.max_page_rows))
+      if (col_bytes(c) + c->lev.len >= w->opts.max_page_bytes ||
+          (w->opts.max_page_rows && c->prow >= w->opts.max_page_rows))
         MW_TRY(flush_page(w, c, err));
     }
   }
@@ -752,9 +1076,9 @@ static mw_status write_run(mw_lance_file_writer *w, const struct ArrowArray *bat
 mw_status mw_lance_file_writer_write(mw_lance_file_writer *w, const struct ArrowArray *batch,
                                      const int64_t *rows, int64_t n, mw_error *err) {
   if (w->finished) return mw_err(err, MW_ERR_INVALID, "Lance file writer already finished");
-  if (!batch || batch->n_children != w->n_cols)
+  if (!batch || batch->n_children != w->schema->n_children)
     return mw_err(err, MW_ERR_INVALID, "batch has %lld columns, the Lance file %lld",
-                  batch ? (long long)batch->n_children : 0LL, (long long)w->n_cols);
+                  batch ? (long long)batch->n_children : 0LL, (long long)w->schema->n_children);
   if (!rows) {
     if (batch->length > 0) MW_TRY(write_run(w, batch, 0, batch->length, err));
     w->rows += (uint64_t)batch->length;
@@ -868,7 +1192,10 @@ void mw_lance_file_writer_free(mw_lance_file_writer *w) {
     mw_buf_free(&c->values);
     mw_buf_free(&c->validity);
     mw_buf_free(&c->ends);
+    mw_buf_free(&c->lev);
+    mw_buf_free(&c->rep);
     mw_buf_free(&c->pages);
+    free(c->owned_name);
   }
   free(w->cols);
   mw_buf_free(&w->file);

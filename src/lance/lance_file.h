@@ -11,8 +11,11 @@
  *                  u64 gbo_table_start, u32 num_global_buffers,
  *                  u32 num_columns, u16 major, u16 minor, "LANC"
  *
- * One column per top-level field (every supported type is a Lance leaf: a
- * fixed_size_list of numbers is one field and one column). Rows are gathered
+ * One column per leaf field: a top-level field of a flat type (a
+ * fixed_size_list of numbers is one field and one column), each leaf of a
+ * struct (2.1; struct validity goes into the leaves' definition levels), the
+ * item of a top-level list / large_list (2.1; repetition + definition
+ * levels). Rows are gathered
  * into per-column page accumulators and a page is cut when a column holds
  * max_page_bytes (default 8 MiB) or max_page_rows rows, so the accumulators
  * stay bounded; the file itself is built in memory because the object store
@@ -40,10 +43,21 @@ typedef enum mw_lance_version {
 #define MW_LANCE_PK_POSITION_KEY "lance-schema:unenforced-primary-key:position"
 #define MW_LANCE_DEFAULT_PAGE_BYTES (8u << 20)
 
-/* Checks that every top-level column of a "+s" schema can be written to a
- * Lance file: MW_ERR_UNSUPPORTED naming the column otherwise (struct, list,
- * map, null, fixed_size_list of non-numbers, ...). */
+/* Checks that every column of a "+s" schema can be written to a Lance file
+ * of the default version (2.1): MW_ERR_UNSUPPORTED naming the column
+ * otherwise (map, null, fixed_size_list of non-numbers, lists inside
+ * structs or lists, ...). */
 mw_status mw_lance_check_schema(const struct ArrowSchema *schema, mw_error *err);
+
+/* The same for a given version: 2.0 also refuses struct and list columns
+ * (Lance 2.0 files cannot store struct validity). */
+mw_status mw_lance_check_schema_version(const struct ArrowSchema *schema, mw_lance_version version,
+                                        mw_error *err);
+
+/* Field ids (depth-first, as mw_lance_write_fields numbers them) of the
+ * leaf fields, which are the file's columns in order: what DataFile.fields
+ * lists. Returns the number of leaves (ids holds the first `cap`). */
+size_t mw_lance_leaf_field_ids(const struct ArrowSchema *schema, int32_t *ids, size_t cap);
 
 /* Lance logical type string of a column ("int64", "timestamp:us:UTC",
  * "fixed_size_list:float:128", ...). MW_ERR_UNSUPPORTED otherwise. */
@@ -52,7 +66,8 @@ mw_status mw_lance_logical_type(char *buf, size_t cap, const struct ArrowSchema 
 
 /* Appends the repeated lance.file.Field entries of a "+s" schema as field
  * number `field_no` of the enclosing message (Schema.fields = 1 and
- * Manifest.fields = 1). Ids are 0..n-1, parent -1; field metadata copied;
+ * Manifest.fields = 1). Ids depth-first from 0 (a struct / list before its
+ * children), parent -1 at the top level; field metadata copied;
  * primary key columns flagged (12) with their position (13), taken from
  * pk_names when given, else from the position metadata key. */
 mw_status mw_lance_write_fields(mw_buf *out, uint32_t field_no, const struct ArrowSchema *schema,
