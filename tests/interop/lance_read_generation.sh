@@ -5,6 +5,9 @@
 # 12) with identical rows, types, nullability, metadata and nulls, for both
 # Lance file formats 2.1 (the default) and 2.0:
 #  (a) every supported column type with nulls, 1 and 1000 rows;
+#  (a') struct (with a nested struct) and list columns with null structs,
+#      null / empty lists and null items, 1, 1000 and 200,000 rows (2.1;
+#      2.0 refuses them with a clear error);
 #  (b) 1,000,000 rows of the simple schema (id, name, _tombstone);
 #  (c) repeated keys: only the last copy of each key is written (compared
 #      with the input deduplicated last-write-wins);
@@ -68,6 +71,18 @@ for FMT in "" 2.0; do
   gen_compare simple_1m$sfx 1000000 simple 10
 done
 FMT=
+# (a') struct and list columns (2.1 only): 1, 1000 and 200,000 rows
+gen_compare nested_1 1 nested 1
+gen_compare nested_1000 1000 nested 3
+gen_compare nested_200k 200000 nested 4
+# ... and 2.0 refuses them, naming the column
+if "$BIN" lance-write "$TMP/nested_1.arrows" "$TMP/nested_v20" --format 2.0 >/dev/null 2>"$TMP/n20.err"; then
+  fail "2.0 accepted a struct column"
+elif grep -q "column 'st': struct columns need Lance file format 2.1" "$TMP/n20.err"; then
+  ok "2.0 refuses struct columns: $(cat "$TMP/n20.err")"
+else
+  cat "$TMP/n20.err" >&2; fail "2.0 struct refusal message"
+fi
 # (c) repeated keys, last write wins (20 rows, 5 keys)
 gen_compare dup_20 20 dup 3 --last-wins
 rows=$(sed -n 's/.*"physical_rows":\([0-9]*\).*/\1/p' "$TMP/dup_20.json")

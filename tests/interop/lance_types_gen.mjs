@@ -4,6 +4,8 @@
 // lance-schema:unenforced-primary-key:position = 1, values 0..ROWS-1) and,
 // for "all", one nullable column of every type memwal writes to Lance (every
 // 7th row null from row 3), plus a not-null utf8 and a field with metadata.
+// "nested": id, a struct (with a nested struct) and lists of int32, utf8 and
+// bool, with null structs, null / empty lists and null items.
 // "simple": id, name utf8, _tombstone bool; "dup": the same with id =
 // FIRST + (row % 5) (repeated keys) and name "n<row>". Values are deterministic.
 import { writeFileSync } from "node:fs";
@@ -68,7 +70,26 @@ cols.push([field("id", new A.Int64(), false, { "lance-schema:unenforced-primary-
   (off, n) => A.makeData({ type: new A.Int64(), length: n, nullCount: 0,
     data: BigInt64Array.from({ length: n }, (_, i) => BigInt(FIRST + (mode === "dup" ? (off + i) % 5 : off + i))) })]);
 
-if (mode === "simple" || mode === "dup") {
+if (mode === "nested") {
+  // struct / list columns (Lance file format 2.1): nulls at every level
+  const inner = new A.Struct([new A.Field("b", new A.Bool(), true), new A.Field("d", new A.Float64(), true)]);
+  const stT = new A.Struct([new A.Field("x", new A.Int32(), true), new A.Field("s", new A.Utf8(), true),
+    new A.Field("in", inner, true)]);
+  const item = (t) => new A.List(new A.Field("item", t, true));
+  const rowsOf = {
+    st: (i) => i % 11 === 5 ? null : {
+      x: i % 3 === 2 ? null : i * 10, s: i % 4 === 3 ? null : "s" + i,
+      in: i % 13 === 7 ? null : { b: i % 5 === 1 ? null : i % 2 === 0, d: i % 17 === 4 ? null : i / 8 } },
+    l: (i) => i % 9 === 2 ? null : i % 9 === 4 ? [] :
+      Array.from({ length: i % 4 + 1 }, (_, k) => (k === 1 && i % 7 === 1 ? null : i * 100 + k)),
+    ls: (i) => i % 10 === 3 ? null : Array.from({ length: i % 3 }, (_, k) => (k === 0 && i % 6 === 1 ? null : "v" + i + "_" + k)),
+    lb: (i) => [i % 2 === 0, i % 3 === 0],
+  };
+  const types = { st: stT, l: item(new A.Int32()), ls: item(new A.Utf8()), lb: item(new A.Bool()) };
+  for (const name of Object.keys(types))
+    cols.push([field(name, types[name], true, name === "st" ? { note: "struct" } : undefined),
+      (off, n) => A.vectorFromArray(Array.from({ length: n }, (_, i) => rowsOf[name](off + i)), types[name]).data[0]]);
+} else if (mode === "simple" || mode === "dup") {
   varcol("name", new A.Utf8(), false, (i) => enc.encode("n" + (FIRST + i)), true, false);
   bool("_tombstone", () => false, false);
 } else {
