@@ -8,6 +8,7 @@
 #include <zstd.h>
 
 #include "arrow/c_data.h"
+#include "arrow/ipc.h"
 #include "arrow/flatbuf_read.h"
 #include "common/buf.h"
 #include "mw_test.h"
@@ -826,12 +827,65 @@ static void test_exhaustive(void) {
   free(in);
 }
 
+/* mw_ipc_decode_take: same result as mw_ipc_decode, without copying the
+ * body (arrays point into the handed-over buffer, which lives as long as
+ * they do); every failure frees the buffer (ASan checks the leaks). */
+static void test_decode_take(void) {
+  size_t len = 0;
+  uint8_t *a = read_file(MW_SOURCE_DIR "/tests/data/arrow_js_sample.arrows", &len);
+  CHECK(a != NULL);
+  if (!a) return;
+  uint8_t *b = malloc(len);
+  memcpy(b, a, len);
+  struct ArrowSchema s1, s2;
+  struct ArrowArray *b1 = NULL, *b2 = NULL;
+  size_t n1 = 0, n2 = 0;
+  mw_error e = {0};
+  CHECK_OK(mw_ipc_decode(&s1, &b1, &n1, a, len, &e), &e);
+  CHECK_OK(mw_ipc_decode_take(&s2, &b2, &n2, b, len, &e), &e);
+  CHECK_INT(n1, n2);
+  CHECK(mw_schema_equal(&s1, &s2, true));
+  if (n1 == 1 && n2 == 1) {
+    CHECK_INT(b2[0].length, 3);
+    const struct ArrowArray *ids = b2[0].children[0];
+    const uint8_t *p = ids->buffers[1];
+    CHECK(p >= b && p < b + len); /* zero copy: points into the input */
+    CHECK_INT(((const int64_t *)ids->buffers[1])[2], 3);
+    /* a column moved out outlives its batch */
+    struct ArrowArray moved = *b2[0].children[1];
+    b2[0].children[1]->release = NULL;
+    mw_array_release(&b2[0]);
+    CHECK_INT(moved.length, 3);
+    moved.release(&moved);
+    mw_array_release(&b1[0]);
+  }
+  free(b1);
+  free(b2);
+  mw_schema_release(&s1);
+  mw_schema_release(&s2);
+  /* failures free the input */
+  for (size_t cut = 0; cut < len; cut += 7) {
+    uint8_t *c = malloc(cut ? cut : 1);
+    memcpy(c, a, cut);
+    struct ArrowSchema s3;
+    struct ArrowArray *b3 = NULL;
+    size_t n3 = 0;
+    if (mw_ipc_decode_take(&s3, &b3, &n3, c, cut, &e) == MW_OK) {
+      for (size_t i = 0; i < n3; i++) mw_array_release(&b3[i]);
+      free(b3);
+      mw_schema_release(&s3);
+    }
+  }
+  free(a);
+}
+
 int main(void) {
   MW_RUN(test_metadata_helpers);
   MW_RUN(test_owned_schema);
   MW_RUN(test_worked_example);
   MW_RUN(test_arrow_js_sample);
   MW_RUN(test_lance_fixture);
+  MW_RUN(test_decode_take);
   MW_RUN(test_rich_types);
   MW_RUN(test_compressed);
   MW_RUN(test_hostile_framing);

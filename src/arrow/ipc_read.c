@@ -27,6 +27,7 @@
 
 #include "arrow/c_data.h"
 #include "arrow/flatbuf_read.h"
+#include "arrow/ipc.h"
 #include "common/buf.h"
 #include "common/error.h"
 
@@ -51,7 +52,10 @@ typedef struct rd_field {
   const char *name; /* owned by the output schema */
 } rd_field;
 
+typedef struct rd_body rd_body;
+
 typedef struct rd {
+  rd_body *shared; /* the input itself, when the caller handed it over */
   const uint8_t *in;
   size_t len;
   struct ArrowSchema schema;
@@ -64,15 +68,22 @@ typedef struct rd {
 
 /* -------------------------------------------------------- shared bodies */
 
-typedef struct rd_body {
+/* A reference-counted block the arrays point into: either a copy of one
+ * batch's body (the data follows the header), or, for
+ * mw_ipc_decode_take, the caller's whole input buffer (`ext`), shared by
+ * every batch of the stream so that nothing is copied. */
+struct rd_body {
   atomic_long refs;
-  uint64_t pad; /* keeps data 16-aligned */
-} rd_body;
+  uint8_t *ext; /* owned input buffer, or NULL: data follows the header */
+};
 
 static uint8_t *body_data(rd_body *b) { return (uint8_t *)(b + 1); }
 
 static void body_unref(rd_body *b) {
-  if (b && atomic_fetch_sub(&b->refs, 1) == 1) free(b);
+  if (b && atomic_fetch_sub(&b->refs, 1) == 1) {
+    free(b->ext);
+    free(b);
+  }
 }
 
 /* Zero bytes for the offsets/values of empty arrays (never written). */
@@ -435,7 +446,7 @@ static mw_status decompress_zstd(uint8_t *dst, size_t cap, const uint8_t *src, s
 
 /* Checks every Buffer against the body and builds the batch's body store
  * (copy, or decompressed buffers), filling b->bufs. codec -1 = none. */
-static mw_status load_buffers(rd_batch *b, const uint8_t *body, uint64_t body_len,
+static mw_status load_buffers(rd_batch *b, rd_body *shared, const uint8_t *body, uint64_t body_len,
                               uint64_t body_where, int codec, mw_error *err) {
   uint32_t n = b->buffers.n;
   b->bufs = calloc(n ? n : 1, sizeof *b->bufs);
@@ -497,14 +508,23 @@ static mw_status load_buffers(rd_batch *b, const uint8_t *body, uint64_t body_le
       break;
     }
   }
-  if (s == MW_OK) {
+  /* Zero copy: point into the handed-over input when its body is 8-aligned
+   * in memory (it is whenever the writer padded as the format requires). */
+  bool in_place = s == MW_OK && codec < 0 && shared && ((uintptr_t)body & 7) == 0;
+  if (in_place) {
+    b->body = shared;
+    atomic_fetch_add(&shared->refs, 1); /* the decoder's own reference */
+  } else if (s == MW_OK) {
     b->body = malloc(sizeof(rd_body) + (size_t)total);
     if (!b->body) s = mw_err(err, MW_ERR_NOMEM, "out of memory for a %" PRIu64 "-byte batch", total);
+    else b->body->ext = NULL;
   }
   if (s == MW_OK) {
-    atomic_init(&b->body->refs, 1); /* the decoder's own reference */
-    uint8_t *data = body_data(b->body);
-    if (codec < 0) {
+    uint8_t *data = in_place ? (uint8_t *)body : body_data(b->body);
+    if (!in_place) atomic_init(&b->body->refs, 1); /* the decoder's own reference */
+    if (in_place) {
+      /* buffers already point into the input */
+    } else if (codec < 0) {
       if (total) memcpy(data, body, (size_t)total);
     } else {
       memset(data, 0, (size_t)total); /* also zeroes the padding between slots */
@@ -728,7 +748,7 @@ static mw_status read_batch(rd *r, const mw_fb_table *rb, const uint8_t *body, u
                     method, mw_fb_where(comp.fb, comp.pos));
     codec = c;
   }
-  mw_status s = load_buffers(&b, body, body_len, body_where, codec, err);
+  mw_status s = load_buffers(&b, r->shared, body, body_len, body_where, codec, err);
   struct ArrowArray root;
   memset(&root, 0, sizeof root);
   if (s == MW_OK) s = arr_init(&root, b.body, r->schema.n_children, err);
@@ -835,12 +855,12 @@ static mw_status decode(rd *r, mw_error *err) {
   return MW_OK;
 }
 
-mw_status mw_ipc_decode(struct ArrowSchema *out_schema, struct ArrowArray **out_batches,
-                        size_t *out_n_batches, const void *data, size_t len, mw_error *err) {
-  if (!out_schema || !out_batches || !out_n_batches || (!data && len))
-    return mw_err(err, MW_ERR_INVALID, "mw_ipc_decode: NULL argument");
+static mw_status decode_stream(struct ArrowSchema *out_schema, struct ArrowArray **out_batches,
+                               size_t *out_n_batches, const void *data, size_t len, rd_body *shared,
+                               mw_error *err) {
   rd r;
   memset(&r, 0, sizeof r);
+  r.shared = shared;
   r.in = data;
   r.len = len;
   mw_status s = decode(&r, err);
@@ -855,4 +875,29 @@ mw_status mw_ipc_decode(struct ArrowSchema *out_schema, struct ArrowArray **out_
   *out_batches = r.batches;
   *out_n_batches = r.n_batches;
   return MW_OK;
+}
+
+mw_status mw_ipc_decode(struct ArrowSchema *out_schema, struct ArrowArray **out_batches,
+                        size_t *out_n_batches, const void *data, size_t len, mw_error *err) {
+  if (!out_schema || !out_batches || !out_n_batches || (!data && len))
+    return mw_err(err, MW_ERR_INVALID, "mw_ipc_decode: NULL argument");
+  return decode_stream(out_schema, out_batches, out_n_batches, data, len, NULL, err);
+}
+
+mw_status mw_ipc_decode_take(struct ArrowSchema *out_schema, struct ArrowArray **out_batches,
+                             size_t *out_n_batches, void *data, size_t len, mw_error *err) {
+  if (!out_schema || !out_batches || !out_n_batches || (!data && len)) {
+    free(data);
+    return mw_err(err, MW_ERR_INVALID, "mw_ipc_decode_take: NULL argument");
+  }
+  rd_body *shared = malloc(sizeof *shared);
+  if (!shared) {
+    free(data);
+    return mw_err(err, MW_ERR_NOMEM, "out of memory decoding a stream");
+  }
+  atomic_init(&shared->refs, 1); /* ours, dropped below */
+  shared->ext = data;
+  mw_status s = decode_stream(out_schema, out_batches, out_n_batches, data, len, shared, err);
+  body_unref(shared); /* the batches keep it alive if they point into it */
+  return s;
 }

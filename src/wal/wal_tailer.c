@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "arrow/c_data.h"
+#include "arrow/ipc.h"
 #include "common/error.h"
 #include "common/uuid.h"
 #include "manifest/manifest_store.h"
@@ -164,12 +165,30 @@ void mw_wal_entry_release(mw_wal_entry *e) {
   memset(e, 0, sizeof *e);
 }
 
+static mw_status finish_entry(mw_wal_entry *out, const char *key, mw_error *err);
+
 mw_status mw_wal_decode_entry(mw_wal_entry *out, const uint8_t *data, size_t len, uint64_t position,
                               const char *key, mw_error *err) {
   memset(out, 0, sizeof *out);
   out->position = position;
   mw_status s = mw_ipc_decode(&out->schema, &out->batches, &out->n_batches, data, len, err);
   if (s != MW_OK) return mw_err_wrap(err, s, "wal entry %s", key);
+  return finish_entry(out, key, err);
+}
+
+/* As mw_wal_decode_entry, taking ownership of `data` (no copy of the body). */
+static mw_status decode_entry_take(mw_wal_entry *out, uint8_t *data, size_t len, uint64_t position,
+                                   const char *key, mw_error *err) {
+  memset(out, 0, sizeof *out);
+  out->position = position;
+  mw_status s = mw_ipc_decode_take(&out->schema, &out->batches, &out->n_batches, data, len, err);
+  if (s != MW_OK) return mw_err_wrap(err, s, "wal entry %s", key);
+  return finish_entry(out, key, err);
+}
+
+/* Checks and strips writer_epoch, reads the fence flag, counts rows. */
+static mw_status finish_entry(mw_wal_entry *out, const char *key, mw_error *err) {
+  mw_status s;
   mw_kv kv;
   if (!mw_metadata_find(out->schema.metadata, "writer_epoch", &kv)) {
     mw_wal_entry_release(out);
@@ -234,9 +253,7 @@ mw_status mw_wal_tailer_read_entry(mw_wal_entry *out, mw_wal_tailer *t, uint64_t
     return mw_err(err, MW_ERR_NOT_FOUND, "no wal entry at position %" PRIu64 " (shard %s)", position,
                   t->shard);
   if (s != MW_OK) return s;
-  s = mw_wal_decode_entry(out, data, len, position, key, err);
-  free(data);
-  return s;
+  return decode_entry_take(out, data, len, position, key, err);
 }
 
 mw_status mw_wal_tailer_first_position(uint64_t *out, mw_wal_tailer *t, mw_error *err) {

@@ -70,6 +70,7 @@
 #include "memtable/memtable.h"
 #include "memwal_sys.h"
 #include "wal/wal_internal.h"
+#include "wal/wal_prefetch.h"
 #include "wal/wal_names.h"
 
 /* A frozen MemTable waiting for its flush. */
@@ -865,8 +866,6 @@ mw_status mw_shard_writer_flush_wal(mw_shard_writer *w, mw_error *err) {
  * the first absent position. */
 static mw_status replay(uint64_t *out_next, mw_shard_writer *w, const mw_shard_manifest *m,
                         mw_error *err) {
-  mw_wal_tailer *t = NULL;
-  MW_TRY(mw_wal_tailer_open(&t, w->store, w->shard, err));
   uint64_t pos;
   if (m->replay_after_wal_entry_position > 0 || m->n_flushed_generations > 0) {
     pos = m->replay_after_wal_entry_position + 1;
@@ -888,17 +887,20 @@ static mw_status replay(uint64_t *out_next, mw_shard_writer *w, const mw_shard_m
       pos = 0;
     }
     if (hs != MW_OK) {
-      mw_wal_tailer_close(t);
       if (err) *err = he;
       return hs;
     }
   }
   mw_status s = MW_OK;
   uint64_t first_pos = pos;
+  /* Entries are read ahead by two threads while this one inserts. */
+  mw_wal_prefetch *pf = NULL;
+  s = mw_wal_prefetch_open(&pf, w->store, w->shard, pos, 2, 32, err);
+  if (s != MW_OK) return s;
   for (;; pos++) {
     mw_wal_entry e;
     mw_error re = {0};
-    s = mw_wal_tailer_read_entry(&e, t, pos, &re);
+    s = mw_wal_prefetch_next(&e, pf, &re);
     if (s == MW_ERR_NOT_FOUND) {
       s = MW_OK;
       break;
@@ -952,7 +954,7 @@ static mw_status replay(uint64_t *out_next, mw_shard_writer *w, const mw_shard_m
     mw_wal_entry_release(&e);
     if (s != MW_OK) break;
   }
-  mw_wal_tailer_close(t);
+  mw_wal_prefetch_close(pf);
   if (s == MW_OK) {
     *out_next = pos;
     w->durable_end = w->next_batch_pos;
