@@ -315,11 +315,12 @@ static void test_open_checks(void) {
   CHECK_INT(mw_shard_writer_flush_memtable(w, &e), MW_ERR_INVALID);
   CHECK_OK(mw_shard_writer_close_ex(w, 1, &e), &e);
   mw_schema_release(&sc);
-  /* a column Lance cannot store (a struct column) is named at open */
+  /* a column Lance cannot store yet (a list of lists) is named at open */
   make_schema(&sc, true);
   mw_schema_release(sc.children[1]);
-  mw_schema_init(sc.children[1], "+s", "nested", NULL, ARROW_FLAG_NULLABLE, 1, &e);
-  mw_schema_init(sc.children[1]->children[0], "i", "x", NULL, ARROW_FLAG_NULLABLE, 0, &e);
+  mw_schema_init(sc.children[1], "+l", "nested", NULL, ARROW_FLAG_NULLABLE, 1, &e);
+  mw_schema_init(sc.children[1]->children[0], "+l", "item", NULL, ARROW_FLAG_NULLABLE, 1, &e);
+  mw_schema_init(sc.children[1]->children[0]->children[0], "i", "x", NULL, ARROW_FLAG_NULLABLE, 0, &e);
   c.enable_memtable = 1;
   mw_status st = mw_shard_writer_open(&w, s, &c, &sc, NULL, 0, &e);
   CHECK(st == MW_ERR_UNSUPPORTED || st == MW_ERR_INVALID);
