@@ -33,6 +33,26 @@ mw_status mw_shard_manifest_decode(mw_shard_manifest **out, const uint8_t *data,
     return mw_err(err, MW_ERR_CORRUPT, "shard manifest %s: shard_id is %zu bytes, expected 16",
                   key ? key : "(bytes)", n);
   }
+  /* Everything we accept must survive our own read-modify-write: protobuf-c
+   * keeps unknown fields it should have rejected (field number 0, e.g.
+   * bytes 80 00) and packs them back into bytes nobody can read. Packing
+   * once and unpacking again catches every such case, nested ones too. */
+  size_t n = lance__table__shard_manifest__get_packed_size(m);
+  uint8_t *buf = malloc(n ? n : 1);
+  if (!buf) {
+    mw_shard_manifest_free(m);
+    return mw_err(err, MW_ERR_NOMEM, "out of memory decoding shard manifest %s", key ? key : "(bytes)");
+  }
+  lance__table__shard_manifest__pack(m, buf);
+  mw_shard_manifest *again = lance__table__shard_manifest__unpack(NULL, n, buf);
+  free(buf);
+  if (!again) {
+    mw_shard_manifest_free(m);
+    return mw_err(err, MW_ERR_CORRUPT,
+                  "shard manifest %s: malformed protobuf (invalid field number or wire type, %zu bytes)",
+                  key ? key : "(bytes)", len);
+  }
+  mw_shard_manifest_free(again);
   *out = m;
   return MW_OK;
 }
