@@ -593,6 +593,32 @@ static void test_v21_nested_matches_lance(void) {
       break;
     }
   CHECK_INT(first, n);
+
+  /* large_list: the same pages (Lance normalizes offsets), logical type
+   * "large_list" */
+  int64_t lo64[5] = {0, 2, 2, 2, 4};
+  const void *lb64[2] = {&lvalid, lo64};
+  l.buffers = lb64;
+  mw_schema_release(s.children[1]);
+  mw_schema_init(s.children[1], "+L", "l", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(s.children[1]->children[0], "i", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  CHECK_OK(mw_lance_file_writer_open(&w, &s, NULL, ep), ep);
+  CHECK_OK(mw_lance_file_writer_write(w, &root, NULL, 0, ep), ep);
+  uint8_t *d2;
+  size_t n2;
+  CHECK_OK(mw_lance_file_writer_finish(w, &d2, &n2, ep), ep);
+  mw_lance_file_writer_free(w);
+  for (uint32_t c = 0; c < 2; c++)
+    for (int k = 0; k < 2 + (int)c; k++) {
+      const uint8_t *p1, *p2;
+      uint64_t r1 = 0, r2 = 1, l1 = 0, l2 = 1;
+      p1 = p2 = NULL;
+      CHECK(lt_page_buffer(d, n, c, 0, k, &r1, &p1, &l1) && lt_page_buffer(d2, n2, c, 0, k, &r2, &p2, &l2));
+      CHECK(r1 == r2 && l1 == l2 && p1 && p2 && memcmp(p1, p2, (size_t)l1) == 0);
+    }
+  CHECK(memmem(d2, n2, "large_list", 10) != NULL);
+  CHECK(memmem(d, n, "large_list", 10) == NULL);
+  free(d2);
   free(d);
 
   /* 2.0 refuses them at open, naming the column */
