@@ -605,17 +605,31 @@ static void flush_generation(mw_shard_writer *w) {
   for (size_t i = 0; s == MW_OK && i < n; i++) s = mw_memtable_batch_ref(&arrays[i], f.mt, i, &e);
   /* Fencing first: a fenced writer writes no folder. */
   if (s == MW_OK) s = mw_manifest_store_check_fenced(NULL, w->ms, w->epoch, &e);
-  char folder[64], prefix[MW_UUID_STR_LEN + 96];
-  uint8_t rnd[16];
-  if (s == MW_OK) s = mw_uuid_v4(rnd, &e);
-  snprintf(folder, sizeof folder, "%02x%02x%02x%02x_gen_%" PRIu64, rnd[0], rnd[1], rnd[2], rnd[3], f.generation);
-  snprintf(prefix, sizeof prefix, "_mem_wal/%s/%s", w->shard, folder);
+  char folder[64] = "", prefix[MW_UUID_STR_LEN + 96];
   mw_lance_gen_result res = {0};
-  if (s == MW_OK) {
-    mw_lance_gen_options o;
-    mw_lance_gen_options_init(&o);
+  mw_lance_gen_options o;
+  mw_lance_gen_options_init(&o);
+  for (int attempt = 0; s == MW_OK && attempt < 2; attempt++) {
+    uint8_t rnd[16];
+    s = mw_uuid_v4(rnd, &e);
+    if (s != MW_OK) break;
+    snprintf(folder, sizeof folder, "%02x%02x%02x%02x_gen_%" PRIu64, rnd[0], rnd[1], rnd[2], rnd[3],
+             f.generation);
+    snprintf(prefix, sizeof prefix, "_mem_wal/%s/%s", w->shard, folder);
     s = mw_lance_write_generation(w->store, prefix, &w->schema, arrays, n, &o, &res, &e);
-    if (s != MW_OK) mw_err_wrap(&e, s, "writing %s", folder);
+    if (s == MW_OK) break;
+    /* Lance 2.1 pages cannot hold a single value over ~32 KiB yet; every
+     * generation is a dataset of its own, so this one is written as 2.0
+     * (in a new folder: the partial one stays unreferenced). */
+    if (s == MW_ERR_UNSUPPORTED && o.version == MW_LANCE_V2_1 &&
+        mw_lance_check_schema_version(&w->schema, MW_LANCE_V2_0, NULL) == MW_OK) {
+      wlog(w, MW_LOG_WARN, "generation %" PRIu64 ": %s; writing it as Lance file format 2.0",
+           f.generation, e.message);
+      o.version = MW_LANCE_V2_0;
+      s = MW_OK;
+      continue;
+    }
+    mw_err_wrap(&e, s, "writing %s", folder);
   }
   for (size_t i = 0; arrays && i < n; i++)
     if (arrays[i].release) arrays[i].release(&arrays[i]);
