@@ -5,6 +5,8 @@
  *   MAX_WAL_BUFFER_SIZE (10485760)  MAX_FLUSH_INTERVAL_MS (100)
  *   MAX_MEMTABLE_SIZE (268435456)   FSYNC yes|no|both (yes)
  *   NUM_ENTRIES (1000, replay)      BENCH_DIR (a new folder under /tmp)
+ *   BENCH_URI (any store URI, e.g. s3://bucket/prefix; overrides BENCH_DIR;
+ *              left in place afterwards)
  *   BENCH (write|replay|all, all)
  * Prints one JSON line per configuration: rows/s, MB/s, put latency p50/p99
  * (write); entries/s of a tailer and open-with-replay time (replay). The
@@ -175,9 +177,13 @@ int main(void) {
   long batch_size = env_long("BATCH_SIZE", 20), num_batches = env_long("NUM_BATCHES", 1000);
   int dim = (int)env_long("VECTOR_DIM", 512);
   const char *which = env_str("BENCH", "all");
-  const char *dir = getenv("BENCH_DIR");
-  if (dir && *dir) snprintf(base_dir, sizeof base_dir, "%s", dir);
-  else {
+  const char *dir = getenv("BENCH_URI");
+  if (!(dir && *dir)) dir = getenv("BENCH_DIR");
+  if (dir && *dir) {
+    snprintf(base_dir, sizeof base_dir, "%s", dir);
+    size_t bl = strlen(base_dir);
+    while (bl > 1 && base_dir[bl - 1] == '/') base_dir[--bl] = '\0'; /* s3:// refuses "a//run0" */
+  } else {
     snprintf(base_dir, sizeof base_dir, "/tmp/mw_bench_XXXXXX");
     if (!mkdtemp(base_dir)) { perror("mkdtemp"); return 1; }
   }
