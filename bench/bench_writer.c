@@ -7,7 +7,8 @@
  *   NUM_ENTRIES (1000, replay)      BENCH_DIR (a new folder under /tmp)
  *   BENCH_URI (any store URI, e.g. s3://bucket/prefix; overrides BENCH_DIR;
  *              left in place afterwards)
- *   BENCH (write|replay|all, all)
+ *   BENCH (write|replay|all|clean, all; clean deletes every object under
+ *          BENCH_URI, e.g. between runs on a small S3 server)
  * Prints one JSON line per configuration: rows/s, MB/s, put latency p50/p99
  * (write); entries/s of a tailer and open-with-replay time (replay). The
  * batches are generated before the timed loop. */
@@ -165,6 +166,41 @@ static void bench_replay(long batch_size, long num_entries, int dim) {
   mw_objstore_close(store);
 }
 
+/* BENCH=clean: deletes every object under the store at `uri`. */
+typedef struct clean_list {
+  char **keys;
+  size_t n, cap;
+} clean_list;
+
+static int clean_cb(void *arg, const char *key, uint64_t size) {
+  clean_list *l = arg;
+  (void)size;
+  if (l->n == l->cap) {
+    l->cap = l->cap ? l->cap * 2 : 256;
+    l->keys = realloc(l->keys, l->cap * sizeof *l->keys);
+    if (!l->keys) return 1;
+  }
+  l->keys[l->n++] = strdup(key);
+  return 0;
+}
+
+static int bench_clean(const char *uri) {
+  mw_error e = {0};
+  mw_objstore *store = NULL;
+  if (mw_objstore_open(&store, uri, NULL, &e) != MW_OK) die("store", &e);
+  clean_list l = {0};
+  if (mw_objstore_list(store, "", clean_cb, &l, &e) != MW_OK) die("list", &e);
+  size_t failed = 0;
+  for (size_t i = 0; i < l.n; i++) {
+    if (mw_objstore_delete(store, l.keys[i], &e) != MW_OK) failed++;
+    free(l.keys[i]);
+  }
+  free(l.keys);
+  mw_objstore_close(store);
+  printf("{\"bench\": \"clean\", \"deleted\": %zu, \"failed\": %zu}\n", l.n - failed, failed);
+  return failed ? 1 : 0;
+}
+
 static int modes(const char *v, int out[2]) {
   if (strcmp(v, "yes") == 0) { out[0] = 1; return 1; }
   if (strcmp(v, "no") == 0) { out[0] = 0; return 1; }
@@ -179,6 +215,13 @@ int main(void) {
   const char *which = env_str("BENCH", "all");
   const char *dir = getenv("BENCH_URI");
   if (!(dir && *dir)) dir = getenv("BENCH_DIR");
+  if (strcmp(which, "clean") == 0) {
+    if (!(dir && *dir)) {
+      fprintf(stderr, "bench_writer: BENCH=clean needs BENCH_URI\n");
+      return 1;
+    }
+    return bench_clean(dir);
+  }
   if (dir && *dir) {
     snprintf(base_dir, sizeof base_dir, "%s", dir);
     size_t bl = strlen(base_dir);

@@ -62,6 +62,8 @@ for rows in 20 1000; do
       BENCH_URI="$run/memwal-$rows-$r" "$bw" | tee -a "$tmp/memwal-$rows.jsonl"
     node "$tmp/lance_write_bench.mjs" "$run/lance-$rows-$r" "$rows" "$n" 1 --native --flush-ms=1 2>/dev/null \
       | tee -a "$tmp/lance-$rows.jsonl" | cut -c1-160
+    # free the server's space (radosgw's memstore OSD of rgw_start.sh holds 2 GB)
+    for side in memwal lance; do BENCH=clean BENCH_URI="$run/$side-$rows-$r" "$bw" >/dev/null; done
   done
 done
 
