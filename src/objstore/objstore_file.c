@@ -41,6 +41,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +56,18 @@ typedef struct file_store {
   char *root; /* absolute, no trailing '/' (unless it is "/"); immutable */
   size_t root_len;
   int fsync; /* immutable */
+  /* Spare inode: creating an inode is a large share of a small durable
+   * put (ext4 inode allocation), so after each O_TMPFILE put a background
+   * thread opens the next O_TMPFILE in the same folder, off the caller's
+   * path. An unused spare is anonymous: a crash leaves nothing behind. */
+  pthread_mutex_t spare_mu; /* guards the fields below */
+  pthread_cond_t spare_cv;
+  char *spare_dir;          /* folder the spare (or the next one) is for */
+  int spare_fd;             /* -1 = none ready */
+  bool spare_wanted;        /* the thread should open one for spare_dir */
+  bool spare_stop;
+  bool spare_thread_started;
+  pthread_t spare_thread;
 } file_store;
 
 static atomic_uint_least64_t g_tmp_counter;
@@ -263,6 +277,56 @@ static mw_status file_put(void *self, const char *key, const void *data, size_t 
   return st;
 }
 
+#ifdef O_TMPFILE
+static void *spare_main(void *arg) {
+  file_store *fs = arg;
+  pthread_mutex_lock(&fs->spare_mu);
+  while (!fs->spare_stop) {
+    if (!fs->spare_wanted || fs->spare_fd >= 0 || !fs->spare_dir) {
+      pthread_cond_wait(&fs->spare_cv, &fs->spare_mu);
+      continue;
+    }
+    char *dir = strdup(fs->spare_dir);
+    fs->spare_wanted = false;
+    pthread_mutex_unlock(&fs->spare_mu);
+    int fd = dir ? open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644) : -1;
+    pthread_mutex_lock(&fs->spare_mu);
+    if (fd >= 0 && fs->spare_fd < 0 && fs->spare_dir && strcmp(fs->spare_dir, dir) == 0 && !fs->spare_stop) {
+      fs->spare_fd = fd;
+      fd = -1;
+    }
+    if (fd >= 0) close(fd);
+    free(dir);
+  }
+  pthread_mutex_unlock(&fs->spare_mu);
+  return NULL;
+}
+
+/* Takes the spare inode for folder `dir` if one is ready (else -1), and
+ * asks for the next one. */
+static int spare_take(file_store *fs, const char *dir) {
+  int fd = -1;
+  pthread_mutex_lock(&fs->spare_mu);
+  if (!fs->spare_thread_started && !fs->spare_stop) {
+    if (pthread_create(&fs->spare_thread, NULL, spare_main, fs) == 0) fs->spare_thread_started = true;
+    else fs->spare_stop = true; /* no thread: every put opens its own inode */
+  }
+  if (fs->spare_dir && strcmp(fs->spare_dir, dir) == 0) {
+    fd = fs->spare_fd;
+    fs->spare_fd = -1;
+  } else {
+    if (fs->spare_fd >= 0) close(fs->spare_fd);
+    fs->spare_fd = -1;
+    free(fs->spare_dir);
+    fs->spare_dir = strdup(dir);
+  }
+  fs->spare_wanted = fs->spare_dir != NULL;
+  pthread_cond_signal(&fs->spare_cv);
+  pthread_mutex_unlock(&fs->spare_mu);
+  return fd;
+}
+#endif
+
 /* put_if_absent through an anonymous O_TMPFILE inode: write + fdatasync the
  * data, then linkat() it under the final name (EEXIST = already exists) and
  * fsync the folder. Same guarantees as temp file + link, with two fewer
@@ -274,7 +338,8 @@ static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *
 #ifdef O_TMPFILE
   char *slash = strrchr(final, '/');
   *slash = '\0';
-  int fd = open(final, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  int fd = spare_take((file_store *)fs, final);
+  if (fd < 0) fd = open(final, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
   if (fd < 0 && errno == ENOENT) {
     *slash = '/';
     mw_status st = mkdir_p(final, fs->root_len, 0, fs->fsync, "put_if_absent", key, err);
@@ -588,6 +653,15 @@ static mw_status file_list(void *self, const char *prefix, mw_objstore_list_fn f
 static void file_destroy(void *self) {
   file_store *fs = self;
   if (!fs) return;
+  pthread_mutex_lock(&fs->spare_mu);
+  fs->spare_stop = true;
+  pthread_cond_signal(&fs->spare_cv);
+  pthread_mutex_unlock(&fs->spare_mu);
+  if (fs->spare_thread_started) pthread_join(fs->spare_thread, NULL);
+  if (fs->spare_fd >= 0) close(fs->spare_fd);
+  free(fs->spare_dir);
+  pthread_mutex_destroy(&fs->spare_mu);
+  pthread_cond_destroy(&fs->spare_cv);
   free(fs->root);
   free(fs);
 }
@@ -627,8 +701,12 @@ mw_status mw_objstore_file_open(mw_objstore **out, const char *root, const mw_ob
     free(abs);
     return mw_err(err, MW_ERR_NOMEM, "open '%s': out of memory", root);
   }
+  memset(fs, 0, sizeof *fs);
   fs->root = abs;
   fs->root_len = strlen(abs);
   fs->fsync = opts->fsync != 0;
+  fs->spare_fd = -1;
+  pthread_mutex_init(&fs->spare_mu, NULL);
+  pthread_cond_init(&fs->spare_cv, NULL);
   return mw_objstore_new(out, &file_vtable, fs, err);
 }
