@@ -37,6 +37,15 @@ cmake --build "$root/build" -j"$jobs"
 (cd "$root/build" && ctest -j"$jobs" --output-on-failure)
 bash "$root/tests/s3/rgw_stop.sh" "$rgw_dir" # free its memory for the next stages
 
+step "install + pkg-config + the example program"
+inst=$(mktemp -d)
+cmake --install "$root/build" --prefix "$inst" >/dev/null
+PKG_CONFIG_PATH="$inst/lib/pkgconfig" cc -Wall -Wextra -Werror "$root/examples/ingest.c" \
+  $(PKG_CONFIG_PATH="$inst/lib/pkgconfig" pkg-config --cflags --libs memwal) -o "$inst/ingest"
+LD_LIBRARY_PATH="$inst/lib" "$inst/ingest" "$inst/t.lance" | grep -q '"physical_rows":3'
+"$inst/bin/memwal" --version
+rm -rf "$inst"
+
 if [ "${MW_SKIP_SAN:-0}" != 1 ]; then
   step "ASan + UBSan build"
   CC=clang cmake -S "$root" -B "$root/build-asan" -DMW_WERROR=ON -DMW_SANITIZE=address,undefined \
