@@ -109,6 +109,10 @@ mw_status mw_schema_init(struct ArrowSchema *out, const char *format,
 
 /* Deep copy of any schema into an owned one. */
 mw_status mw_schema_copy(struct ArrowSchema *out, const struct ArrowSchema *src, mw_error *err);
+/* The same, with the top node's metadata replaced by `metadata` (a blob,
+ * copied; NULL = none). */
+mw_status mw_schema_copy_with_metadata(struct ArrowSchema *out, const struct ArrowSchema *src,
+                                       const char *metadata, mw_error *err);
 
 /* Structural equality: formats, names, flags (nullability), children, and
  * metadata when `with_metadata`. */

@@ -283,14 +283,16 @@ mw_status mw_schema_init(struct ArrowSchema *out, const char *format, const char
   return MW_OK;
 }
 
-static mw_status schema_copy_rec(struct ArrowSchema *out, const struct ArrowSchema *src, int depth,
-                                 mw_error *err) {
+/* metadata: the node's own metadata when NULL, else *metadata. */
+static mw_status schema_copy_rec(struct ArrowSchema *out, const struct ArrowSchema *src,
+                                 const char *const *metadata, int depth, mw_error *err) {
   if (depth > 64) return mw_err(err, MW_ERR_INVALID, "schema nested too deeply");
   if (!src || !src->release || !src->format)
     return mw_err(err, MW_ERR_INVALID, "schema copy: source released or without format");
-  MW_TRY(mw_schema_init(out, src->format, src->name, src->metadata, src->flags, src->n_children, err));
+  MW_TRY(mw_schema_init(out, src->format, src->name, metadata ? *metadata : src->metadata, src->flags,
+                        src->n_children, err));
   for (int64_t i = 0; i < src->n_children; i++) {
-    mw_status s = schema_copy_rec(out->children[i], src->children[i], depth + 1, err);
+    mw_status s = schema_copy_rec(out->children[i], src->children[i], NULL, depth + 1, err);
     if (s != MW_OK) {
       schema_release(out);
       return s;
@@ -298,7 +300,7 @@ static mw_status schema_copy_rec(struct ArrowSchema *out, const struct ArrowSche
   }
   if (src->dictionary) {
     out->dictionary = calloc(1, sizeof(struct ArrowSchema));
-    mw_status s = out->dictionary ? schema_copy_rec(out->dictionary, src->dictionary, depth + 1, err)
+    mw_status s = out->dictionary ? schema_copy_rec(out->dictionary, src->dictionary, NULL, depth + 1, err)
                                   : mw_err(err, MW_ERR_NOMEM, "out of memory copying a schema");
     if (s != MW_OK) {
       free(out->dictionary);
@@ -311,7 +313,12 @@ static mw_status schema_copy_rec(struct ArrowSchema *out, const struct ArrowSche
 }
 
 mw_status mw_schema_copy(struct ArrowSchema *out, const struct ArrowSchema *src, mw_error *err) {
-  return schema_copy_rec(out, src, 0, err);
+  return schema_copy_rec(out, src, NULL, 0, err);
+}
+
+mw_status mw_schema_copy_with_metadata(struct ArrowSchema *out, const struct ArrowSchema *src,
+                                       const char *metadata, mw_error *err) {
+  return schema_copy_rec(out, src, &metadata, 0, err);
 }
 
 static bool str_eq(const char *a, const char *b) {

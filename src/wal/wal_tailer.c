@@ -217,23 +217,13 @@ static mw_status finish_entry(mw_wal_entry *out, const char *key, mw_error *err)
     mw_wal_entry_release(out);
     return mw_err(err, MW_ERR_NOMEM, "out of memory");
   }
-  /* Swap the metadata of the owned schema: rebuild the top node. */
+  /* Swap the metadata of the owned schema: rebuild it. */
   struct ArrowSchema copy;
-  s = mw_schema_init(&copy, out->schema.format, out->schema.name, stripped, out->schema.flags,
-                     out->schema.n_children, err);
+  s = mw_schema_copy_with_metadata(&copy, &out->schema, stripped, err);
   free(stripped);
   if (s != MW_OK) {
     mw_wal_entry_release(out);
     return s;
-  }
-  for (int64_t i = 0; i < copy.n_children; i++) {
-    mw_schema_release(copy.children[i]);
-    s = mw_schema_copy(copy.children[i], out->schema.children[i], err);
-    if (s != MW_OK) {
-      mw_schema_release(&copy);
-      mw_wal_entry_release(out);
-      return s;
-    }
   }
   mw_schema_release(&out->schema);
   out->schema = copy;
