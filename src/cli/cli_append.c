@@ -27,10 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "arrow/c_data.h"
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/uuid.h"
@@ -47,111 +47,19 @@ static int usage(void) {
   return 2;
 }
 
-static bool parse_u64(uint64_t *out, const char *s) {
-  if (!s || !*s) return false;
-  uint64_t v = 0;
-  for (const char *p = s; *p; p++) {
-    if (*p < '0' || *p > '9') return false;
-    uint64_t d = (uint64_t)(*p - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
-}
-
-static int check_local(const char *uri) {
-  const char *path = NULL;
-  if (!strstr(uri, "://")) path = uri;
-  else if (strncmp(uri, "file://", 7) == 0 && !strchr(uri, '%')) path = uri + 7;
-  if (!path) return 0;
-  struct stat sb;
-  if (stat(path, &sb) != 0) {
-    fprintf(stderr, "memwal append: %s: %s\n", uri, strerror(errno));
-    return 1;
-  }
-  if (!S_ISDIR(sb.st_mode)) {
-    fprintf(stderr, "memwal append: %s: not a folder\n", uri);
-    return 1;
-  }
-  return 0;
-}
-
-static int slurp(const char *path, mw_buf *b) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return errno ? errno : EIO;
-  int e = 0;
-  for (;;) {
-    if (!mw_buf_reserve(b, 65536)) { e = ENOMEM; break; }
-    size_t n = fread(b->data + b->len, 1, b->cap - b->len, f);
-    b->len += n;
-    if (n == 0) {
-      if (ferror(f)) e = errno ? errno : EIO;
-      break;
-    }
-  }
-  fclose(f);
-  return e;
-}
-
-/* A copy of schema whose top-level metadata lacks writer_epoch and
- * fence_sentinel (ours are added when the entry is encoded). */
-static mw_status strip_wal_keys(struct ArrowSchema *out, const struct ArrowSchema *in, mw_error *err) {
-  bool ok = true;
-  char *m1 = mw_metadata_with(in->metadata, "writer_epoch", NULL, &ok);
-  char *m2 = ok ? mw_metadata_with(m1, "fence_sentinel", NULL, &ok) : NULL;
-  free(m1);
-  if (!ok) {
-    free(m2);
-    return mw_err(err, MW_ERR_NOMEM, "out of memory");
-  }
-  mw_status s = mw_schema_init(out, in->format, in->name, m2, in->flags, in->n_children, err);
-  free(m2);
-  if (s != MW_OK) return s;
-  for (int64_t i = 0; i < in->n_children; i++) {
-    mw_schema_release(out->children[i]);
-    s = mw_schema_copy(out->children[i], in->children[i], err);
-    if (s != MW_OK) {
-      mw_schema_release(out);
-      return s;
-    }
-  }
-  return MW_OK;
-}
-
 int mw_cli_append(int argc, char **argv) {
   const char *uri = NULL, *shard = NULL, *input = NULL, *first_s = NULL;
   bool fence = false;
-  for (int i = 1; i < argc; i++) {
-    const char **slot = NULL;
-    const char *a = argv[i];
-    if (strcmp(a, "--shard") == 0) slot = &shard;
-    else if (strcmp(a, "--input") == 0) slot = &input;
-    else if (strcmp(a, "--first-position") == 0) slot = &first_s;
-    if (slot) {
-      if (i + 1 >= argc || *slot) return usage();
-      *slot = argv[++i];
-      continue;
-    }
-    if (strncmp(a, "--shard=", 8) == 0) slot = &shard, a += 8;
-    else if (strncmp(a, "--input=", 8) == 0) slot = &input, a += 8;
-    else if (strncmp(a, "--first-position=", 17) == 0) slot = &first_s, a += 17;
-    if (slot) {
-      if (*slot) return usage();
-      *slot = a;
-    } else if (strcmp(a, "--fence") == 0) {
-      fence = true;
-    } else if (a[0] == '-' && a[1] != '\0') {
-      fprintf(stderr, "memwal append: unknown option '%s'\n", a);
-      return usage();
-    } else {
-      if (uri) return usage();
-      uri = a;
-    }
-  }
+  const mw_cli_opt opts[] = {
+    {"--shard", &shard, NULL},
+    {"--input", &input, NULL},
+    {"--first-position", &first_s, NULL},
+    {"--fence", NULL, &fence},
+  };
+  if (mw_cli_parse_args(&uri, opts, sizeof opts / sizeof opts[0], "append", argc, argv)) return usage();
   if (!uri || !uri[0] || !shard || !input || !input[0]) return usage();
   uint64_t first_pos = 0;
-  if (first_s && !parse_u64(&first_pos, first_s)) {
+  if (first_s && !mw_cli_parse_u64(&first_pos, first_s)) {
     fprintf(stderr, "memwal append: --first-position needs a non-negative integer, got '%s'\n", first_s);
     return 2;
   }
@@ -165,7 +73,7 @@ int mw_cli_append(int argc, char **argv) {
   /* Read and check the input before touching the table. */
   mw_buf in;
   mw_buf_init(&in);
-  int e = slurp(input, &in);
+  int e = mw_cli_read_file(&in, input, false, NULL);
   if (e) {
     fprintf(stderr, "memwal append: %s: %s\n", input, strerror(e));
     mw_buf_free(&in);
@@ -174,18 +82,16 @@ int mw_cli_append(int argc, char **argv) {
   struct ArrowSchema raw, schema;
   struct ArrowArray *batches = NULL;
   size_t n_batches = 0;
-  mw_status st = mw_ipc_decode(&raw, &batches, &n_batches, in.data, in.len, &err);
+  int bad = mw_cli_decode_ipc(&raw, &batches, &n_batches, "append", input, &in);
   mw_buf_free(&in);
-  if (st != MW_OK) {
-    fprintf(stderr, "memwal append: %s: %s\n", input, err.message);
-    return 1;
-  }
-  st = strip_wal_keys(&schema, &raw, &err);
+  if (bad) return 1;
+  /* Ours are added when the entry is encoded. */
+  static const char *const wal_keys[] = {"writer_epoch", "fence_sentinel", NULL};
+  mw_status st = mw_cli_schema_without(&schema, &raw, wal_keys, &err);
   mw_schema_release(&raw);
   if (st != MW_OK) {
     fprintf(stderr, "memwal append: %s\n", err.message);
-    for (size_t k = 0; k < n_batches; k++) mw_array_release(&batches[k]);
-    mw_free(batches);
+    mw_cli_release_batches(batches, n_batches);
     return 1;
   }
   const struct ArrowArray **keep = calloc(n_batches ? n_batches : 1, sizeof *keep);
@@ -208,11 +114,7 @@ int mw_cli_append(int argc, char **argv) {
     fprintf(stderr, "memwal append: %s: the input has no rows (nothing to append)\n", input);
     goto done;
   }
-  if (check_local(uri)) goto done;
-  if (mw_objstore_open(&store, uri, NULL, &err) != MW_OK) {
-    fprintf(stderr, "memwal append: %s\n", err.message);
-    goto done;
-  }
+  if (mw_cli_open_existing(&store, "append", uri)) goto done;
   /* Claim through the manifest store (not mw_wal_appender_open) to learn
    * the previous epoch, which decides whether --fence writes a fence. */
   uint64_t prev_epoch = 0;
@@ -262,8 +164,7 @@ done:
   mw_manifest_store_close(ms);
   mw_objstore_close(store);
   free(keep);
-  for (size_t k = 0; k < n_batches; k++) mw_array_release(&batches[k]);
-  mw_free(batches);
+  mw_cli_release_batches(batches, n_batches);
   mw_schema_release(&schema);
   return rc;
 }

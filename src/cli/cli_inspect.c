@@ -4,13 +4,12 @@
  * (no manifest, unreadable store, corrupt manifest; message on stderr), 2 on
  * usage errors. Read-only: a local folder that does not exist is an error,
  * not created. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "common/uuid.h"
 #include "manifest/manifest_store.h"
 #include "memwal.h"
@@ -20,41 +19,10 @@ static int usage(void) {
   return 2;
 }
 
-/* Local paths must exist already (opening a file store would create them). */
-static int check_local(const char *uri) {
-  const char *path = NULL;
-  if (!strstr(uri, "://")) path = uri;
-  else if (strncmp(uri, "file://", 7) == 0 && !strchr(uri, '%')) path = uri + 7;
-  if (!path) return 0;
-  struct stat sb;
-  if (stat(path, &sb) != 0) {
-    fprintf(stderr, "memwal inspect: %s: %s\n", uri, strerror(errno));
-    return 1;
-  }
-  if (!S_ISDIR(sb.st_mode)) {
-    fprintf(stderr, "memwal inspect: %s: not a folder\n", uri);
-    return 1;
-  }
-  return 0;
-}
-
 int mw_cli_inspect(int argc, char **argv) {
   const char *uri = NULL, *shard = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--shard") == 0) {
-      if (i + 1 >= argc || shard) return usage();
-      shard = argv[++i];
-    } else if (strncmp(argv[i], "--shard=", 8) == 0) {
-      if (shard) return usage();
-      shard = argv[i] + 8;
-    } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-      fprintf(stderr, "memwal inspect: unknown option '%s'\n", argv[i]);
-      return usage();
-    } else {
-      if (uri) return usage();
-      uri = argv[i];
-    }
-  }
+  const mw_cli_opt opts[] = {{"--shard", &shard, NULL}};
+  if (mw_cli_parse_args(&uri, opts, 1, "inspect", argc, argv)) return usage();
   if (!uri || !uri[0] || !shard) return usage();
   mw_error err = {0};
   uint8_t id[16];
@@ -62,12 +30,8 @@ int mw_cli_inspect(int argc, char **argv) {
     fprintf(stderr, "memwal inspect: %s\n", err.message);
     return 2;
   }
-  if (check_local(uri)) return 1;
   mw_objstore *store = NULL;
-  if (mw_objstore_open(&store, uri, NULL, &err) != MW_OK) {
-    fprintf(stderr, "memwal inspect: %s\n", err.message);
-    return 1;
-  }
+  if (mw_cli_open_existing(&store, "inspect", uri)) return 1;
   int rc = 1;
   mw_manifest_store *ms = NULL;
   mw_shard_manifest *m = NULL;

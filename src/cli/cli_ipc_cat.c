@@ -10,21 +10,9 @@
 #include "arrow/c_data.h"
 #include "arrow/json.h"
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "common/buf.h"
 #include "memwal.h"
-
-/* Reads all of f into b; returns errno on failure (0 ok). */
-static int slurp(FILE *f, mw_buf *b) {
-  for (;;) {
-    if (!mw_buf_reserve(b, 65536)) return ENOMEM;
-    size_t n = fread(b->data + b->len, 1, b->cap - b->len, f);
-    b->len += n;
-    if (n == 0) {
-      if (ferror(f)) return errno ? errno : EIO;
-      return 0;
-    }
-  }
-}
 
 int mw_cli_ipc_cat(int argc, char **argv) {
   if (argc != 2 || argv[1][0] == '\0') {
@@ -32,17 +20,9 @@ int mw_cli_ipc_cat(int argc, char **argv) {
     return 2;
   }
   const char *path = argv[1];
-  bool use_stdin = strcmp(path, "-") == 0;
-  FILE *f = use_stdin ? stdin : fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "memwal ipc-cat: %s: %s\n", path, strerror(errno));
-    return 1;
-  }
   mw_buf in;
   mw_buf_init(&in);
-  errno = 0;
-  int e = slurp(f, &in);
-  if (!use_stdin) fclose(f);
+  int e = mw_cli_read_file(&in, path, true, NULL);
   if (e) {
     fprintf(stderr, "memwal ipc-cat: %s: %s\n", path, strerror(e));
     mw_buf_free(&in);
@@ -52,18 +32,15 @@ int mw_cli_ipc_cat(int argc, char **argv) {
   struct ArrowSchema schema;
   struct ArrowArray *batches = NULL;
   size_t n_batches = 0;
-  mw_error err = {0};
-  mw_status st = mw_ipc_decode(&schema, &batches, &n_batches, in.data, in.len, &err);
+  int bad = mw_cli_decode_ipc(&schema, &batches, &n_batches, "ipc-cat", path, &in);
   mw_buf_free(&in);
-  if (st != MW_OK) {
-    fprintf(stderr, "memwal ipc-cat: %s: %s\n", path, err.message[0] ? err.message : mw_status_str(st));
-    return 1;
-  }
+  if (bad) return 1;
 
   /* Render everything first: on a rendering error nothing is printed. */
+  mw_error err = {0};
   mw_buf out;
   mw_buf_init(&out);
-  st = mw_json_schema(&out, &schema, &err);
+  mw_status st = mw_json_schema(&out, &schema, &err);
   if (st == MW_OK) mw_buf_u8(&out, '\n');
   for (size_t k = 0; st == MW_OK && k < n_batches; k++) st = mw_json_rows(&out, &schema, &batches[k], &err);
   if (st == MW_OK && !mw_buf_ok(&out)) st = MW_ERR_NOMEM;
@@ -77,8 +54,7 @@ int mw_cli_ipc_cat(int argc, char **argv) {
     rc = 1;
   }
   mw_buf_free(&out);
-  for (size_t k = 0; k < n_batches; k++) mw_array_release(&batches[k]);
-  mw_free(batches);
+  mw_cli_release_batches(batches, n_batches);
   mw_schema_release(&schema);
   return rc;
 }

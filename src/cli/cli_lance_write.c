@@ -10,6 +10,7 @@
 
 #include "arrow/c_data.h"
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "common/buf.h"
 #include "lance/lance_dataset.h"
 #include "memwal.h"
@@ -54,38 +55,26 @@ int mw_cli_lance_write(int argc, char **argv) {
     o.pk_names = pks;
     o.n_pk = n_pk;
   }
-  FILE *f = fopen(in_path, "rb");
-  if (!f) {
-    fprintf(stderr, "memwal lance-write: %s: %s\n", in_path, strerror(errno));
-    return 1;
-  }
   mw_buf in;
   mw_buf_init(&in);
-  for (;;) {
-    if (!mw_buf_reserve(&in, 1 << 20)) break;
-    size_t n = fread(in.data + in.len, 1, in.cap - in.len, f);
-    in.len += n;
-    if (n == 0) break;
-  }
-  fclose(f);
-  if (!mw_buf_ok(&in)) {
-    fprintf(stderr, "memwal lance-write: out of memory\n");
+  bool opened = false;
+  int e = mw_cli_read_file(&in, in_path, false, &opened);
+  if (e) {
+    if (opened && e == ENOMEM) fprintf(stderr, "memwal lance-write: out of memory\n");
+    else fprintf(stderr, "memwal lance-write: %s: %s\n", in_path, strerror(e));
     mw_buf_free(&in);
     return 1;
   }
   struct ArrowSchema schema;
   struct ArrowArray *batches = NULL;
   size_t nb = 0;
-  mw_error err = {0};
-  mw_status st = mw_ipc_decode(&schema, &batches, &nb, in.data, in.len, &err);
+  int bad = mw_cli_decode_ipc(&schema, &batches, &nb, "lance-write", in_path, &in);
   mw_buf_free(&in);
-  if (st != MW_OK) {
-    fprintf(stderr, "memwal lance-write: %s: %s\n", in_path, err.message);
-    return 1;
-  }
+  if (bad) return 1;
+  mw_error err = {0};
   mw_objstore *store = NULL;
   int rc = 1;
-  st = mw_objstore_open(&store, out_dir, NULL, &err);
+  mw_status st = mw_objstore_open(&store, out_dir, NULL, &err);
   if (st == MW_OK) {
     mw_lance_gen_result r;
     st = mw_lance_write_generation(store, "", &schema, batches, nb, &o, &r, &err);
@@ -100,8 +89,7 @@ int mw_cli_lance_write(int argc, char **argv) {
   }
   if (st != MW_OK) fprintf(stderr, "memwal lance-write: %s\n", err.message[0] ? err.message : mw_status_str(st));
   mw_objstore_close(store);
-  for (size_t i = 0; i < nb; i++) mw_array_release(&batches[i]);
-  mw_free(batches);
+  mw_cli_release_batches(batches, nb);
   mw_schema_release(&schema);
   return rc;
 }

@@ -16,10 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "arrow/json.h"
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/uuid.h"
@@ -28,36 +28,6 @@
 static int usage(void) {
   fprintf(stderr, "usage: memwal tail URI --shard UUID [--from P] [--to P]\n");
   return 2;
-}
-
-static bool parse_u64(uint64_t *out, const char *s) {
-  if (!s || !*s) return false;
-  uint64_t v = 0;
-  for (const char *p = s; *p; p++) {
-    if (*p < '0' || *p > '9') return false;
-    uint64_t d = (uint64_t)(*p - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
-}
-
-static int check_local(const char *uri) {
-  const char *path = NULL;
-  if (!strstr(uri, "://")) path = uri;
-  else if (strncmp(uri, "file://", 7) == 0 && !strchr(uri, '%')) path = uri + 7;
-  if (!path) return 0;
-  struct stat sb;
-  if (stat(path, &sb) != 0) {
-    fprintf(stderr, "memwal tail: %s: %s\n", uri, strerror(errno));
-    return 1;
-  }
-  if (!S_ISDIR(sb.st_mode)) {
-    fprintf(stderr, "memwal tail: %s: not a folder\n", uri);
-    return 1;
-  }
-  return 0;
 }
 
 /* Renders one entry as a JSON line into out. */
@@ -83,38 +53,19 @@ static mw_status render_entry(mw_buf *out, const mw_wal_entry *e, mw_error *err)
 
 int mw_cli_tail(int argc, char **argv) {
   const char *uri = NULL, *shard = NULL, *from_s = NULL, *to_s = NULL;
-  for (int i = 1; i < argc; i++) {
-    const char **slot = NULL;
-    const char *a = argv[i];
-    if (strcmp(a, "--shard") == 0) slot = &shard;
-    else if (strcmp(a, "--from") == 0) slot = &from_s;
-    else if (strcmp(a, "--to") == 0) slot = &to_s;
-    if (slot) {
-      if (i + 1 >= argc || *slot) return usage();
-      *slot = argv[++i];
-      continue;
-    }
-    if (strncmp(a, "--shard=", 8) == 0) slot = &shard, a += 8;
-    else if (strncmp(a, "--from=", 7) == 0) slot = &from_s, a += 7;
-    else if (strncmp(a, "--to=", 5) == 0) slot = &to_s, a += 5;
-    if (slot) {
-      if (*slot) return usage();
-      *slot = a;
-    } else if (a[0] == '-' && a[1] != '\0') {
-      fprintf(stderr, "memwal tail: unknown option '%s'\n", a);
-      return usage();
-    } else {
-      if (uri) return usage();
-      uri = a;
-    }
-  }
+  const mw_cli_opt opts[] = {
+    {"--shard", &shard, NULL},
+    {"--from", &from_s, NULL},
+    {"--to", &to_s, NULL},
+  };
+  if (mw_cli_parse_args(&uri, opts, sizeof opts / sizeof opts[0], "tail", argc, argv)) return usage();
   if (!uri || !uri[0] || !shard) return usage();
   uint64_t from = 0, to = UINT64_MAX;
-  if (from_s && !parse_u64(&from, from_s)) {
+  if (from_s && !mw_cli_parse_u64(&from, from_s)) {
     fprintf(stderr, "memwal tail: --from needs a position (a non-negative integer), got '%s'\n", from_s);
     return 2;
   }
-  if (to_s && !parse_u64(&to, to_s)) {
+  if (to_s && !mw_cli_parse_u64(&to, to_s)) {
     fprintf(stderr, "memwal tail: --to needs a position (a non-negative integer), got '%s'\n", to_s);
     return 2;
   }
@@ -124,12 +75,8 @@ int mw_cli_tail(int argc, char **argv) {
     fprintf(stderr, "memwal tail: %s\n", err.message);
     return 2;
   }
-  if (check_local(uri)) return 1;
   mw_objstore *store = NULL;
-  if (mw_objstore_open(&store, uri, NULL, &err) != MW_OK) {
-    fprintf(stderr, "memwal tail: %s\n", err.message);
-    return 1;
-  }
+  if (mw_cli_open_existing(&store, "tail", uri)) return 1;
   int rc = 0;
   mw_wal_tailer *t = NULL;
   mw_buf out;

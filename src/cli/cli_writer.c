@@ -5,7 +5,6 @@
  *   memwal flush URI --shard UUID                                flush the MemTable
  * They share option parsing and writer set-up; output is JSON (one object
  * per line) on stdout, progress and errors on stderr. */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "arrow/c_data.h"
 #include "arrow/json.h"
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/gen_data.h"
 #include "common/buf.h"
 #include "memwal.h"
@@ -45,14 +45,7 @@ static double now_s(void) {
 }
 
 static int parse_u64(const char *cmd, const char *flag, const char *v, uint64_t *out) {
-  char *end = NULL;
-  errno = 0;
-  if (!v || !*v || *v == '-') goto bad;
-  unsigned long long x = strtoull(v, &end, 10);
-  if (errno || *end) goto bad;
-  *out = x;
-  return 0;
-bad:
+  if (mw_cli_parse_u64(out, v)) return 0;
   fprintf(stderr, "memwal %s: %s needs a non-negative integer, got '%s'\n", cmd, flag, v ? v : "");
   return -1;
 }
@@ -149,28 +142,6 @@ static int open_store(mw_objstore **store, const char *cmd, const writer_opts *o
   return 0;
 }
 
-static int read_file(uint8_t **out, size_t *out_len, const char *cmd, const char *path) {
-  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "memwal %s: %s: %s\n", cmd, path, strerror(errno));
-    return 1;
-  }
-  mw_buf b;
-  mw_buf_init(&b);
-  uint8_t chunk[65536];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) mw_buf_append(&b, chunk, n);
-  int bad = ferror(f);
-  if (f != stdin) fclose(f);
-  if (bad || !mw_buf_ok(&b)) {
-    fprintf(stderr, "memwal %s: %s: read failed\n", cmd, path);
-    mw_buf_free(&b);
-    return 1;
-  }
-  *out = mw_buf_take(&b, out_len);
-  return 0;
-}
-
 /* ------------------------------------------------------------------- put */
 
 static const char put_usage[] =
@@ -192,30 +163,27 @@ int mw_cli_put(int argc, char **argv) {
     fprintf(stderr, "memwal put: --shard and --input are required\n%s", put_usage);
     return 2;
   }
-  uint8_t *data = NULL;
-  size_t len = 0;
-  if (read_file(&data, &len, "put", o.input)) return 1;
+  mw_buf in;
+  mw_buf_init(&in);
+  bool opened = false;
+  int e = mw_cli_read_file(&in, o.input, true, &opened);
+  if (e) {
+    if (opened) fprintf(stderr, "memwal put: %s: read failed\n", o.input);
+    else fprintf(stderr, "memwal put: %s: %s\n", o.input, strerror(e));
+    mw_buf_free(&in);
+    return 1;
+  }
   struct ArrowSchema schema = {0};
   struct ArrowArray *batches = NULL;
   size_t nb = 0;
-  mw_error err = {0};
-  if (mw_ipc_decode(&schema, &batches, &nb, data, len, &err) != MW_OK) {
-    fprintf(stderr, "memwal put: %s: %s\n", o.input, err.message);
-    free(data);
-    return 1;
-  }
-  free(data);
+  int bad = mw_cli_decode_ipc(&schema, &batches, &nb, "put", o.input, &in);
+  mw_buf_free(&in);
+  if (bad) return 1;
   /* The file's own writer_epoch (if any) is not part of the writer schema. */
-  bool ok = true;
-  char *meta = mw_metadata_with(schema.metadata, "writer_epoch", NULL, &ok);
+  static const char *const wal_keys[] = {"writer_epoch", NULL};
+  mw_error err = {0};
   struct ArrowSchema wschema = {0};
-  mw_status s = ok ? mw_schema_init(&wschema, "+s", schema.name, meta, schema.flags, schema.n_children, &err)
-                   : MW_ERR_NOMEM;
-  free(meta);
-  for (int64_t i = 0; s == MW_OK && i < schema.n_children; i++) {
-    mw_schema_release(wschema.children[i]);
-    s = mw_schema_copy(wschema.children[i], schema.children[i], &err);
-  }
+  mw_status s = mw_cli_schema_without(&wschema, &schema, wal_keys, &err);
   mw_schema_release(&schema);
   mw_objstore *store = NULL;
   mw_shard_writer *w = NULL;
@@ -276,9 +244,7 @@ int mw_cli_put(int argc, char **argv) {
          epoch, puts, rows, st.wal_flush_count, gens, t1 - t0, t2 - t1);
   code = 0;
 out:
-  for (size_t i = 0; i < nb; i++)
-    if (batches[i].release) batches[i].release(&batches[i]);
-  free(batches);
+  mw_cli_release_batches(batches, nb);
   mw_schema_release(&wschema);
   mw_objstore_close(store);
   return code;
@@ -321,51 +287,56 @@ static int shard_schema(struct ArrowSchema *out, mw_objstore *store, const char 
     if (e.schema.n_children > 0) break;
     mw_wal_entry_release(&e);
   }
-  bool ok = true;
-  char *meta = mw_metadata_with(e.schema.metadata, "fence_sentinel", NULL, &ok);
-  if (ok && mw_schema_init(out, "+s", e.schema.name, meta, e.schema.flags, e.schema.n_children, &err) == MW_OK) {
-    rc = 0;
-    for (int64_t i = 0; rc == 0 && i < e.schema.n_children; i++) {
-      mw_schema_release(out->children[i]);
-      if (mw_schema_copy(out->children[i], e.schema.children[i], &err) != MW_OK) rc = 1;
-    }
-    if (rc) mw_schema_release(out);
-  }
-  free(meta);
+  static const char *const fence_key[] = {"fence_sentinel", NULL};
+  if (mw_cli_schema_without(out, &e.schema, fence_key, &err) == MW_OK) rc = 0;
   if (rc) fprintf(stderr, "memwal scan: %s\n", err.message[0] ? err.message : "out of memory");
   mw_wal_entry_release(&e);
   mw_wal_tailer_close(t);
   return rc;
 }
 
-int mw_cli_scan(int argc, char **argv) {
+/* Set-up shared by scan and flush: parses the options (--shard required),
+ * opens the store and a MemTable-mode writer on the shard with the schema of
+ * its WAL (replaying it). Returns 0 with *w, *store and *schema to close and
+ * release, or the exit status (nothing left open). */
+static int open_replayed_writer(mw_shard_writer **w, mw_objstore **store, struct ArrowSchema *schema,
+                                const char *cmd, int argc, char **argv, const char *usage) {
   writer_opts o;
-  int rc = parse_opts(&o, "scan", argc, argv, scan_usage);
+  int rc = parse_opts(&o, cmd, argc, argv, usage);
   if (rc) return rc;
   if (!o.shard) {
-    fprintf(stderr, "memwal scan: --shard is required\n%s", scan_usage);
+    fprintf(stderr, "memwal %s: --shard is required\n%s", cmd, usage);
     return 2;
   }
-  mw_objstore *store = NULL;
-  if (open_store(&store, "scan", &o)) return 1;
-  struct ArrowSchema schema = {0};
-  if (shard_schema(&schema, store, o.shard)) {
-    mw_objstore_close(store);
+  if (open_store(store, cmd, &o)) return 1;
+  if (shard_schema(schema, *store, o.shard)) {
+    mw_objstore_close(*store);
     return 1;
   }
   mw_shard_writer_config cfg;
   writer_config(&cfg, &o);
   cfg.enable_memtable = 1;
   mw_error err = {0};
+  if (mw_shard_writer_open(w, *store, &cfg, schema, NULL, 0, &err) != MW_OK) {
+    fprintf(stderr, "memwal %s: open: %s\n", cmd, err.message);
+    mw_schema_release(schema);
+    mw_objstore_close(*store);
+    return 1;
+  }
+  return 0;
+}
+
+int mw_cli_scan(int argc, char **argv) {
+  mw_objstore *store = NULL;
+  struct ArrowSchema schema = {0};
   mw_shard_writer *w = NULL;
+  int rc = open_replayed_writer(&w, &store, &schema, "scan", argc, argv, scan_usage);
+  if (rc) return rc;
+  mw_error err = {0};
   int code = 1;
   struct ArrowArrayStream st = {0};
   mw_buf b;
   mw_buf_init(&b);
-  if (mw_shard_writer_open(&w, store, &cfg, &schema, NULL, 0, &err) != MW_OK) {
-    fprintf(stderr, "memwal scan: open: %s\n", err.message);
-    goto out;
-  }
   if (mw_shard_writer_scan(&st, w, NULL, 0, NULL, &err) != MW_OK) {
     fprintf(stderr, "memwal scan: %s\n", err.message);
     goto out;
@@ -520,30 +491,13 @@ static const char flush_usage[] =
     "  \"flushed_rows\"}; an empty MemTable flushes nothing (generations 0).\n";
 
 int mw_cli_flush(int argc, char **argv) {
-  writer_opts o;
-  int rc = parse_opts(&o, "flush", argc, argv, flush_usage);
-  if (rc) return rc;
-  if (!o.shard) {
-    fprintf(stderr, "memwal flush: --shard is required\n%s", flush_usage);
-    return 2;
-  }
   mw_objstore *store = NULL;
-  if (open_store(&store, "flush", &o)) return 1;
   struct ArrowSchema schema = {0};
-  if (shard_schema(&schema, store, o.shard)) {
-    mw_objstore_close(store);
-    return 1;
-  }
-  mw_shard_writer_config cfg;
-  writer_config(&cfg, &o);
-  cfg.enable_memtable = 1;
-  mw_error err = {0};
   mw_shard_writer *w = NULL;
+  int rc = open_replayed_writer(&w, &store, &schema, "flush", argc, argv, flush_usage);
+  if (rc) return rc;
+  mw_error err = {0};
   int code = 1;
-  if (mw_shard_writer_open(&w, store, &cfg, &schema, NULL, 0, &err) != MW_OK) {
-    fprintf(stderr, "memwal flush: open: %s\n", err.message);
-    goto out;
-  }
   mw_status s = mw_shard_writer_flush_memtable(w, &err);
   mw_write_stats st;
   mw_shard_writer_write_stats(&st, w, 0);

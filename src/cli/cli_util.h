@@ -1,0 +1,58 @@
+/* cli_util.h - helpers the memwal subcommands share: integer options,
+ * opening a store that must already exist, reading an input file whole,
+ * decoding an Arrow IPC input. Helpers that print do so as
+ * "memwal CMD: ..." on stderr, CMD being the subcommand's name, so each
+ * command keeps its own messages. */
+#ifndef MW_CLI_UTIL_H
+#define MW_CLI_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "memwal.h"
+
+/* An option of a `CMD URI [options]` command: a value option ("--name V"
+ * or "--name=V", at most once) when `value` is set, else a flag. */
+typedef struct mw_cli_opt {
+  const char *name;
+  const char **value;
+  bool *flag;
+} mw_cli_opt;
+
+/* Parses argv[1..argc-1] into opts and the one positional argument *uri
+ * ("-" counts as positional). Returns 0, or 2 on a usage error (an unknown
+ * option is also named on stderr): the caller then prints its usage. */
+int mw_cli_parse_args(const char **uri, const mw_cli_opt *opts, size_t n_opts, const char *cmd,
+                      int argc, char **argv);
+
+/* Parses a non-negative decimal integer: digits only (no sign, no spaces),
+ * at least one, no overflow. */
+bool mw_cli_parse_u64(uint64_t *out, const char *s);
+
+/* Opens the store at uri without options. A local folder (a path or a
+ * file:// URI without %-escapes) must exist already, since opening a file
+ * store would create it. Returns 0, or prints the reason and returns 1. */
+int mw_cli_open_existing(mw_objstore **store, const char *cmd, const char *uri);
+
+/* Reads the whole file at path into b ("-" = stdin when dash_is_stdin).
+ * Returns 0 or an errno value (ENOMEM when b cannot grow); *opened, when
+ * given, tells whether the file could be opened at all. */
+int mw_cli_read_file(mw_buf *b, const char *path, bool dash_is_stdin, bool *opened);
+
+/* Decodes the Arrow IPC stream in `in` (the contents of `path`), printing
+ * "memwal CMD: PATH: REASON" on failure. Returns 0 or 1. */
+int mw_cli_decode_ipc(struct ArrowSchema *schema, struct ArrowArray **batches, size_t *n_batches,
+                      const char *cmd, const char *path, const mw_buf *in);
+
+/* Releases what mw_ipc_decode returned. */
+void mw_cli_release_batches(struct ArrowArray *batches, size_t n_batches);
+
+/* A copy of schema without the top-level metadata keys `drop` (a NULL-
+ * terminated list): the WAL keys writer_epoch / fence_sentinel, which the
+ * writer sets itself. */
+mw_status mw_cli_schema_without(struct ArrowSchema *out, const struct ArrowSchema *in,
+                                const char *const *drop, mw_error *err);
+
+#endif
