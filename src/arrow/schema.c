@@ -31,24 +31,22 @@ static void store_i32(char *p, int32_t v) { memcpy(p, &v, 4); }
 
 int32_t mw_metadata_count(const char *blob) { return blob ? load_i32(blob) : 0; }
 
+/* The pair at *p; advances *p past it. */
+static mw_kv next_pair(const char **p) {
+  mw_kv kv;
+  kv.key_len = load_i32(*p);
+  kv.key = *p + 4;
+  kv.value_len = load_i32(kv.key + kv.key_len);
+  kv.value = kv.key + kv.key_len + 4;
+  *p = kv.value + kv.value_len;
+  return kv;
+}
+
 mw_kv mw_metadata_at(const char *blob, int32_t i) {
-  mw_kv kv = {0};
   const char *p = blob + 4;
-  for (int32_t k = 0;; k++) {
-    int32_t kl = load_i32(p);
-    const char *key = p + 4;
-    p = key + kl;
-    int32_t vl = load_i32(p);
-    const char *val = p + 4;
-    p = val + vl;
-    if (k == i) {
-      kv.key = key;
-      kv.key_len = kl;
-      kv.value = val;
-      kv.value_len = vl;
-      return kv;
-    }
-  }
+  mw_kv kv = next_pair(&p);
+  for (int32_t k = 0; k < i; k++) kv = next_pair(&p);
+  return kv;
 }
 
 bool mw_metadata_find(const char *blob, const char *key, mw_kv *out) {
@@ -56,19 +54,9 @@ bool mw_metadata_find(const char *blob, const char *key, mw_kv *out) {
   size_t klen = strlen(key);
   const char *p = blob ? blob + 4 : NULL;
   for (int32_t i = 0; i < n; i++) {
-    int32_t kl = load_i32(p);
-    const char *k = p + 4;
-    p = k + kl;
-    int32_t vl = load_i32(p);
-    const char *v = p + 4;
-    p = v + vl;
-    if ((size_t)kl == klen && memcmp(k, key, klen) == 0) {
-      if (out) {
-        out->key = k;
-        out->key_len = kl;
-        out->value = v;
-        out->value_len = vl;
-      }
+    mw_kv kv = next_pair(&p);
+    if ((size_t)kv.key_len == klen && memcmp(kv.key, key, klen) == 0) {
+      if (out) *out = kv;
       return true;
     }
   }
@@ -79,10 +67,7 @@ size_t mw_metadata_size(const char *blob) {
   if (!blob) return 0;
   int32_t n = load_i32(blob);
   const char *p = blob + 4;
-  for (int32_t i = 0; i < n; i++) {
-    p += 4 + load_i32(p);
-    p += 4 + load_i32(p);
-  }
+  for (int32_t i = 0; i < n; i++) next_pair(&p);
   return (size_t)(p - blob);
 }
 
