@@ -55,16 +55,7 @@ mw_status mw_lance_manifest_encode(uint8_t **out, size_t *out_len, const mw_lanc
   mw_pb_u64(&frag, 4, info->physical_rows);
   mw_pb_msg(&m, 2, &frag);
   mw_pb_u64(&m, 3, 1); /* version */
-  int32_t nm = mw_metadata_count(info->schema->metadata);
-  for (int32_t i = 0; i < nm; i++) {
-    mw_kv kv = mw_metadata_at(info->schema->metadata, i);
-    mw_buf e;
-    mw_buf_init(&e);
-    mw_pb_bytes(&e, 1, kv.key, (size_t)kv.key_len);
-    mw_pb_bytes(&e, 2, kv.value, (size_t)kv.value_len);
-    mw_pb_msg(&m, 5, &e);
-    mw_buf_free(&e);
-  }
+  mw_pb_metadata(&m, 5, info->schema->metadata);
   int64_t tns = info->timestamp_ns;
   if (tns == 0) {
     struct timespec now;

@@ -302,16 +302,7 @@ static mw_status write_field(mw_buf *out, uint32_t field_no, const struct ArrowS
              t.id == MW_T_LARGE_BINARY;
   /* v1 Encoding: PLAIN / VAR_BINARY, none for structs, as Lance writes */
   if (t.id != MW_T_STRUCT) mw_pb_u64(&fb, 7, var ? 2 : 1);
-  int32_t nm = mw_metadata_count(f->metadata);
-  for (int32_t m = 0; m < nm; m++) {
-    mw_kv kv = mw_metadata_at(f->metadata, m);
-    mw_buf e;
-    mw_buf_init(&e);
-    mw_pb_bytes(&e, 1, kv.key, (size_t)kv.key_len);
-    mw_pb_bytes(&e, 2, kv.value, (size_t)kv.value_len);
-    mw_pb_msg(&fb, 10, &e);
-    mw_buf_free(&e);
-  }
+  mw_pb_metadata(&fb, 10, f->metadata);
   uint32_t pos = parent < 0 ? pk_position(f, pk_names, n_pk) : 0;
   if (pos) {
     mw_pb_u64(&fb, 12, 1);
@@ -1116,16 +1107,7 @@ mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, si
     mw_buf_free(&sch);
     return s;
   }
-  int32_t nm = mw_metadata_count(w->opts.schema_metadata);
-  for (int32_t m = 0; m < nm; m++) {
-    mw_kv kv = mw_metadata_at(w->opts.schema_metadata, m);
-    mw_buf e;
-    mw_buf_init(&e);
-    mw_pb_bytes(&e, 1, kv.key, (size_t)kv.key_len);
-    mw_pb_bytes(&e, 2, kv.value, (size_t)kv.value_len);
-    mw_pb_msg(&sch, 5, &e);
-    mw_buf_free(&e);
-  }
+  mw_pb_metadata(&sch, 5, w->opts.schema_metadata);
   mw_pb_msg(&fd, 1, &sch);
   if (w->rows) mw_pb_u64(&fd, 2, w->rows);
   pad64(&w->file);

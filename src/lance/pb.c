@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "arrow/c_data.h"
+
 void mw_pb_varint(mw_buf *b, uint64_t v) {
   uint8_t tmp[10];
   size_t n = 0;
@@ -39,6 +41,19 @@ void mw_pb_str(mw_buf *b, uint32_t field, const char *s) { mw_pb_bytes(b, field,
 void mw_pb_msg(mw_buf *b, uint32_t field, const mw_buf *sub) {
   if (sub->failed) b->failed = true;
   mw_pb_bytes(b, field, sub->data, sub->len);
+}
+
+void mw_pb_metadata(mw_buf *b, uint32_t field, const char *blob) {
+  int32_t n = mw_metadata_count(blob);
+  for (int32_t i = 0; i < n; i++) {
+    mw_kv kv = mw_metadata_at(blob, i);
+    mw_buf e;
+    mw_buf_init(&e);
+    mw_pb_bytes(&e, 1, kv.key, (size_t)kv.key_len);
+    mw_pb_bytes(&e, 2, kv.value, (size_t)kv.value_len);
+    mw_pb_msg(b, field, &e);
+    mw_buf_free(&e);
+  }
 }
 
 void mw_pb_packed_u64(mw_buf *b, uint32_t field, const uint64_t *v, size_t n) {

@@ -31,6 +31,10 @@ void mw_pb_packed_u64(mw_buf *b, uint32_t field, const uint64_t *v, size_t n);
 /* fixed64 */
 void mw_pb_fixed64(mw_buf *b, uint32_t field, uint64_t v);
 
+/* Each pair of an Arrow metadata blob (arrow/c_data.h) as a map entry
+ * message {1 key, 2 value} of `field`, in blob order. */
+void mw_pb_metadata(mw_buf *b, uint32_t field, const char *blob);
+
 /* Wraps `inner` as google.protobuf.Any {1 type_url, 2 value} into *out
  * (out is appended to). */
 void mw_pb_any(mw_buf *out, const char *type_url, const mw_buf *inner);
