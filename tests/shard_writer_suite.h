@@ -2,11 +2,12 @@
  *
  * Included by test_shard_writer.c (memory:// and file://) and
  * test_shard_writer_s3.c (s3:// on radosgw). sw_run_suite(base) runs every
- * test with its stores under `base` (see sw_store): MEMWAL.md section 10
- * scenarios and more, both modes (MemTable / WAL-only), fencing, replay
- * (ours and the Lance 12 fixture, copied into the store under test), faults
- * (the fault wrapper of objstore_fault.h wraps any store), threads, and
- * SIGKILL of a writer process (not on memory://, which dies with it). */
+ * test with its stores under `base` (wt_store of writer_test_util.h, which
+ * also has the test batches): MEMWAL.md section 10 scenarios and more, both
+ * modes (MemTable / WAL-only), fencing, replay (ours and the Lance 12
+ * fixture, copied into the store under test), faults (the fault wrapper of
+ * objstore_fault.h wraps any store), threads, and SIGKILL of a writer
+ * process (not on memory://, which dies with it). */
 #ifndef MW_SHARD_WRITER_SUITE_H
 #define MW_SHARD_WRITER_SUITE_H
 
@@ -27,91 +28,9 @@
 #include "mw_test.h"
 #include "objstore/objstore_fault.h"
 #include "wal/wal_names.h"
-
-/* ------------------------------------------------------------ test data */
-
-/* Schema: id int64 not null (primary key marker), name utf8. */
-static void make_schema(struct ArrowSchema *s) {
-  mw_kv pk = {"lance-schema:unenforced-primary-key:position", 44, "1", 1};
-  bool ok = true;
-  char *meta = mw_metadata_build(&pk, 1, &ok);
-  mw_error e = {0};
-  mw_schema_init(s, "+s", "", NULL, 0, 2, &e);
-  mw_schema_init(s->children[0], "l", "id", meta, 0, 0, &e);
-  mw_schema_init(s->children[1], "u", "name", NULL, ARROW_FLAG_NULLABLE, 0, &e);
-  free(meta);
-}
-
-typedef struct tbatch {
-  struct ArrowArray top, id, name;
-  struct ArrowArray *kids[2];
-  const void *tb[1], *ib[2], *nb[3];
-  int64_t *ids;
-  int32_t *offs;
-  char *chars;
-} tbatch;
-
-static void tb_child_release(struct ArrowArray *a) { a->release = NULL; }
-static void tb_release(struct ArrowArray *a) {
-  tbatch *b = a->private_data;
-  free(b->ids);
-  free(b->offs);
-  free(b->chars);
-  free(b);
-  a->release = NULL;
-}
-
-/* rows ids first..first+n-1, names "n<id>". */
-static struct ArrowArray make_batch(int64_t first, int64_t n) {
-  tbatch *b = calloc(1, sizeof *b);
-  b->ids = malloc((size_t)n * 8 + 8);
-  b->offs = malloc(((size_t)n + 1) * 4);
-  b->chars = malloc((size_t)n * 24 + 1);
-  int32_t off = 0;
-  for (int64_t i = 0; i < n; i++) {
-    b->ids[i] = first + i;
-    b->offs[i] = off;
-    off += sprintf(b->chars + off, "n%" PRId64, first + i);
-  }
-  b->offs[n] = off;
-  b->ib[0] = NULL; b->ib[1] = b->ids;
-  b->nb[0] = NULL; b->nb[1] = b->offs; b->nb[2] = b->chars;
-  b->id = (struct ArrowArray){n, 0, 0, 2, 0, b->ib, NULL, NULL, tb_child_release, NULL};
-  b->name = (struct ArrowArray){n, 0, 0, 3, 0, b->nb, NULL, NULL, tb_child_release, NULL};
-  b->kids[0] = &b->id;
-  b->kids[1] = &b->name;
-  b->tb[0] = NULL;
-  b->top = (struct ArrowArray){n, 0, 0, 1, 2, b->tb, b->kids, NULL, tb_release, b};
-  return b->top;
-}
-
-/* The store every test runs on: sw_base + a name of the test's own.
- * "memory://" gives memory://NAME; "/tmp/x/" or "s3://bucket/prefix/" give
- * a folder / key prefix under the base. sw_run_suite() sets it. */
-static char sw_base[640];
-static int sw_is_memory;
-
-static void sw_uri(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s%s", sw_base, name); }
-
-static mw_objstore *sw_store(const char *name) {
-  mw_objstore *s = NULL;
-  char uri[800];
-  sw_uri(uri, sizeof uri, name);
-  mw_error e = {0};
-  if (mw_objstore_open(&s, uri, NULL, &e) != MW_OK) {
-    fprintf(stderr, "open %s: %s\n", uri, e.message);
-    abort();
-  }
-  return s;
-}
+#include "writer_test_util.h"
 
 static const char *SHARD = "11111111-2222-4333-8444-555555555555";
-
-static void quiet_log(void *arg, mw_log_level level, const char *msg) {
-  (void)arg;
-  (void)level;
-  (void)msg; /* fault tests provoke many expected errors */
-}
 
 static void cfg_init(mw_shard_writer_config *c, int memtable, int durable) {
   mw_shard_writer_config_init(c);
@@ -148,31 +67,10 @@ static size_t wal_ids(mw_objstore *store, int64_t *ids, size_t cap, uint64_t *n_
   return n;
 }
 
-/* Collects the ids a MemTable scan returns. */
-static size_t scan_ids(mw_shard_writer *w, const mw_scan_filter *f, int64_t *ids, size_t cap) {
-  struct ArrowArrayStream st;
-  mw_error e = {0};
-  size_t n = 0;
-  if (mw_shard_writer_scan(&st, w, NULL, 0, f, &e) != MW_OK) {
-    fprintf(stderr, "scan: %s\n", e.message);
-    return 0;
-  }
-  for (;;) {
-    struct ArrowArray a;
-    if (st.get_next(&st, &a) != 0 || !a.release) break;
-    const struct ArrowArray *col = a.children[0];
-    const int64_t *v = col->buffers[1];
-    for (int64_t i = 0; i < a.length && n < cap; i++) ids[n++] = v[col->offset + a.offset + i];
-    a.release(&a);
-  }
-  st.release(&st);
-  return n;
-}
-
 /* --------------------------------------------------------------- tests */
 
 static void test_memtable_single_put(void) {
-  mw_objstore *s = sw_store("sw1");
+  mw_objstore *s = wt_store("sw1");
   struct ArrowSchema sc;
   make_schema(&sc);
   mw_shard_writer_config c;
@@ -225,7 +123,7 @@ static void test_memtable_single_put(void) {
 }
 
 static void test_wal_only_durable_round_trip(void) {
-  mw_objstore *s = sw_store("sw2");
+  mw_objstore *s = wt_store("sw2");
   struct ArrowSchema sc;
   make_schema(&sc);
   mw_shard_writer_config c;
@@ -274,7 +172,7 @@ static void test_wal_only_durable_round_trip(void) {
 }
 
 static void test_invalid_input(void) {
-  mw_objstore *inner = sw_store("sw3");
+  mw_objstore *inner = wt_store("sw3");
   mw_objstore *s = NULL;
   mw_error e = {0};
   CHECK_OK(mw_objstore_fault_new(&s, inner, &e), &e);
@@ -312,7 +210,7 @@ static void test_invalid_input(void) {
 }
 
 static void test_non_durable_batched(void) {
-  mw_objstore *s = sw_store("sw4");
+  mw_objstore *s = wt_store("sw4");
   struct ArrowSchema sc;
   make_schema(&sc);
   mw_shard_writer_config c;
@@ -343,7 +241,7 @@ static void test_non_durable_batched(void) {
 }
 
 static void test_timer_flushes_quiet_writer(void) {
-  mw_objstore *s = sw_store("sw5");
+  mw_objstore *s = wt_store("sw5");
   struct ArrowSchema sc;
   make_schema(&sc);
   mw_shard_writer_config c;
@@ -369,7 +267,7 @@ static void test_timer_flushes_quiet_writer(void) {
 }
 
 static void test_size_trigger(void) {
-  mw_objstore *s = sw_store("sw6");
+  mw_objstore *s = wt_store("sw6");
   struct ArrowSchema sc;
   make_schema(&sc);
   mw_shard_writer_config c;
@@ -394,7 +292,7 @@ static void test_size_trigger(void) {
 }
 
 static void test_replay(void) {
-  mw_objstore *s = sw_store("sw7");
+  mw_objstore *s = wt_store("sw7");
   struct ArrowSchema sc;
   make_schema(&sc);
   mw_shard_writer_config c;
@@ -466,7 +364,7 @@ static void test_replay(void) {
 static void test_fencing(int memtable) {
   char name[32];
   snprintf(name, sizeof name, "sw_fence%d", memtable);
-  mw_objstore *s = sw_store(name);
+  mw_objstore *s = wt_store(name);
   struct ArrowSchema sc;
   make_schema(&sc);
   mw_shard_writer_config c;
@@ -515,7 +413,7 @@ static void *put_thread(void *p) {
 }
 
 static void test_fenced_concurrent_durable_puts(void) {
-  mw_objstore *s = sw_store("sw_fcd");
+  mw_objstore *s = wt_store("sw_fcd");
   struct ArrowSchema sc;
   make_schema(&sc);
   mw_shard_writer_config c;
@@ -542,7 +440,7 @@ static void test_fenced_concurrent_durable_puts(void) {
 static void test_concurrent_puts(int memtable) {
   char name[32];
   snprintf(name, sizeof name, "sw_conc%d", memtable);
-  mw_objstore *s = sw_store(name);
+  mw_objstore *s = wt_store(name);
   struct ArrowSchema sc;
   make_schema(&sc);
   mw_shard_writer_config c;
@@ -602,7 +500,7 @@ static void test_index_and_filter(void) {
   struct ArrowSchema sc;
   make_schema(&sc);
   for (int sync = 0; sync < 2; sync++) {
-    mw_objstore *s = sw_store(sync ? "sw_ix1" : "sw_ix0");
+    mw_objstore *s = wt_store(sync ? "sw_ix1" : "sw_ix0");
     mw_shard_writer_config c;
     cfg_init(&c, 1, 0);
     c.sync_indexed_write = sync;
@@ -644,7 +542,7 @@ static void test_index_and_filter(void) {
 }
 
 static void test_freeze_generations(void) {
-  mw_objstore *s = sw_store("sw_gen");
+  mw_objstore *s = wt_store("sw_gen");
   struct ArrowSchema sc;
   make_schema(&sc);
   mw_shard_writer_config c;
@@ -682,7 +580,7 @@ static void test_faults(void) {
     for (uint64_t nth = 1; nth <= 40; nth++) {
       char name[48];
       snprintf(name, sizeof name, "sw_fault_%d_%" PRIu64, kind, nth);
-      mw_objstore *inner = sw_store(name);
+      mw_objstore *inner = wt_store(name);
       mw_objstore *s = NULL;
       mw_error e = {0};
       mw_objstore_fault_new(&s, inner, &e);
@@ -748,12 +646,12 @@ static void test_kill9(void) {
   make_schema(&sc);
   srand(12345);
   int failures = 0;
-  int kill_us = strncmp(sw_base, "s3://", 5) == 0 ? 100000 : 20000;
+  int kill_us = wt_is_s3 ? 100000 : 20000;
   for (int round = 0; round < 12; round++) {
     char name[32], uri[800];
     /* rounds share 3 shards: later rounds replay earlier rounds' WAL */
     snprintf(name, sizeof name, "kill9_t%d", round % 3);
-    sw_uri(uri, sizeof uri, name);
+    wt_uri(uri, sizeof uri, name);
     int fds[2];
     if (pipe(fds) != 0) abort();
     pid_t pid = fork();
@@ -859,7 +757,7 @@ static void test_replay_lance_fixture(void) {
   char src_uri[600];
   snprintf(src_uri, sizeof src_uri, "%s/fixtures/lance12_reference_table.lance", MW_SHARED_DIR);
   mw_error e = {0};
-  sw_copy cp = {NULL, sw_store("fixture/t.lance"), 0};
+  sw_copy cp = {NULL, wt_store("fixture/t.lance"), 0};
   CHECK_OK(mw_objstore_open(&cp.src, src_uri, NULL, &e), &e);
   if (!cp.src) return;
   CHECK_OK(mw_objstore_list(cp.src, "", sw_copy_cb, &cp, &e), &e);
@@ -910,8 +808,7 @@ static void test_concurrent_puts_memtable(void) { test_concurrent_puts(1); }
  * memory://NAME; no SIGKILL test), a local folder "/path/" or
  * "file:///path/", or "s3://bucket/prefix/" (trailing '/' needed). */
 static void sw_run_suite(const char *base) {
-  snprintf(sw_base, sizeof sw_base, "%s", base);
-  sw_is_memory = strncmp(base, "memory://", 9) == 0;
+  wt_set_base(base);
   fprintf(stderr, "--- ShardWriter suite on %s\n", base);
   MW_RUN(test_memtable_single_put);
   MW_RUN(test_wal_only_durable_round_trip);
@@ -929,7 +826,7 @@ static void sw_run_suite(const char *base) {
   MW_RUN(test_freeze_generations);
   MW_RUN(test_faults);
   MW_RUN(test_replay_lance_fixture);
-  if (!sw_is_memory) MW_RUN(test_kill9);
+  if (!wt_is_memory) MW_RUN(test_kill9);
 }
 
 #endif /* MW_SHARD_WRITER_SUITE_H */
