@@ -260,11 +260,11 @@ static const char scan_usage[] =
 
 /* The writer schema of a shard: the schema of its first WAL entry, without
  * writer_epoch / fence_sentinel. */
-static int shard_schema(struct ArrowSchema *out, mw_objstore *store, const char *shard) {
+static int shard_schema(struct ArrowSchema *out, mw_objstore *store, const char *shard, const char *cmd) {
   mw_error err = {0};
   mw_wal_tailer *t = NULL;
   if (mw_wal_tailer_open(&t, store, shard, &err) != MW_OK) {
-    fprintf(stderr, "memwal scan: %s\n", err.message);
+    fprintf(stderr, "memwal %s: %s\n", cmd, err.message);
     return 1;
   }
   uint64_t first = 0;
@@ -273,14 +273,14 @@ static int shard_schema(struct ArrowSchema *out, mw_objstore *store, const char 
   /* Fence entries carry an empty schema (Lance 12): use the first entry
    * that has columns. */
   if (mw_wal_tailer_first_position(&first, t, &err) != MW_OK) {
-    fprintf(stderr, "memwal scan: cannot find the shard's schema: %s\n", err.message);
+    fprintf(stderr, "memwal %s: cannot find the shard's schema: %s\n", cmd, err.message);
     mw_wal_tailer_close(t);
     return 1;
   }
   for (uint64_t p = first;; p++) {
     if (mw_wal_tailer_read_entry(&e, t, p, &err) != MW_OK) {
-      fprintf(stderr, "memwal scan: cannot find the shard's schema (no WAL entry with columns): %s\n",
-              err.message);
+      fprintf(stderr, "memwal %s: cannot find the shard's schema (no WAL entry with columns): %s\n",
+              cmd, err.message);
       mw_wal_tailer_close(t);
       return 1;
     }
@@ -289,7 +289,7 @@ static int shard_schema(struct ArrowSchema *out, mw_objstore *store, const char 
   }
   static const char *const fence_key[] = {"fence_sentinel", NULL};
   if (mw_cli_schema_without(out, &e.schema, fence_key, &err) == MW_OK) rc = 0;
-  if (rc) fprintf(stderr, "memwal scan: %s\n", err.message[0] ? err.message : "out of memory");
+  if (rc) fprintf(stderr, "memwal %s: %s\n", cmd, err.message[0] ? err.message : "out of memory");
   mw_wal_entry_release(&e);
   mw_wal_tailer_close(t);
   return rc;
@@ -309,7 +309,7 @@ static int open_replayed_writer(mw_shard_writer **w, mw_objstore **store, struct
     return 2;
   }
   if (open_store(store, cmd, &o)) return 1;
-  if (shard_schema(schema, *store, o.shard)) {
+  if (shard_schema(schema, *store, o.shard, cmd)) {
     mw_objstore_close(*store);
     return 1;
   }
