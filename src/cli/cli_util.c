@@ -55,7 +55,7 @@ bool mw_cli_parse_u64(uint64_t *out, const char *s) {
   return true;
 }
 
-int mw_cli_open_existing(mw_objstore **store, const char *cmd, const char *uri) {
+int mw_cli_check_exists(const char *cmd, const char *uri) {
   const char *path = NULL;
   if (!strstr(uri, "://")) path = uri;
   else if (strncmp(uri, "file://", 7) == 0 && !strchr(uri, '%')) path = uri + 7;
@@ -70,6 +70,11 @@ int mw_cli_open_existing(mw_objstore **store, const char *cmd, const char *uri) 
       return 1;
     }
   }
+  return 0;
+}
+
+int mw_cli_open_existing(mw_objstore **store, const char *cmd, const char *uri) {
+  if (mw_cli_check_exists(cmd, uri)) return 1;
   mw_error err = {0};
   if (mw_objstore_open(store, uri, NULL, &err) != MW_OK) {
     fprintf(stderr, "memwal %s: %s\n", cmd, err.message);

@@ -36,6 +36,10 @@ bool mw_cli_parse_u64(uint64_t *out, const char *s);
  * store would create it. Returns 0, or prints the reason and returns 1. */
 int mw_cli_open_existing(mw_objstore **store, const char *cmd, const char *uri);
 
+/* The existence check of mw_cli_open_existing alone (local URIs must name an
+ * existing folder; other schemes pass). 0 = ok, 1 = reported on stderr. */
+int mw_cli_check_exists(const char *cmd, const char *uri);
+
 /* Reads the whole file at path into b ("-" = stdin when dash_is_stdin).
  * Returns 0 or an errno value (ENOMEM when b cannot grow); *opened, when
  * given, tells whether the file could be opened at all. */

@@ -308,7 +308,8 @@ static int open_replayed_writer(mw_shard_writer **w, mw_objstore **store, struct
     fprintf(stderr, "memwal %s: --shard is required\n%s", cmd, usage);
     return 2;
   }
-  if (open_store(store, cmd, &o)) return 1;
+  /* Reading a shard never creates its table folder. */
+  if (mw_cli_check_exists(cmd, o.uri) || open_store(store, cmd, &o)) return 1;
   if (shard_schema(schema, *store, o.shard, cmd)) {
     mw_objstore_close(*store);
     return 1;
