@@ -113,7 +113,7 @@ static mw_status deref(mw_fb *fb, size_t p, uint64_t *target, mw_error *err) {
 mw_status mw_fb_table_field(const mw_fb_table *t, int slot, mw_fb_table *out, bool *present,
                             mw_error *err) {
   size_t p;
-  uint64_t tgt;
+  uint64_t tgt = 0; /* set by follow(); the zero silences -O3 */
   *present = false;
   MW_TRY(field_pos(t, slot, 4, &p, err));
   if (!p) return MW_OK;
@@ -135,7 +135,7 @@ static mw_status string_at(mw_fb *fb, uint64_t tgt, const char **s, uint32_t *le
 mw_status mw_fb_string(const mw_fb_table *t, int slot, const char **s, uint32_t *len,
                        bool *present, mw_error *err) {
   size_t p;
-  uint64_t tgt;
+  uint64_t tgt = 0; /* set by follow(); the zero silences -O3 */
   *present = false;
   MW_TRY(field_pos(t, slot, 4, &p, err));
   if (!p) return MW_OK;
@@ -148,7 +148,7 @@ mw_status mw_fb_string(const mw_fb_table *t, int slot, const char **s, uint32_t 
 mw_status mw_fb_vector(const mw_fb_table *t, int slot, size_t elem, mw_fb_vec *out, bool *present,
                        mw_error *err) {
   size_t p;
-  uint64_t tgt;
+  uint64_t tgt = 0; /* set by follow(); the zero silences -O3 */
   *present = false;
   MW_TRY(field_pos(t, slot, 4, &p, err));
   if (!p) return MW_OK;
@@ -167,7 +167,7 @@ mw_status mw_fb_vector(const mw_fb_table *t, int slot, size_t elem, mw_fb_vec *o
 
 mw_status mw_fb_vec_table(const mw_fb_vec *v, uint32_t i, mw_fb_table *out, mw_error *err) {
   size_t p = v->pos + (size_t)i * 4;
-  uint64_t tgt;
+  uint64_t tgt = 0; /* set by follow(); the zero silences -O3 */
   if (v->elem != 4 || i >= v->n) return corrupt_at(v->fb, p, err, "bad vector element");
   MW_TRY(deref(v->fb, p, &tgt, err));
   return table_at(out, v->fb, tgt, v->depth + 1, err);
@@ -176,7 +176,7 @@ mw_status mw_fb_vec_table(const mw_fb_vec *v, uint32_t i, mw_fb_table *out, mw_e
 mw_status mw_fb_vec_string(const mw_fb_vec *v, uint32_t i, const char **s, uint32_t *len,
                            mw_error *err) {
   size_t p = v->pos + (size_t)i * 4;
-  uint64_t tgt;
+  uint64_t tgt = 0; /* set by follow(); the zero silences -O3 */
   if (v->elem != 4 || i >= v->n) return corrupt_at(v->fb, p, err, "bad vector element");
   MW_TRY(deref(v->fb, p, &tgt, err));
   return string_at(v->fb, tgt, s, len, err);

@@ -394,7 +394,7 @@ static bool add_cols(mw_lance_file_writer *w, const struct ArrowSchema *f, int64
   if (st) {
     for (int64_t i = 0; i < f->n_children; i++) {
       char sub[256];
-      snprintf(sub, sizeof sub, "%s.%s", name, f->children[i]->name);
+      snprintf(sub, sizeof sub, "%.120s.%.120s", name, f->children[i]->name); /* names only label errors */
       path[depth] = (int)i;
       if (!add_cols(w, f->children[i], top, path, depth + 1, sub)) return false;
     }

@@ -124,6 +124,9 @@ struct mw_shard_writer {
   char fail_msg[MW_ERROR_MESSAGE_SIZE];
   bool unreported;            /* a failure nobody has been told about yet */
 
+  /* (mu) bytes of the generation file the MemTable flusher is building */
+  uint64_t flushing_bytes;
+
   /* (mu) MemTable mode */
   mw_memtable *active;
   frozen_mt *frozen;          /* oldest first; only the MemTable flusher removes */
@@ -294,6 +297,21 @@ static void flush_once(mw_shard_writer *w) {
         w->flush_requested = true; /* the rest follows at once */
       }
       break;
+    }
+  }
+  /* Bound the entry (and so the encode buffer, a second copy of its
+   * batches) at max_wal_buffer_size: a flusher that fell behind writes
+   * several entries in a row, never one as large as a whole MemTable. */
+  {
+    uint64_t acc = 0, k = 0;
+    for (pending_batch *q = w->pend_head; q && k < n; q = q->next) {
+      if (k > 0 && acc + q->bytes > w->cfg.max_wal_buffer_size) break;
+      acc += q->bytes;
+      k++;
+    }
+    if (k < n) {
+      n = k;
+      w->flush_requested = true; /* the rest follows at once */
     }
   }
   const struct ArrowArray **arrays = malloc(n * sizeof *arrays);
@@ -592,6 +610,11 @@ static void make_sticky(mw_shard_writer *w, mw_status s, const char *msg) {
 /* Flushes frozen[0] (mu held, covered): drops mu around the I/O. */
 static void flush_generation(mw_shard_writer *w) {
   frozen_mt f = w->frozen[0]; /* copy: the array may move while unlocked */
+  /* The generation's data file is built in memory (a second copy of the
+   * MemTable): it counts against the backpressure budget while it exists. */
+  mw_memtable_info fi;
+  mw_memtable_info_get(&fi, f.mt);
+  w->flushing_bytes = fi.estimated_size;
   pthread_mutex_unlock(&w->mu);
 
   uint64_t t0 = now_ns();
@@ -649,6 +672,8 @@ static void flush_generation(mw_shard_writer *w) {
   uint64_t t1 = now_ns();
 
   pthread_mutex_lock(&w->mu);
+  w->flushing_bytes = 0;
+  pthread_cond_broadcast(&w->state_cv);
   if (s == MW_OK) {
     /* frozen[0] is still f: only this thread removes frozen MemTables. */
     memmove(&w->frozen[0], &w->frozen[1], (w->n_frozen - 1) * sizeof *w->frozen);
@@ -723,7 +748,7 @@ static void backpressure(mw_shard_writer *w) {
   uint64_t t0 = 0, last_log = 0;
   for (;;) {
     if (w->stopping || w->sticky != MW_OK) break;
-    uint64_t used = w->cfg.enable_memtable ? memtable_bytes(w) : w->pend_bytes;
+    uint64_t used = w->cfg.enable_memtable ? memtable_bytes(w) + w->flushing_bytes : w->pend_bytes;
     if (used < budget) break;
     if (!w->cfg.enable_memtable && w->pend_count == 0) break;
     if (w->cfg.enable_memtable && w->n_frozen == 0) {
