@@ -363,6 +363,10 @@ static void flush_once(mw_shard_writer *w) {
     w->pend_bytes -= bytes;
     w->pend_start = end;
     w->durable_end = end;
+    /* A failed attempt nobody was told about is moot once every batch it
+     * covered is durable (the retry wrote them): nothing was lost, so the
+     * next put or close must not report it. It was logged when it happened. */
+    if (w->unreported && w->sticky == MW_OK && w->durable_end >= w->fail_end) w->unreported = false;
     w->have_wal_pos = true;
     w->last_wal_pos = r.position;
     for (size_t i = 0; i < w->n_frozen; i++) {
