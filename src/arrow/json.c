@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,20 +172,31 @@ static bool nonfinite(char *buf, size_t cap, double v) {
   return false;
 }
 
+/* The shortest "%.{p}g" that reads back as v. Whether p digits round-trip
+ * is monotone in p (more digits are never farther from v), so a binary
+ * search over [1, max_p] finds the same p as trying 1, 2, 3... with 3-5
+ * formatting calls instead of up to max_p (rendering millions of vector
+ * floats is dominated by this). max_p always round-trips. */
+static void shortest_g(char *buf, size_t cap, double v, int max_p, bool as_float) {
+  int lo = 1, hi = max_p;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    snprintf(buf, cap, "%.*g", mid, v);
+    bool ok = as_float ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v;
+    if (ok) hi = mid;
+    else lo = mid + 1;
+  }
+  snprintf(buf, cap, "%.*g", lo, v);
+}
+
 void mw_json_format_f64(char *buf, size_t cap, double v) {
   if (nonfinite(buf, cap, v)) return;
-  for (int prec = 1; prec <= 17; prec++) {
-    snprintf(buf, cap, "%.*g", prec, v);
-    if (strtod(buf, NULL) == v) return;
-  }
+  shortest_g(buf, cap, v, 17, false);
 }
 
 void mw_json_format_f32(char *buf, size_t cap, float v) {
   if (nonfinite(buf, cap, v)) return;
-  for (int prec = 1; prec <= 9; prec++) {
-    snprintf(buf, cap, "%.*g", prec, (double)v);
-    if (strtof(buf, NULL) == v) return;
-  }
+  shortest_g(buf, cap, (double)v, 9, true);
 }
 
 void mw_json_format_f16(char *buf, size_t cap, uint16_t bits) {
