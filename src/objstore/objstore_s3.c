@@ -714,11 +714,14 @@ static int parse_u64(const char *p, size_t n, uint64_t *out) {
 
 /* One ListObjectsV2 page: calls fn per key; *stop when fn asked to stop;
  * *next = the continuation token (malloc'ed) or NULL on the last page. */
-static mw_status list_page(s3_store *s, const char *prefix, const mw_buf *xmlb,
-                           mw_objstore_list_fn fn, void *arg, int *stop, char **next,
+/* Parses one ListObjectsV2 response body (untrusted): calls fn for each
+ * key under the store prefix `sp` (sp_len bytes), relative to it; *next
+ * receives the continuation token of a truncated listing (malloc'ed). */
+static mw_status list_page(const char *sp, size_t sp_len, const char *prefix, const uint8_t *xml,
+                           size_t n, mw_objstore_list_fn fn, void *arg, int *stop, char **next,
                            mw_error *err) {
-  const char *x = (const char *)xmlb->data;
-  size_t n = xmlb->len, pos = 0, cs, cl;
+  const char *x = (const char *)xml;
+  size_t pos = 0, cs, cl;
   *next = NULL;
   if (!x || !memmem(x, n, "<ListBucketResult", 17))
     return mw_err(err, MW_ERR_CORRUPT, "list '%s': the response is not a ListBucketResult", prefix);
@@ -740,8 +743,8 @@ static mw_status list_page(s3_store *s, const char *prefix, const mw_buf *xmlb,
                     ks + bad - 1);
     /* Keys are relative to the store's prefix; others (impossible with our
      * request) and names no key can have (e.g. "a//b") are not ours. */
-    if (strncmp(full, s->prefix, s->prefix_len) == 0) {
-      const char *rel = full + s->prefix_len;
+    if (strncmp(full, sp, sp_len) == 0) {
+      const char *rel = full + sp_len;
       if (mw_objstore_check_key(rel, NULL) == MW_OK && fn(arg, rel, size)) *stop = 1;
     }
     free(full);
@@ -800,7 +803,8 @@ static mw_status s3_list(void *self, const char *prefix, mw_objstore_list_fn fn,
       if (rs.status != 200)
         st = http_err(err, rs.status == 404 ? MW_ERR_NOT_FOUND : MW_ERR_IO, s, &rq, &rs);
       else
-        st = list_page(s, prefix, &rs.body, fn, arg, &stop, &next, err);
+        st = list_page(s->prefix, s->prefix_len, prefix, rs.body.data, rs.body.len, fn, arg, &stop,
+                       &next, err);
       mw_buf_free(&rs.body);
       if (st == MW_OK && next && token && !strcmp(next, token))
         st = mw_err(err, MW_ERR_CORRUPT, "list '%s': the server repeated continuation token '%s'",
@@ -1000,4 +1004,11 @@ mw_status mw_objstore_s3_open(mw_objstore **out, const char *uri, const char *re
     }
   }
   return mw_objstore_new(out, &s3_vt, s, err);
+}
+
+mw_status mw_s3_parse_list_page(char **out_next, const char *store_prefix, const uint8_t *xml,
+                                size_t len, mw_objstore_list_fn fn, void *arg, mw_error *err) {
+  int stop = 0;
+  *out_next = NULL;
+  return list_page(store_prefix, strlen(store_prefix), "", xml, len, fn, arg, &stop, out_next, err);
 }
