@@ -395,7 +395,9 @@ static const char bench_usage[] =
     "                    [--first-position N] [--quiet] [--flush-on-close]\n"
     "  Ingests N generated rows (id int64 primary key, vector fixed_size_list<float32>[D],\n"
     "  text ~70 B; defaults 100000 rows, 1000 per put, D = 512) into a new or existing shard,\n"
-    "  with a progress line on stderr, then prints a JSON summary with rows/s and MB/s.\n";
+    "  with a progress line on stderr, then prints a JSON summary with rows/s and MB/s.\n"
+    "  \"generations\" counts the generations committed before close; with --flush-on-close\n"
+    "  every row is in a committed generation when it is printed.\n";
 
 int mw_cli_bench(int argc, char **argv) {
   writer_opts o;
