@@ -12,23 +12,9 @@
 #include "lance/pk_index.h"
 #include "memwal_sys.h"
 #include "mw_test.h"
+#include "store_test_util.h"
 
-#define GEN_DIR MW_SHARED_DIR "/fixtures/lance12_reference_table.lance/_mem_wal/aa48498d-ac91-59e2-8452-69f46010ace2"
-
-static uint8_t *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  mw_buf b;
-  mw_buf_init(&b);
-  for (;;) {
-    mw_buf_reserve(&b, 65536);
-    size_t n = fread(b.data + b.len, 1, b.cap - b.len, f);
-    b.len += n;
-    if (!n) break;
-  }
-  fclose(f);
-  return mw_buf_take(&b, len);
-}
+#define GEN_DIR FIX_SHARD_DIR
 
 static void test_siphash_vectors(void) {
   uint8_t in[16];

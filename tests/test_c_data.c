@@ -4,52 +4,10 @@
 #include "mw_test.h"
 
 #include "arrow/c_data.h"
+#include "arrow_test_util.h"
 
 static mw_error g_err;
 static mw_error *errp = &g_err; /* CHECK_OK wants a pointer expression */
-
-/* ---- hand-built Arrow C structs (static buffers, no-op release) */
-typedef struct tarr {
-  struct ArrowArray a;
-  const void *bufs[3];
-  struct ArrowArray *kids[8];
-} tarr;
-
-typedef struct tsch {
-  struct ArrowSchema s;
-  struct ArrowSchema *kids[8];
-} tsch;
-
-static void arr_noop_release(struct ArrowArray *a) { a->release = NULL; }
-static void sch_noop_release(struct ArrowSchema *s) { s->release = NULL; }
-
-static void arr_init(tarr *t, int64_t length, int64_t null_count, int64_t offset, int n_buffers,
-                     const void *b0, const void *b1, const void *b2) {
-  memset(t, 0, sizeof *t);
-  t->a.length = length;
-  t->a.null_count = null_count;
-  t->a.offset = offset;
-  t->a.n_buffers = n_buffers;
-  t->bufs[0] = b0;
-  t->bufs[1] = b1;
-  t->bufs[2] = b2;
-  t->a.buffers = t->bufs;
-  t->a.children = t->kids;
-  t->a.release = arr_noop_release;
-}
-
-static void arr_add(tarr *t, tarr *child) { t->kids[t->a.n_children++] = &child->a; }
-
-static void sch_init(tsch *t, const char *format, const char *name, int64_t flags) {
-  memset(t, 0, sizeof *t);
-  t->s.format = format;
-  t->s.name = name;
-  t->s.flags = flags;
-  t->s.children = t->kids;
-  t->s.release = sch_noop_release;
-}
-
-static void sch_add(tsch *t, tsch *child) { t->kids[t->s.n_children++] = &child->s; }
 
 static void test_format_round_trip(void) {
   static const struct { const char *fmt, *name, *back; int nbuf, bits; } cases[] = {

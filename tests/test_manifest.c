@@ -13,10 +13,9 @@
 #include "memwal_sys.h"
 #include "mw_test.h"
 #include "objstore/objstore_fault.h"
+#include "store_test_util.h"
 #include "wal/wal_names.h"
 
-#define FIXTURE MW_SHARED_DIR "/fixtures/lance12_reference_table.lance"
-#define FIX_SHARD "aa48498d-ac91-59e2-8452-69f46010ace2"
 #define FIX_JSON                                                                                  \
   "{\"version\":8,\"writer_epoch\":4,\"replay_after_wal_entry_position\":3,"                      \
   "\"wal_entry_position_last_seen\":6,\"current_generation\":2,\"flushed_generations\":[{"        \
@@ -27,16 +26,6 @@
 static const uint8_t SHARD_A[16] = {1, 2, 3, 4, 5, 6, 0x47, 8, 0x89, 10, 11, 12, 13, 14, 15, 16};
 
 /* ------------------------------------------------------------- helpers */
-
-static mw_objstore *open_store(const char *uri) {
-  mw_objstore *s = NULL;
-  mw_error e = {0};
-  if (mw_objstore_open(&s, uri, NULL, &e) != MW_OK) {
-    fprintf(stderr, "open %s: %s\n", uri, e.message);
-    abort();
-  }
-  return s;
-}
 
 static mw_manifest_store *open_ms(mw_objstore *s, const uint8_t id[16], uint32_t batch) {
   mw_manifest_store *ms = NULL;
@@ -122,42 +111,14 @@ static uint64_t latest_version(mw_manifest_store *ms) {
   return v;
 }
 
-/* Copies every object under _mem_wal/ of `from` into `to`. */
-typedef struct copy_ctx {
-  mw_objstore *from, *to;
-  int failed;
-} copy_ctx;
-
-static int copy_one(void *arg, const char *key, uint64_t size) {
-  copy_ctx *c = arg;
-  uint8_t *d = NULL;
-  size_t n = 0;
-  if (mw_objstore_get(c->from, &d, &n, key, 0, MW_OBJSTORE_TO_END, NULL) != MW_OK ||
-      mw_objstore_put(c->to, key, d, n, NULL) != MW_OK || n != size)
-    c->failed = 1;
-  mw_free(d);
-  return 0;
-}
-
 /* A temp folder holding a copy of the fixture's _mem_wal/ (the shared folder
  * is read-only). */
 static mw_objstore *copy_fixture(char *dir_out /* 64 bytes */) {
   strcpy(dir_out, "/tmp/mw_test_manifest_XXXXXX");
   if (!mkdtemp(dir_out)) abort();
-  mw_objstore *from = open_store(FIXTURE);
   mw_objstore *to = open_store(dir_out);
-  copy_ctx c = {from, to, 0};
-  mw_error e_ = {0}, *err = &e_;
-  CHECK_OK(mw_objstore_list(from, "_mem_wal/", copy_one, &c, err), err);
-  CHECK_INT(c.failed, 0);
-  mw_objstore_close(from);
+  copy_fixture_mem_wal(to);
   return to;
-}
-
-static void remove_dir(const char *dir) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  CHECK_INT(system(cmd), 0);
 }
 
 /* ----------------------------------------------- hooking store wrapper

@@ -20,25 +20,14 @@
 #include "memwal_sys.h"
 #include "mw_test.h"
 #include "objstore/objstore_fault.h"
+#include "store_test_util.h"
 #include "wal/wal_internal.h"
 #include "wal/wal_names.h"
 
-#define FIXTURE MW_SHARED_DIR "/fixtures/lance12_reference_table.lance"
-#define FIX_SHARD "aa48498d-ac91-59e2-8452-69f46010ace2"
 #define SHARD "01020304-0506-4708-890a-0b0c0d0e0f10"
 #define PK_KEY "lance-schema:unenforced-primary-key:position"
 
 /* ------------------------------------------------------------- helpers */
-
-static mw_objstore *open_store(const char *uri) {
-  mw_objstore *s = NULL;
-  mw_error e = {0};
-  if (mw_objstore_open(&s, uri, NULL, &e) != MW_OK) {
-    fprintf(stderr, "open %s: %s\n", uri, e.message);
-    abort();
-  }
-  return s;
-}
 
 /* The fixture's schema: id int64 not null (primary key metadata), name utf8,
  * _tombstone bool not null. */
@@ -218,12 +207,6 @@ static uint64_t wal_count(mw_objstore *s, const char *shard) {
 }
 
 static char g_tmp[64];
-
-static void remove_dir(const char *dir) {
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  CHECK_INT(system(cmd), 0);
-}
 
 static char *make_tmp(char *buf /* 128 */, const char *tag) {
   snprintf(buf, 128, "%.63s/mw_test_wal_%.8s_XXXXXX", g_tmp, tag);
@@ -536,22 +519,6 @@ static void test_sealed_and_corrupt(void) {
 
 /* ----------------------------------------------------------- fixture */
 
-typedef struct copy_ctx {
-  mw_objstore *from, *to;
-  int failed;
-} copy_ctx;
-
-static int copy_one(void *arg, const char *key, uint64_t size) {
-  copy_ctx *c = arg;
-  uint8_t *d = NULL;
-  size_t n = 0;
-  if (mw_objstore_get(c->from, &d, &n, key, 0, MW_OBJSTORE_TO_END, NULL) != MW_OK ||
-      mw_objstore_put(c->to, key, d, n, NULL) != MW_OK || n != size)
-    c->failed = 1;
-  mw_free(d);
-  return 0;
-}
-
 static void check_fixture_wal(mw_objstore *s) {
   static const char *want[8] = {NULL,  "1:1,2,3", "2:",     "2:4,5,6",
                                 "3:",  "3:7,8,9", "4:",     "4:3,10"};
@@ -601,12 +568,9 @@ static void test_fixture(void) {
   /* Writes: a copy in a temp folder. */
   char dir[128];
   make_tmp(dir, "fix");
-  mw_objstore *from = open_store(FIXTURE), *to = open_store(dir);
-  copy_ctx c = {from, to, 0};
+  mw_objstore *to = open_store(dir);
+  copy_fixture_mem_wal(to);
   mw_error e_ = {0}, *err = &e_;
-  CHECK_OK(mw_objstore_list(from, "_mem_wal/", copy_one, &c, err), err);
-  CHECK_INT(c.failed, 0);
-  mw_objstore_close(from);
   check_fixture_wal(to);
   mw_wal_appender *a = NULL;
   CHECK_OK(mw_wal_appender_open(&a, to, FIX_SHARD, NULL, err), err);
