@@ -10,18 +10,9 @@ INPUT=$(dirname "$0")/../data/wal_append_input.arrows # ids 11, 12 (+ an empty b
 FIX=$SHARED/fixtures/lance12_reference_table.lance
 FSHARD=aa48498d-ac91-59e2-8452-69f46010ace2
 S=33333333-4444-4555-8666-777777777777
-fail=0
-check() { # name expected actual
-  if [ "$2" != "$3" ]; then
-    echo "FAIL $1: expected [$2] got [$3]" >&2
-    fail=1
-  else
-    echo "ok   $1"
-  fi
-}
+. "$(dirname "$0")/common.sh"
 mask() { sed -E 's/"path":"[0-9a-f]{8}_gen_/"path":"HEX_gen_/g; s/"(put|close)_seconds": [0-9.]+/"\1_seconds": T/g'; }
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+mk_tmp
 T=$TMP/t
 SCHEMA='{"schema": {"fields": [{"name": "id", "type": "int64", "nullable": false, "metadata": {"lance-schema:unenforced-primary-key:position": "1"}}, {"name": "name", "type": "utf8", "nullable": true, "metadata": {}}, {"name": "_tombstone", "type": "bool", "nullable": false, "metadata": {}}], "metadata": {}}}'
 G1='{"generation":1,"path":"HEX_gen_1","in_memory_bytes":35,"physical_rows":2,"primary_key_bytes":16}'

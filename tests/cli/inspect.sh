@@ -6,15 +6,7 @@ BIN=$1
 SHARED=$2
 FIX=$SHARED/fixtures/lance12_reference_table.lance
 SHARD=aa48498d-ac91-59e2-8452-69f46010ace2
-fail=0
-check() { # name expected actual
-  if [ "$2" != "$3" ]; then
-    echo "FAIL $1: expected [$2] got [$3]" >&2
-    fail=1
-  else
-    echo "ok   $1"
-  fi
-}
+. "$(dirname "$0")/common.sh"
 EXPECT='{"version":8,"writer_epoch":4,"replay_after_wal_entry_position":3,"wal_entry_position_last_seen":6,"current_generation":2,"flushed_generations":[{"generation":1,"path":"70752807_gen_1","in_memory_bytes":166,"physical_rows":6,"primary_key_bytes":48}],"shard_spec_id":1,"shard_id":"aa48498d-ac91-59e2-8452-69f46010ace2","status":"ACTIVE"}'
 
 out=$("$BIN" inspect "$FIX" --shard $SHARD); rc=$?
@@ -26,8 +18,7 @@ out=$("$BIN" inspect --shard=$SHARD "file://$FIX"); rc=$?
 check "file uri exit" 0 $rc
 check "file uri json" "$EXPECT" "$out"
 
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+mk_tmp
 
 err=$("$BIN" inspect "$FIX" --shard 00000000-0000-4000-8000-000000000000 2>&1 >/dev/null); rc=$?
 check "missing shard exit" 1 $rc

@@ -7,14 +7,11 @@ set -u
 BIN=${1:?usage: ipc_cat.sh MEMWAL_BIN SHARED_DIR}
 SHARED=${2:?usage: ipc_cat.sh MEMWAL_BIN SHARED_DIR}
 WAL="$SHARED/fixtures/lance12_reference_table.lance/_mem_wal/aa48498d-ac91-59e2-8452-69f46010ace2/wal"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-ok() { echo "ok   $*"; }
+. "$(dirname "$0")/common.sh"
+mk_tmp
 
-[ -x "$BIN" ] || { echo "FAIL: no memwal binary at $BIN" >&2; exit 1; }
-[ -d "$WAL" ] || { echo "FAIL: no reference WAL folder at $WAL" >&2; exit 1; }
+[ -x "$BIN" ] || die "no memwal binary at $BIN"
+[ -d "$WAL" ] || die "no reference WAL folder at $WAL"
 
 # WAL entry file name of a 1-based position: 64 binary digits, least
 # significant bit first (bit-reversed), + ".arrow".

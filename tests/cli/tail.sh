@@ -10,18 +10,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 INPUT=$HERE/../data/wal_append_input.arrows  # ids 11,12; writer_epoch 99; + a zero-row batch
 FIX=$SHARED/fixtures/lance12_reference_table.lance
 SHARD=aa48498d-ac91-59e2-8452-69f46010ace2
-fail=0
-check() { # name expected actual
-  if [ "$2" != "$3" ]; then
-    echo "FAIL $1: expected [$2] got [$3]" >&2
-    fail=1
-  else
-    echo "ok   $1"
-  fi
-}
-contains() { # name needle haystack
-  case "$3" in *"$2"*) echo "ok   $1";; *) echo "FAIL $1: [$2] not in [$3]" >&2; fail=1;; esac
-}
+. "$(dirname "$0")/common.sh"
 
 L1='{"position": 1, "writer_epoch": 1, "fence": false, "batches": 1, "rows": [{"id": 1, "name": "n1", "_tombstone": false}, {"id": 2, "name": "n2", "_tombstone": false}, {"id": 3, "name": "n3", "_tombstone": false}]}'
 L2='{"position": 2, "writer_epoch": 2, "fence": true, "batches": 0, "rows": []}'
@@ -53,8 +42,7 @@ out=$("$BIN" tail "memory://empty" --shard $SHARD); rc=$?
 check "empty wal: nothing" "" "$out"
 check "empty wal exit" 0 $rc
 
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+mk_tmp
 
 # ---- append on a copy (the fixture itself must never be written)
 cp -r "$FIX" "$TMP/t.lance" && chmod -R u+w "$TMP/t.lance"

@@ -11,24 +11,15 @@
 #      type JS can write) decoded by `memwal ipc-cat`, compared exactly.
 # Missing node or peers is a failure, not a skip.
 set -u
-BIN=${1:?usage}; PEERS=${2:?usage}; SHARED=${3:?usage}; BDIR=${4:?usage}
-HERE=$(cd "$(dirname "$0")" && pwd)
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-ok() { echo "ok   $*"; }
+. "$(dirname "$0")/common.sh"
 
-command -v node >/dev/null || { echo "FAIL: node not found" >&2; exit 1; }
-[ -f "$PEERS/arrow_read.mjs" ] && [ -d "$PEERS/node_modules/apache-arrow" ] \
-  || { echo "FAIL: peers not installed in $PEERS (run shared/peers/install.sh)" >&2; exit 1; }
-[ -x "$BIN" ] || { echo "FAIL: no memwal binary at $BIN" >&2; exit 1; }
-[ -x "$BDIR/tests/test_ipc" ] || { echo "FAIL: no $BDIR/tests/test_ipc" >&2; exit 1; }
+need_node
+need_peers arrow_read.mjs node_modules/apache-arrow/
+[ -x "$BIN" ] || die "no memwal binary at $BIN"
+[ -x "$BDIR/tests/test_ipc" ] || die "no $BDIR/tests/test_ipc"
 
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-# our scripts import apache-arrow: give them the peers' node_modules
-mkdir -p "$TMP/js" "$TMP/samples"
-ln -s "$PEERS/node_modules" "$TMP/js/node_modules"
-cp "$HERE"/*.mjs "$TMP/js/"
+js_tmp "$HERE"/*.mjs
+mkdir -p "$TMP/samples"
 
 # ---- (a) our streams -> apache-arrow JS
 "$BDIR/tests/test_ipc" --write-samples "$TMP/samples" >"$TMP/test_ipc.log" 2>&1 \

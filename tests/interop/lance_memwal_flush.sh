@@ -14,28 +14,10 @@
 #      and the LSM read returns 1..6.
 # Missing node or peers is a failure, not a skip.
 set -u
-BIN=$1
-PEERS=$2
-HERE=$(cd "$(dirname "$0")" && pwd)
-fail=0
-die() { echo "FAIL: $*" >&2; exit 1; }
-check() { # name expected actual
-  if [ "$2" != "$3" ]; then
-    echo "FAIL $1: expected [$2] got [$3]" >&2
-    fail=1
-  else
-    echo "ok   $1"
-  fi
-}
-command -v node >/dev/null || die "node not found"
-[ -f "$PEERS/lancedb_memwal_write.mjs" ] && [ -f "$PEERS/lancedb_read.mjs" ] \
-  && [ -d "$PEERS/node_modules/@lancedb/lancedb" ] && [ -d "$PEERS/node_modules/apache-arrow" ] \
-  || die "peers not installed in $PEERS"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-mkdir -p "$TMP/js"
-ln -s "$PEERS/node_modules" "$TMP/js/node_modules"
-cp "$HERE"/lance_memwal_rows.mjs "$TMP/js/"
+. "$(dirname "$0")/common.sh"
+need_node
+need_peers lancedb_memwal_write.mjs lancedb_read.mjs node_modules/@lancedb/lancedb/ node_modules/apache-arrow/
+js_tmp "$HERE"/lance_memwal_rows.mjs
 rows() { node "$TMP/js/lance_memwal_rows.mjs" "$1" "$2" || die "lance_memwal_rows.mjs $2"; }
 lwrite() { node "$PEERS/lancedb_memwal_write.mjs" "$@" >/dev/null 2>"$TMP/err" || { cat "$TMP/err" >&2; die "lancedb_memwal_write $*"; }; }
 # id=name pairs of the LSM read, sorted by id, and query_rows

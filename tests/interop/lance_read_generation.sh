@@ -17,23 +17,13 @@
 #      files are byte-identical to Lance's.
 # Missing node or peers is a failure, not a skip.
 set -u
-BIN=${1:?usage}; PEERS=${2:?usage}; SHARED=${3:?usage}; BDIR=${4:?usage}
-HERE=$(cd "$(dirname "$0")" && pwd)
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-ok() { echo "ok   $*"; }
+. "$(dirname "$0")/common.sh"
 
-command -v node >/dev/null || { echo "FAIL: node not found" >&2; exit 1; }
-[ -f "$PEERS/lancedb_read.mjs" ] && [ -d "$PEERS/node_modules/@lancedb/lancedb" ] \
-  && [ -d "$PEERS/node_modules/apache-arrow" ] \
-  || { echo "FAIL: peers not installed in $PEERS (run shared/peers/install.sh)" >&2; exit 1; }
-[ -x "$BIN" ] || { echo "FAIL: no memwal binary at $BIN" >&2; exit 1; }
+need_node
+need_peers lancedb_read.mjs node_modules/@lancedb/lancedb/ node_modules/apache-arrow/
+[ -x "$BIN" ] || die "no memwal binary at $BIN"
 
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-mkdir -p "$TMP/js"
-ln -s "$PEERS/node_modules" "$TMP/js/node_modules"
-cp "$HERE"/lance_types_gen.mjs "$HERE"/lance_compare.mjs "$TMP/js/"
+js_tmp "$HERE"/lance_types_gen.mjs "$HERE"/lance_compare.mjs
 
 # gen_compare NAME ROWS MODE BATCHES [compare flags]; FMT= selects --format
 # (empty: the default, which must be 2.1)

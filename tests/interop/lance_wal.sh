@@ -10,31 +10,12 @@
 #      return exactly ids 1,2,3,5,100,101.
 # Missing node or peers is a failure, not a skip.
 set -u
-BIN=$1
-PEERS=$2
-SHARED=$3
-HERE=$(cd "$(dirname "$0")" && pwd)
-fail=0
-die() { echo "FAIL: $*" >&2; exit 1; }
-check() { # name expected actual
-  if [ "$2" != "$3" ]; then
-    echo "FAIL $1: expected [$2] got [$3]" >&2
-    fail=1
-  else
-    echo "ok   $1"
-  fi
-}
-command -v node >/dev/null || die "node not found"
-[ -f "$PEERS/lancedb_memwal_write.mjs" ] && [ -f "$PEERS/lancedb_read.mjs" ] \
-  && [ -d "$PEERS/node_modules/@lancedb/lancedb" ] && [ -d "$PEERS/node_modules/apache-arrow" ] \
-  || die "peers not installed in $PEERS (bash SHARED_DIR/peers/install.sh $PEERS)"
+. "$(dirname "$0")/common.sh"
+need_node
+need_peers lancedb_memwal_write.mjs lancedb_read.mjs node_modules/@lancedb/lancedb/ node_modules/apache-arrow/
 [ -f "$SHARED/peers/make_reference_shard.sh" ] || die "missing $SHARED/peers/make_reference_shard.sh"
 
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-mkdir -p "$TMP/js"
-ln -s "$PEERS/node_modules" "$TMP/js/node_modules"
-cp "$HERE"/lance_*.mjs "$TMP/js/"
+js_tmp "$HERE"/lance_*.mjs
 
 # ---- (a) a fresh reference shard written by real Lance
 shard_dir=$(bash "$SHARED/peers/make_reference_shard.sh" "$PEERS" "$TMP/ref" 2>"$TMP/err") \

@@ -11,44 +11,11 @@
 # AWS_ALLOW_HTTP - the same variables serve Lance and memwal.
 # Missing node, peers or S3 settings is a failure, not a skip.
 set -u
-BIN=$1
-PEERS=$2
-HERE=$(cd "$(dirname "$0")" && pwd)
-fail=0
-die() { echo "FAIL: $*" >&2; exit 1; }
-check() { # name expected actual
-  if [ "$2" != "$3" ]; then
-    echo "FAIL $1: expected [$2] got [$3]" >&2
-    fail=1
-  else
-    echo "ok   $1"
-  fi
-}
-command -v node >/dev/null || die "node not found"
-command -v curl >/dev/null || die "curl not found"
-[ -f "$PEERS/lancedb_memwal_write.mjs" ] && [ -f "$PEERS/lancedb_read.mjs" ] \
-  && [ -d "$PEERS/node_modules/@lancedb/lancedb" ] || die "peers not installed in $PEERS"
-case "${MW_TEST_S3_URI:-}" in s3://*) ;; *) die "MW_TEST_S3_URI (s3://bucket/prefix) is not set";; esac
-[ -n "${AWS_ENDPOINT:-}" ] && [ -n "${AWS_ACCESS_KEY_ID:-}" ] && [ -n "${AWS_SECRET_ACCESS_KEY:-}" ] \
-  || die "AWS_ENDPOINT / AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY not set"
-
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-mkdir -p "$TMP/js"
-ln -s "$PEERS/node_modules" "$TMP/js/node_modules"
-cp "$HERE"/lance_wal_input.mjs "$TMP/js/"
-
-base=${MW_TEST_S3_URI%/}/interop-$$-$RANDOM
-rest=${base#s3://}
-bucket=${rest%%/*}
-prefix=${rest#*/}
-# The shard folder Lance created: list its _mem_wal/ with a signed request.
-shard_of() { # DB_PREFIX
-  local p="$1/t.lance/_mem_wal/"
-  curl -s --aws-sigv4 "aws:amz:${AWS_REGION:-us-east-1}:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$AWS_ENDPOINT/$bucket?list-type=2&prefix=${p//\//%2F}" \
-    | grep -o '<Key>[^<]*</Key>' | sed "s|<Key>$p||; s|/.*||" | sort -u
-}
+. "$(dirname "$0")/common.sh"
+need_node
+need_peers lancedb_memwal_write.mjs lancedb_read.mjs node_modules/@lancedb/lancedb/
+need_s3 interop
+js_tmp "$HERE"/lance_wal_input.mjs
 
 # ---- (a) Lance writes on S3, we read
 node "$PEERS/lancedb_memwal_write.mjs" "$base/db" t 1,2,3 --create >/dev/null 2>"$TMP/err" \
