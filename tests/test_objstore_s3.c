@@ -34,6 +34,7 @@
 #include "mw_test.h"
 #include "objstore_contract.h"
 #include "s3_proxy.h"
+#include "s3_test_util.h"
 
 static char g_base[512]; /* MW_TEST_S3_URI + "/<run id>" */
 
@@ -97,22 +98,7 @@ static void test_odd_keys(void) {
   CHECK_STR(list_str(s, "amp&", buf, sizeof buf), "amp&lt;/<tag>\"'=15");
   CHECK_STR(list_str(s, "pct%", buf, sizeof buf), "pct%41/q?x#y=12");
   CHECK_STR(list_str(s, "utf8/\xc3\xa9", buf, sizeof buf), "utf8/\xc3\xa9t\xc3\xa9=10");
-  /* a large object (curl sends Expect: 100-continue) and a deep range */
-  size_t big = 3u << 20;
-  uint8_t *data = malloc(big), *d = NULL;
-  size_t n = 0;
-  for (size_t i = 0; i < big; i++) data[i] = (uint8_t)(i * 2654435761u >> 13);
-  mw_error e = {0};
-  CHECK_OKE(mw_objstore_put(s, "big", data, big, &e), &e);
-  CHECK_OKE(mw_objstore_get(s, &d, &n, "big", 0, MW_OBJSTORE_TO_END, &e), &e);
-  CHECK_INT(n, big);
-  CHECK(n == big && memcmp(d, data, big) == 0);
-  mw_free(d);
-  CHECK_OKE(mw_objstore_get(s, &d, &n, "big", big - 1000, 5000, &e), &e);
-  CHECK_INT(n, 1000);
-  CHECK(n == 1000 && memcmp(d, data + big - 1000, 1000) == 0);
-  mw_free(d);
-  free(data);
+  expect_big(s, 3u << 20);
   CHECK_OKE(mw_objstore_delete(s, "big", NULL), NULL);
   CHECK_OKE(mw_objstore_delete(s, "pct%41/q?x#y", NULL), NULL);
   expect_missing(s, "pct%41/q?x#y");
@@ -343,19 +329,7 @@ static void test_lost_responses(void) {
 }
 
 int main(void) {
-  const char *uri = getenv("MW_TEST_S3_URI");
-  if (!uri || strncmp(uri, "s3://", 5) != 0) {
-    fprintf(stderr,
-            "test_objstore_s3: MW_TEST_S3_URI is not set (s3://bucket/prefix with AWS_ENDPOINT etc.); "
-            "run through scripts/test.sh, which starts radosgw\n");
-    return 1;
-  }
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  size_t ul = strlen(uri);
-  while (ul && uri[ul - 1] == '/') ul--;
-  snprintf(g_base, sizeof g_base, "%.*s/objstore-%ld-%ld", (int)ul, uri, (long)getpid(),
-           (long)ts.tv_nsec);
+  if (s3_test_base(g_base, sizeof g_base, "test_objstore_s3", "objstore", "") != 0) return 1;
   MW_RUN(test_contract_s3);
   MW_RUN(test_concurrency_s3);
   MW_RUN(test_odd_keys);

@@ -9,9 +9,8 @@
  * request mid-body, or both; afterwards a direct reopen must show every
  * acknowledged row exactly once in the WAL (no entry written twice) and, in
  * MemTable mode, in the replayed MemTable. */
-#include <time.h>
-
 #include "s3_proxy.h"
+#include "s3_test_util.h"
 #include "shard_writer_suite.h"
 
 static char g_base[640];
@@ -100,17 +99,7 @@ static void test_drops_memtable(void) {
 }
 
 int main(void) {
-  const char *uri = getenv("MW_TEST_S3_URI");
-  if (!uri || strncmp(uri, "s3://", 5) != 0) {
-    fprintf(stderr, "test_shard_writer_s3: MW_TEST_S3_URI is not set (s3://bucket/prefix with AWS_ENDPOINT "
-                    "etc.); run through scripts/test.sh, which starts radosgw\n");
-    return 1;
-  }
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  size_t ul = strlen(uri);
-  while (ul && uri[ul - 1] == '/') ul--;
-  snprintf(g_base, sizeof g_base, "%.*s/sw-%ld-%ld/", (int)ul, uri, (long)getpid(), (long)ts.tv_nsec);
+  if (s3_test_base(g_base, sizeof g_base, "test_shard_writer_s3", "sw", "/") != 0) return 1;
   sw_run_suite(g_base);
   MW_RUN(test_drops_wal_only);
   MW_RUN(test_drops_memtable);
