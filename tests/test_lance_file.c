@@ -56,6 +56,22 @@ static void schema2(struct ArrowSchema *s) {
   mw_schema_init(s->children[1], "u", "s", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
 }
 
+/* Writes every row of `root` as one file (options o, NULL = defaults):
+ * the file's bytes (free()) and length, each step a check. */
+static uint8_t *write_all(const struct ArrowSchema *s, const mw_lance_file_options *o,
+                          const struct ArrowArray *root, size_t *n) {
+  mw_error e = {0}, *ep = &e;
+  mw_lance_file_writer *w = NULL;
+  uint8_t *d = NULL;
+  *n = 0;
+  CHECK_OK(mw_lance_file_writer_open(&w, s, o, ep), ep);
+  if (!w) return NULL;
+  CHECK_OK(mw_lance_file_writer_write(w, root, NULL, 0, ep), ep);
+  CHECK_OK(mw_lance_file_writer_finish(w, &d, n, ep), ep);
+  mw_lance_file_writer_free(w);
+  return d;
+}
+
 static void test_footer_and_pages(void) {
   tb t;
   tb_init(&t);
@@ -287,17 +303,11 @@ static void test_v21_matches_lance(void) {
   tb_init(&t);
   struct ArrowSchema s;
   schema2(&s);
-  mw_error e = {0}, *ep = &e;
   mw_lance_file_options o;
   mw_lance_file_options_init(&o);
   CHECK_INT(o.version, MW_LANCE_V2_1); /* the default */
-  mw_lance_file_writer *w;
-  CHECK_OK(mw_lance_file_writer_open(&w, &s, &o, ep), ep);
-  CHECK_OK(mw_lance_file_writer_write(w, &t.root, NULL, 0, ep), ep);
-  uint8_t *d;
   size_t n;
-  CHECK_OK(mw_lance_file_writer_finish(w, &d, &n, ep), ep);
-  mw_lance_file_writer_free(w);
+  uint8_t *d = write_all(&s, &o, &t.root, &n);
   CHECK_INT(n, sizeof lance21_tb - 1);
   size_t first = n;
   for (size_t i = 0; i < n && i < sizeof lance21_tb - 1; i++)
@@ -463,17 +473,11 @@ static void test_v21_page_cut(void) {
   tb_init(&t);
   struct ArrowSchema s;
   schema2(&s);
-  mw_error e = {0}, *ep = &e;
   mw_lance_file_options o;
   mw_lance_file_options_init(&o);
   o.max_page_rows = 3;
-  mw_lance_file_writer *w;
-  CHECK_OK(mw_lance_file_writer_open(&w, &s, &o, ep), ep);
-  CHECK_OK(mw_lance_file_writer_write(w, &t.root, NULL, 0, ep), ep);
-  uint8_t *d;
   size_t n;
-  CHECK_OK(mw_lance_file_writer_finish(w, &d, &n, ep), ep);
-  mw_lance_file_writer_free(w);
+  uint8_t *d = write_all(&s, &o, &t.root, &n);
   CHECK_INT(lt_pages(d, n, 0), 2);
   const uint8_t *buf;
   uint64_t rows, bl;
@@ -602,12 +606,8 @@ static void test_v21_nested_matches_lance(void) {
   mw_schema_release(s.children[1]);
   mw_schema_init(s.children[1], "+L", "l", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
   mw_schema_init(s.children[1]->children[0], "i", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
-  CHECK_OK(mw_lance_file_writer_open(&w, &s, NULL, ep), ep);
-  CHECK_OK(mw_lance_file_writer_write(w, &root, NULL, 0, ep), ep);
-  uint8_t *d2;
   size_t n2;
-  CHECK_OK(mw_lance_file_writer_finish(w, &d2, &n2, ep), ep);
-  mw_lance_file_writer_free(w);
+  uint8_t *d2 = write_all(&s, NULL, &root, &n2);
   for (uint32_t c = 0; c < 2; c++)
     for (int k = 0; k < 2 + (int)c; k++) {
       const uint8_t *p1, *p2;
@@ -647,10 +647,7 @@ static void test_v21_nested_matches_lance(void) {
   mw_schema_init(&s1, "+s", "", NULL, 0, 1, NULL);
   mw_schema_init(s1.children[0], "+l", "l", NULL, 0, 1, NULL);
   mw_schema_init(s1.children[0]->children[0], "i", "item", NULL, 0, 0, NULL);
-  CHECK_OK(mw_lance_file_writer_open(&w, &s1, NULL, ep), ep);
-  CHECK_OK(mw_lance_file_writer_write(w, &broot, NULL, 0, ep), ep);
-  CHECK_OK(mw_lance_file_writer_finish(w, &d, &n, ep), ep);
-  mw_lance_file_writer_free(w);
+  d = write_all(&s1, NULL, &broot, &n);
   int pages = lt_pages(d, n, 0);
   CHECK(pages > 1);
   uint64_t total = 0;

@@ -5,17 +5,5 @@
 #include "memtable_flush_suite.h"
 
 int main(void) {
-  mtf_run_suite("memory://");
-  char root[64] = "/tmp/mw_test_mtf_XXXXXX";
-  if (!mkdtemp(root)) {
-    perror("mkdtemp");
-    return 1;
-  }
-  char base[128];
-  snprintf(base, sizeof base, "file://%s/", root);
-  mtf_run_suite(base);
-  char cmd[200];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-  CHECK_INT(system(cmd), 0);
-  return mw_test_finish();
+  return wt_run_local(mtf_run_suite, "/tmp/mw_test_mtf_XXXXXX");
 }

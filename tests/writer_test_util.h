@@ -16,6 +16,7 @@
 #include "arrow/c_data.h"
 #include "memwal.h"
 #include "memwal_sys.h"
+#include "mw_test.h"
 
 /* ------------------------------------------------------------ test data */
 
@@ -81,7 +82,7 @@ static struct ArrowArray make_rows(const int64_t *ids, const char *const *names,
 
 /* rows ids first..first+n-1, names "n<id>". */
 static struct ArrowArray make_batch(int64_t first, int64_t n) {
-  int64_t *ids = malloc((size_t)n * 8 + 8);
+  int64_t *ids = calloc((size_t)n + 1, 8); /* zeroed: gcc -O2 otherwise sees n = 0 as uninitialized */
   for (int64_t i = 0; i < n; i++) ids[i] = first + i;
   struct ArrowArray a = make_rows(ids, NULL, n);
   free(ids);
@@ -141,6 +142,26 @@ static mw_objstore *wt_store(const char *name) {
     abort();
   }
   return s;
+}
+
+/* Runs a suite on memory:// and then on file:// in a fresh folder made from
+ * the mkdtemp template `tmpl` (removed afterwards); mw_test_finish()'s
+ * status, or 1 when the folder cannot be made. */
+static inline int wt_run_local(void (*suite)(const char *base), const char *tmpl) {
+  suite("memory://");
+  char root[64];
+  snprintf(root, sizeof root, "%s", tmpl);
+  if (!mkdtemp(root)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  char base[128];
+  snprintf(base, sizeof base, "file://%s/", root);
+  suite(base);
+  char cmd[200];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+  CHECK_INT(system(cmd), 0);
+  return mw_test_finish();
 }
 
 #endif /* MW_WRITER_TEST_UTIL_H */

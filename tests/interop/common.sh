@@ -10,7 +10,10 @@
 # js_tmp FILE...: mk_tmp, then $TMP/js with the peers' node_modules and the
 #   given scripts (our .mjs import apache-arrow / lancedb from there);
 # shard_of DB_PREFIX: the shard folder Lance created under an S3 table
-#   (a signed ListObjectsV2 with curl).
+#   (a signed ListObjectsV2 with curl);
+# lance_ids TABLE_URI: LanceDB's read of the table as "sorted ids
+#   query_rows" (the read stays in $TMP/read.json; a failed read gives
+#   "lancedb_read failed", which no check expects).
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../cli/common.sh"
 USAGE="usage: $(basename "$0") MEMWAL_BIN PEERS_DIR SHARED_DIR BINARY_DIR"
@@ -47,4 +50,12 @@ shard_of() { # DB_PREFIX
   curl -s --aws-sigv4 "aws:amz:${AWS_REGION:-us-east-1}:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
     -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$AWS_ENDPOINT/$bucket?list-type=2&prefix=${p//\//%2F}" \
     | grep -o '<Key>[^<]*</Key>' | sed "s|<Key>$p||; s|/.*||" | sort -u
+}
+lance_ids() { # TABLE_URI -> "sorted ids query_rows"
+  node "$PEERS/lancedb_read.mjs" "$1" --max 100 >"$TMP/read.json" 2>"$TMP/err" \
+    || { cat "$TMP/err" >&2; echo "lancedb_read failed"; return; }
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(r.rows.map((x) => Number(x.id)).sort((a, b) => a - b).join(","), r.query_rows);
+  ' "$TMP/read.json"
 }

@@ -19,14 +19,6 @@ need_peers lancedb_memwal_write.mjs lancedb_read.mjs node_modules/@lancedb/lance
 need_s3 writer
 js_tmp "$HERE"/lance_wal_input.mjs
 T="$base/db/t.lance"
-lance_ids() { # TABLE_URI -> "sorted ids query_rows"
-  node "$PEERS/lancedb_read.mjs" "$1" --max 100 >"$TMP/read.json" 2>"$TMP/err" \
-    || { cat "$TMP/err" >&2; echo "lancedb_read failed"; return; }
-  node -e '
-    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    console.log(r.rows.map((x) => Number(x.id)).sort((a, b) => a - b).join(","), r.query_rows);
-  ' "$TMP/read.json"
-}
 scan_ids() { # our ShardWriter's replay of the shard -> sorted ids
   "$BIN" scan "$T" --shard "$SH" --first-position 1 2>"$TMP/err" | grep -o '"id": [0-9]*' | sed 's/"id": //' \
     | sort -n | paste -sd, -
