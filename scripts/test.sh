@@ -18,12 +18,13 @@ peers="$root/build/peers"
 bash "$shared/peers/install.sh" "$peers"
 
 step() { echo; echo "=== $* ($(date +%T))"; }
+summary=$(mktemp) # ctest output, for the closing line
 
 # A real S3 server (Ceph radosgw on loopback) for the S3 tests of the plain
 # build; stopped on exit whatever happens.
 step "starting radosgw"
 rgw_dir=$(mktemp -d /tmp/mw-rgw-XXXXXX)
-trap 'bash "$root/tests/s3/rgw_stop.sh" "$rgw_dir"' EXIT
+trap 'bash "$root/tests/s3/rgw_stop.sh" "$rgw_dir"; rm -f "$summary"' EXIT
 s3_env=$(MW_SHARED_DIR="$shared" bash "$root/tests/s3/rgw_start.sh" "$rgw_dir" "${MW_S3_PORT:-19702}")
 eval "$s3_env"
 s3_flags=(-DMW_TEST_S3=ON -DMW_TEST_S3_URI="s3://$MW_S3_BUCKET/run-$(date +%s)-$$"
@@ -34,7 +35,7 @@ step "plain build"
 cmake -S "$root" -B "$root/build" -DMW_WERROR=ON -DMW_PEERS_DIR="$peers" -DMW_SHARED_DIR="$shared" \
   "${s3_flags[@]}" >/dev/null
 cmake --build "$root/build" -j"$jobs"
-(cd "$root/build" && ctest -j"$jobs" --output-on-failure)
+(cd "$root/build" && ctest -j"$jobs" --output-on-failure) | tee -a "$summary"
 bash "$root/tests/s3/rgw_stop.sh" "$rgw_dir" # free its memory for the next stages
 
 step "install + pkg-config + the example program"
@@ -52,13 +53,13 @@ if [ "${MW_SKIP_SAN:-0}" != 1 ]; then
     -DMW_FUZZ=ON -DMW_BUILD_BENCH=OFF -DMW_PEERS_DIR="$peers" -DMW_SHARED_DIR="$shared" >/dev/null
   cmake --build "$root/build-asan" -j"$jobs"
   (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j"$jobs" --output-on-failure -LE interop)
+     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j"$jobs" --output-on-failure -LE interop) | tee -a "$summary"
 
   step "TSan build (threaded tests)"
   CC=clang cmake -S "$root" -B "$root/build-tsan" -DMW_WERROR=ON -DMW_SANITIZE=thread \
     -DMW_BUILD_BENCH=OFF -DMW_SHARED_DIR="$shared" >/dev/null
   cmake --build "$root/build-tsan" -j"$jobs"
-  (cd "$root/build-tsan" && TSAN_OPTIONS=halt_on_error=1 ctest -j"$jobs" --output-on-failure -L threads)
+  (cd "$root/build-tsan" && TSAN_OPTIONS=halt_on_error=1 ctest -j"$jobs" --output-on-failure -L threads) | tee -a "$summary"
 
   secs=${MW_FUZZ_SECONDS:-60}
   for fz in "$root"/build-asan/tests/fuzz/fuzz_*; do
@@ -74,3 +75,6 @@ if [ "${MW_SKIP_SAN:-0}" != 1 ]; then
   done
 fi
 step "all test stages passed"
+# One closing line over every ctest run above (plain, ASan+UBSan, TSan).
+passed=$(grep -o 'tests passed, [0-9]* tests failed out of [0-9]*' "$summary" | awk '{t += $NF} END {print t + 0}')
+echo "ctest: $passed passed, 0 failed"
