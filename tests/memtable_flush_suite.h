@@ -817,6 +817,48 @@ static void test_big_value_generation(void) {
 /* Runs the whole suite with every store under `base`: "memory://" (stores
  * memory://NAME; no SIGKILL test), a local folder "/path/" or
  * "file:///path/", or "s3://bucket/prefix/" (trailing '/' needed). */
+/* A long unflushed WAL is replayed into MemTables of the configured size:
+ * the freeze triggers apply during replay, each frozen MemTable covering
+ * whole entries, and they are flushed as separate generations once the
+ * writer runs. 8 puts of 10 rows written with a large MemTable (no flush),
+ * reopened with max_memtable_batches = 3: generations of 30, 30 and 20 rows
+ * (the last one by close_ex), every row once and in order. */
+static void test_replay_freezes(void) {
+  mw_objstore *s = wt_store("mtf_replay_freeze");
+  struct ArrowSchema sc;
+  make_schema(&sc);
+  mw_shard_writer_config c;
+  cfg_init(&c, 1);
+  mw_shard_writer *w = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_shard_writer_open(&w, s, &c, &sc, NULL, 0, &e), &e);
+  for (int i = 0; i < 8; i++) CHECK_OK(put1(w, i * 10, 10), &e); /* WAL positions 0..7 */
+  CHECK_OK(mw_shard_writer_close(w, &e), &e);                       /* nothing flushed */
+  c.max_memtable_batches = 3;
+  CHECK_OK(mw_shard_writer_open(&w, s, &c, &sc, NULL, 0, &e), &e);  /* fence entry at 8 */
+  mw_write_stats st;
+  mw_shard_writer_write_stats(&st, w, 0);
+  CHECK_INT(st.replayed_rows, 80);
+  CHECK_OK(mw_shard_writer_close_ex(w, 1, &e), &e);
+  /* gen 1 = entries 0..2, gen 2 = 3..5, gen 3 = 6..7 and the fence at 8 */
+  uint64_t rows[3] = {30, 30, 20};
+  check_manifest(s, 8, 8, 4, 3, rows);
+  static int64_t ids[256];
+  CHECK_INT(committed_ids(s, ids, 256), 80);
+  int ok = 1;
+  for (int i = 0; i < 80; i++) ok &= ids[i] == i;
+  CHECK(ok);
+  /* a reopen replays nothing */
+  CHECK_OK(mw_shard_writer_open(&w, s, &c, &sc, NULL, 0, &e), &e);
+  mw_memtable_stats ms;
+  CHECK_OK(mw_shard_writer_memtable_stats(&ms, w, &e), &e);
+  CHECK_INT(ms.row_count, 0);
+  CHECK_INT(ms.generation, 4);
+  CHECK_OK(mw_shard_writer_close(w, &e), &e);
+  mw_schema_release(&sc);
+  mw_objstore_close(s);
+}
+
 static void mtf_run_suite(const char *base) {
   wt_set_base(base);
   fprintf(stderr, "--- MemTable flush suite on %s\n", base);
@@ -826,6 +868,7 @@ static void mtf_run_suite(const char *base) {
   test_triggers_and_manifest(1);
   test_triggers_and_manifest(2);
   MW_RUN(test_reopen_and_close_option);
+  MW_RUN(test_replay_freezes);
   MW_RUN(test_dedup_last_value);
   MW_RUN(test_entries_do_not_mix_generations);
   MW_RUN(test_backpressure_released);

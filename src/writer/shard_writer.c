@@ -990,6 +990,15 @@ static mw_status replay(uint64_t *out_next, mw_shard_writer *w, const mw_shard_m
         if (s == MW_OK) {
           w->next_batch_pos += k;
           w->stats.replayed_rows += e.rows;
+          /* Everything so far is durable and covered by this entry: the
+           * freeze triggers apply as for puts, so a long unflushed WAL
+           * becomes MemTables of the configured size (flushed once the
+           * threads start), each covering whole entries up to its last. */
+          w->durable_end = w->next_batch_pos;
+          w->pend_start = w->next_batch_pos;
+          w->have_wal_pos = true;
+          w->last_wal_pos = pos;
+          s = maybe_freeze(w, err);
         }
       }
       w->stats.replayed_entries++;
