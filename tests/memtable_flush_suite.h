@@ -267,6 +267,30 @@ static void check_manifest(mw_objstore *s, uint64_t replay_after, uint64_t last_
   mw_shard_manifest_free(m);
 }
 
+/* Every committed generation together holds ids 0 .. n-1, once, in order. */
+static void check_committed_sequence(mw_objstore *s, size_t n) {
+  int64_t *ids = malloc((n + 16) * sizeof *ids);
+  CHECK_INT(committed_ids(s, ids, n + 16), n);
+  int ok = 1;
+  for (size_t i = 0; i < n; i++) ok &= ids[i] == (int64_t)i;
+  CHECK(ok);
+  free(ids);
+}
+
+/* Reopening finds nothing to replay and the MemTable at generation gen. */
+static void check_reopen_empty(mw_objstore *s, const mw_shard_writer_config *c, const struct ArrowSchema *sc,
+                               uint64_t gen) {
+  mw_shard_writer *w = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_shard_writer_open(&w, s, c, sc, NULL, 0, &e), &e);
+  if (!w) return;
+  mw_memtable_stats ms;
+  CHECK_OK(mw_shard_writer_memtable_stats(&ms, w, &e), &e);
+  CHECK_INT(ms.row_count, 0);
+  CHECK_INT(ms.generation, gen);
+  CHECK_OK(mw_shard_writer_close(w, &e), &e);
+}
+
 /* trigger 0: rows, 1: batches, 2: size. Three generations of 3 puts of 10
  * rows; each durable put is one WAL entry (positions 0..8). */
 static void test_triggers_and_manifest(int trigger) {
@@ -305,18 +329,8 @@ static void test_triggers_and_manifest(int trigger) {
   CHECK_INT(st.memtable_flush_rows, 90);
   CHECK(st.memtable_flush_nanos > 0);
   CHECK_OK(mw_shard_writer_close(w, &e), &e);
-  static int64_t ids[256];
-  CHECK_INT(committed_ids(s, ids, 256), 90);
-  int ok = 1;
-  for (int i = 0; i < 90; i++) ok &= ids[i] == i;
-  CHECK(ok);
-  /* reopen: nothing to replay (only the fence entry) */
-  CHECK_OK(mw_shard_writer_open(&w, s, &c, &sc, NULL, 0, &e), &e);
-  mw_memtable_stats ms;
-  CHECK_OK(mw_shard_writer_memtable_stats(&ms, w, &e), &e);
-  CHECK_INT(ms.row_count, 0);
-  CHECK_INT(ms.generation, 4);
-  CHECK_OK(mw_shard_writer_close(w, &e), &e);
+  check_committed_sequence(s, 90);
+  check_reopen_empty(s, &c, &sc, 4); /* only the fence entry to replay */
   mw_schema_release(&sc);
   mw_objstore_close(s);
 }
@@ -376,10 +390,7 @@ static void test_reopen_and_close_option(void) {
   check_manifest(s, 7, 7, 4, 3, r3); /* fence at 6, data at 7 */
   CHECK_OK(mw_shard_writer_close_ex(w, 1, &e), &e);
   check_manifest(s, 7, 7, 4, 3, r3); /* nothing new to flush */
-  CHECK_INT(committed_ids(s, ids, 256), 60);
-  int ok = 1;
-  for (int i = 0; i < 60; i++) ok &= ids[i] == i;
-  CHECK(ok);
+  check_committed_sequence(s, 60);
   mw_schema_release(&sc);
   mw_objstore_close(s);
 }
@@ -537,10 +548,7 @@ static void test_backpressure_released(void) {
   CHECK_INT(st.memtable_flush_count, 49);
   CHECK_INT(st.memtable_flush_rows, 980);
   CHECK_OK(mw_shard_writer_close_ex(w, 1, &e), &e);
-  static int64_t ids[2048];
-  CHECK_INT(committed_ids(s, ids, 2048), 1000);
-  for (int i = 0; i < 1000; i++) ok &= ids[i] == i;
-  CHECK(ok);
+  check_committed_sequence(s, 1000);
   mw_shard_manifest *m = latest_manifest(s);
   CHECK(m && m->n_flushed_generations == 50 && m->current_generation == 51 &&
         m->replay_after_wal_entry_position == 99);
@@ -843,18 +851,8 @@ static void test_replay_freezes(void) {
   /* gen 1 = entries 0..2, gen 2 = 3..5, gen 3 = 6..7 and the fence at 8 */
   uint64_t rows[3] = {30, 30, 20};
   check_manifest(s, 8, 8, 4, 3, rows);
-  static int64_t ids[256];
-  CHECK_INT(committed_ids(s, ids, 256), 80);
-  int ok = 1;
-  for (int i = 0; i < 80; i++) ok &= ids[i] == i;
-  CHECK(ok);
-  /* a reopen replays nothing */
-  CHECK_OK(mw_shard_writer_open(&w, s, &c, &sc, NULL, 0, &e), &e);
-  mw_memtable_stats ms;
-  CHECK_OK(mw_shard_writer_memtable_stats(&ms, w, &e), &e);
-  CHECK_INT(ms.row_count, 0);
-  CHECK_INT(ms.generation, 4);
-  CHECK_OK(mw_shard_writer_close(w, &e), &e);
+  check_committed_sequence(s, 80);
+  check_reopen_empty(s, &c, &sc, 4);
   mw_schema_release(&sc);
   mw_objstore_close(s);
 }
