@@ -384,7 +384,6 @@ static void flush_once(mw_shard_writer *w) {
     pthread_mutex_unlock(&w->mu);
     free_pending_list(done); /* release refs outside the lock */
     pthread_mutex_lock(&w->mu);
-    (void)start;
     return;
   }
   w->fail_seq++;
