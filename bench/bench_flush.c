@@ -200,7 +200,7 @@ static void bench_flush(long long rows, long long batch_size, int dim) {
   if (mw_shard_writer_flush_memtable(w, &e) != MW_OK) die("flush_memtable", &e);
   double t3 = now_s();
   mw_write_stats st;
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   if (mw_shard_writer_close(w, &e) != MW_OK) die("close", &e);
   double mb = (double)bytes / 1e6;
   printf("{\"bench\": \"flush\", \"rows\": %lld, \"batch_size\": %lld, \"fsync\": %s, \"input_mb\": %.1f, "
@@ -247,11 +247,11 @@ static void bench_sustained(long long rows, long long batch_size, int dim, int d
   }
   double t1 = now_s();
   mw_write_stats st;
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   uint64_t loop_flushes = st.memtable_flush_count;
   if (mw_shard_writer_flush_memtable(w, &e) != MW_OK) die("flush_memtable", &e);
   double t2 = now_s();
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   if (mw_shard_writer_close(w, &e) != MW_OK) die("close", &e);
   atomic_store(&sampler_stop, 1);
   pthread_join(sampler, NULL);

@@ -94,7 +94,7 @@ static void bench_write(int memtable, int durable, int fsync_on, long batch_size
   if (mw_shard_writer_flush_wal(w, &e) != MW_OK) die("flush", &e);
   double t2 = now_s();
   mw_write_stats st;
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   if (mw_shard_writer_close(w, &e) != MW_OK) die("close", &e);
   qsort(lat, (size_t)num_batches, sizeof *lat, cmp_double);
   double rows = (double)batch_size * (double)num_batches;

@@ -61,7 +61,10 @@ typedef enum mw_status {
   MW_ERR_CLOSED = 10,        /* handle closed or stopping */
   MW_ERR_POISONED = 11,      /* an earlier write's outcome is unknown: reopen */
   MW_ERR_TIMEOUT = 12,       /* an operation did not complete in time */
-  MW_ERR_INTERNAL = 13       /* a bug: please report it */
+  MW_ERR_INTERNAL = 13,      /* a bug: please report it */
+  MW_ERR_NOT_DURABLE = 14    /* put: the batches WERE taken, but their WAL
+                                entry is not known durable: do not put them
+                                again (see mw_shard_writer_put) */
 } mw_status;
 
 #define MW_ERROR_MESSAGE_SIZE 512
@@ -389,8 +392,22 @@ typedef struct mw_shard_writer_config {
   uint32_t manifest_scan_batch_size;     /* [2] */
   int enable_memtable;                   /* 0 = WAL-only mode [1] */
   uint64_t first_wal_entry_position;     /* first position of a fresh shard [0] */
-  mw_log_fn log_fn;                      /* NULL = warnings and errors to stderr */
+  mw_log_fn log_fn;                      /* NULL = warnings and errors to stderr; called
+                                            with no writer lock held, from any thread */
   void *log_arg;
+  /* Retry policy of the background WAL and MemTable flushes (fields added
+   * after version 1 of this struct). A failed attempt is retried after a
+   * backoff doubling from retry_initial_backoff_ms up to
+   * retry_max_backoff_ms. After retry_max_attempts failures in a row, or
+   * retry_max_elapsed_ms since the first of them (0 = no such limit), the
+   * writer GIVES UP: every put (also one blocked by backpressure),
+   * flush_memtable and close returns the stored error, while the flusher
+   * keeps retrying at the maximum backoff; a success clears the condition.
+   * Fenced and unknown outcomes (MW_ERR_POISONED) are never retried. */
+  uint32_t retry_max_attempts;           /* [10] */
+  uint64_t retry_initial_backoff_ms;     /* [100] */
+  uint64_t retry_max_backoff_ms;         /* [5 000] */
+  uint64_t retry_max_elapsed_ms;         /* [60 000] */
 } mw_shard_writer_config;
 
 /** Fills every field with its default (in brackets above). */
@@ -434,11 +451,26 @@ typedef struct mw_batch_range {
 } mw_batch_range;
 
 /** Writes n_batches (>= 1, each with >= 1 row, each a struct array of the
- *  writer's schema). Ownership of the batches MOVES to the writer on
- *  MW_OK (their release is set to NULL); on failure they are left to the
- *  caller. All batches of one put become visible together. With
- *  durable_write, returns once the WAL entry holding them is durable (or
- *  its error). May block for backpressure (never fails because of it). */
+ *  writer's schema). All batches of one put become visible together. With
+ *  durable_write, returns once the WAL entry holding them is durable.
+ *  Ownership, one rule:
+ *  - MW_OK: the batches were taken (their release is set to NULL).
+ *  - MW_ERR_NOT_DURABLE (durable_write only): the batches WERE taken and
+ *    the writer writes them, but the wait for their WAL entry failed (the
+ *    message says why: a failed attempt that is retried, a poisoned or
+ *    closing writer). Do NOT put them again: that would write them twice.
+ *    After a poisoned writer, reopening the shard shows whether they are in
+ *    the WAL.
+ *  - any other status: nothing was taken (the caller keeps the batches) and
+ *    nothing of them will ever be written; retrying is safe.
+ *  Rejected before anything is taken: invalid batches (MW_ERR_INVALID), and
+ *  in MemTable mode values no Lance generation can store (MW_ERR_UNSUPPORTED
+ *  naming column and row, e.g. a null item inside a fixed_size_list row).
+ *  May block for backpressure; returns the stored error instead once a
+ *  background flush gave up under the retry policy (never hangs on a
+ *  persistent failure), MW_ERR_CLOSED once close started.
+ *  Thread-safe: any number of threads may put at once (durable puts
+ *  group-commit into one WAL entry). */
 MW_API mw_status mw_shard_writer_put(mw_batch_range *out, mw_shard_writer *writer,
                                      struct ArrowArray *batches, size_t n_batches,
                                      mw_error *err);
@@ -451,7 +483,16 @@ MW_API mw_status mw_shard_writer_flush_wal(mw_shard_writer *writer, mw_error *er
  *  writer (always, even when returning an error: the status reports the
  *  first error the writer had not yet returned). NULL is ok. Frozen
  *  MemTables not yet flushed stay in the WAL only (the next open replays
- *  them); the active MemTable is not flushed (see close_ex). */
+ *  them); the active MemTable is not flushed (see close_ex).
+ *  Concurrency contract: close may be called while other threads are
+ *  inside put / flush_wal / flush_memtable / scan / the stats and manifest
+ *  accessors of this writer. Those calls complete (a durable put whose
+ *  batches close's final WAL flush makes durable returns MW_OK) or return
+ *  MW_ERR_CLOSED (e.g. a put blocked by backpressure; such a put took
+ *  nothing), and close frees the writer only after the last of them
+ *  returned. Starting a call once close has been called, calling close
+ *  twice, or using the writer after close returned is the caller's bug
+ *  (a second close that sees the first returns MW_ERR_CLOSED). */
 MW_API mw_status mw_shard_writer_close(mw_shard_writer *writer, mw_error *err);
 
 /** MemTable mode: freezes the active MemTable (if it holds rows) and waits
@@ -530,11 +571,16 @@ typedef struct mw_write_stats {
   uint64_t memtable_flush_count, memtable_flush_rows, memtable_flush_nanos;
   uint64_t backpressure_waits, backpressure_nanos;
   uint64_t replayed_entries, replayed_rows;
+  uint64_t lance_v2_0_generations; /* generations written as Lance 2.0 because a
+                                      value was too large for a 2.1 page */
+  uint64_t background_failures;    /* failed WAL / generation flush attempts */
+  uint64_t background_give_ups;    /* times the retry policy gave up */
 } mw_write_stats;
 
 /** Counters since open (or the last reset). reset != 0 zeroes them after
- *  reading. */
-MW_API void mw_shard_writer_write_stats(mw_write_stats *out, mw_shard_writer *writer, int reset);
+ *  reading. MW_ERR_CLOSED once close started. */
+MW_API mw_status mw_shard_writer_write_stats(mw_write_stats *out, mw_shard_writer *writer, int reset,
+                                             mw_error *err);
 
 #ifdef __cplusplus
 }

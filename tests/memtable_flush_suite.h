@@ -324,7 +324,7 @@ static void test_triggers_and_manifest(int trigger) {
     check_manifest(s, (uint64_t)g * 3 + 2, (uint64_t)g * 3 + 2, (uint64_t)g + 2, (size_t)g + 1, rows);
   }
   mw_write_stats st;
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   CHECK_INT(st.memtable_flush_count, 3);
   CHECK_INT(st.memtable_flush_rows, 90);
   CHECK(st.memtable_flush_nanos > 0);
@@ -371,7 +371,7 @@ static void test_reopen_and_close_option(void) {
   CHECK_INT(ids[0], 30);
   CHECK_INT(ids[19], 49);
   mw_write_stats st;
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   CHECK_INT(st.replayed_rows, 20);
   CHECK_INT(st.replayed_entries, 2); /* positions 3, 4 (5 is our fence entry) */
   CHECK_OK(mw_shard_writer_close_ex(w, 1, &e), &e);
@@ -382,7 +382,7 @@ static void test_reopen_and_close_option(void) {
   CHECK_INT(ms.row_count, 0);
   CHECK_INT(ms.generation, 3);
   CHECK_OK(mw_shard_writer_flush_memtable(w, &e), &e); /* empty: nothing flushed */
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   CHECK_INT(st.memtable_flush_count, 0);
   CHECK_OK(put1(w, 50, 10), &e);
   CHECK_OK(mw_shard_writer_flush_memtable(w, &e), &e);
@@ -543,7 +543,7 @@ static void test_backpressure_released(void) {
   for (int i = 0; i < 100; i++) ok &= put1(w, i * 10, 10) == MW_OK;
   CHECK(ok);
   mw_write_stats st;
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   CHECK_INT(st.backpressure_waits, 49); /* puts 3, 5, ..., 99 */
   CHECK_INT(st.memtable_flush_count, 49);
   CHECK_INT(st.memtable_flush_rows, 980);
@@ -845,7 +845,7 @@ static void test_replay_freezes(void) {
   c.max_memtable_batches = 3;
   CHECK_OK(mw_shard_writer_open(&w, s, &c, &sc, NULL, 0, &e), &e);  /* fence entry at 8 */
   mw_write_stats st;
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   CHECK_INT(st.replayed_rows, 80);
   CHECK_OK(mw_shard_writer_close_ex(w, 1, &e), &e);
   /* gen 1 = entries 0..2, gen 2 = 3..5, gen 3 = 6..7 and the fence at 8 */

@@ -108,7 +108,7 @@ static void test_memtable_single_put(void) {
   CHECK_INT(ms.row_count, 60);
   CHECK_INT(ms.batch_count, 6);
   mw_write_stats st;
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   CHECK_INT(st.put_count, 2);
   CHECK_INT(st.put_rows, 60);
   CHECK_INT(st.wal_flush_count, 2);
@@ -147,7 +147,7 @@ static void test_wal_only_durable_round_trip(void) {
   struct ArrowArrayStream st;
   CHECK_INT(mw_shard_writer_scan(&st, w, NULL, 0, NULL, &e), MW_ERR_INVALID);
   mw_write_stats ws;
-  mw_shard_writer_write_stats(&ws, w, 0);
+  mw_shard_writer_write_stats(&ws, w, 0, NULL);
   CHECK_INT(ws.memtable_flush_count, 0);
   CHECK_OK(mw_shard_writer_close(w, &e), &e);
   mw_wal_tailer *t = NULL;
@@ -321,7 +321,7 @@ static void test_replay(void) {
   CHECK_OK(mw_shard_writer_wal_stats(&ws, w, &e), &e);
   CHECK_INT(ws.next_wal_entry_position, 3);
   mw_write_stats st;
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   CHECK_INT(st.replayed_rows, 8);
   CHECK_INT(st.wal_flush_count, 0); /* replayed batches are not re-written */
   int64_t ids[64];
@@ -468,7 +468,7 @@ static void test_concurrent_puts(int memtable) {
     CHECK_INT(ms.row_count, 1000);
   }
   mw_write_stats st;
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   CHECK(st.wal_flush_count <= 100); /* group commit may merge puts */
   CHECK_OK(mw_shard_writer_close(w, &e), &e);
   static int64_t ids[2000];

@@ -228,7 +228,7 @@ int mw_cli_put(int argc, char **argv) {
   mw_status fs = mw_shard_writer_flush_wal(w, &ferr);
   if (fs == MW_OK && o.flush_on_close && !o.wal_only) fs = mw_shard_writer_flush_memtable(w, &ferr);
   mw_write_stats st;
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   uint64_t epoch = mw_shard_writer_epoch(w);
   mw_status cs = mw_shard_writer_close(w, &err);
   w = NULL;
@@ -459,7 +459,7 @@ int mw_cli_bench(int argc, char **argv) {
     goto out;
   }
   mw_write_stats st;
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   uint64_t epoch = mw_shard_writer_epoch(w);
   char shard[64];
   snprintf(shard, sizeof shard, "%s", mw_shard_writer_shard_id(w));
@@ -503,7 +503,7 @@ int mw_cli_flush(int argc, char **argv) {
   int code = 1;
   mw_status s = mw_shard_writer_flush_memtable(w, &err);
   mw_write_stats st;
-  mw_shard_writer_write_stats(&st, w, 0);
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
   uint64_t epoch = mw_shard_writer_epoch(w);
   if (s != MW_OK) {
     fprintf(stderr, "memwal flush: %s\n", err.message);

@@ -26,6 +26,7 @@ const char *mw_status_str(mw_status s) {
     case MW_ERR_POISONED: return "writer poisoned";
     case MW_ERR_TIMEOUT: return "timeout";
     case MW_ERR_INTERNAL: return "internal error";
+    case MW_ERR_NOT_DURABLE: return "taken, not known durable";
   }
   return "unknown status";
 }

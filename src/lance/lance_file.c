@@ -875,6 +875,44 @@ static int64_t fsl_null_item(const col *c, const struct ArrowArray *a, int64_t r
   return -1;
 }
 
+/* Walks field f / array a (parent offsets accumulated in lp, as write_run
+ * does) to every fixed_size_list leaf and refuses a null item inside a
+ * valid row, naming the column and the batch row. */
+static mw_status check_fsl_items(const struct ArrowSchema *f, const struct ArrowArray *a, int64_t lp,
+                                 int64_t n, const char *name, mw_error *err) {
+  if (f->format[0] == '+' && f->format[1] == 's') {
+    for (int64_t i = 0; i < f->n_children && i < a->n_children; i++) {
+      char sub[256];
+      snprintf(sub, sizeof sub, "%.120s.%.120s", name, f->children[i]->name ? f->children[i]->name : "");
+      MW_TRY(check_fsl_items(f->children[i], a->children[i], lp + a->offset, n, sub, err));
+    }
+    return MW_OK;
+  }
+  if (f->format[0] != '+' || f->format[1] != 'w' || a->n_children < 1) return MW_OK;
+  mw_type t;
+  if (mw_type_from_format(&t, f->format, NULL) != MW_OK || t.width <= 0) return MW_OK;
+  col c;
+  memset(&c, 0, sizeof c);
+  c.dim = t.width;
+  int64_t bad = fsl_null_item(&c, a, lp, n);
+  if (bad >= 0)
+    return mw_err(err, MW_ERR_UNSUPPORTED,
+                  "column '%s': row %lld has a null item inside its fixed_size_list; Lance files written "
+                  "here cannot store null list items (make the row null, or fill the item)",
+                  name, (long long)bad);
+  return MW_OK;
+}
+
+mw_status mw_lance_check_batch(const struct ArrowSchema *schema, const struct ArrowArray *batch,
+                               mw_error *err) {
+  if (!schema || !batch || batch->n_children != schema->n_children)
+    return mw_err(err, MW_ERR_INVALID, "Lance batch check: batch does not match the schema");
+  for (int64_t i = 0; i < schema->n_children; i++)
+    MW_TRY(check_fsl_items(schema->children[i], batch->children[i], 0, batch->length,
+                           schema->children[i]->name ? schema->children[i]->name : "", err));
+  return MW_OK;
+}
+
 /* Appends logical rows [r0, r0+n) of column array a. */
 static void col_append_run(col *c, const struct ArrowArray *a, int64_t r0, int64_t n) {
   int64_t p0 = a->offset + r0;

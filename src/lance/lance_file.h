@@ -54,6 +54,15 @@ mw_status mw_lance_check_schema(const struct ArrowSchema *schema, mw_error *err)
 mw_status mw_lance_check_schema_version(const struct ArrowSchema *schema, mw_lance_version version,
                                         mw_error *err);
 
+/* Checks the rows of a batch (already validated against `schema`) for
+ * values a Lance file written here cannot hold whatever the version: a
+ * null item inside a valid fixed_size_list row. MW_ERR_UNSUPPORTED naming
+ * the column and the row. Values too large for a 2.1 mini-block are not
+ * refused here: such a generation is written as 2.0 when the schema allows
+ * it. Cheap: only fixed_size_list columns with item nulls are looked at. */
+mw_status mw_lance_check_batch(const struct ArrowSchema *schema, const struct ArrowArray *batch,
+                               mw_error *err);
+
 /* Field ids (depth-first, as mw_lance_write_fields numbers them) of the
  * leaf fields, which are the file's columns in order: what DataFile.fields
  * lists. Returns the number of leaves (ids holds the first `cap`). */

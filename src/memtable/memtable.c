@@ -77,6 +77,7 @@ mw_status mw_memtable_new(mw_memtable **out, const struct ArrowSchema *schema, u
     return st;
   }
   mt->generation = generation;
+  atomic_init(&mt->refs, 1);
   mt->n_cols = mt->schema.n_children;
   if (mt->n_cols > 0) {
     mt->types = calloc((size_t)mt->n_cols, sizeof *mt->types);
@@ -152,8 +153,11 @@ fail:
   return st;
 }
 
+void mw_memtable_retain(mw_memtable *mt) { atomic_fetch_add(&mt->refs, 1); }
+
 void mw_memtable_free(mw_memtable *mt) {
   if (!mt) return;
+  if (atomic_fetch_sub(&mt->refs, 1) != 1) return; /* another holder remains */
   for (size_t i = 0; i < mt->n_batches; i++) mw_holder_unref(mt->batches[i]);
   free(mt->batches);
   free_indexes(mt->idx, mt->n_idx);

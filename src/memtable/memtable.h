@@ -29,9 +29,15 @@ typedef struct mw_memtable mw_memtable;
 mw_status mw_memtable_new(mw_memtable **out, const struct ArrowSchema *schema, uint64_t generation,
                           const mw_index_config *indexes, size_t n_indexes, mw_error *err);
 
-/* Frees the MemTable's own references (scans still running keep the
+/* Drops one reference (mw_memtable_new gives the first): the last one
+ * frees the MemTable's own references (scans still running keep the
  * batches they reference alive). NULL ok. */
 void mw_memtable_free(mw_memtable *mt);
+
+/* Takes one more reference (released with mw_memtable_free): lets a query
+ * or the index worker use a MemTable outside the writer's lock while the
+ * MemTable flusher may drop the writer's reference. */
+void mw_memtable_retain(mw_memtable *mt);
 
 /* Inserts n batches atomically (all become visible together, or none).
  * The batches must already be validated against the schema by the caller.

@@ -68,6 +68,7 @@ struct mw_memtable {
   uint64_t rows;
   uint64_t bytes;
   bool frozen;
+  _Atomic unsigned refs;       /* mw_memtable_retain / mw_memtable_free */
 };
 
 /* Checks a filter value (length-1 array whose type equals the column's:

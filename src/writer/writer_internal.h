@@ -1,0 +1,211 @@
+/*
+ * writer_internal.h - the ShardWriter's shared state (MEMWAL.md sections
+ * 6-8), split by thread over:
+ *
+ *   shard_writer.c      open, put, backpressure, close, accessors (caller
+ *                       threads); in-flight accounting; sticky errors; logs
+ *   wal_flusher.c       the WAL flusher thread and durability waits
+ *   memtable_flusher.c  freeze, and the MemTable flusher thread
+ *   replay.c            replay of the unflushed WAL at open (no thread yet)
+ *   index_worker.c      the async index worker thread
+ *
+ * THE LOCK. One mutex `mu` guards every field marked (mu). It is never held
+ * across object-store I/O, indexing, Lance encoding or a user callback (the
+ * log hook): log lines produced under mu are queued (logq) and emitted by
+ * w_unlock() once mu is released. The MemTable has its own internal lock
+ * (taken under mu for short bookkeeping, never the other way round).
+ *
+ * CONDITION VARIABLES, one per condition (all use mu and CLOCK_MONOTONIC):
+ *   wal_cv      the WAL flusher has something to do: batches pending with a
+ *               trigger fired, a flush requested, a retry due, or stopping.
+ *   durable_cv  durability changed: durable_end advanced, a WAL attempt
+ *               failed or the WAL flusher gave up, the writer became sticky,
+ *               or it is closing/stopping (durable waits, WAL-only
+ *               backpressure, close's final flush wait here).
+ *   mt_cv       the MemTable flusher has something to do: the oldest frozen
+ *               MemTable became covered by the WAL, an explicit flush
+ *               request, or stopping.
+ *   gen_cv      a generation flush finished or failed (or gave up), the
+ *               bytes being flushed changed, the writer became sticky, or it
+ *               is closing/stopping (MemTable backpressure and
+ *               flush_memtable wait here).
+ *   index_cv    the index worker has rows to index, or stopping.
+ *   idle_cv     `calls` dropped to 0 while closing (close waits here).
+ *
+ * LIFECYCLE. Every public call except epoch/shard_id enters with
+ * w_enter() (refused with MW_ERR_CLOSED once `closing` is set) and leaves
+ * with w_leave(); close sets `closing`, lets the calls in flight finish
+ * (they complete, or return MW_ERR_CLOSED where they would otherwise wait
+ * for ever), waits for calls == 0, stops and joins the threads, and only
+ * then frees the writer (sqlite3_close_v2 style).
+ *
+ * ERRORS.
+ *  - sticky (fenced, or an outcome unknown = MW_ERR_POISONED): every later
+ *    call fails with it until the shard is reopened (LMDB's sticky error).
+ *    Set only through w_make_sticky().
+ *  - a failure streak (w_failure, one for the WAL flusher and one for the
+ *    MemTable flusher): each failed attempt is recorded (seq, status,
+ *    message); a streak is retried with exponential backoff under the
+ *    retry policy of the config; once the policy's attempts or time are
+ *    used up the streak "gives up": every put, flush and close returns the
+ *    stored error until an attempt succeeds again (the flusher keeps
+ *    retrying at the maximum backoff, so a condition that clears heals).
+ *  - a failure nobody waited for is "unreported" and returned once by the
+ *    next put/close (unless a later success made it moot).
+ */
+#ifndef MW_WRITER_WRITER_INTERNAL_H
+#define MW_WRITER_WRITER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "manifest/manifest_store.h"
+#include "memtable/memtable.h"
+#include "memwal.h"
+#include "memwal_sys.h"
+#include "wal/wal_internal.h"
+
+/* A frozen MemTable waiting for its flush. */
+typedef struct frozen_mt {
+  mw_memtable *mt;
+  uint64_t generation;
+  uint64_t batch_end; /* batch positions of this MemTable end here */
+  bool covered;       /* every batch durable; wal_pos valid */
+  uint64_t wal_pos;   /* WAL position of the entry holding its last batch */
+} frozen_mt;
+
+/* A batch put but not yet in the WAL. */
+typedef struct pending_batch {
+  struct ArrowArray array; /* owned (WAL-only) or a shared ref (MemTable) */
+  uint64_t bytes;
+  struct pending_batch *next;
+} pending_batch;
+
+/* A streak of failed background attempts (see ERRORS above). */
+typedef struct w_failure {
+  uint64_t seq;         /* failed attempts ever (waiters compare it) */
+  uint64_t streak;      /* failed attempts since the last success */
+  uint64_t first_ns;    /* now_ns() of the streak's first failure */
+  uint64_t retry_at;    /* now_ns() before which no retry starts */
+  uint64_t backoff_ms;  /* current backoff */
+  uint64_t end;         /* WAL: batch end of the last failed attempt */
+  mw_status status;
+  char msg[MW_ERROR_MESSAGE_SIZE];
+  bool unreported;      /* nobody was told about the last failure */
+  bool gave_up;         /* the retry policy is used up */
+} w_failure;
+
+#define W_LOGQ 16
+
+typedef struct w_log {
+  mw_log_level level;
+  char text[400];
+} w_log;
+
+struct mw_shard_writer {
+  /* Immutable after open (read without mu). */
+  mw_objstore *store; /* borrowed */
+  mw_manifest_store *ms;
+  mw_wal_appender *appender;
+  mw_shard_writer_config cfg;
+  struct ArrowSchema schema; /* owned copy of the writer schema */
+  char shard[40];
+  uint64_t epoch;
+  mw_index_config *indexes; /* owned copies (names/columns strdup'ed) */
+  size_t n_indexes;
+  bool check_fsl_items; /* a fixed_size_list column may hold null items */
+
+  pthread_mutex_t mu;
+  pthread_cond_t wal_cv, durable_cv, mt_cv, gen_cv, index_cv, idle_cv;
+
+  /* (mu) lifecycle */
+  unsigned calls;  /* public calls in flight */
+  bool closing;    /* close started: new calls are refused */
+  bool stopping;   /* background threads must exit */
+
+  /* (mu) pending queue: batches not yet in the WAL (wal_flusher.c) */
+  pending_batch *pend_head, *pend_tail;
+  uint64_t pend_count, pend_bytes;
+  uint64_t pend_start;            /* batch position of pend_head */
+  uint64_t next_batch_pos;        /* position the next put batch gets */
+  uint64_t durable_end;           /* positions < durable_end are durable */
+  uint64_t unflushed_new_bytes;   /* bytes put since the last size trigger */
+  struct timespec oldest_pending; /* when pend_head was put */
+  bool flush_requested;
+  bool have_wal_pos;
+  uint64_t last_wal_pos;          /* entry that made durable_end what it is */
+
+  /* (mu) errors */
+  mw_status sticky; /* MW_ERR_FENCED / MW_ERR_POISONED: writer dead */
+  char sticky_msg[MW_ERROR_MESSAGE_SIZE];
+  w_failure wal_fail; /* WAL flusher */
+  w_failure gen_fail; /* MemTable flusher */
+
+  /* (mu) MemTable mode */
+  mw_memtable *active;
+  frozen_mt *frozen; /* oldest first; only the MemTable flusher removes */
+  size_t n_frozen, cap_frozen;
+  uint64_t flushing_bytes; /* the generation file being built */
+
+  /* (mu) log lines waiting for w_unlock() */
+  w_log logq[W_LOGQ];
+  unsigned n_logq, logs_dropped;
+
+  /* (mu) statistics */
+  mw_write_stats stats;
+
+  /* threads (started at open, joined by close) */
+  pthread_t wal_thread, mt_thread, index_thread;
+  bool wal_thread_started, mt_thread_started, index_thread_started;
+};
+
+/* ---- shard_writer.c: shared helpers ---- */
+uint64_t w_now_ns(void);
+uint64_t w_ms_since(const struct timespec *t);
+struct timespec w_deadline_ms(uint64_t ms);
+/* Logs with mu NOT held: calls the hook (or stderr) now. */
+void w_log_now(mw_shard_writer *w, mw_log_level level, const char *fmt, ...) MW_PRINTF(3, 4);
+/* Logs with mu held: queued, emitted by w_unlock(). */
+void w_log_locked(mw_shard_writer *w, mw_log_level level, const char *fmt, ...) MW_PRINTF(3, 4);
+/* Releases mu, then emits the queued log lines (no lock held). */
+void w_unlock(mw_shard_writer *w);
+/* Makes the writer refuse every later write (mu held); the first wins. */
+void w_make_sticky(mw_shard_writer *w, mw_status s, const char *msg);
+mw_status w_sticky_error(mw_shard_writer *w, mw_error *err);
+/* Records a failed attempt of a background streak and schedules its retry
+ * under the retry policy (mu held); logs it. what: "WAL flush" / ... */
+void w_failure_record(mw_shard_writer *w, w_failure *f, mw_status s, const char *msg, const char *what);
+/* A background attempt succeeded: the streak ends (mu held). */
+void w_failure_clear(w_failure *f);
+/* The error every write returns while a streak has given up, else MW_OK. */
+mw_status w_gave_up_error(mw_shard_writer *w, mw_error *err);
+/* Bytes of the active + frozen MemTables (mu held). */
+uint64_t w_memtable_bytes(mw_shard_writer *w);
+
+/* ---- wal_flusher.c ---- */
+void *w_wal_flusher_main(void *arg);
+/* Waits (mu held) until batch positions < end are durable, or a failure
+ * covering [start, end) after fail_seq0, or the writer dies/stops. */
+mw_status w_wait_durable(mw_shard_writer *w, uint64_t start, uint64_t end, uint64_t fail_seq0,
+                         mw_error *err);
+void w_free_pending_list(pending_batch *p);
+
+/* ---- memtable_flusher.c ---- */
+/* Freezes the active MemTable (mu held) if it holds rows. */
+mw_status w_freeze_active(mw_shard_writer *w, mw_error *err);
+/* Freezes when a trigger fired (mu held). */
+mw_status w_maybe_freeze(mw_shard_writer *w, mw_error *err);
+void *w_mt_flusher_main(void *arg);
+
+/* ---- replay.c ---- */
+/* Replays the WAL into the active MemTable (open, before the threads
+ * start). *out_next: the first absent position. */
+mw_status w_replay(uint64_t *out_next, mw_shard_writer *w, const mw_shard_manifest *m, mw_error *err);
+
+/* ---- index_worker.c ---- */
+void *w_index_worker_main(void *arg);
+
+#endif
