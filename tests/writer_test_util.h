@@ -124,15 +124,15 @@ static size_t scan_ids(mw_shard_writer *w, const mw_scan_filter *f, int64_t *ids
 static char wt_base[640];
 static int wt_is_memory, wt_is_s3;
 
-static void wt_set_base(const char *base) {
+static inline void wt_set_base(const char *base) {
   snprintf(wt_base, sizeof wt_base, "%s", base);
   wt_is_memory = strncmp(base, "memory://", 9) == 0;
   wt_is_s3 = strncmp(base, "s3://", 5) == 0;
 }
 
-static void wt_uri(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s%s", wt_base, name); }
+static inline void wt_uri(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s%s", wt_base, name); }
 
-static mw_objstore *wt_store(const char *name) {
+static inline mw_objstore *wt_store(const char *name) {
   mw_objstore *s = NULL;
   char uri[800];
   wt_uri(uri, sizeof uri, name);

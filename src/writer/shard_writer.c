@@ -191,15 +191,18 @@ mw_status w_gave_up_error(mw_shard_writer *w, mw_error *err) {
 }
 
 /* Returns (and clears) a background failure nobody was told about, the
- * sticky error, or the error of a streak that gave up. (mu) */
-static mw_status take_unreported(mw_shard_writer *w, mw_error *err) {
+ * sticky error, or the error of a streak that gave up (mu held). A failed
+ * generation flush that is still being retried is reported by close and
+ * flush_memtable only (with_gen): the WAL holds its rows, so a put has no
+ * reason to fail for it until the retry policy gives up. */
+static mw_status take_unreported(mw_shard_writer *w, bool with_gen, mw_error *err) {
   if (w->sticky != MW_OK) return w_sticky_error(w, err);
   MW_TRY(w_gave_up_error(w, err));
   if (w->wal_fail.unreported) {
     w->wal_fail.unreported = false;
     return mw_err(err, w->wal_fail.status, "background WAL flush failed (retried): %s", w->wal_fail.msg);
   }
-  if (w->gen_fail.unreported) {
+  if (with_gen && w->gen_fail.unreported) {
     w->gen_fail.unreported = false;
     return mw_err(err, w->gen_fail.status, "background MemTable flush failed (retried): %s", w->gen_fail.msg);
   }
@@ -386,7 +389,7 @@ mw_status mw_shard_writer_put(mw_batch_range *out, mw_shard_writer *w, struct Ar
     free_items(items, n);
     return s;
   }
-  s = take_unreported(w, err);
+  s = take_unreported(w, false, err);
   if (s == MW_OK) s = backpressure(w, err);
   if (s == MW_OK && w->cfg.enable_memtable) {
     /* insert is all-or-nothing and the last step that can fail cleanly. */
@@ -453,11 +456,14 @@ mw_status mw_shard_writer_put(mw_batch_range *out, mw_shard_writer *w, struct Ar
   }
   if (w->cfg.durable_write) {
     s = w_wait_durable(w, start, end, w->wal_fail.seq, err);
-    if (s != MW_OK)
-      s = mw_err_wrap(err, MW_ERR_NOT_DURABLE,
-                      "put: batches [%" PRIu64 ", %" PRIu64 ") were taken (do not put them again) but their WAL entry "
-                      "is not known durable (%s)",
-                      start, end, mw_status_str(s));
+    if (s != MW_OK) {
+      mw_err_wrap(err, s,
+                  "put: batches [%" PRIu64 ", %" PRIu64 ") were taken (do not put them again) but their WAL entry "
+                  "is not known durable (%s)",
+                  start, end, mw_status_str(s));
+      if (err) err->code = MW_ERR_NOT_DURABLE;
+      s = MW_ERR_NOT_DURABLE;
+    }
   }
   w->stats.put_count++;
   w->stats.put_rows += rows;
@@ -485,7 +491,7 @@ static mw_status flush_pending(mw_shard_writer *w, mw_error *err) {
 
 mw_status mw_shard_writer_flush_wal(mw_shard_writer *w, mw_error *err) {
   MW_TRY(w_enter(w, "flush_wal", err));
-  mw_status s = w->durable_end < w->next_batch_pos ? flush_pending(w, err) : take_unreported(w, err);
+  mw_status s = w->durable_end < w->next_batch_pos ? flush_pending(w, err) : take_unreported(w, false, err);
   w_leave(w);
   return s;
 }
@@ -692,7 +698,7 @@ mw_status mw_shard_writer_close(mw_shard_writer *w, mw_error *err) {
   w->closing = true; /* new calls are refused; blocked puts give up */
   pthread_cond_broadcast(&w->durable_cv);
   pthread_cond_broadcast(&w->gen_cv);
-  mw_status s = take_unreported(w, err);
+  mw_status s = take_unreported(w, true, err);
   /* Write everything pending (also after an unreported failure: a retry
    * may heal it), then stop. */
   if (w->sticky == MW_OK && w->durable_end < w->next_batch_pos) {
