@@ -287,7 +287,7 @@ static void test_file_details(void) {
   CHECK_INT(mw_objstore_get(s, &d, &n, "t/.tmp-999-1-deadbeef", 0, MW_OBJSTORE_TO_END, &e),
             MW_ERR_INVALID);
   CHECK_INT(mw_objstore_put(s, "t/.tmp-x", "v", 1, NULL), MW_ERR_INVALID);
-  CHECK_INT(mw_objstore_delete(s, "t/.tmp-999-1-deadbeef", NULL), MW_ERR_INVALID);
+  CHECK_INT(mw_objstore_del(s, "t/.tmp-999-1-deadbeef", NULL), MW_ERR_INVALID);
   /* a ".tmp-" folder segment that is not the last one is an ordinary key */
   put_ok(s, "v/.tmp-dir/obj", "ok");
   expect_obj(s, "v/.tmp-dir/obj", "ok");
@@ -306,7 +306,7 @@ static void test_file_details(void) {
   CHECK(strstr(e.message, "t/real") != NULL);
   CHECK_INT(mw_objstore_put(s, "t", "c", 1, &e), MW_ERR_IO);
   CHECK_INT(mw_objstore_put_if_absent(s, "t", "c", 1, &e), MW_ERR_IO);
-  CHECK_OKE(mw_objstore_delete(s, "t", &e), &e); /* a folder is not an object */
+  CHECK_OKE(mw_objstore_del(s, "t", &e), &e); /* a folder is not an object */
   expect_obj(s, "t/real", "real");
   expect_missing(s, "t/real/child");
   snprintf(p, sizeof p, "%s/t", root);
@@ -424,7 +424,7 @@ static void test_fault_nth(void) {
   CHECK_OKE(arm(x.f, MW_FAULT_WRITES, 2, MW_FAULT_ERROR, MW_FAULT_PERSISTENT, NULL), NULL);
   CHECK_INT(mw_objstore_put_if_absent(x.f, "p1", "a", 1, NULL), MW_OK);
   CHECK_INT(mw_objstore_put(x.f, "p2", "a", 1, NULL), MW_ERR_IO);
-  CHECK_INT(mw_objstore_delete(x.f, "p1", NULL), MW_ERR_IO);
+  CHECK_INT(mw_objstore_del(x.f, "p1", NULL), MW_ERR_IO);
   CHECK_INT(mw_objstore_put_if_absent(x.f, "p3", "a", 1, NULL), MW_ERR_IO);
   expect_obj(x.f, "p1", "a");
   expect_missing(x.inner, "p2");
@@ -506,7 +506,7 @@ static void test_fault_wrote_error(void) {
   expect_obj(x.inner, "h", "3");
 
   CHECK_OKE(arm(x.f, MW_FAULT_DEL, 1, MW_FAULT_WROTE_ERROR, MW_FAULT_ONCE, NULL), NULL);
-  CHECK_INT(mw_objstore_delete(x.f, "h", NULL), MW_ERR_IO);
+  CHECK_INT(mw_objstore_del(x.f, "h", NULL), MW_ERR_IO);
   expect_missing(x.inner, "h");
 
   CHECK_OKE(arm(x.f, MW_FAULT_GET | MW_FAULT_HEAD, 1, MW_FAULT_WROTE_ERROR, MW_FAULT_PERSISTENT, NULL),
@@ -545,7 +545,7 @@ static void test_fault_crash_sequential(void) {
         case 1: st = mw_objstore_put(x.f, "hint", "1", 1, &e); break;
         case 2: st = mw_objstore_put_if_absent(x.f, "wal/2", "e2", 2, &e); break;
         case 3: st = mw_objstore_put(x.f, "hint", "2", 1, &e); break;
-        case 4: st = mw_objstore_delete(x.f, "wal/1", &e); break;
+        case 4: st = mw_objstore_del(x.f, "wal/1", &e); break;
         case 5: st = mw_objstore_put_if_absent(x.f, "wal/3", "e3", 2, &e); break;
         default: st = mw_objstore_put(x.f, "hint", "3", 1, &e); break;
       }
@@ -603,7 +603,7 @@ static void test_fault_crash_sequential(void) {
   /* explicit crash */
   mw_objstore_fault_crash(x.f);
   CHECK_INT(mw_objstore_fault_crashed(x.f), 1);
-  CHECK_INT(mw_objstore_delete(x.f, "b", NULL), MW_ERR_IO);
+  CHECK_INT(mw_objstore_del(x.f, "b", NULL), MW_ERR_IO);
   expect_obj(x.inner, "b", "2");
   fx_free(&x);
 }
@@ -638,7 +638,7 @@ static mw_status g_pia(void *self, const char *k, const void *d, size_t n, mw_er
 }
 static mw_status g_del(void *self, const char *k, mw_error *err) {
   gate *g = self;
-  mw_status st = mw_objstore_delete(g->mem, k, err);
+  mw_status st = mw_objstore_del(g->mem, k, err);
   gate_wait(g);
   return st;
 }
@@ -670,7 +670,7 @@ static void *inflight_main(void *p) {
   else if (a->op == 1)
     a->st = mw_objstore_put_if_absent(a->f, "fresh", "new", 3, &a->e);
   else
-    a->st = mw_objstore_delete(a->f, "k", &a->e);
+    a->st = mw_objstore_del(a->f, "k", &a->e);
   return NULL;
 }
 

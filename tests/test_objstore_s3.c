@@ -99,8 +99,8 @@ static void test_odd_keys(void) {
   CHECK_STR(list_str(s, "pct%", buf, sizeof buf), "pct%41/q?x#y=12");
   CHECK_STR(list_str(s, "utf8/\xc3\xa9", buf, sizeof buf), "utf8/\xc3\xa9t\xc3\xa9=10");
   expect_big(s, 3u << 20);
-  CHECK_OKE(mw_objstore_delete(s, "big", NULL), NULL);
-  CHECK_OKE(mw_objstore_delete(s, "pct%41/q?x#y", NULL), NULL);
+  CHECK_OKE(mw_objstore_del(s, "big", NULL), NULL);
+  CHECK_OKE(mw_objstore_del(s, "pct%41/q?x#y", NULL), NULL);
   expect_missing(s, "pct%41/q?x#y");
   expect_missing(s, "pctA/q?x#y"); /* %41 was not decoded anywhere */
   mw_objstore_close(s);
@@ -297,7 +297,7 @@ static void test_lost_responses(void) {
   expect_obj(s, "plain", "p1"); /* the get's answer lost once */
   CHECK_INT(atomic_load(&px.dropped), 8);
   atomic_store(&px.drop, 1);
-  CHECK_OKE(mw_objstore_delete(s, "plain", &e), &e);
+  CHECK_OKE(mw_objstore_del(s, "plain", &e), &e);
   expect_missing(direct, "plain");
   CHECK_INT(atomic_load(&px.dropped), 9);
   CHECK_INT(atomic_load(&px.drop), 0);

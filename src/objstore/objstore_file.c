@@ -12,9 +12,21 @@
  *                  atomic create). Filesystems without hard links fall back
  *                  to renameat2(RENAME_NOREPLACE).
  * then the folder is fsync'ed so the new name itself is durable. Folders are
- * created on demand (mkdir -p), and the parent of each new folder is fsync'ed.
- * With opts.fsync = 0 all fsyncs are skipped (Lance's level of durability:
- * the page cache).
+ * created on demand (mkdir -p), and the parent of each new folder is fsync'ed;
+ * a thread that finds a folder already there (EEXIST: maybe it lost a mkdir
+ * race and the winner has not fsync'ed the parent yet) fsyncs the parent
+ * itself before it goes on, so no write returns before the folder it went
+ * into is durable. With opts.fsync = 0 all fsyncs are skipped (Lance's level
+ * of durability: the page cache).
+ *
+ * Visible is not durable: from the link/rename on, a get sees the object,
+ * but only the fsyncs that follow make it survive a crash. So this store
+ * does not declare MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE, and a failure of
+ * any fsync after the object became visible under its final name is an
+ * error whose outcome is unknown (MW_ERR_IO, "fsync of the file|folder
+ * failed after the object became visible ...: outcome unknown"): the caller must not
+ * count it as written nor as absent. (Linux may drop the dirty state after
+ * a failed fsync, so a retried fsync that succeeds proves nothing.)
  *
  * Temp files left by a crash are never listed and cannot be read through a
  * key: the last segment of a key may not start with ".tmp-" (MW_ERR_INVALID
@@ -143,7 +155,9 @@ static int fsync_parent(char *path) {
 }
 
 /* mkdir -p of every folder in `path` after byte `start` (path itself
- * included when last_too). Each new folder's parent is fsync'ed. */
+ * included when last_too). Each new folder's parent is fsync'ed; inside a
+ * store (start > 0) so is the parent of a folder that already existed (the
+ * loser of a concurrent mkdir must not run ahead of the winner's fsync). */
 static mw_status mkdir_p(char *path, size_t start, int last_too, int do_fsync, const char *op,
                          const char *key, mw_error *err) {
   size_t n = strlen(path);
@@ -160,6 +174,10 @@ static mw_status mkdir_p(char *path, size_t start, int last_too, int do_fsync, c
       }
     } else if (path[0] != '\0' && errno != EEXIST) {
       mw_status st = sys_err(err, op, key, "mkdir", path, errno);
+      path[i] = saved;
+      return st;
+    } else if (path[0] != '\0' && do_fsync && start > 0 && fsync_parent(path) < 0) {
+      mw_status st = sys_err(err, op, key, "fsync parent of existing folder", path, errno);
       path[i] = saved;
       return st;
     }
@@ -258,6 +276,16 @@ static mw_status write_temp(const file_store *fs, char *final, const char *key, 
   return MW_OK;
 }
 
+/* The error for an fsync that failed after the object became visible. */
+static mw_status visible_err(mw_error *err, const char *op, const char *key, const char *what,
+                             const char *path, int e) {
+  char b[128];
+  return mw_err(err, MW_ERR_IO,
+                "%s '%s': fsync of the %s failed after the object became visible (%s: %s): "
+                "outcome unknown",
+                op, key, what, path, errstr(e, b, sizeof b));
+}
+
 static mw_status file_put(void *self, const char *key, const void *data, size_t len, mw_error *err) {
   file_store *fs = self;
   MW_TRY(check_reserved("put", key, err));
@@ -269,7 +297,7 @@ static mw_status file_put(void *self, const char *key, const void *data, size_t 
       st = sys_err(err, "put", key, "rename temp file to", final, errno);
       unlink(tmp);
     } else if (fs->fsync && fsync_parent(final) < 0) {
-      st = sys_err(err, "put", key, "fsync folder of", final, errno);
+      st = visible_err(err, "put", key, "folder", final, errno);
     }
   }
   free(tmp);
@@ -328,11 +356,13 @@ static int spare_take(file_store *fs, const char *dir) {
 #endif
 
 /* put_if_absent through an anonymous O_TMPFILE inode: write + fdatasync the
- * data, then linkat() it under the final name (EEXIST = already exists) and
- * fsync the folder. Same guarantees as temp file + link, with two fewer
- * folder updates (no named temp to create and unlink), which is most of
- * the cost of a small durable WAL entry. Returns 0 (nothing done) where
- * O_TMPFILE or /proc is not available, so the caller falls back. */
+ * data, then linkat() it under the final name (EEXIST = already exists),
+ * then fsync the file (its link count changed: an O_TMPFILE inode leaves the
+ * orphan list only with this metadata) and the folder (the new name). Same
+ * guarantees as temp file + link, with two fewer folder updates (no named
+ * temp to create and unlink), which is most of the cost of a small durable
+ * WAL entry. Returns 0 (nothing done) where O_TMPFILE or /proc is not
+ * available, so the caller falls back. */
 static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *key, const void *data,
                                  size_t len, mw_status *out_st, mw_error *err) {
 #ifdef O_TMPFILE
@@ -375,7 +405,22 @@ static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
   int r = linkat(AT_FDCWD, proc, AT_FDCWD, final, AT_SYMLINK_FOLLOW);
   e = errno;
+  int fsync_failed = 0, fsync_errno = 0;
+  if (r == 0 && fs->fsync) {
+    /* Visible from here on: a failed fsync is an unknown outcome. */
+    int q;
+    do q = fsync(fd);
+    while (q < 0 && errno == EINTR);
+    if (q < 0) {
+      fsync_failed = 1;
+      fsync_errno = errno;
+    }
+  }
   close(fd);
+  if (fsync_failed) {
+    *out_st = visible_err(err, "put_if_absent", key, "file", final, fsync_errno);
+    return 1;
+  }
   if (r < 0) {
     struct stat sb;
     if (e == EEXIST && stat(final, &sb) == 0 && S_ISDIR(sb.st_mode))
@@ -390,7 +435,7 @@ static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *
   }
   *out_st = MW_OK;
   if (fs->fsync && fsync_parent(final) < 0)
-    *out_st = sys_err(err, "put_if_absent", key, "fsync folder of", final, errno);
+    *out_st = visible_err(err, "put_if_absent", key, "folder", final, errno);
   return 1;
 #else
   (void)fs; (void)final; (void)key; (void)data; (void)len; (void)out_st; (void)err;
@@ -431,7 +476,7 @@ static mw_status file_put_if_absent(void *self, const char *key, const void *dat
     } else {
       if (linked) unlink(tmp); /* best effort: a leftover temp is invisible */
       if (fs->fsync && fsync_parent(final) < 0)
-        st = sys_err(err, "put_if_absent", key, "fsync folder of", final, errno);
+        st = visible_err(err, "put_if_absent", key, "folder", final, errno);
     }
   }
   free(tmp);
@@ -531,7 +576,12 @@ static mw_status file_del(void *self, const char *key, mw_error *err) {
     if (errno != ENOENT && errno != ENOTDIR && errno != EISDIR)
       st = sys_err(err, "delete", key, "unlink", path, errno);
   } else if (fs->fsync && fsync_parent(path) < 0) {
-    st = sys_err(err, "delete", key, "fsync folder of", path, errno);
+    /* The object is gone from view, but maybe not for good. */
+    char b[128];
+    st = mw_err(err, MW_ERR_IO,
+                "delete '%s': fsync of the folder failed after the delete became visible (%s: %s): "
+                "outcome unknown",
+                key, path, errstr(errno, b, sizeof b));
   }
   free(path);
   return st;
@@ -676,6 +726,9 @@ static const mw_objstore_vtable file_vtable = {
     .list = file_list,
     .del = file_del,
     .destroy = file_destroy,
+    /* Not visible-implies-durable: a linked or renamed file is visible
+     * (page cache) before the fsyncs that make it durable. */
+    .flags = 0,
 };
 
 mw_status mw_objstore_file_open(mw_objstore **out, const char *root, const mw_objstore_options *opts,

@@ -845,6 +845,8 @@ static const mw_objstore_vtable s3_vt = {
     .list = s3_list,
     .del = s3_del,
     .destroy = s3_destroy,
+    /* S3 is strongly consistent: a PUT is durable before any GET sees it. */
+    .flags = MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE,
 };
 
 /* ------------------------------------------------------------ open */
