@@ -23,6 +23,7 @@
 #include "memwal.h"
 #include "memwal_sys.h"
 #include "mw_test.h"
+#include "fwd_store.h"
 #include "objstore/objstore.h"
 #include "objstore/objstore_fault.h"
 
@@ -789,6 +790,207 @@ static void test_fault_crash_concurrent(void) {
   }
 }
 
+/* ------------------------------------------------- vtable versions */
+
+static mw_objstore *open_store(const char *uri) {
+  mw_objstore *s = NULL;
+  mw_error e = {0};
+  if (mw_objstore_open(&s, uri, NULL, &e) != MW_OK) {
+    fprintf(stderr, "open %s: %s\n", uri, e.message);
+    abort();
+  }
+  return s;
+}
+
+/* A store compiled against the first vtable layout (no flags) keeps working
+ * and declares nothing; today's layout is copied (the caller's struct may
+ * go away) and its flags are read; anything smaller than the first layout
+ * or with an unknown abi_version is refused. */
+static void test_vtable_versions(void) {
+  mw_objstore *mem = open_store("memory://vt_versions");
+  mw_objstore *v1 = fwd_store_new(mem, FWD_LAYOUT_V1, 0);
+  CHECK_INT((int)sizeof(fwd_vtable_v1), (int)MW_OBJSTORE_VTABLE_SIZE_V1);
+  CHECK((size_t)MW_OBJSTORE_VTABLE_SIZE_V1 < sizeof(mw_objstore_vtable));
+  put_ok(v1, "a/b", "one");
+  expect_obj(v1, "a/b", "one");
+  expect_obj(mem, "a/b", "one");
+  mw_error e = {0};
+  CHECK_INT(mw_objstore_put_if_absent(v1, "a/b", "x", 1, &e), MW_ERR_ALREADY_EXISTS);
+  CHECK_OKE(mw_objstore_del(v1, "a/b", &e), &e);
+  CHECK_OKE(mw_objstore_delete(v1, "a/b", &e), &e); /* the alias, missing key */
+  uint64_t sz = 0;
+  CHECK_INT(mw_objstore_head(mem, &sz, "a/b", NULL), MW_ERR_NOT_FOUND);
+  CHECK(!mw_objstore_visible_implies_durable(v1));
+  mw_objstore_close(v1);
+
+  mw_objstore *cur0 = fwd_store_new(mem, FWD_LAYOUT_CURRENT, 0);
+  mw_objstore *cur1 = fwd_store_new(mem, FWD_LAYOUT_CURRENT, MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE);
+  CHECK(!mw_objstore_visible_implies_durable(cur0));
+  CHECK(mw_objstore_visible_implies_durable(cur1));
+  put_ok(cur1, "c", "two"); /* works although its vtable variable was scribbled on */
+  expect_obj(cur0, "c", "two");
+  mw_objstore_close(cur0);
+  mw_objstore_close(cur1);
+
+  mw_objstore_vtable vt;
+  memset(&vt, 0x5A, sizeof vt);
+  mw_objstore_vtable_init(&vt);
+  CHECK_INT(vt.abi_version, MW_OBJSTORE_ABI_VERSION);
+  CHECK_INT(vt.struct_size, sizeof vt);
+  CHECK(vt.put == NULL && vt.destroy == NULL);
+  CHECK_INT(vt.flags, 0);
+  vt.put = fwd_put;
+  vt.put_if_absent = fwd_pia;
+  vt.get = fwd_get;
+  vt.head = fwd_head;
+  vt.list = fwd_list;
+  vt.del = fwd_del;
+  mw_objstore *s = NULL;
+  vt.struct_size = (uint32_t)MW_OBJSTORE_VTABLE_SIZE_V1 - 1;
+  CHECK_INT(mw_objstore_new(&s, &vt, mem, &e), MW_ERR_INVALID);
+  CHECK(strstr(e.message, "struct_size") != NULL);
+  CHECK(s == NULL);
+  vt.struct_size = sizeof vt;
+  vt.abi_version = MW_OBJSTORE_ABI_VERSION + 1;
+  CHECK_INT(mw_objstore_new(&s, &vt, mem, &e), MW_ERR_INVALID);
+  CHECK(strstr(e.message, "abi_version") != NULL);
+  /* a larger struct_size (a store built against a newer header): the
+   * members this library knows are used, the rest ignored */
+  struct {
+    mw_objstore_vtable vt;
+    void *future_member;
+  } big;
+  memset(&big, 0, sizeof big);
+  big.vt = vt;
+  big.vt.abi_version = MW_OBJSTORE_ABI_VERSION;
+  big.vt.struct_size = sizeof big;
+  big.vt.flags = MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE;
+  CHECK_OKE(mw_objstore_new(&s, &big.vt, mem, &e), &e);
+  CHECK(mw_objstore_visible_implies_durable(s));
+  expect_obj(s, "c", "two");
+  mw_objstore_close(s);
+  mw_objstore_close(mem);
+}
+
+/* Which stores declare that a visible object is durable, and the fault
+ * wrapper's answer (inherited, false while an fsync-after-visible kind is
+ * armed or has fired, until reset). */
+static void test_visible_implies_durable(void) {
+  char root[400];
+  snprintf(root, sizeof root, "%s/vid", g_tmpdir);
+  mw_objstore *file = open_store(root), *mem = open_store("memory://vid"), *f = NULL, *g = NULL;
+  mw_error e = {0};
+  CHECK(!mw_objstore_visible_implies_durable(file));
+  CHECK(mw_objstore_visible_implies_durable(mem));
+  CHECK(!mw_objstore_visible_implies_durable(NULL));
+  CHECK_OKE(mw_objstore_fault_new(&f, mem, &e), &e);
+  CHECK_OKE(mw_objstore_fault_new(&g, file, &e), &e);
+  CHECK(mw_objstore_visible_implies_durable(f));
+  CHECK(!mw_objstore_visible_implies_durable(g));
+  mw_fault_spec spec = {.ops = MW_FAULT_PUT, .nth = 1, .kind = MW_FAULT_WROTE_ERROR};
+  CHECK_OKE(mw_objstore_fault_arm(f, &spec, &e), &e);
+  CHECK(mw_objstore_visible_implies_durable(f)); /* not a disk fault */
+  spec.kind = MW_FAULT_FSYNC_DIR_AFTER_VISIBLE;
+  CHECK_OKE(mw_objstore_fault_arm(f, &spec, &e), &e);
+  CHECK(!mw_objstore_visible_implies_durable(f));
+  CHECK_INT(mw_objstore_put(f, "k", "v", 1, &e), MW_ERR_IO);
+  CHECK(strstr(e.message, "fsync of the folder failed after the object became visible") != NULL);
+  expect_obj(mem, "k", "v"); /* performed on the inner store */
+  CHECK(!mw_objstore_visible_implies_durable(f)); /* fired (ONCE), still a disk */
+  put_ok(f, "k", "w");                            /* disarmed */
+  mw_objstore_fault_reset(f);
+  CHECK(mw_objstore_visible_implies_durable(f));
+  spec.kind = MW_FAULT_FSYNC_FILE_AFTER_VISIBLE;
+  spec.ops = MW_FAULT_ALL;
+  CHECK_OKE(mw_objstore_fault_arm(f, &spec, &e), &e);
+  uint8_t *d = NULL;
+  size_t n = 0;
+  CHECK_OKE(mw_objstore_get(f, &d, &n, "k", 0, MW_OBJSTORE_TO_END, &e), &e); /* reads not counted */
+  mw_free(d);
+  CHECK_INT(mw_objstore_del(f, "k", &e), MW_ERR_IO);
+  CHECK(strstr(e.message, "fsync of the file failed") != NULL);
+  uint64_t sz = 0;
+  CHECK_INT(mw_objstore_head(mem, &sz, "k", NULL), MW_ERR_NOT_FOUND);
+  spec.kind = (mw_fault_kind)6;
+  CHECK_INT(mw_objstore_fault_arm(f, &spec, &e), MW_ERR_INVALID);
+  mw_objstore_close(f);
+  mw_objstore_close(g);
+  mw_objstore_close(file);
+  mw_objstore_close(mem);
+}
+
+/* The settle helper, case by case (objstore_settle.c). */
+static void test_settle(void) {
+  char root[400];
+  snprintf(root, sizeof root, "%s/settle", g_tmpdir);
+  mw_objstore *mem = open_store("memory://settle"), *file = open_store(root), *f = NULL, *g = NULL;
+  mw_error e = {0};
+  CHECK_OKE(mw_objstore_fault_new(&f, mem, &e), &e);
+  CHECK_OKE(mw_objstore_fault_new(&g, file, &e), &e);
+  mw_fault_spec spec = {.ops = MW_FAULT_PUT_IF_ABSENT, .nth = 1, .kind = MW_FAULT_WROTE_ERROR};
+  /* plain success, plain "exists" (no read-back) */
+  CHECK_OKE(mw_objstore_put_if_absent_settled(f, "a", "ours", 4, &e), &e);
+  mw_objstore_fault_reset_counters(f);
+  CHECK_INT(mw_objstore_put_if_absent_settled(f, "a", "ours", 4, &e), MW_ERR_ALREADY_EXISTS);
+  CHECK_INT(mw_objstore_fault_calls(f, MW_FAULT_GET), 0);
+  /* written, then an error: ours is visible; durable on memory:// */
+  CHECK_OKE(mw_objstore_fault_arm(f, &spec, &e), &e);
+  CHECK_OKE(mw_objstore_put_if_absent_settled(f, "b", "ours", 4, &e), &e);
+  CHECK_INT(e.code, MW_OK);
+  expect_obj(mem, "b", "ours");
+  /* ... not on file:// */
+  CHECK_OKE(mw_objstore_fault_arm(g, &spec, &e), &e);
+  CHECK_INT(mw_objstore_put_if_absent_settled(g, "b", "ours", 4, &e), MW_ERR_POISONED);
+  CHECK(strstr(e.message, "outcome unknown") != NULL);
+  expect_obj(file, "b", "ours");
+  /* clean failure: nothing landed, the store's error comes back as is */
+  spec.kind = MW_FAULT_ERROR;
+  CHECK_OKE(mw_objstore_fault_arm(f, &spec, &e), &e);
+  CHECK_INT(mw_objstore_put_if_absent_settled(f, "c", "ours", 4, &e), MW_ERR_IO);
+  CHECK(strstr(e.message, "injected fault") != NULL);
+  uint64_t sz = 0;
+  CHECK_INT(mw_objstore_head(mem, &sz, "c", NULL), MW_ERR_NOT_FOUND);
+  /* read-back fails too: unknown */
+  spec.ops = MW_FAULT_PUT_IF_ABSENT | MW_FAULT_GET;
+  spec.mode = MW_FAULT_PERSISTENT;
+  CHECK_OKE(mw_objstore_fault_arm(f, &spec, &e), &e);
+  CHECK_INT(mw_objstore_put_if_absent_settled(f, "c", "ours", 4, &e), MW_ERR_POISONED);
+  CHECK(strstr(e.message, "reading it back failed") != NULL);
+  mw_objstore_fault_reset(f);
+  /* a timeout, and someone else's bytes are there: ours can never land */
+  put_ok(mem, "d", "theirs");
+  spec.ops = MW_FAULT_PUT_IF_ABSENT;
+  spec.kind = MW_FAULT_TIMEOUT;
+  spec.mode = MW_FAULT_ONCE;
+  CHECK_OKE(mw_objstore_fault_arm(f, &spec, &e), &e);
+  CHECK_INT(mw_objstore_put_if_absent_settled(f, "d", "ours", 4, &e), MW_ERR_ALREADY_EXISTS);
+  CHECK(strstr(e.message, "other content") != NULL);
+  expect_obj(mem, "d", "theirs");
+  /* a timeout, absent: retried at the same key, lands once */
+  CHECK_OKE(mw_objstore_fault_arm(f, &spec, &e), &e);
+  mw_objstore_fault_reset_counters(f);
+  CHECK_OKE(mw_objstore_put_if_absent_settled(f, "e", "ours", 4, &e), &e);
+  CHECK_INT(mw_objstore_fault_calls(f, MW_FAULT_PUT_IF_ABSENT), 2);
+  expect_obj(mem, "e", "ours");
+  /* a timeout, then a clean error, absent: the first may still land */
+  spec.mode = MW_FAULT_PERSISTENT;
+  CHECK_OKE(mw_objstore_fault_arm(f, &spec, &e), &e);
+  CHECK_INT(mw_objstore_put_if_absent_settled(f, "g", "ours", 4, &e), MW_ERR_POISONED);
+  CHECK(strstr(e.message, "may still land") != NULL);
+  mw_objstore_fault_reset(f);
+  /* a custom store declaring nothing over memory://: visible is not enough */
+  mw_objstore *c = fwd_store_new(f, FWD_LAYOUT_V1, 0);
+  spec.kind = MW_FAULT_WROTE_ERROR;
+  spec.mode = MW_FAULT_ONCE;
+  CHECK_OKE(mw_objstore_fault_arm(f, &spec, &e), &e);
+  CHECK_INT(mw_objstore_put_if_absent_settled(c, "h", "ours", 4, &e), MW_ERR_POISONED);
+  mw_objstore_close(c);
+  mw_objstore_close(f);
+  mw_objstore_close(g);
+  mw_objstore_close(mem);
+  mw_objstore_close(file);
+}
+
 int main(void) {
   snprintf(g_tmpdir, sizeof g_tmpdir, "/tmp/mw-objstore-XXXXXX");
   if (!mkdtemp(g_tmpdir)) {
@@ -807,6 +1009,9 @@ int main(void) {
   MW_RUN(test_fault_crash_sequential);
   MW_RUN(test_fault_crash_inflight);
   MW_RUN(test_fault_crash_concurrent);
+  MW_RUN(test_vtable_versions);
+  MW_RUN(test_visible_implies_durable);
+  MW_RUN(test_settle);
   rm_rf(g_tmpdir);
   return mw_test_finish();
 }

@@ -243,8 +243,7 @@ mw_status mw_manifest_store_write_version(mw_manifest_store *ms, mw_shard_manife
   if (s == MW_ERR_ALREADY_EXISTS)
     return mw_err(err, s, "shard %s: manifest version %" PRIu64 " already exists", ms->shard, m->version);
   if (s == MW_ERR_POISONED)
-    return mw_err_wrap(err, s, "shard %s: manifest version %" PRIu64 ": outcome unknown", ms->shard,
-                       m->version);
+    return mw_err_wrap(err, s, "shard %s: manifest version %" PRIu64, ms->shard, m->version);
   if (s != MW_OK)
     return mw_err_wrap(err, s, "shard %s: writing manifest version %" PRIu64, ms->shard, m->version);
   write_hint(ms, m->version);
