@@ -355,14 +355,18 @@ static int spare_take(file_store *fs, const char *dir) {
 }
 #endif
 
-/* put_if_absent through an anonymous O_TMPFILE inode: write + fdatasync the
- * data, then linkat() it under the final name (EEXIST = already exists),
- * then fsync the file (its link count changed: an O_TMPFILE inode leaves the
- * orphan list only with this metadata) and the folder (the new name). Same
- * guarantees as temp file + link, with two fewer folder updates (no named
- * temp to create and unlink), which is most of the cost of a small durable
- * WAL entry. Returns 0 (nothing done) where O_TMPFILE or /proc is not
- * available, so the caller falls back. */
+/* put_if_absent through an anonymous O_TMPFILE inode: write the data,
+ * give the inode a hidden temp name (linkat), fsync it (data and inode, now
+ * with its one link: nothing about the file changes after this), then
+ * renameat2(RENAME_NOREPLACE) the temp name to the final one (EEXIST =
+ * already exists; the object is visible from here) and fsync the folder.
+ * So only the folder's fsync follows visibility, as for put, and the file
+ * needs one fsync (linking the anonymous inode under its final name
+ * directly would change its link count after the data's fsync, which then
+ * needs a second fsync of the file). The inode itself is opened ahead of
+ * time by the spare thread: creating it is most of the cost of a small
+ * durable WAL entry. Returns 0 (nothing done) where O_TMPFILE, /proc or
+ * renameat2 is not available, so the caller falls back. */
 static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *key, const void *data,
                                  size_t len, mw_status *out_st, mw_error *err) {
 #ifdef O_TMPFILE
@@ -382,57 +386,75 @@ static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *
   }
   *slash = '/';
   if (fd < 0) return 0; /* EOPNOTSUPP, EISDIR, EINVAL...: use the named temp */
-  const char *what = NULL;
-  int e = 0;
   if (write_all(fd, data, len) < 0) {
-    what = "write";
-    e = errno;
-  } else if (fs->fsync) {
-    int r;
-    do r = fdatasync(fd);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) {
-      what = "fdatasync";
-      e = errno;
-    }
-  }
-  if (what) {
+    int e = errno;
     close(fd);
-    *out_st = sys_err(err, "put_if_absent", key, what, final, e);
+    *out_st = sys_err(err, "put_if_absent", key, "write", final, e);
+    return 1;
+  }
+  /* the hidden temp name, next to the final one */
+  size_t dirlen = (size_t)(slash - final);
+  char *tmp = malloc(dirlen + 1 + TMP_PREFIX_LEN + 64);
+  if (!tmp) {
+    close(fd);
+    *out_st = mw_err(err, MW_ERR_NOMEM, "put_if_absent '%s': out of memory", key);
     return 1;
   }
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  int r = linkat(AT_FDCWD, proc, AT_FDCWD, final, AT_SYMLINK_FOLLOW);
-  e = errno;
-  int fsync_failed = 0, fsync_errno = 0;
-  if (r == 0 && fs->fsync) {
-    /* Visible from here on: a failed fsync is an unknown outcome. */
+  int r = -1, e = 0;
+  for (int attempt = 0; attempt < 100; attempt++) {
+    memcpy(tmp, final, dirlen);
+    snprintf(tmp + dirlen, 1 + TMP_PREFIX_LEN + 64, "/" TMP_PREFIX "%ld-%llu-%08x", (long)getpid(),
+             (unsigned long long)atomic_fetch_add(&g_tmp_counter, 1), (unsigned)tmp_random());
+    r = linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+    e = errno;
+    if (r == 0 || e != EEXIST) break;
+  }
+  if (r < 0) {
+    close(fd);
+    free(tmp);
+    if (e == ENOENT || e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == EXDEV || e == EEXIST)
+      return 0; /* no /proc or no links: the data is discarded with the fd */
+    *out_st = sys_err(err, "put_if_absent", key, "linkat", final, e);
+    return 1;
+  }
+  if (fs->fsync) {
     int q;
     do q = fsync(fd);
     while (q < 0 && errno == EINTR);
     if (q < 0) {
-      fsync_failed = 1;
-      fsync_errno = errno;
+      e = errno;
+      close(fd);
+      unlink(tmp);
+      free(tmp);
+      *out_st = sys_err(err, "put_if_absent", key, "fsync", final, e);
+      return 1;
     }
   }
   close(fd);
-  if (fsync_failed) {
-    *out_st = visible_err(err, "put_if_absent", key, "file", final, fsync_errno);
-    return 1;
+  r = renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE);
+  e = errno;
+  if (r < 0 && (e == EINVAL || e == ENOSYS || e == ENOTSUP || e == EOPNOTSUPP)) {
+    /* No RENAME_NOREPLACE here: a hard link is the same atomic create. */
+    r = link(tmp, final);
+    e = errno;
+    if (r == 0) unlink(tmp); /* best effort: a leftover temp is invisible */
   }
   if (r < 0) {
+    unlink(tmp);
+    free(tmp);
     struct stat sb;
     if (e == EEXIST && stat(final, &sb) == 0 && S_ISDIR(sb.st_mode))
       *out_st = mw_err(err, MW_ERR_IO, "put_if_absent '%s': %s is a folder", key, final);
     else if (e == EEXIST)
       *out_st = mw_err(err, MW_ERR_ALREADY_EXISTS, "put_if_absent '%s': object already exists", key);
-    else if (e == ENOENT || e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == EXDEV)
-      return 0; /* no /proc or no links: the data is discarded with the fd */
     else
-      *out_st = sys_err(err, "put_if_absent", key, "linkat", final, e);
+      *out_st = sys_err(err, "put_if_absent", key, "renameat2 temp file to", final, e);
     return 1;
   }
+  free(tmp);
+  /* Visible from here on: a failed fsync is an unknown outcome. */
   *out_st = MW_OK;
   if (fs->fsync && fsync_parent(final) < 0)
     *out_st = visible_err(err, "put_if_absent", key, "folder", final, errno);
