@@ -43,8 +43,9 @@
  * fsync-after-visible kind is armed until mw_objstore_fault_reset() it
  * models a local disk and reports false (also after a ONCE fault fired:
  * the object it left visible is still not known durable).
- * Calls that fail because of a fault return MW_ERR_IO with the op, key and
- * call number in the message, and count in counters.injected.
+ * Calls that fail because of a fault return MW_ERR_IO (MW_ERR_TIMEOUT for
+ * MW_FAULT_TIMEOUT) with the op, key and call number in the message, and
+ * count in counters.injected.
  *
  * CRASH (armed MW_FAULT_CRASH reaching its call, or mw_objstore_fault_crash):
  * simulates the process dying at that instant. The crashing call does
