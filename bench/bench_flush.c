@@ -148,7 +148,7 @@ static void clean_run_store(mw_objstore *store, const char *uri) {
     key_list l = {0};
     mw_objstore_list(store, "", collect_cb, &l, NULL);
     for (size_t i = 0; i < l.n; i++) {
-      if (l.keys[i]) mw_objstore_delete(store, l.keys[i], NULL);
+      if (l.keys[i]) mw_objstore_del(store, l.keys[i], NULL);
       free(l.keys[i]);
     }
     free(l.keys);

@@ -192,7 +192,7 @@ static int bench_clean(const char *uri) {
   if (mw_objstore_list(store, "", clean_cb, &l, &e) != MW_OK) die("list", &e);
   size_t failed = 0;
   for (size_t i = 0; i < l.n; i++) {
-    if (mw_objstore_delete(store, l.keys[i], &e) != MW_OK) failed++;
+    if (mw_objstore_del(store, l.keys[i], &e) != MW_OK) failed++;
     free(l.keys[i]);
   }
   free(l.keys);

@@ -219,6 +219,14 @@ typedef struct mw_objstore_options {
                                    MW_S3_MAX_ATTEMPTS or 5 */
   int s3_connect_timeout_ms;    /* 0 = 5000 */
   int s3_list_max_keys;         /* ListObjectsV2 page size; 0 = server's */
+  /* Overall deadline of one S3 request, retries and backoff included; 0 =
+   * env MW_S3_REQUEST_TIMEOUT_MS or 30000 (30 s). A write that is still
+   * unanswered at the deadline (or whose earlier attempt may still be
+   * applied) returns MW_ERR_TIMEOUT: its outcome is unknown and it may still
+   * take effect later (memwal_sys.h); the WAL appender and the manifest
+   * store then read the key back and retry the same bytes at the same key
+   * before they decide (see there). */
+  int s3_request_timeout_ms;
 } mw_objstore_options;
 
 /** Fills every option with its default. */

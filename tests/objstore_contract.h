@@ -248,10 +248,10 @@ static void contract(mw_objstore *s) {
   CHECK_STR(list_str(s, "..", buf, sizeof buf), "");
 
   /* delete */
-  CHECK_OKE(mw_objstore_delete(s, "a/b/c", &e), &e);
+  CHECK_OKE(mw_objstore_del(s, "a/b/c", &e), &e);
   expect_missing(s, "a/b/c");
-  CHECK_OKE(mw_objstore_delete(s, "a/b/c", &e), &e);
-  CHECK_OKE(mw_objstore_delete(s, "never/was/here", &e), &e);
+  CHECK_OKE(mw_objstore_del(s, "a/b/c", &e), &e);
+  CHECK_OKE(mw_objstore_del(s, "never/was/here", &e), &e);
   CHECK_STR(list_str(s, "a/", buf, sizeof buf), "a/b/d=1,a/bc=2");
   expect_obj(s, "a/b/d", "x");
   /* re-create after delete */
@@ -270,7 +270,7 @@ static void contract(mw_objstore *s) {
     CHECK_INT(mw_objstore_put_if_absent(s, k, "v", 1, NULL), MW_ERR_INVALID);
     CHECK_INT(mw_objstore_get(s, &d, &n, k, 0, 1, NULL), MW_ERR_INVALID);
     CHECK_INT(mw_objstore_head(s, &sz, k, NULL), MW_ERR_INVALID);
-    CHECK_INT(mw_objstore_delete(s, k, NULL), MW_ERR_INVALID);
+    CHECK_INT(mw_objstore_del(s, k, NULL), MW_ERR_INVALID);
   }
   CHECK_INT(mw_objstore_put(s, NULL, "v", 1, NULL), MW_ERR_INVALID);
   CHECK_INT(mw_objstore_put(s, "ok", NULL, 3, NULL), MW_ERR_INVALID);

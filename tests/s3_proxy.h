@@ -12,8 +12,17 @@
  *   cut      - forward the headers and half of the body (half of the headers
  *              when there is no body), then close both: the server never saw
  *              a complete request and applies nothing ("mid-body" drop);
- *   fake503  - answer 503 SlowDown without forwarding.
- * Counters arm one-shot faults for the next requests (drop, cut, fake503);
+ *   fake503  - answer 503 SlowDown without forwarding;
+ *   fake409  - answer 409 ConditionalRequestConflict without forwarding (S3's
+ *              answer to a conditional PUT racing another one on the key);
+ *   delay    - (PUT requests only, counter delay_put) read the whole request,
+ *              hold it for delay_ms, THEN forward it and read the server's
+ *              answer (its status goes to last_delayed_status, and
+ *              delayed_answered counts it): a client whose deadline is
+ *              shorter has given up by then, and its request still lands
+ *              late ("the outcome is unknown and may still take effect").
+ * Counters arm one-shot faults for the next requests (drop, cut, fake503,
+ * fake409, delay_put);
  * drop_every / cut_every fault every n-th request (by proxy request number)
  * until set back to 0. */
 #ifndef MW_S3_PROXY_H
@@ -43,7 +52,12 @@ typedef struct proxy {
   atomic_int fake503;     /* one-shot: requests still to answer with 503 */
   atomic_int drop_every;  /* periodic: drop the response of every n-th request */
   atomic_int cut_every;   /* periodic: cut every n-th request */
+  atomic_int fake409;     /* one-shot: requests still to answer with 409 */
+  atomic_int delay_put;   /* one-shot: PUT requests still to hold */
+  atomic_int delay_ms;    /* how long a held PUT waits before it is sent */
   atomic_int dropped, cutn, faked, requests;
+  atomic_int delayed_answered;    /* held PUTs the server has answered */
+  atomic_int last_delayed_status; /* the HTTP status of the last such answer */
 } proxy;
 
 typedef struct px_conn {
@@ -100,6 +114,51 @@ static size_t px_cut_point(const char *b, size_t n) {
   return cl >= 2 ? hl + cl / 2 : hl / 2;
 }
 
+/* Total length of the request starting in b[0, n) (headers + Content-Length
+ * body), or 0 while the headers are incomplete. */
+static size_t px_request_len(const char *b, size_t n) {
+  for (size_t i = 0; i + 3 < n; i++)
+    if (!memcmp(b + i, "\r\n\r\n", 4)) {
+      size_t hl = i + 4;
+      unsigned long cl = 0;
+      for (size_t j = 0; j < hl; j++)
+        if ((j == 0 || b[j - 1] == '\n') && hl - j > 15 && !strncasecmp(b + j, "content-length:", 15)) {
+          cl = strtoul(b + j + 15, NULL, 10);
+          break;
+        }
+      return hl + cl;
+    }
+  return 0;
+}
+
+/* The delay fault: buf[0, n) starts a PUT; read the rest of it from the
+ * client, hold it, forward it, read the server's answer. Returns when done
+ * (the caller closes both connections). */
+static void px_delay(proxy *p, int cfd, int ufd, char *buf, size_t cap, size_t n) {
+  size_t want;
+  while ((want = px_request_len(buf, n)) == 0 || n < want) {
+    if (n >= cap) return;
+    struct pollfd pf = {cfd, POLLIN, 0};
+    if (poll(&pf, 1, 2000) <= 0) return;
+    ssize_t r = recv(cfd, buf + n, cap - n, 0);
+    if (r <= 0) return;
+    n += (size_t)r;
+  }
+  for (int waited = 0; waited < atomic_load(&p->delay_ms) && !atomic_load(&p->stop); waited += 10)
+    usleep(10000);
+  if (px_send_all(ufd, buf, n) != 0) return;
+  struct pollfd pf = {ufd, POLLIN, 0};
+  if (poll(&pf, 1, 10000) <= 0) return;
+  char resp[256];
+  ssize_t r = recv(ufd, resp, sizeof resp - 1, 0);
+  if (r <= 0) return;
+  resp[r] = '\0';
+  int status = 0;
+  if (sscanf(resp, "HTTP/1.%*d %d", &status) == 1) atomic_store(&p->last_delayed_status, status);
+  atomic_fetch_add(&p->delayed_answered, 1);
+  px_send_all(cfd, resp, (size_t)r); /* the client has usually gone */
+}
+
 static void *px_conn_main(void *arg) {
   px_conn *c = arg;
   proxy *p = c->p;
@@ -125,17 +184,27 @@ static void *px_conn_main(void *arg) {
       if (n <= 0) break;
       if (px_starts_request(buf, n)) {
         int num = atomic_fetch_add(&p->requests, 1) + 1;
-        if (px_take(&p->fake503)) {
-          static const char body[] =
+        int f409 = 0;
+        if (px_take(&p->fake503) || (f409 = px_take(&p->fake409))) {
+          static const char body503[] =
               "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code>"
               "<Message>Please reduce your request rate.</Message></Error>";
-          char resp[512];
+          static const char body409[] =
+              "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>ConditionalRequestConflict"
+              "</Code><Message>A conflicting conditional action is currently in progress against "
+              "this resource. Try again.</Message></Error>";
+          const char *body = f409 ? body409 : body503;
+          char resp[600];
           int rl = snprintf(resp, sizeof resp,
-                            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n"
+                            "HTTP/1.1 %s\r\nContent-Type: application/xml\r\n"
                             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                            sizeof body - 1, body);
+                            f409 ? "409 Conflict" : "503 Service Unavailable", strlen(body), body);
           atomic_fetch_add(&p->faked, 1);
           px_send_all(cfd, resp, (size_t)rl);
+          break;
+        }
+        if (n >= 4 && !memcmp(buf, "PUT ", 4) && px_take(&p->delay_put)) {
+          px_delay(p, cfd, ufd, buf, sizeof buf, (size_t)n);
           break;
         }
         int ce = atomic_load(&p->cut_every), de = atomic_load(&p->drop_every);

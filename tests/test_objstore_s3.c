@@ -14,7 +14,10 @@
  * here: responses lost after the server applied the request (put_if_absent
  * must answer MW_OK exactly once for its own write and ALREADY_EXISTS when
  * the stored object differs), injected 503 SlowDown answers (retried, or
- * reported with the S3 code once attempts run out), a dead endpoint.
+ * reported with the S3 code once attempts run out), a dead endpoint,
+ * injected 409 ConditionalRequestConflict answers (retried), and a PUT
+ * held past the client's deadline then let through (MW_ERR_TIMEOUT, and a
+ * WAL append through it still writes exactly one entry at one position).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arrow/c_data.h"
 #include "common/error.h"
 #include "memwal.h"
 #include "memwal_sys.h"
@@ -99,8 +103,8 @@ static void test_odd_keys(void) {
   CHECK_STR(list_str(s, "pct%", buf, sizeof buf), "pct%41/q?x#y=12");
   CHECK_STR(list_str(s, "utf8/\xc3\xa9", buf, sizeof buf), "utf8/\xc3\xa9t\xc3\xa9=10");
   expect_big(s, 3u << 20);
-  CHECK_OKE(mw_objstore_delete(s, "big", NULL), NULL);
-  CHECK_OKE(mw_objstore_delete(s, "pct%41/q?x#y", NULL), NULL);
+  CHECK_OKE(mw_objstore_del(s, "big", NULL), NULL);
+  CHECK_OKE(mw_objstore_del(s, "pct%41/q?x#y", NULL), NULL);
   expect_missing(s, "pct%41/q?x#y");
   expect_missing(s, "pctA/q?x#y"); /* %41 was not decoded anywhere */
   mw_objstore_close(s);
@@ -297,7 +301,7 @@ static void test_lost_responses(void) {
   expect_obj(s, "plain", "p1"); /* the get's answer lost once */
   CHECK_INT(atomic_load(&px.dropped), 8);
   atomic_store(&px.drop, 1);
-  CHECK_OKE(mw_objstore_delete(s, "plain", &e), &e);
+  CHECK_OKE(mw_objstore_del(s, "plain", &e), &e);
   expect_missing(direct, "plain");
   CHECK_INT(atomic_load(&px.dropped), 9);
   CHECK_INT(atomic_load(&px.drop), 0);
@@ -328,6 +332,217 @@ static void test_lost_responses(void) {
   proxy_stop(&px);
 }
 
+/* 409 ConditionalRequestConflict on a conditional PUT (another conditional
+ * write on the key is in progress) is retried, not "already exists"; once
+ * the attempts run out it is MW_ERR_CONFLICT and nothing was stored. */
+static void test_conditional_conflict_409(void) {
+  proxy px;
+  if (proxy_start(&px) != 0) {
+    CHECK(0 && "proxy did not start");
+    return;
+  }
+  char ep[64];
+  snprintf(ep, sizeof ep, "http://127.0.0.1:%d", px.port);
+  mw_objstore_options o;
+  mw_objstore_options_init(&o);
+  o.s3_endpoint = ep;
+  o.s3_allow_http = 1;
+  o.s3_max_attempts = 3;
+  mw_objstore *s = open_sub("c409", &o), *direct = open_sub("c409", NULL);
+  if (s && direct) {
+    mw_error e = {0};
+    int before = atomic_load(&px.requests);
+    atomic_store(&px.fake409, 2);
+    CHECK_OKE(mw_objstore_put_if_absent(s, "k", "v", 1, &e), &e);
+    CHECK_INT(atomic_load(&px.faked), 2);
+    CHECK_INT(atomic_load(&px.requests) - before, 3);
+    expect_obj(direct, "k", "v");
+    atomic_store(&px.fake409, 3);
+    CHECK_INT(mw_objstore_put_if_absent(s, "k2", "v", 1, &e), MW_ERR_CONFLICT);
+    CHECK(strstr(e.message, "HTTP 409 ConditionalRequestConflict") != NULL);
+    CHECK_INT(atomic_load(&px.faked), 5);
+    expect_missing(direct, "k2");
+    /* through the settle helper's caller: a WAL-style put_if_absent of an
+     * existing key is still ALREADY_EXISTS (412), never retried as 409 */
+    CHECK_INT(mw_objstore_put_if_absent(s, "k", "v", 1, &e), MW_ERR_ALREADY_EXISTS);
+    CHECK(strstr(e.message, "HTTP 412") != NULL);
+  }
+  mw_objstore_close(s);
+  mw_objstore_close(direct);
+  proxy_stop(&px);
+}
+
+/* ------------------------------------------ deadline + settled WAL appends */
+
+#define DL_SHARD "0a0b0c0d-0e0f-4000-8000-000000000042"
+
+typedef struct idbatch {
+  struct ArrowArray top, id;
+  struct ArrowArray *kids[1];
+  const void *tb[1], *ib[2];
+  int64_t ids[8];
+} idbatch;
+
+static void idb_release(struct ArrowArray *a) { a->release = NULL; }
+
+/* n (<= 8) rows of one int64 column "id": first, first+1, ... */
+static void id_batch(idbatch *b, int64_t first, int64_t n) {
+  memset(b, 0, sizeof *b);
+  for (int64_t i = 0; i < n; i++) b->ids[i] = first + i;
+  b->ib[1] = b->ids;
+  b->id = (struct ArrowArray){n, 0, 0, 2, 0, b->ib, NULL, NULL, idb_release, NULL};
+  b->kids[0] = &b->id;
+  b->top = (struct ArrowArray){n, 0, 0, 1, 1, b->tb, b->kids, NULL, idb_release, NULL};
+}
+
+static mw_status append_rows(mw_wal_append_result *r, mw_wal_appender *a, int64_t first,
+                             mw_error *e) {
+  struct ArrowSchema sc;
+  mw_schema_init(&sc, "+s", "", NULL, 0, 1, NULL);
+  mw_schema_init(sc.children[0], "l", "id", NULL, 0, 0, NULL);
+  idbatch b;
+  id_batch(&b, first, 3);
+  const struct ArrowArray *bp = &b.top;
+  mw_status st = mw_wal_appender_append(r, a, &sc, &bp, 1, e);
+  mw_schema_release(&sc);
+  return st;
+}
+
+/* The entry at pos holds exactly our 3 rows first.. (-1 = absent). */
+static int64_t entry_first_id(mw_objstore *s, uint64_t pos) {
+  mw_wal_tailer *t = NULL;
+  if (mw_wal_tailer_open(&t, s, DL_SHARD, NULL) != MW_OK) return -2;
+  mw_wal_entry ent;
+  int64_t r = -1;
+  mw_status st = mw_wal_tailer_read_entry(&ent, t, pos, NULL);
+  if (st == MW_OK) {
+    r = -3;
+    if (ent.n_batches == 1 && ent.rows == 3 && ent.batches[0].n_children == 1) {
+      const int64_t *v = ent.batches[0].children[0]->buffers[1];
+      if (v[1] == v[0] + 1 && v[2] == v[0] + 2) r = v[0];
+    }
+    mw_wal_entry_release(&ent);
+  } else if (st != MW_ERR_NOT_FOUND) {
+    r = -2;
+  }
+  mw_wal_tailer_close(t);
+  return r;
+}
+
+static int count_one(void *arg, const char *key, uint64_t size) {
+  (void)key;
+  (void)size;
+  (*(int *)arg)++;
+  return 0;
+}
+
+static int wal_objects(mw_objstore *s) {
+  int n = 0;
+  if (mw_objstore_list(s, "_mem_wal/" DL_SHARD "/wal/", count_one, &n, NULL) != MW_OK) return -1;
+  return n;
+}
+
+/* Waits (up to 10 s) until the proxy's server has answered n held PUTs. */
+static int wait_answered(proxy *px, int n) {
+  for (int i = 0; i < 1000 && atomic_load(&px->delayed_answered) < n; i++) usleep(10000);
+  return atomic_load(&px->delayed_answered);
+}
+
+static int64_t ms_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A PUT held by the proxy past the client's deadline (1 s), then let
+ * through: the store returns MW_ERR_TIMEOUT (outcome unknown) at the
+ * deadline, and the request lands later. A WAL append through it still
+ * ends with exactly one entry holding our bytes, at one position:
+ *  A. the retry (same bytes, same position) wins; the late request finds
+ *     the position taken (HTTP 412) and changes nothing;
+ *  B. the retry is held too: the late first request lands, the retry
+ *     times out, the read-back finds our bytes (S3: visible = durable). */
+static void test_deadline_and_late_landing(void) {
+  proxy px;
+  if (proxy_start(&px) != 0) {
+    CHECK(0 && "proxy did not start");
+    return;
+  }
+  char ep[64];
+  snprintf(ep, sizeof ep, "http://127.0.0.1:%d", px.port);
+  mw_objstore_options o;
+  mw_objstore_options_init(&o);
+  CHECK_INT(o.s3_request_timeout_ms, 0); /* = 30 s default */
+  o.s3_endpoint = ep;
+  o.s3_allow_http = 1;
+  o.s3_request_timeout_ms = 1000;
+  mw_objstore *s = open_sub("deadline", &o);
+  mw_objstore *direct = open_sub("deadline", NULL);
+  if (!s || !direct) {
+    mw_objstore_close(s);
+    mw_objstore_close(direct);
+    proxy_stop(&px);
+    return;
+  }
+  mw_error e = {0};
+  /* the store: MW_ERR_TIMEOUT at the deadline, the request lands later */
+  atomic_store(&px.delay_ms, 2000);
+  atomic_store(&px.delay_put, 1);
+  int64_t t0 = ms_now();
+  CHECK_INT(mw_objstore_put_if_absent(s, "k1", "late", 4, &e), MW_ERR_TIMEOUT);
+  int64_t took = ms_now() - t0;
+  CHECK(took >= 900 && took < 1900);
+  CHECK(strstr(e.message, "outcome unknown") != NULL);
+  expect_missing(direct, "k1");
+  CHECK_INT(wait_answered(&px, 1), 1);
+  CHECK_INT(atomic_load(&px.last_delayed_status), 200);
+  expect_obj(direct, "k1", "late");
+
+  mw_wal_appender *a = NULL;
+  CHECK_OKE(mw_wal_appender_open(&a, s, DL_SHARD, NULL, &e), &e);
+  if (!a) {
+    mw_objstore_close(s);
+    mw_objstore_close(direct);
+    proxy_stop(&px);
+    return;
+  }
+  mw_wal_append_result r = {0};
+  CHECK_OKE(append_rows(&r, a, 100, &e), &e);
+  CHECK_INT(r.position, 0);
+
+  /* A */
+  atomic_store(&px.delay_ms, 2000);
+  atomic_store(&px.delay_put, 1);
+  CHECK_OKE(append_rows(&r, a, 200, &e), &e);
+  CHECK_INT(r.position, 1);
+  CHECK_INT(wait_answered(&px, 2), 2);
+  CHECK_INT(atomic_load(&px.last_delayed_status), 412); /* landed late: refused */
+  CHECK_INT(wal_objects(direct), 2);
+  CHECK_INT(entry_first_id(direct, 1), 200);
+  CHECK_INT(entry_first_id(direct, 2), -1);
+
+  /* B */
+  atomic_store(&px.delay_ms, 1500);
+  atomic_store(&px.delay_put, 2);
+  CHECK_OKE(append_rows(&r, a, 300, &e), &e);
+  CHECK_INT(r.position, 2);
+  CHECK_INT(wait_answered(&px, 4), 4);
+  CHECK_INT(atomic_load(&px.last_delayed_status), 412); /* the retry, refused */
+  CHECK_INT(wal_objects(direct), 3);
+  CHECK_INT(entry_first_id(direct, 2), 300);
+  CHECK_INT(entry_first_id(direct, 3), -1);
+
+  /* and the appender goes on at the next position */
+  CHECK_OKE(append_rows(&r, a, 400, &e), &e);
+  CHECK_INT(r.position, 3);
+  CHECK_INT(entry_first_id(direct, 3), 400);
+  CHECK_INT(wal_objects(direct), 4);
+  mw_wal_appender_close(a);
+  mw_objstore_close(s);
+  mw_objstore_close(direct);
+  proxy_stop(&px);
+}
+
 int main(void) {
   if (s3_test_base(g_base, sizeof g_base, "test_objstore_s3", "objstore", "") != 0) return 1;
   MW_RUN(test_contract_s3);
@@ -336,5 +551,7 @@ int main(void) {
   MW_RUN(test_pagination);
   MW_RUN(test_config);
   MW_RUN(test_lost_responses);
+  MW_RUN(test_conditional_conflict_409);
+  MW_RUN(test_deadline_and_late_landing);
   return mw_test_finish();
 }

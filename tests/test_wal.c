@@ -18,7 +18,9 @@
 #include "common/uuid.h"
 #include "manifest/manifest_store.h"
 #include "memwal_sys.h"
+#include "fwd_store.h"
 #include "mw_test.h"
+#include "objstore/objstore.h"
 #include "objstore/objstore_fault.h"
 #include "store_test_util.h"
 #include "wal/wal_internal.h"
@@ -1194,6 +1196,186 @@ static void test_fault_wrote_entry(void) {
   mw_objstore_close(inner);
 }
 
+/* ------------------------------------------------- durability truth */
+
+#define WAL_PREFIX "_mem_wal/" SHARD "/wal/"
+
+/* An entry that became visible but whose fsync (of the file or of its
+ * folder) then failed is NEVER acknowledged: the append is MW_ERR_POISONED
+ * (sticky, no further I/O), although a read-back finds our bytes, because
+ * the fault wrapper then models a local disk (visible is not durable). */
+static void fsync_after_visible_on(const char *uri, mw_fault_kind kind) {
+  mw_error e_ = {0}, *err = &e_;
+  mw_objstore *inner = open_store(uri), *f = NULL;
+  CHECK_OK(mw_objstore_fault_new(&f, inner, err), err);
+  mw_wal_appender *a = NULL;
+  CHECK_OK(mw_wal_appender_open(&a, f, SHARD, NULL, err), err);
+  if (!a) return;
+  mw_wal_append_result r = {0};
+  CHECK_OK(append_ids(&r, a, 10, 2, err), err);
+  CHECK_INT(r.position, 0);
+  CHECK(mw_objstore_visible_implies_durable(f) == mw_objstore_visible_implies_durable(inner));
+  mw_fault_spec spec = {.ops = MW_FAULT_PUT_IF_ABSENT, .key_prefix = WAL_PREFIX, .nth = 1,
+                        .kind = kind, .mode = MW_FAULT_ONCE};
+  CHECK_OK(mw_objstore_fault_arm(f, &spec, err), err);
+  CHECK(!mw_objstore_visible_implies_durable(f));
+  mw_error e = {0};
+  memset(&r, 0, sizeof r);
+  CHECK_INT(append_ids(&r, a, 20, 2, &e), MW_ERR_POISONED);
+  CHECK_INT(e.code, MW_ERR_POISONED);
+  CHECK(strstr(e.message, "became visible") != NULL);
+  CHECK(strstr(e.message, kind == MW_FAULT_FSYNC_FILE_AFTER_VISIBLE ? "fsync of the file"
+                                                                      : "fsync of the folder") != NULL);
+  CHECK(strstr(e.message, "position 1") != NULL);
+  CHECK_INT(r.position, 0); /* no result reported */
+  /* The bytes are visible at position 1 - and still not acknowledged. */
+  CHECK_AT(inner, SHARD, 1, "1:20,21");
+  /* Sticky, without I/O; the entry is never written at another position. */
+  uint64_t calls = mw_objstore_fault_calls(f, 0);
+  mw_error e2 = {0};
+  CHECK_INT(append_ids(&r, a, 20, 2, &e2), MW_ERR_POISONED);
+  CHECK_STR(e2.message, e.message);
+  CHECK_INT(mw_objstore_fault_calls(f, 0), calls);
+  CHECK_INT(wal_count(inner, SHARD), 2);
+  mw_wal_appender_close(a);
+  /* Reopening looks: the next writer goes on after the visible entry. */
+  mw_objstore_fault_reset(f);
+  CHECK(mw_objstore_visible_implies_durable(f) == mw_objstore_visible_implies_durable(inner));
+  CHECK_OK(mw_wal_appender_open(&a, f, SHARD, NULL, err), err);
+  if (a) {
+    CHECK_OK(append_ids(&r, a, 30, 2, err), err);
+    CHECK_INT(r.position, 2);
+    mw_wal_appender_close(a);
+  }
+  mw_objstore_close(f);
+  mw_objstore_close(inner);
+}
+
+static void test_fsync_after_visible(void) {
+  const mw_fault_kind kinds[] = {MW_FAULT_FSYNC_FILE_AFTER_VISIBLE, MW_FAULT_FSYNC_DIR_AFTER_VISIBLE};
+  for (int k = 0; k < 2; k++) {
+    char name[64], dir[128], uri[160];
+    snprintf(name, sizeof name, "memory://wal_fsync_%d", k);
+    fsync_after_visible_on(name, kinds[k]);
+    make_tmp(dir, "fsync");
+    snprintf(uri, sizeof uri, "file://%s", dir);
+    fsync_after_visible_on(uri, kinds[k]);
+    remove_dir(dir);
+  }
+}
+
+/* WROTE_ERROR (written, then an error) on the entry: settled by reading it
+ * back to MW_OK only where visible implies durable. file:// does not
+ * declare it, nor does a custom store that declares nothing (here one of
+ * the first vtable layout, which has no flags at all): POISONED. A custom
+ * store declaring the flag settles to MW_OK like memory://. */
+static mw_status wrote_error_append(mw_objstore *f, mw_objstore *via, uint64_t *out_count,
+                                    mw_error *e) {
+  mw_error e_ = {0}, *err = &e_;
+  mw_wal_appender *a = NULL;
+  CHECK_OK(mw_wal_appender_open(&a, via, SHARD, NULL, err), err);
+  if (!a) return MW_ERR_INTERNAL;
+  mw_fault_spec spec = {.ops = MW_FAULT_PUT_IF_ABSENT, .key_prefix = WAL_PREFIX, .nth = 1,
+                        .kind = MW_FAULT_WROTE_ERROR, .mode = MW_FAULT_ONCE};
+  CHECK_OK(mw_objstore_fault_arm(f, &spec, err), err);
+  mw_wal_append_result r = {0};
+  mw_status st = append_ids(&r, a, 10, 2, e);
+  if (st == MW_OK) CHECK_INT(r.position, 0);
+  mw_fault_counters c;
+  mw_objstore_fault_counters(f, &c);
+  CHECK_INT(c.injected, 1);
+  *out_count = wal_count(via, SHARD);
+  mw_wal_appender_close(a);
+  return st;
+}
+
+static void test_wrote_error_settles_by_store(void) {
+  for (int variant = 0; variant < 4; variant++) {
+    char dir[128] = "", uri[160];
+    if (variant == 0) {
+      make_tmp(dir, "wrote");
+      snprintf(uri, sizeof uri, "file://%s", dir);
+    } else {
+      snprintf(uri, sizeof uri, "memory://wal_wrote_%d", variant);
+    }
+    mw_objstore *inner = open_store(uri), *f = NULL, *via = NULL;
+    mw_error e = {0};
+    CHECK_OK(mw_objstore_fault_new(&f, inner, &e), &e);
+    mw_status want = MW_ERR_POISONED;
+    if (variant == 0) {
+      via = f; /* file:// through the wrapper: not durable when visible */
+      CHECK(!mw_objstore_visible_implies_durable(via));
+    } else if (variant == 1) {
+      via = fwd_store_new(f, FWD_LAYOUT_V1, 0); /* custom, first layout */
+      CHECK(!mw_objstore_visible_implies_durable(via));
+    } else if (variant == 2) {
+      via = fwd_store_new(f, FWD_LAYOUT_CURRENT, 0); /* custom, declares nothing */
+      CHECK(!mw_objstore_visible_implies_durable(via));
+    } else {
+      via = fwd_store_new(f, FWD_LAYOUT_CURRENT, MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE);
+      CHECK(mw_objstore_visible_implies_durable(via));
+      want = MW_OK;
+    }
+    uint64_t count = 0;
+    mw_status st = wrote_error_append(f, via, &count, &e);
+    CHECK_INT(st, want);
+    if (want == MW_ERR_POISONED) {
+      CHECK(strstr(e.message, "outcome unknown") != NULL);
+      CHECK(strstr(e.message, "injected fault after the operation") != NULL);
+    }
+    CHECK_INT(count, 1); /* one entry either way, at position 0 */
+    CHECK_AT(inner, SHARD, 0, "1:10,11");
+    if (via != f) mw_objstore_close(via);
+    mw_objstore_close(f);
+    mw_objstore_close(inner);
+    if (dir[0]) remove_dir(dir);
+  }
+}
+
+/* MW_ERR_TIMEOUT: the request may still land, so the entry is retried with
+ * the same bytes at the SAME position (never at the next one). A timeout
+ * once: the retry lands, one entry. Timeouts that never end: POISONED
+ * (nothing landed, nothing moved). */
+static void test_timeout_retries_same_position(void) {
+  mw_error e_ = {0}, *err = &e_;
+  mw_objstore *inner = open_store("memory://wal_timeout"), *f = NULL;
+  CHECK_OK(mw_objstore_fault_new(&f, inner, err), err);
+  mw_wal_appender *a = NULL;
+  CHECK_OK(mw_wal_appender_open(&a, f, SHARD, NULL, err), err);
+  if (!a) return;
+  mw_wal_append_result r = {0};
+  CHECK_OK(append_ids(&r, a, 10, 2, err), err);
+  mw_fault_spec spec = {.ops = MW_FAULT_PUT_IF_ABSENT, .key_prefix = WAL_PREFIX, .nth = 1,
+                        .kind = MW_FAULT_TIMEOUT, .mode = MW_FAULT_ONCE};
+  CHECK_OK(mw_objstore_fault_arm(f, &spec, err), err);
+  mw_objstore_fault_reset_counters(f);
+  CHECK_OK(append_ids(&r, a, 20, 2, err), err);
+  CHECK_INT(r.position, 1);
+  mw_fault_counters c;
+  mw_objstore_fault_counters(f, &c);
+  CHECK_INT(c.injected, 1);
+  CHECK_INT(c.calls[MW_FAULT_OP_PUT_IF_ABSENT], 2); /* the timed-out one + the retry */
+  CHECK_INT(wal_count(inner, SHARD), 2);
+  CHECK_AT(inner, SHARD, 1, "1:20,21");
+
+  spec.mode = MW_FAULT_PERSISTENT;
+  CHECK_OK(mw_objstore_fault_arm(f, &spec, err), err);
+  mw_objstore_fault_reset_counters(f);
+  mw_error e = {0};
+  CHECK_INT(append_ids(&r, a, 30, 2, &e), MW_ERR_POISONED);
+  CHECK(strstr(e.message, "may still land") != NULL);
+  CHECK(strstr(e.message, "position 2") != NULL);
+  mw_objstore_fault_counters(f, &c);
+  CHECK(c.calls[MW_FAULT_OP_PUT_IF_ABSENT] >= 3);
+  uint64_t n = wal_count(inner, SHARD);
+  CHECK_INT(n, 2); /* nothing at 2, and nothing moved on to 3 */
+  mw_objstore_fault_reset(f);
+  CHECK_INT(append_ids(&r, a, 30, 2, &e), MW_ERR_POISONED); /* sticky */
+  mw_wal_appender_close(a);
+  mw_objstore_close(f);
+  mw_objstore_close(inner);
+}
+
 int main(void) {
   const char *t = getenv("TMPDIR");
   snprintf(g_tmp, sizeof g_tmp, "%s", t && *t ? t : "/tmp");
@@ -1209,6 +1391,9 @@ int main(void) {
   MW_RUN(test_race_two_appenders);
   MW_RUN(test_threads_share_appender);
   MW_RUN(test_fault_wrote_entry);
+  MW_RUN(test_fsync_after_visible);
+  MW_RUN(test_wrote_error_settles_by_store);
+  MW_RUN(test_timeout_retries_same_position);
   MW_RUN(test_faults_each_call);
   MW_RUN(test_fault_crash_each_call);
   return mw_test_finish();

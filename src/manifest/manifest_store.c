@@ -6,6 +6,12 @@
  * hint or on head() results being fresh; they only decide where the search
  * starts and ends. A stale search just means our put of N+1 loses and we
  * re-read.
+ *
+ * A version is written with mw_objstore_put_if_absent_settled: a write
+ * whose outcome stays unknown (visible but not known durable, or a timed-out
+ * request that may still land) is MW_ERR_POISONED, which every commit
+ * (claim_epoch, commit_update, advance_last_seen) returns as is: the caller
+ * must not assume either outcome, and must reopen to find out.
  */
 #include "manifest/manifest_store.h"
 
@@ -19,6 +25,7 @@
 
 #include "common/error.h"
 #include "common/uuid.h"
+#include "objstore/objstore.h"
 #include "wal/wal_names.h"
 
 #define MW_SCAN_BATCH_MAX 64
@@ -231,10 +238,12 @@ mw_status mw_manifest_store_write_version(mw_manifest_store *ms, mw_shard_manife
   MW_TRY(mw_shard_manifest_encode(&d, &n, m, err));
   char key[MW_KEY_SIZE];
   mw_manifest_version_key(key, ms->shard, m->version);
-  mw_status s = mw_objstore_put_if_absent(ms->store, key, d, n, err);
+  mw_status s = mw_objstore_put_if_absent_settled(ms->store, key, d, n, err);
   free(d);
   if (s == MW_ERR_ALREADY_EXISTS)
     return mw_err(err, s, "shard %s: manifest version %" PRIu64 " already exists", ms->shard, m->version);
+  if (s == MW_ERR_POISONED)
+    return mw_err_wrap(err, s, "shard %s: manifest version %" PRIu64, ms->shard, m->version);
   if (s != MW_OK)
     return mw_err_wrap(err, s, "shard %s: writing manifest version %" PRIu64, ms->shard, m->version);
   write_hint(ms, m->version);

@@ -15,6 +15,7 @@
  */
 #include "objstore/objstore.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -52,9 +53,30 @@ mw_status mw_objstore_check_key(const char *key, mw_error *err) {
 
 /* ------------------------------------------------------------ handle life */
 
+/* The V1 layout is a prefix of today's: flags starts at or after its end. */
+_Static_assert(MW_OBJSTORE_VTABLE_SIZE_V1 <= offsetof(mw_objstore_vtable, flags),
+               "vtable V1 layout is not a prefix");
+
+void mw_objstore_vtable_init(mw_objstore_vtable *vt) {
+  if (!vt) return;
+  memset(vt, 0, sizeof *vt);
+  vt->abi_version = MW_OBJSTORE_ABI_VERSION;
+  vt->struct_size = (uint32_t)sizeof *vt;
+}
+
 mw_status mw_objstore_new(mw_objstore **out, const mw_objstore_vtable *vt, void *self,
                           mw_error *err) {
   mw_status st = MW_OK;
+  /* The first two members are in every layout; read nothing else before
+   * struct_size says it is there. */
+  void (*destroy)(void *) = NULL;
+  mw_objstore_vtable norm;
+  memset(&norm, 0, sizeof norm);
+  if (vt && vt->struct_size >= MW_OBJSTORE_VTABLE_SIZE_V1) {
+    size_t n = vt->struct_size < sizeof norm ? vt->struct_size : sizeof norm;
+    memcpy(&norm, vt, n); /* members past the store's struct_size stay 0 */
+    destroy = norm.destroy;
+  }
   if (out) *out = NULL;
   if (!out) {
     st = mw_err(err, MW_ERR_INVALID, "mw_objstore_new: out is NULL");
@@ -63,32 +85,41 @@ mw_status mw_objstore_new(mw_objstore **out, const mw_objstore_vtable *vt, void 
   } else if (vt->abi_version != MW_OBJSTORE_ABI_VERSION) {
     st = mw_err(err, MW_ERR_INVALID, "mw_objstore_new: unknown vtable abi_version %u (this library knows %u)",
                 (unsigned)vt->abi_version, (unsigned)MW_OBJSTORE_ABI_VERSION);
-  } else if (vt->struct_size < sizeof(mw_objstore_vtable)) {
-    st = mw_err(err, MW_ERR_INVALID, "mw_objstore_new: vtable struct_size %u < %zu",
-                (unsigned)vt->struct_size, sizeof(mw_objstore_vtable));
-  } else if (!vt->put || !vt->put_if_absent || !vt->get || !vt->head || !vt->list || !vt->del) {
+  } else if (vt->struct_size < MW_OBJSTORE_VTABLE_SIZE_V1) {
+    st = mw_err(err, MW_ERR_INVALID, "mw_objstore_new: vtable struct_size %u < %zu (the first layout)",
+                (unsigned)vt->struct_size, (size_t)MW_OBJSTORE_VTABLE_SIZE_V1);
+  } else if (!norm.put || !norm.put_if_absent || !norm.get || !norm.head || !norm.list || !norm.del) {
     st = mw_err(err, MW_ERR_INVALID, "mw_objstore_new: vtable has a NULL operation");
   }
   if (st == MW_OK) {
-    mw_objstore *s = malloc(sizeof *s);
+    mw_objstore *s = calloc(1, sizeof *s);
     if (!s) {
       st = mw_err(err, MW_ERR_NOMEM, "mw_objstore_new: out of memory");
     } else {
-      s->vt = vt;
+      s->vt = norm;
+      s->vt.struct_size = (uint32_t)sizeof norm;
+      s->orig = vt;
       s->self = self;
       *out = s;
       return MW_OK;
     }
   }
-  /* self is owned from the call on: release it on every failure. */
-  if (vt && vt->destroy) vt->destroy(self);
+  /* self is owned from the call on: release it on every failure (a vtable
+   * smaller than the first layout cannot be trusted to hold a destroy). */
+  if (destroy) destroy(self);
   return st;
 }
 
 void mw_objstore_close(mw_objstore *store) {
   if (!store) return;
-  if (store->vt->destroy) store->vt->destroy(store->self);
+  if (store->vt.destroy) store->vt.destroy(store->self);
   free(store);
+}
+
+bool mw_objstore_visible_implies_durable(const mw_objstore *store) {
+  if (!store) return false;
+  if (store->visible_implies_durable) return store->visible_implies_durable(store->self);
+  return (store->vt.flags & MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE) != 0;
 }
 
 /* Decodes %XX escapes of a file:// path into a malloc'ed string. */
@@ -201,7 +232,7 @@ mw_status mw_objstore_put(mw_objstore *store, const char *key, const void *data,
   MW_TRY(check_store(store, "put", err));
   MW_TRY(mw_objstore_check_key(key, err));
   if (!data && len) return mw_err(err, MW_ERR_INVALID, "put '%s': data is NULL with len %zu", key, len);
-  return finish(store->vt->put(store->self, key, data, len, err), err, "put", key);
+  return finish(store->vt.put(store->self, key, data, len, err), err, "put", key);
 }
 
 mw_status mw_objstore_put_if_absent(mw_objstore *store, const char *key, const void *data,
@@ -210,7 +241,7 @@ mw_status mw_objstore_put_if_absent(mw_objstore *store, const char *key, const v
   MW_TRY(mw_objstore_check_key(key, err));
   if (!data && len)
     return mw_err(err, MW_ERR_INVALID, "put_if_absent '%s': data is NULL with len %zu", key, len);
-  return finish(store->vt->put_if_absent(store->self, key, data, len, err), err, "put_if_absent",
+  return finish(store->vt.put_if_absent(store->self, key, data, len, err), err, "put_if_absent",
                 key);
 }
 
@@ -221,7 +252,7 @@ mw_status mw_objstore_get(mw_objstore *store, uint8_t **out_data, size_t *out_le
   MW_TRY(check_store(store, "get", err));
   if (!out_data || !out_len) return mw_err(err, MW_ERR_INVALID, "get: out_data/out_len is NULL");
   MW_TRY(mw_objstore_check_key(key, err));
-  mw_status st = store->vt->get(store->self, out_data, out_len, key, offset, length, err);
+  mw_status st = store->vt.get(store->self, out_data, out_len, key, offset, length, err);
   if (st != MW_OK) {
     free(*out_data); /* a misbehaving store must not leak or hand back junk */
     *out_data = NULL;
@@ -235,7 +266,7 @@ mw_status mw_objstore_head(mw_objstore *store, uint64_t *out_size, const char *k
   MW_TRY(check_store(store, "head", err));
   if (!out_size) return mw_err(err, MW_ERR_INVALID, "head: out_size is NULL");
   MW_TRY(mw_objstore_check_key(key, err));
-  return finish(store->vt->head(store->self, out_size, key, err), err, "head", key);
+  return finish(store->vt.head(store->self, out_size, key, err), err, "head", key);
 }
 
 mw_status mw_objstore_list(mw_objstore *store, const char *prefix, mw_objstore_list_fn fn,
@@ -257,11 +288,15 @@ mw_status mw_objstore_list(mw_objstore *store, const char *prefix, mw_objstore_l
     free(dir);
     if (st != MW_OK) return mw_err_wrap(err, st, "list: prefix '%s'", prefix);
   }
-  return finish(store->vt->list(store->self, prefix, fn, arg, err), err, "list", prefix);
+  return finish(store->vt.list(store->self, prefix, fn, arg, err), err, "list", prefix);
+}
+
+mw_status mw_objstore_del(mw_objstore *store, const char *key, mw_error *err) {
+  MW_TRY(check_store(store, "delete", err));
+  MW_TRY(mw_objstore_check_key(key, err));
+  return finish(store->vt.del(store->self, key, err), err, "delete", key);
 }
 
 mw_status mw_objstore_delete(mw_objstore *store, const char *key, mw_error *err) {
-  MW_TRY(check_store(store, "delete", err));
-  MW_TRY(mw_objstore_check_key(key, err));
-  return finish(store->vt->del(store->self, key, err), err, "delete", key);
+  return mw_objstore_del(store, key, err);
 }

@@ -14,10 +14,40 @@
 #include "memwal.h"
 #include "memwal_sys.h"
 
+#include <stdbool.h>
+
 struct mw_objstore {
-  const mw_objstore_vtable *vt; /* borrowed for the handle's life */
-  void *self;                   /* owned: vt->destroy(self) on close */
+  /* The store's vtable, normalized: a full-size copy of the first
+   * struct_size bytes the store gave, the members it lacks (an older,
+   * smaller layout) zeroed = their defaults. Immutable. */
+  mw_objstore_vtable vt;
+  const mw_objstore_vtable *orig; /* the pointer given to mw_objstore_new
+                                     (identity only: never dereferenced) */
+  void *self;                     /* owned: vt.destroy(self) on close */
+  /* Internal override of MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE (NULL = use
+   * vt.flags): the fault wrapper's answer depends on what is armed. */
+  bool (*visible_implies_durable)(void *self);
 };
+
+/* Does a get seeing an object prove it durable? (vtable flag
+ * MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE, or the store's internal override.)
+ * false for NULL. */
+bool mw_objstore_visible_implies_durable(const mw_objstore *store);
+
+/* "Did our ambiguous write land?" - put_if_absent with its outcome settled
+ * (objstore_settle.c has the design):
+ *   MW_OK                  our bytes are at `key`, durable;
+ *   MW_ERR_ALREADY_EXISTS  other bytes are at `key`: ours are not there and
+ *                          can never land there;
+ *   MW_ERR_POISONED        unknown: our bytes are visible on a store whose
+ *                          visible objects are not known durable, or a
+ *                          timed-out request may still land, or the key
+ *                          could not be read back;
+ *   any other error        clean failure: nothing of ours is at `key` and
+ *                          nothing will land there later.
+ * The message says which case and carries the store's error. */
+mw_status mw_objstore_put_if_absent_settled(mw_objstore *store, const char *key,
+                                            const void *data, size_t len, mw_error *err);
 
 /* Checks a key against the rules of memwal_sys.h: non-empty, no leading '/',
  * no empty, "." or ".." segment (so no trailing '/' and no "//"). A C string

@@ -30,6 +30,7 @@ typedef struct fault_store {
   char *prefix;              /* owned copy of spec.key_prefix, or NULL */
   uint64_t seen;             /* counted calls since arming */
   int crashed;
+  int local_disk;            /* an fsync-after-visible kind was armed */
   mw_fault_counters c;
 } fault_store;
 
@@ -37,6 +38,9 @@ typedef enum action {
   ACT_PASS,     /* forward normally */
   ACT_ERROR,    /* fail without touching inner */
   ACT_WROTE,    /* forward, then fail */
+  ACT_FSYNC_FILE, /* forward, then fail: the file's fsync failed */
+  ACT_FSYNC_DIR,  /* forward, then fail: the folder's fsync failed */
+  ACT_TIMEOUT,  /* fail with MW_ERR_TIMEOUT without touching inner */
   ACT_CRASH,    /* this call crashes the store */
   ACT_REFUSED   /* the store is crashed already */
 } action;
@@ -44,14 +48,32 @@ typedef enum action {
 static const char *const op_names[MW_FAULT_N_OPS] = {"put", "put_if_absent", "get",
                                                       "head", "list", "delete"};
 
+static int write_only_kind(mw_fault_kind k) {
+  return k == MW_FAULT_FSYNC_FILE_AFTER_VISIBLE || k == MW_FAULT_FSYNC_DIR_AFTER_VISIBLE ||
+         k == MW_FAULT_TIMEOUT;
+}
+
+static action kind_action(mw_fault_kind k) {
+  switch (k) {
+    case MW_FAULT_ERROR: return ACT_ERROR;
+    case MW_FAULT_WROTE_ERROR: return ACT_WROTE;
+    case MW_FAULT_FSYNC_FILE_AFTER_VISIBLE: return ACT_FSYNC_FILE;
+    case MW_FAULT_FSYNC_DIR_AFTER_VISIBLE: return ACT_FSYNC_DIR;
+    case MW_FAULT_TIMEOUT: return ACT_TIMEOUT;
+    default: return ACT_CRASH;
+  }
+}
+
 static action decide(fault_store *fs, mw_fault_op op, const char *key, uint64_t *out_n) {
   action a = ACT_PASS;
   pthread_mutex_lock(&fs->mu);
   fs->c.calls[op]++;
+  int write = op == MW_FAULT_OP_PUT || op == MW_FAULT_OP_PUT_IF_ABSENT || op == MW_FAULT_OP_DEL;
   if (fs->crashed) {
     fs->c.injected++;
     a = ACT_REFUSED;
   } else if (fs->armed && (fs->spec.ops & MW_FAULT_MASK(op)) &&
+             (write || !write_only_kind(fs->spec.kind)) &&
              (!fs->prefix || strncmp(key, fs->prefix, strlen(fs->prefix)) == 0)) {
     uint64_t n = ++fs->seen;
     *out_n = n;
@@ -63,7 +85,7 @@ static action decide(fault_store *fs, mw_fault_op op, const char *key, uint64_t 
         a = ACT_CRASH;
       } else {
         if (fs->spec.mode == MW_FAULT_ONCE) fs->armed = 0;
-        a = fs->spec.kind == MW_FAULT_ERROR ? ACT_ERROR : ACT_WROTE;
+        a = kind_action(fs->spec.kind);
       }
     }
   }
@@ -91,6 +113,16 @@ static mw_status fail(mw_error *err, action a, mw_fault_op op, const char *key, 
                     (unsigned long long)n);
     case ACT_WROTE:
       return mw_err(err, MW_ERR_IO, "%s '%s': injected fault after the operation (counted call %llu)",
+                    op_names[op], key, (unsigned long long)n);
+    case ACT_FSYNC_FILE:
+    case ACT_FSYNC_DIR:
+      return mw_err(err, MW_ERR_IO,
+                    "%s '%s': fsync of the %s failed after the object became visible (injected "
+                    "fault, counted call %llu)",
+                    op_names[op], key, a == ACT_FSYNC_FILE ? "file" : "folder",
+                    (unsigned long long)n);
+    case ACT_TIMEOUT:
+      return mw_err(err, MW_ERR_TIMEOUT, "%s '%s': injected timeout (counted call %llu)",
                     op_names[op], key, (unsigned long long)n);
     case ACT_CRASH:
       return mw_err(err, MW_ERR_IO, "%s '%s': store crashed (injected at counted call %llu)",
@@ -125,7 +157,7 @@ static void restore_snapshot(fault_store *fs, const char *key, snapshot *s) {
   mw_status st = MW_ERR_IO;
   if (s->ok)
     st = s->existed ? mw_objstore_put(fs->inner, key, s->data, s->len, &e)
-                    : mw_objstore_delete(fs->inner, key, &e);
+                    : mw_objstore_del(fs->inner, key, &e);
   pthread_mutex_lock(&fs->mu);
   if (st == MW_OK)
     fs->c.rolled_back++;
@@ -139,7 +171,7 @@ static mw_status do_write(fault_store *fs, mw_fault_op op, const char *key, cons
   pthread_mutex_lock(&fs->write_mu);
   uint64_t n = 0;
   action a = decide(fs, op, key, &n);
-  if (a == ACT_ERROR || a == ACT_CRASH || a == ACT_REFUSED) {
+  if (a == ACT_ERROR || a == ACT_CRASH || a == ACT_REFUSED || a == ACT_TIMEOUT) {
     pthread_mutex_unlock(&fs->write_mu);
     return fail(err, a, op, key, n);
   }
@@ -151,7 +183,7 @@ static mw_status do_write(fault_store *fs, mw_fault_op op, const char *key, cons
   else if (op == MW_FAULT_OP_PUT_IF_ABSENT)
     st = mw_objstore_put_if_absent(fs->inner, key, data, len, err);
   else
-    st = mw_objstore_delete(fs->inner, key, err);
+    st = mw_objstore_del(fs->inner, key, err);
   if (is_crashed(fs)) {
     /* Crashed while in flight: the write never happened. */
     restore_snapshot(fs, key, &snap);
@@ -159,7 +191,7 @@ static mw_status do_write(fault_store *fs, mw_fault_op op, const char *key, cons
     fs->c.injected++;
     pthread_mutex_unlock(&fs->mu);
     st = fail(err, ACT_REFUSED, op, key, 0);
-  } else if (a == ACT_WROTE) {
+  } else if (a == ACT_WROTE || a == ACT_FSYNC_FILE || a == ACT_FSYNC_DIR) {
     st = fail(err, a, op, key, n);
   }
   pthread_mutex_unlock(&fs->write_mu);
@@ -250,6 +282,16 @@ static void f_destroy(void *self) {
   free(fs);
 }
 
+/* The inner store's answer, unless an fsync-after-visible kind made this
+ * wrapper a local disk (see the header). */
+static bool f_visible_implies_durable(void *self) {
+  fault_store *fs = self;
+  pthread_mutex_lock(&fs->mu);
+  int local = fs->local_disk;
+  pthread_mutex_unlock(&fs->mu);
+  return !local && mw_objstore_visible_implies_durable(fs->inner);
+}
+
 static const mw_objstore_vtable fault_vtable = {
     .abi_version = MW_OBJSTORE_ABI_VERSION,
     .struct_size = sizeof(mw_objstore_vtable),
@@ -272,11 +314,13 @@ mw_status mw_objstore_fault_new(mw_objstore **out, mw_objstore *inner, mw_error 
   fs->inner = inner;
   pthread_mutex_init(&fs->mu, NULL);
   pthread_mutex_init(&fs->write_mu, NULL);
-  return mw_objstore_new(out, &fault_vtable, fs, err);
+  MW_TRY(mw_objstore_new(out, &fault_vtable, fs, err));
+  (*out)->visible_implies_durable = f_visible_implies_durable;
+  return MW_OK;
 }
 
 bool mw_objstore_is_fault(const mw_objstore *store) {
-  return store && store->vt == &fault_vtable;
+  return store && store->orig == &fault_vtable;
 }
 
 static fault_store *get_fs(mw_objstore *store) {
@@ -291,7 +335,7 @@ mw_status mw_objstore_fault_arm(mw_objstore *store, const mw_fault_spec *spec, m
   if (ops & ~(unsigned)MW_FAULT_ALL)
     return mw_err(err, MW_ERR_INVALID, "fault_arm: unknown op bits 0x%x", ops & ~(unsigned)MW_FAULT_ALL);
   if (spec->nth == 0) return mw_err(err, MW_ERR_INVALID, "fault_arm: nth must be >= 1");
-  if (spec->kind != MW_FAULT_ERROR && spec->kind != MW_FAULT_WROTE_ERROR && spec->kind != MW_FAULT_CRASH)
+  if ((int)spec->kind < (int)MW_FAULT_ERROR || (int)spec->kind > (int)MW_FAULT_TIMEOUT)
     return mw_err(err, MW_ERR_INVALID, "fault_arm: unknown kind %d", (int)spec->kind);
   if (spec->mode != MW_FAULT_ONCE && spec->mode != MW_FAULT_PERSISTENT)
     return mw_err(err, MW_ERR_INVALID, "fault_arm: unknown mode %d", (int)spec->mode);
@@ -306,6 +350,8 @@ mw_status mw_objstore_fault_arm(mw_objstore *store, const mw_fault_spec *spec, m
   fs->spec.key_prefix = prefix;
   fs->seen = 0;
   fs->armed = 1;
+  if (spec->kind == MW_FAULT_FSYNC_FILE_AFTER_VISIBLE || spec->kind == MW_FAULT_FSYNC_DIR_AFTER_VISIBLE)
+    fs->local_disk = 1;
   pthread_mutex_unlock(&fs->mu);
   return MW_OK;
 }
@@ -317,6 +363,7 @@ void mw_objstore_fault_reset(mw_objstore *store) {
   fs->armed = 0;
   fs->crashed = 0;
   fs->seen = 0;
+  fs->local_disk = 0;
   pthread_mutex_unlock(&fs->mu);
 }
 

@@ -27,8 +27,25 @@
  *                        "outcome unknown" case (for reads: data is dropped).
  *   MW_FAULT_CRASH       the store crashes at that call (see CRASH); mode is
  *                        ignored (a crash lasts until reset).
- * Calls that fail because of a fault return MW_ERR_IO with the op, key and
- * call number in the message, and count in counters.injected.
+ *   MW_FAULT_FSYNC_FILE_AFTER_VISIBLE, MW_FAULT_FSYNC_DIR_AFTER_VISIBLE
+ *                        a local disk whose fsync of the file / of its
+ *                        folder fails after the object became visible
+ *                        under its final name: the write IS performed on
+ *                        the inner store, then the call returns MW_ERR_IO
+ *                        "fsync of the file|folder failed after the
+ *                        object became visible". Only writes (put, put_if_absent,
+ *                        del) are counted for these kinds.
+ *   MW_FAULT_TIMEOUT     nothing is done on the inner store; the call returns
+ *                        MW_ERR_TIMEOUT (a request that timed out and, as it
+ *                        happens, never lands). Writes only, like the above.
+ * VISIBLE IMPLIES DURABLE: the wrapper inherits the inner store's
+ * MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE, except that from the moment an
+ * fsync-after-visible kind is armed until mw_objstore_fault_reset() it
+ * models a local disk and reports false (also after a ONCE fault fired:
+ * the object it left visible is still not known durable).
+ * Calls that fail because of a fault return MW_ERR_IO (MW_ERR_TIMEOUT for
+ * MW_FAULT_TIMEOUT) with the op, key and call number in the message, and
+ * count in counters.injected.
  *
  * CRASH (armed MW_FAULT_CRASH reaching its call, or mw_objstore_fault_crash):
  * simulates the process dying at that instant. The crashing call does
@@ -41,7 +58,8 @@
  * returns MW_ERR_IO "store crashed". So after a crash the inner store holds
  * exactly the writes that returned MW_OK (plus those that returned an
  * injected MW_FAULT_WROTE_ERROR before the crash: they completed; their
- * outcome was merely reported wrongly). Reads in flight at the crash fail
+ * outcome was merely reported wrongly; the same for the fsync-after-visible
+ * kinds). Reads in flight at the crash fail
  * too (their data is dropped). When mw_objstore_fault_crash() or the
  * crashing call returns, every rollback is complete, so the test can inspect
  * the inner store right away (typically: close the layer under test, reopen
@@ -92,7 +110,10 @@ typedef enum mw_fault_op {
 typedef enum mw_fault_kind {
   MW_FAULT_ERROR = 0,       /* fail before doing anything */
   MW_FAULT_WROTE_ERROR = 1, /* do it on the inner store, then report MW_ERR_IO */
-  MW_FAULT_CRASH = 2        /* crash the store at this call */
+  MW_FAULT_CRASH = 2,       /* crash the store at this call */
+  MW_FAULT_FSYNC_FILE_AFTER_VISIBLE = 3, /* write visible, file fsync failed */
+  MW_FAULT_FSYNC_DIR_AFTER_VISIBLE = 4,  /* write visible, folder fsync failed */
+  MW_FAULT_TIMEOUT = 5      /* nothing done, MW_ERR_TIMEOUT (writes only) */
 } mw_fault_kind;
 
 typedef enum mw_fault_mode {

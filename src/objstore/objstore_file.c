@@ -12,9 +12,21 @@
  *                  atomic create). Filesystems without hard links fall back
  *                  to renameat2(RENAME_NOREPLACE).
  * then the folder is fsync'ed so the new name itself is durable. Folders are
- * created on demand (mkdir -p), and the parent of each new folder is fsync'ed.
- * With opts.fsync = 0 all fsyncs are skipped (Lance's level of durability:
- * the page cache).
+ * created on demand (mkdir -p), and the parent of each new folder is fsync'ed;
+ * a thread that finds a folder already there (EEXIST: maybe it lost a mkdir
+ * race and the winner has not fsync'ed the parent yet) fsyncs the parent
+ * itself before it goes on, so no write returns before the folder it went
+ * into is durable. With opts.fsync = 0 all fsyncs are skipped (Lance's level
+ * of durability: the page cache).
+ *
+ * Visible is not durable: from the link/rename on, a get sees the object,
+ * but only the fsyncs that follow make it survive a crash. So this store
+ * does not declare MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE, and a failure of
+ * any fsync after the object became visible under its final name is an
+ * error whose outcome is unknown (MW_ERR_IO, "fsync of the file|folder
+ * failed after the object became visible ...: outcome unknown"): the caller must not
+ * count it as written nor as absent. (Linux may drop the dirty state after
+ * a failed fsync, so a retried fsync that succeeds proves nothing.)
  *
  * Temp files left by a crash are never listed and cannot be read through a
  * key: the last segment of a key may not start with ".tmp-" (MW_ERR_INVALID
@@ -143,7 +155,9 @@ static int fsync_parent(char *path) {
 }
 
 /* mkdir -p of every folder in `path` after byte `start` (path itself
- * included when last_too). Each new folder's parent is fsync'ed. */
+ * included when last_too). Each new folder's parent is fsync'ed; inside a
+ * store (start > 0) so is the parent of a folder that already existed (the
+ * loser of a concurrent mkdir must not run ahead of the winner's fsync). */
 static mw_status mkdir_p(char *path, size_t start, int last_too, int do_fsync, const char *op,
                          const char *key, mw_error *err) {
   size_t n = strlen(path);
@@ -160,6 +174,10 @@ static mw_status mkdir_p(char *path, size_t start, int last_too, int do_fsync, c
       }
     } else if (path[0] != '\0' && errno != EEXIST) {
       mw_status st = sys_err(err, op, key, "mkdir", path, errno);
+      path[i] = saved;
+      return st;
+    } else if (path[0] != '\0' && do_fsync && start > 0 && fsync_parent(path) < 0) {
+      mw_status st = sys_err(err, op, key, "fsync parent of existing folder", path, errno);
       path[i] = saved;
       return st;
     }
@@ -258,6 +276,16 @@ static mw_status write_temp(const file_store *fs, char *final, const char *key, 
   return MW_OK;
 }
 
+/* The error for an fsync that failed after the object became visible. */
+static mw_status visible_err(mw_error *err, const char *op, const char *key, const char *what,
+                             const char *path, int e) {
+  char b[128];
+  return mw_err(err, MW_ERR_IO,
+                "%s '%s': fsync of the %s failed after the object became visible (%s: %s): "
+                "outcome unknown",
+                op, key, what, path, errstr(e, b, sizeof b));
+}
+
 static mw_status file_put(void *self, const char *key, const void *data, size_t len, mw_error *err) {
   file_store *fs = self;
   MW_TRY(check_reserved("put", key, err));
@@ -269,7 +297,7 @@ static mw_status file_put(void *self, const char *key, const void *data, size_t 
       st = sys_err(err, "put", key, "rename temp file to", final, errno);
       unlink(tmp);
     } else if (fs->fsync && fsync_parent(final) < 0) {
-      st = sys_err(err, "put", key, "fsync folder of", final, errno);
+      st = visible_err(err, "put", key, "folder", final, errno);
     }
   }
   free(tmp);
@@ -327,12 +355,18 @@ static int spare_take(file_store *fs, const char *dir) {
 }
 #endif
 
-/* put_if_absent through an anonymous O_TMPFILE inode: write + fdatasync the
- * data, then linkat() it under the final name (EEXIST = already exists) and
- * fsync the folder. Same guarantees as temp file + link, with two fewer
- * folder updates (no named temp to create and unlink), which is most of
- * the cost of a small durable WAL entry. Returns 0 (nothing done) where
- * O_TMPFILE or /proc is not available, so the caller falls back. */
+/* put_if_absent through an anonymous O_TMPFILE inode: write the data,
+ * give the inode a hidden temp name (linkat), fsync it (data and inode, now
+ * with its one link: nothing about the file changes after this), then
+ * renameat2(RENAME_NOREPLACE) the temp name to the final one (EEXIST =
+ * already exists; the object is visible from here) and fsync the folder.
+ * So only the folder's fsync follows visibility, as for put, and the file
+ * needs one fsync (linking the anonymous inode under its final name
+ * directly would change its link count after the data's fsync, which then
+ * needs a second fsync of the file). The inode itself is opened ahead of
+ * time by the spare thread: creating it is most of the cost of a small
+ * durable WAL entry. Returns 0 (nothing done) where O_TMPFILE, /proc or
+ * renameat2 is not available, so the caller falls back. */
 static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *key, const void *data,
                                  size_t len, mw_status *out_st, mw_error *err) {
 #ifdef O_TMPFILE
@@ -352,45 +386,78 @@ static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *
   }
   *slash = '/';
   if (fd < 0) return 0; /* EOPNOTSUPP, EISDIR, EINVAL...: use the named temp */
-  const char *what = NULL;
-  int e = 0;
   if (write_all(fd, data, len) < 0) {
-    what = "write";
-    e = errno;
-  } else if (fs->fsync) {
-    int r;
-    do r = fdatasync(fd);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) {
-      what = "fdatasync";
-      e = errno;
-    }
-  }
-  if (what) {
+    int e = errno;
     close(fd);
-    *out_st = sys_err(err, "put_if_absent", key, what, final, e);
+    *out_st = sys_err(err, "put_if_absent", key, "write", final, e);
+    return 1;
+  }
+  /* the hidden temp name, next to the final one */
+  size_t dirlen = (size_t)(slash - final);
+  char *tmp = malloc(dirlen + 1 + TMP_PREFIX_LEN + 64);
+  if (!tmp) {
+    close(fd);
+    *out_st = mw_err(err, MW_ERR_NOMEM, "put_if_absent '%s': out of memory", key);
     return 1;
   }
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  int r = linkat(AT_FDCWD, proc, AT_FDCWD, final, AT_SYMLINK_FOLLOW);
-  e = errno;
-  close(fd);
+  int r = -1, e = 0;
+  for (int attempt = 0; attempt < 100; attempt++) {
+    memcpy(tmp, final, dirlen);
+    snprintf(tmp + dirlen, 1 + TMP_PREFIX_LEN + 64, "/" TMP_PREFIX "%ld-%llu-%08x", (long)getpid(),
+             (unsigned long long)atomic_fetch_add(&g_tmp_counter, 1), (unsigned)tmp_random());
+    r = linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+    e = errno;
+    if (r == 0 || e != EEXIST) break;
+  }
   if (r < 0) {
+    close(fd);
+    free(tmp);
+    if (e == ENOENT || e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == EXDEV || e == EEXIST)
+      return 0; /* no /proc or no links: the data is discarded with the fd */
+    *out_st = sys_err(err, "put_if_absent", key, "linkat", final, e);
+    return 1;
+  }
+  if (fs->fsync) {
+    int q;
+    do q = fsync(fd);
+    while (q < 0 && errno == EINTR);
+    if (q < 0) {
+      e = errno;
+      close(fd);
+      unlink(tmp);
+      free(tmp);
+      *out_st = sys_err(err, "put_if_absent", key, "fsync", final, e);
+      return 1;
+    }
+  }
+  close(fd);
+  r = renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE);
+  e = errno;
+  if (r < 0 && (e == EINVAL || e == ENOSYS || e == ENOTSUP || e == EOPNOTSUPP)) {
+    /* No RENAME_NOREPLACE here: a hard link is the same atomic create. */
+    r = link(tmp, final);
+    e = errno;
+    if (r == 0) unlink(tmp); /* best effort: a leftover temp is invisible */
+  }
+  if (r < 0) {
+    unlink(tmp);
+    free(tmp);
     struct stat sb;
     if (e == EEXIST && stat(final, &sb) == 0 && S_ISDIR(sb.st_mode))
       *out_st = mw_err(err, MW_ERR_IO, "put_if_absent '%s': %s is a folder", key, final);
     else if (e == EEXIST)
       *out_st = mw_err(err, MW_ERR_ALREADY_EXISTS, "put_if_absent '%s': object already exists", key);
-    else if (e == ENOENT || e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == EXDEV)
-      return 0; /* no /proc or no links: the data is discarded with the fd */
     else
-      *out_st = sys_err(err, "put_if_absent", key, "linkat", final, e);
+      *out_st = sys_err(err, "put_if_absent", key, "renameat2 temp file to", final, e);
     return 1;
   }
+  free(tmp);
+  /* Visible from here on: a failed fsync is an unknown outcome. */
   *out_st = MW_OK;
   if (fs->fsync && fsync_parent(final) < 0)
-    *out_st = sys_err(err, "put_if_absent", key, "fsync folder of", final, errno);
+    *out_st = visible_err(err, "put_if_absent", key, "folder", final, errno);
   return 1;
 #else
   (void)fs; (void)final; (void)key; (void)data; (void)len; (void)out_st; (void)err;
@@ -431,7 +498,7 @@ static mw_status file_put_if_absent(void *self, const char *key, const void *dat
     } else {
       if (linked) unlink(tmp); /* best effort: a leftover temp is invisible */
       if (fs->fsync && fsync_parent(final) < 0)
-        st = sys_err(err, "put_if_absent", key, "fsync folder of", final, errno);
+        st = visible_err(err, "put_if_absent", key, "folder", final, errno);
     }
   }
   free(tmp);
@@ -531,7 +598,12 @@ static mw_status file_del(void *self, const char *key, mw_error *err) {
     if (errno != ENOENT && errno != ENOTDIR && errno != EISDIR)
       st = sys_err(err, "delete", key, "unlink", path, errno);
   } else if (fs->fsync && fsync_parent(path) < 0) {
-    st = sys_err(err, "delete", key, "fsync folder of", path, errno);
+    /* The object is gone from view, but maybe not for good. */
+    char b[128];
+    st = mw_err(err, MW_ERR_IO,
+                "delete '%s': fsync of the folder failed after the delete became visible (%s: %s): "
+                "outcome unknown",
+                key, path, errstr(errno, b, sizeof b));
   }
   free(path);
   return st;
@@ -676,6 +748,9 @@ static const mw_objstore_vtable file_vtable = {
     .list = file_list,
     .del = file_del,
     .destroy = file_destroy,
+    /* Not visible-implies-durable: a linked or renamed file is visible
+     * (page cache) before the fsyncs that make it durable. */
+    .flags = 0,
 };
 
 mw_status mw_objstore_file_open(mw_objstore **out, const char *root, const mw_objstore_options *opts,

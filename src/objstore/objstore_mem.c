@@ -246,6 +246,8 @@ static const mw_objstore_vtable mem_vtable = {
     .list = mem_list,
     .del = mem_del,
     .destroy = mem_destroy,
+    /* No durability beyond the process: what a get sees is all there is. */
+    .flags = MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE,
 };
 
 mw_status mw_objstore_mem_open(mw_objstore **out, const char *name, mw_error *err) {

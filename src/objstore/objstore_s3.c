@@ -4,7 +4,9 @@
  *
  * Mapping: key K is the object "<prefix>/K" of the bucket. Requests:
  *   put            PUT                                (200)
- *   put_if_absent  PUT + If-None-Match: *             (412/409 = exists)
+ *   put_if_absent  PUT + If-None-Match: *             (412 = exists; 409
+ *                  ConditionalRequestConflict = a concurrent conditional
+ *                  write is in progress: retried like a 503)
  *   get            GET [+ Range: bytes=a-b]           (200/206; 416 = empty)
  *   head           HEAD                               (404 = not found)
  *   list           GET ?list-type=2&prefix=..         (ListObjectsV2, paged
@@ -27,9 +29,22 @@
  * a DNS cache. libcurl cannot share a connection cache between concurrent
  * threads, hence the pool.
  *
- * Retries: connection errors, timeouts, 5xx, 429 and 408 are retried with
- * jittered exponential backoff (100 ms doubling, capped at 2 s, at most
- * max_attempts tries within ~10 s). Plain put, get, head, list and delete
+ * Retries: connection errors, timeouts, 5xx, 429 and 408 (and 409 for
+ * put_if_absent) are retried with jittered exponential backoff (100 ms
+ * doubling, capped at 2 s, at most max_attempts tries within ~10 s).
+ *
+ * Deadline: every request (all its attempts and backoff) ends by
+ * s3_request_timeout_ms (default 30 s): each attempt gets what is left as
+ * its curl timeout. A write (PUT, DELETE) that ends without a definitive
+ * answer - the deadline hit while it was in flight, or its last attempt
+ * failed in transport after an earlier attempt may have reached the
+ * server, or any attempt may have reached the server and the last answer
+ * is an error - returns MW_ERR_TIMEOUT "outcome unknown": the server may
+ * still apply it later (memwal_sys.h's contract), so the caller must not
+ * treat it as a clean failure. Reads that time out return MW_ERR_TIMEOUT
+ * too (harmless).
+ *
+ * Plain put, get, head, list and delete
  * are idempotent. put_if_absent is not: if an earlier attempt may have
  * reached the server (its response was lost, or a 5xx) and a later attempt
  * gets 412, that 412 may be our own write. We then read the object back:
@@ -66,6 +81,7 @@
 #define RETRY_CAP_MS 2000
 #define RETRY_BUDGET_MS 10000
 #define DEFAULT_ATTEMPTS 5
+#define DEFAULT_REQUEST_TIMEOUT_MS 30000
 
 typedef struct s3_store {
   char *bucket;
@@ -78,6 +94,7 @@ typedef struct s3_store {
   char *token_hdr; /* "x-amz-security-token: ..." or NULL */
   int max_attempts;
   long connect_timeout_ms;
+  long request_timeout_ms; /* overall deadline of one request */
   int list_max_keys;
   pthread_mutex_t pool_mu;
   CURL *pool[POOL_MAX];
@@ -339,6 +356,7 @@ typedef struct s3_req {
   const void *body; /* PUT */
   size_t body_len;
   const char *hdr[2]; /* extra headers (NULL = none) */
+  int retry_409;      /* 409 is retryable (conditional PUT) */
 } s3_req;
 
 typedef struct s3_resp {
@@ -347,6 +365,7 @@ typedef struct s3_resp {
   curl_off_t content_length; /* -1 unknown */
   int attempts;
   int uncertain; /* an earlier attempt may have reached the server */
+  int timed_out; /* the deadline hit while an attempt was in flight */
 } s3_resp;
 
 static size_t on_write(char *p, size_t sz, size_t n, void *u) {
@@ -440,8 +459,9 @@ static mw_status perform(s3_store *s, const s3_req *rq, s3_resp *rs, mw_error *e
   rs->status = 0;
   rs->attempts = 0;
   rs->uncertain = 0;
+  rs->timed_out = 0;
   rs->content_length = -1;
-  int64_t start = now_ms();
+  int64_t start = now_ms(), deadline = start + s->request_timeout_ms;
   long backoff = RETRY_BASE_MS;
   mw_status st = MW_OK;
   char ebuf[CURL_ERROR_SIZE];
@@ -461,6 +481,8 @@ static mw_status perform(s3_store *s, const s3_req *rq, s3_resp *rs, mw_error *e
     curl_easy_setopt(h, CURLOPT_SHARE, s->share);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
+    int64_t left = deadline - now_ms();
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L); /* < 1 byte/s for 30 s = dead */
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -496,25 +518,35 @@ static mw_status perform(s3_store *s, const s3_req *rq, s3_resp *rs, mw_error *e
       st = mw_err(err, MW_ERR_NOMEM, "%s '%s': out of memory reading the response", rq->op, rq->key);
       break;
     }
-    int retry = cc != CURLE_OK ? 1 : retryable_status(rs->status);
-    int64_t elapsed = now_ms() - start;
-    if (!retry || rs->attempts >= s->max_attempts || elapsed >= RETRY_BUDGET_MS) {
+    int retry = cc != CURLE_OK ? 1
+                : retryable_status(rs->status) || (rq->retry_409 && rs->status == 409);
+    /* Could this attempt have been applied? Not if no connection was made,
+     * and not for a throttling or conflict answer. */
+    int maybe_applied =
+        cc != CURLE_OK ? (cc != CURLE_COULDNT_CONNECT && cc != CURLE_COULDNT_RESOLVE_HOST &&
+                          cc != CURLE_COULDNT_RESOLVE_PROXY)
+                       : (retry && rs->status != 429 && rs->status != 503 && rs->status != 408 &&
+                          rs->status != 409);
+    if (cc == CURLE_OPERATION_TIMEDOUT) rs->timed_out = 1;
+    int64_t now = now_ms(), elapsed = now - start;
+    if (!retry || rs->attempts >= s->max_attempts || elapsed >= RETRY_BUDGET_MS || now >= deadline) {
       if (cc != CURLE_OK) {
-        st = mw_err(err, cc == CURLE_OPERATION_TIMEDOUT ? MW_ERR_TIMEOUT : MW_ERR_IO,
-                    "%s '%s': %s %s: %s (curl %d) after %d attempt%s", rq->op, rq->key, rq->method,
-                    rq->url, ebuf[0] ? ebuf : curl_easy_strerror(cc), (int)cc, rs->attempts,
-                    rs->attempts == 1 ? "" : "s");
+        /* A write that may have reached the server and got no answer:
+         * the server may still apply it after we return. */
+        int write = strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0;
+        int unknown = cc == CURLE_OPERATION_TIMEDOUT || (write && (maybe_applied || rs->uncertain));
+        st = mw_err(err, unknown ? MW_ERR_TIMEOUT : MW_ERR_IO,
+                    "%s '%s': %s %s: %s (curl %d) after %d attempt%s%s", rq->op, rq->key,
+                    rq->method, rq->url, ebuf[0] ? ebuf : curl_easy_strerror(cc), (int)cc,
+                    rs->attempts, rs->attempts == 1 ? "" : "s",
+                    unknown && write ? "; outcome unknown: the request may still be applied" : "");
       }
       break;
     }
-    /* Could this attempt have been applied? Not if no connection was made,
-     * and not for a throttling answer. */
-    if (cc != CURLE_OK ? (cc != CURLE_COULDNT_CONNECT && cc != CURLE_COULDNT_RESOLVE_HOST &&
-                          cc != CURLE_COULDNT_RESOLVE_PROXY)
-                       : (rs->status != 429 && rs->status != 503 && rs->status != 408))
-      rs->uncertain = 1;
+    if (maybe_applied) rs->uncertain = 1;
     long wait = backoff / 2 + (long)(rng_next() % (uint64_t)(backoff / 2 + 1));
     if (elapsed + wait > RETRY_BUDGET_MS) wait = (long)(RETRY_BUDGET_MS - elapsed);
+    if (now + wait > deadline) wait = (long)(deadline - now);
     if (wait > 0) sleep_ms(wait);
     backoff = backoff * 2 > RETRY_CAP_MS ? RETRY_CAP_MS : backoff * 2;
   }
@@ -538,20 +570,25 @@ static mw_status do_put(s3_store *s, const char *op, const char *key, const void
                         int if_absent, mw_error *err) {
   char *url = object_url(s, key);
   if (!url) return mw_err(err, MW_ERR_NOMEM, "%s '%s': out of memory", op, key);
-  s3_req rq = {"PUT", op, key, url, data, len, {if_absent ? "If-None-Match: *" : NULL, NULL}};
+  s3_req rq = {"PUT", op, key, url, data, len, {if_absent ? "If-None-Match: *" : NULL, NULL},
+               if_absent};
   s3_resp rs;
   mw_status st = perform(s, &rq, &rs, err);
   if (st == MW_OK) {
     if (rs.status == 200 || rs.status == 201 || rs.status == 204) {
       st = MW_OK;
-    } else if (if_absent && (rs.status == 412 || rs.status == 409)) {
+    } else if (if_absent && rs.status == 409 && !rs.uncertain) {
+      /* Still a concurrent conditional write after every retry; ours was
+       * refused each time (nothing of ours can land). */
+      st = http_err(err, MW_ERR_CONFLICT, s, &rq, &rs);
+    } else if (if_absent && rs.status == 412) {
       st = http_err(err, MW_ERR_ALREADY_EXISTS, s, &rq, &rs);
       if (rs.uncertain) {
         /* Maybe our own earlier attempt: compare the stored bytes. */
         uint8_t *got = NULL;
         size_t got_len = 0;
         mw_error ge = {0};
-        s3_req g = {"GET", op, key, url, NULL, 0, {NULL, NULL}};
+        s3_req g = {"GET", op, key, url, NULL, 0, {NULL, NULL}, 0};
         s3_resp gr;
         mw_status gs = perform(s, &g, &gr, &ge);
         if (gs == MW_OK && gr.status == 200) {
@@ -567,18 +604,21 @@ static mw_status do_put(s3_store *s, const char *op, const char *key, const void
                    op, key, rs.status, s->bucket, s->prefix, key);
           }
         } else if (gs == MW_OK) {
-          st = mw_err(err, MW_ERR_IO,
+          st = mw_err(err, MW_ERR_TIMEOUT,
                       "%s '%s': outcome unknown: HTTP %ld after a retried attempt, then reading it "
                       "back gave HTTP %ld",
                       op, key, rs.status, gr.status);
         } else {
-          st = mw_err(err, gs, "%s '%s': outcome unknown: HTTP %ld after a retried attempt, then %s",
-                      op, key, rs.status, ge.message);
+          st = mw_err(err, MW_ERR_TIMEOUT,
+                      "%s '%s': outcome unknown: HTTP %ld after a retried attempt, then %s", op, key,
+                      rs.status, ge.message);
         }
         if (gs == MW_OK) mw_buf_free(&gr.body);
       }
     } else {
-      st = http_err(err, MW_ERR_IO, s, &rq, &rs);
+      /* An error answer; if an earlier attempt may have reached the server
+       * without an answer, that one may still be applied. */
+      st = http_err(err, rs.uncertain ? MW_ERR_TIMEOUT : MW_ERR_IO, s, &rq, &rs);
     }
     mw_buf_free(&rs.body);
   }
@@ -600,7 +640,7 @@ static mw_status s3_head(void *self, uint64_t *out_size, const char *key, mw_err
   *out_size = 0;
   char *url = object_url(s, key);
   if (!url) return mw_err(err, MW_ERR_NOMEM, "head '%s': out of memory", key);
-  s3_req rq = {"HEAD", "head", key, url, NULL, 0, {NULL, NULL}};
+  s3_req rq = {"HEAD", "head", key, url, NULL, 0, {NULL, NULL}, 0};
   s3_resp rs;
   mw_status st = perform(s, &rq, &rs, err);
   if (st == MW_OK) {
@@ -645,7 +685,7 @@ static mw_status s3_get(void *self, uint8_t **out_data, size_t *out_len, const c
   }
   char *url = object_url(s, key);
   if (!url) return mw_err(err, MW_ERR_NOMEM, "get '%s': out of memory", key);
-  s3_req rq = {"GET", "get", key, url, NULL, 0, {rh, NULL}};
+  s3_req rq = {"GET", "get", key, url, NULL, 0, {rh, NULL}, 0};
   s3_resp rs;
   mw_status st = perform(s, &rq, &rs, err);
   if (st == MW_OK) {
@@ -686,7 +726,7 @@ static mw_status s3_del(void *self, const char *key, mw_error *err) {
   s3_store *s = self;
   char *url = object_url(s, key);
   if (!url) return mw_err(err, MW_ERR_NOMEM, "delete '%s': out of memory", key);
-  s3_req rq = {"DELETE", "delete", key, url, NULL, 0, {NULL, NULL}};
+  s3_req rq = {"DELETE", "delete", key, url, NULL, 0, {NULL, NULL}, 0};
   s3_resp rs;
   mw_status st = perform(s, &rq, &rs, err);
   if (st == MW_OK) {
@@ -795,7 +835,7 @@ static mw_status s3_list(void *self, const char *prefix, mw_objstore_list_fn fn,
       st = mw_err(err, MW_ERR_NOMEM, "list '%s': out of memory", prefix);
       break;
     }
-    s3_req rq = {"GET", "list", prefix, (const char *)q.data, NULL, 0, {NULL, NULL}};
+    s3_req rq = {"GET", "list", prefix, (const char *)q.data, NULL, 0, {NULL, NULL}, 0};
     s3_resp rs;
     st = perform(s, &rq, &rs, err);
     if (st == MW_OK) {
@@ -845,6 +885,8 @@ static const mw_objstore_vtable s3_vt = {
     .list = s3_list,
     .del = s3_del,
     .destroy = s3_destroy,
+    /* S3 is strongly consistent: a PUT is durable before any GET sees it. */
+    .flags = MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE,
 };
 
 /* ------------------------------------------------------------ open */
@@ -914,6 +956,13 @@ mw_status mw_objstore_s3_open(mw_objstore **out, const char *uri, const char *re
     if (attempts <= 0 || attempts > 100)
       return mw_err(err, MW_ERR_INVALID, "MW_S3_MAX_ATTEMPTS='%s' is not in 1..100", e);
   }
+  long request_timeout = o->s3_request_timeout_ms;
+  if (request_timeout <= 0) {
+    const char *e = getenv("MW_S3_REQUEST_TIMEOUT_MS");
+    request_timeout = e && e[0] ? atol(e) : DEFAULT_REQUEST_TIMEOUT_MS;
+    if (request_timeout <= 0 || request_timeout > 24L * 3600 * 1000)
+      return mw_err(err, MW_ERR_INVALID, "MW_S3_REQUEST_TIMEOUT_MS='%s' is not in 1..86400000", e);
+  }
   if ((ak && ak[0]) != (sk && sk[0]))
     return mw_err(err, MW_ERR_INVALID,
                   "URI '%s': S3 credentials need both an access key id and a secret key "
@@ -967,6 +1016,7 @@ mw_status mw_objstore_s3_open(mw_objstore **out, const char *uri, const char *re
   s->prefix_len = pl ? pl + 1 : 0;
   s->max_attempts = attempts;
   s->connect_timeout_ms = o->s3_connect_timeout_ms > 0 ? o->s3_connect_timeout_ms : 5000;
+  s->request_timeout_ms = request_timeout;
   s->list_max_keys = o->s3_list_max_keys > 0 ? o->s3_list_max_keys : 0;
   if (vhost == 1) {
     /* bucket.host[/path] */

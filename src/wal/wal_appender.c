@@ -12,10 +12,16 @@
  * The next position is a hint until the first successful append (or a seed
  * after replay) makes it authoritative. When it is unknown it is discovered
  * by probing with head from the manifest's hint, with list(wal/) as the
- * fallback. A failed write whose outcome is unknown (the store errored, but
- * the object may exist) is resolved by reading the position back: our bytes
- * there mean success, absence means a clean failure, anything else leaves
- * the outcome unknown and is reported as MW_ERR_POISONED.
+ * fallback. Every entry is written with mw_objstore_put_if_absent_settled
+ * (objstore_settle.c), the one "did our ambiguous write land" helper: a
+ * failed write is read back; our bytes there are success only on a store
+ * whose visible objects are durable; other bytes are a plain conflict (ours
+ * can never land there, so moving on to the next position is safe); absence
+ * after a clean error is a clean failure (the position is retried by the
+ * next append); absence after a timeout is retried at the SAME position
+ * with the SAME bytes; whatever stays unknown is MW_ERR_POISONED. So the
+ * appender never moves bytes whose outcome is unresolved to another
+ * position: an entry can never be written twice.
  *
  * Fenced and poisoned are sticky: every later append fails the same way
  * without I/O (a fenced appender stays fenced; after an unknown outcome a
@@ -33,6 +39,7 @@
 #include "common/uuid.h"
 #include "manifest/manifest_store.h"
 #include "memwal_sys.h"
+#include "objstore/objstore.h"
 #include "wal/wal_internal.h"
 #include "wal/wal_names.h"
 
@@ -225,20 +232,6 @@ static mw_status fenced_check(mw_wal_appender *a, mw_error *err) {
   return s;
 }
 
-/* Reads `key` back after a write that reported an error. 1 = holds exactly
- * our bytes, 0 = absent, 2 = holds other bytes, -1 = could not tell. */
-static int read_back(mw_objstore *store, const char *key, const uint8_t *data, size_t len) {
-  uint8_t *got = NULL;
-  size_t got_len = 0;
-  mw_error e = {0};
-  mw_status s = mw_objstore_get(store, &got, &got_len, key, 0, MW_OBJSTORE_TO_END, &e);
-  if (s == MW_ERR_NOT_FOUND) return 0;
-  if (s != MW_OK) return -1;
-  int r = (got_len == len && (len == 0 || memcmp(got, data, len) == 0)) ? 1 : 2;
-  free(got);
-  return r;
-}
-
 mw_status mw_wal_appender_append_encoded(mw_wal_append_result *out, mw_wal_appender *a,
                                          const uint8_t *data, size_t len, mw_error *err) {
   mw_status s = MW_OK;
@@ -258,17 +251,10 @@ mw_status mw_wal_appender_append_encoded(mw_wal_append_result *out, mw_wal_appen
     char key[MW_KEY_SIZE];
     mw_wal_entry_key(key, a->shard, pos);
     mw_error werr = {0};
-    s = mw_objstore_put_if_absent(a->store, key, data, len, &werr);
+    s = mw_objstore_put_if_absent_settled(a->store, key, data, len, &werr);
     if (s == MW_OK) break;
-    int rb = -1;
-    if (s != MW_ERR_ALREADY_EXISTS) {
-      /* Any other error: the write may or may not have happened. Read the
-       * position back: our bytes = it happened; other bytes = another
-       * writer owns the position, ours did not land (a plain conflict). */
-      rb = read_back(a->store, key, data, len);
-      if (rb == 1) { s = MW_OK; break; }
-    }
-    if (s == MW_ERR_ALREADY_EXISTS || rb == 2) {
+    if (s == MW_ERR_ALREADY_EXISTS) {
+      /* Another writer owns the position and ours can never land there. */
       s = fenced_check(a, err);
       if (s != MW_OK) {
         if (s == MW_ERR_FENCED) make_sticky(a, s, err);
@@ -292,20 +278,19 @@ mw_status mw_wal_appender_append_encoded(mw_wal_append_result *out, mw_wal_appen
     }
     mw_status fs = fenced_check(a, err);
     if (fs == MW_ERR_FENCED) {
-      /* Fenced, and our write is not there (rb != 1): nothing to resolve
-       * unless the outcome is unknown, which fencing makes moot (we stop). */
+      /* Fenced: we stop for good, whatever became of this write (a newer
+       * writer took over; it replays whatever is there). */
       s = fs;
       a->next_known = false;
       make_sticky(a, s, err);
       goto done;
     }
-    if (rb == 0) {
+    if (s != MW_ERR_POISONED) {
       /* Clean failure: nothing at pos; the position stays ours to retry. */
       s = mw_err(err, s, "wal append at position %" PRIu64 " failed: %s", pos, werr.message);
       a->next = pos;
     } else {
-      s = mw_err(err, MW_ERR_POISONED,
-                 "wal append at position %" PRIu64 ": outcome unknown after error: %s", pos,
+      s = mw_err(err, MW_ERR_POISONED, "wal append at position %" PRIu64 ": %s", pos,
                  werr.message);
       a->next_known = false;
       make_sticky(a, s, err);
