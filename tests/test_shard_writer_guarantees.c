@@ -456,6 +456,88 @@ static void test_not_durable_retry_once(void) {
   mw_schema_release(&sc);
 }
 
+/* ------------------------------------------- visible is not durable */
+
+/* A WAL entry (or a generation's manifest commit) whose object became
+ * visible but whose fsync (file or folder) failed is an unknown outcome:
+ * no put is acknowledged for it, the writer is poisoned (sticky), and a
+ * reopen replays exactly what the store holds (the entry is there: its
+ * rows come back once). On memory:// and file://. */
+static void test_fsync_after_visible_never_acked(void) {
+  struct ArrowSchema sc;
+  make_schema(&sc);
+  char dir[] = "/tmp/mw_test_fsv_XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  for (int on_file = 0; on_file < 2; on_file++) {
+    for (int kind = 0; kind < 2; kind++) {
+      for (int target = 0; target < 2; target++) { /* 0: WAL entry, 1: generation commit */
+        mw_objstore *inner = NULL;
+        mw_error e = {0};
+        char uri[128];
+        if (on_file) snprintf(uri, sizeof uri, "file://%s/t%d%d", dir, kind, target);
+        else snprintf(uri, sizeof uri, "memory://fsv%d%d", kind, target);
+        CHECK_OK(mw_objstore_open(&inner, uri, NULL, &e), &e);
+        mw_objstore *fs = NULL;
+        CHECK_OK(mw_objstore_fault_new(&fs, inner, &e), &e);
+        mw_shard_writer_config c;
+        cfg_init(&c, 1, 1);
+        mw_shard_writer *w = NULL;
+        CHECK_OK(mw_shard_writer_open(&w, fs, &c, &sc, NULL, 0, &e), &e);
+        struct ArrowArray b0 = make_batch(0, 5);
+        CHECK_OK(mw_shard_writer_put(NULL, w, &b0, 1, &e), &e);
+        char prefix[96];
+        snprintf(prefix, sizeof prefix, target == 0 ? "_mem_wal/%s/wal/" : "_mem_wal/%s/manifest/", SHARD);
+        mw_fault_spec spec = {MW_FAULT_PUT_IF_ABSENT, prefix, 1,
+                              kind == 0 ? MW_FAULT_FSYNC_FILE_AFTER_VISIBLE : MW_FAULT_FSYNC_DIR_AFTER_VISIBLE,
+                              MW_FAULT_ONCE};
+        CHECK_OK(mw_objstore_fault_arm(fs, &spec, &e), &e);
+        if (target == 0) {
+          struct ArrowArray b1 = make_batch(10, 5);
+          mw_status ps = mw_shard_writer_put(NULL, w, &b1, 1, &e);
+          CHECK_INT(ps, MW_ERR_NOT_DURABLE); /* never MW_OK */
+          CHECK(strstr(e.message, "POISON") != NULL || strstr(e.message, "poison") != NULL ||
+                strstr(e.message, "outcome unknown") != NULL);
+          if (b1.release) b1.release(&b1);
+        } else {
+          CHECK_INT(mw_shard_writer_flush_memtable(w, &e), MW_ERR_POISONED);
+        }
+        /* Sticky: the next put is refused without taking its batch. */
+        struct ArrowArray b2 = make_batch(20, 5);
+        CHECK_INT(mw_shard_writer_put(NULL, w, &b2, 1, &e), MW_ERR_POISONED);
+        CHECK(b2.release != NULL);
+        if (b2.release) b2.release(&b2);
+        CHECK_INT(mw_shard_writer_close(w, &e), MW_ERR_POISONED);
+        mw_objstore_close(fs);
+        /* Reopen: what the store holds decides; nothing twice. */
+        int count[32];
+        count_ids(inner, count, 32);
+        int flushed_gen = 0;
+        if (target == 1) {
+          /* The commit's version is there: generation 1 holds ids 0-4. */
+          char *json = NULL;
+          mw_shard_writer_config c2;
+          cfg_init(&c2, 1, 1);
+          mw_shard_writer *r = NULL;
+          CHECK_OK(mw_shard_writer_open(&r, inner, &c2, &sc, NULL, 0, &e), &e);
+          if (r && mw_shard_writer_manifest_json(&json, r, &e) == MW_OK) {
+            flushed_gen = strstr(json, "_gen_1") != NULL;
+            mw_free(json);
+          }
+          mw_shard_writer_close(r, NULL);
+        }
+        for (int i = 0; i < 5; i++) CHECK_INT(count[i], target == 1 && flushed_gen ? 0 : 1);
+        for (int i = 10; i < 15; i++) CHECK_INT(count[i], target == 0 ? 1 : 0);
+        for (int i = 20; i < 25; i++) CHECK_INT(count[i], 0);
+        mw_objstore_close(inner);
+      }
+    }
+  }
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK_INT(system(cmd), 0);
+  mw_schema_release(&sc);
+}
+
 /* ------------------------------------------------- log hook re-entry */
 
 typedef struct hook_state {
@@ -544,6 +626,7 @@ int main(void) {
   MW_RUN(test_put_rejects_unflushable_rows);
   MW_RUN(test_v2_0_fallback_counted);
   MW_RUN(test_not_durable_retry_once);
+  MW_RUN(test_fsync_after_visible_never_acked);
   MW_RUN(test_log_hook_reenters_writer);
   MW_RUN(test_config_v1_accepted);
   return mw_test_finish();
