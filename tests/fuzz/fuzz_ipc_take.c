@@ -11,7 +11,15 @@
  * take batches are then released in an order that stresses the shared
  * buffer's reference count: the first column of each batch is moved out,
  * the batch released, and only then the column read again and released
- * (ASan flags a buffer freed too early or never). */
+ * (ASan flags a buffer freed too early or never).
+ *
+ * Then the same bytes go through the real WAL read path: stored as a WAL
+ * entry in a memory:// store and read with mw_wal_tailer_read_entry
+ * (mw_ipc_decode_take + the writer_epoch / fence_sentinel checks). It must
+ * fail exactly when the decode failed or the writer_epoch metadata is
+ * missing or not a decimal u64 (MW_ERR_CORRUPT with a message), and on
+ * success carry the same batches and rows, without writer_epoch in its
+ * schema metadata. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +27,8 @@
 #include "arrow/c_data.h"
 #include "arrow/ipc.h"
 #include "ipc_touch.h"
+#include "memwal_sys.h"
+#include "wal/wal_names.h"
 
 volatile uint64_t mw_fuzz_sink;
 
@@ -26,6 +36,52 @@ static void release_all(struct ArrowSchema *schema, struct ArrowArray *batches, 
   for (size_t i = 0; i < n; i++) mw_array_release(&batches[i]);
   mw_free(batches);
   mw_schema_release(schema);
+}
+
+#define SHARD "6d656d77-616c-4000-8000-00000000f022"
+
+/* A valid writer_epoch value: 1-20 decimal digits, at most UINT64_MAX. */
+static int epoch_ok(const mw_kv *kv) {
+  if (kv->value_len < 1 || kv->value_len > 20) return 0;
+  uint64_t v = 0;
+  for (int32_t i = 0; i < kv->value_len; i++) {
+    char c = kv->value[i];
+    if (c < '0' || c > '9') return 0;
+    uint64_t d = (uint64_t)(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return 0;
+    v = v * 10 + d;
+  }
+  return 1;
+}
+
+/* The WAL read path on the same bytes. decoded: whether mw_ipc_decode
+ * accepted them (then schema/rows/n describe the result). */
+static void check_tailer(const uint8_t *data, size_t size, int decoded, const struct ArrowSchema *schema,
+                         uint64_t rows, size_t n) {
+  static mw_objstore *store;
+  static mw_wal_tailer *tailer;
+  if (!store) {
+    if (mw_objstore_open(&store, "memory://fuzz_ipc_take", NULL, NULL) != MW_OK) abort();
+    if (mw_wal_tailer_open(&tailer, store, SHARD, NULL) != MW_OK) abort();
+  }
+  char key[MW_KEY_SIZE];
+  mw_wal_entry_key(key, SHARD, 1);
+  if (mw_objstore_put(store, key, data, size, NULL) != MW_OK) abort();
+  mw_wal_entry e;
+  mw_error err = {0};
+  mw_status st = mw_wal_tailer_read_entry(&e, tailer, 1, &err);
+  mw_kv kv;
+  int want_ok = decoded && mw_metadata_find(schema->metadata, "writer_epoch", &kv) && epoch_ok(&kv);
+  if ((st == MW_OK) != want_ok) __builtin_trap();
+  if (st != MW_OK) {
+    if (decoded && st != MW_ERR_CORRUPT) __builtin_trap();
+    if (err.message[0] == 0) __builtin_trap();
+    return;
+  }
+  if (e.position != 1 || e.n_batches != n || e.rows != rows) __builtin_trap();
+  if (mw_metadata_find(e.schema.metadata, "writer_epoch", &kv)) __builtin_trap();
+  for (size_t i = 0; i < e.n_batches; i++) mw_fuzz_sink += touch(&e.schema, &e.batches[i]);
+  mw_wal_entry_release(&e);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -41,6 +97,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mw_status st2 = mw_ipc_decode_take(&s2, &b2, &n2, copy, size, &e2); /* copy is the decoder's now */
 
   if (st1 != st2) __builtin_trap(); /* the two paths disagree */
+  uint64_t rows = 0;
+  for (size_t i = 0; st1 == MW_OK && i < n1; i++) rows += (uint64_t)b1[i].length;
+  check_tailer(data, size, st1 == MW_OK, &s1, rows, n1);
   if (st2 != MW_OK) {
     if (st2 != MW_ERR_CORRUPT && st2 != MW_ERR_UNSUPPORTED && st2 != MW_ERR_NOMEM) __builtin_trap();
     if (e2.message[0] == 0) __builtin_trap();
