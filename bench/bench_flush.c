@@ -25,9 +25,12 @@
  * triggers on (WAL by size/timer, freeze by size/rows, backpressure at
  * MAX_UNFLUSHED), then close with a final flush. Batches are generated in
  * the loop (10M rows do not fit in memory); generation time is measured and
- * reported apart. Reports rows/s and MB/s (loop, and total with the final
- * flush), flushes done, backpressure waits and peak RSS (VmHWM, plus a
- * 20 ms sampler of VmRSS), and peak RSS / MAX_UNFLUSHED.
+ * reported apart. Reports rows/s and MB/s of the put loop alone (enqueue_*,
+ * or durable_puts_* with DURABLE_WRITE=yes) and total (loop + final flush
+ * + close: total_*; flush_and_close_s is the part after the loop), flushes
+ * done, backpressure waits and peak RSS (VmHWM, plus a 20 ms sampler of
+ * VmRSS), and peak RSS / MAX_UNFLUSHED. The flush benchmark's enqueue_ms is
+ * its put loop (non-durable, WAL deferred).
  * One JSON line per benchmark. */
 #include <inttypes.h>
 #include <pthread.h>
@@ -204,7 +207,7 @@ static void bench_flush(long long rows, long long batch_size, int dim) {
   if (mw_shard_writer_close(w, &e) != MW_OK) die("close", &e);
   double mb = (double)bytes / 1e6;
   printf("{\"bench\": \"flush\", \"rows\": %lld, \"batch_size\": %lld, \"fsync\": %s, \"input_mb\": %.1f, "
-         "\"put_ms\": %.1f, \"wal_ms\": %.1f, \"wal_mb_per_s\": %.1f, \"wal_entries\": %" PRIu64 ", "
+         "\"enqueue_ms\": %.1f, \"wal_ms\": %.1f, \"wal_mb_per_s\": %.1f, \"wal_entries\": %" PRIu64 ", "
          "\"flush_ms\": %.1f, \"flush_mb_per_s\": %.1f, \"flush_rows_per_s\": %.0f, "
          "\"wal_plus_flush_ms\": %.1f, \"wal_plus_flush_mb_per_s\": %.1f, \"generations\": %" PRIu64 "}\n",
          rows, batch_size, fsync_on ? "true" : "false", mb, (t1 - t0) * 1e3, (t2 - t1) * 1e3, mb / (t2 - t1),
@@ -250,9 +253,9 @@ static void bench_sustained(long long rows, long long batch_size, int dim, int d
   mw_shard_writer_write_stats(&st, w, 0, NULL);
   uint64_t loop_flushes = st.memtable_flush_count;
   if (mw_shard_writer_flush_memtable(w, &e) != MW_OK) die("flush_memtable", &e);
-  double t2 = now_s();
   mw_shard_writer_write_stats(&st, w, 0, NULL);
   if (mw_shard_writer_close(w, &e) != MW_OK) die("close", &e);
+  double t2 = now_s(); /* total = loop + final flush + close */
   atomic_store(&sampler_stop, 1);
   pthread_join(sampler, NULL);
   struct rusage ru;
@@ -260,11 +263,14 @@ static void bench_sustained(long long rows, long long batch_size, int dim, int d
   uint64_t hwm_kb = status_kb("VmHWM");
   uint64_t peak_kb = hwm_kb > (uint64_t)ru.ru_maxrss ? hwm_kb : (uint64_t)ru.ru_maxrss;
   double mb = (double)bytes / 1e6, budget_mib = (double)c.max_unflushed_memtable_bytes / 1048576.0;
+  /* the put loop alone: "enqueue" for non-durable puts (they return before
+   * their rows are in the WAL), "durable_puts" otherwise */
+  const char *loop_name = durable ? "durable_puts" : "enqueue";
   double peak_mib = (double)peak_kb / 1024.0;
   printf("{\"bench\": \"sustained\", \"rows\": %lld, \"batch_size\": %lld, \"durable\": %s, \"fsync\": %s, "
          "\"max_memtable_size\": %" PRIu64 ", \"max_memtable_rows\": %" PRIu64 ", \"max_unflushed\": %" PRIu64 ", "
-         "\"input_mb\": %.1f, \"loop_s\": %.2f, \"gen_s\": %.2f, \"final_flush_s\": %.2f, "
-         "\"loop_rows_per_s\": %.0f, \"loop_mb_per_s\": %.1f, \"total_rows_per_s\": %.0f, \"total_mb_per_s\": %.1f, "
+         "\"input_mb\": %.1f, \"%s_s\": %.2f, \"gen_s\": %.2f, \"flush_and_close_s\": %.2f, "
+         "\"%s_rows_per_s\": %.0f, \"%s_mb_per_s\": %.1f, \"total_rows_per_s\": %.0f, \"total_mb_per_s\": %.1f, "
          "\"total_rows_per_s_excl_gen\": %.0f, \"total_mb_per_s_excl_gen\": %.1f, "
          "\"flushes_in_loop\": %" PRIu64 ", \"flushes\": %" PRIu64 ", \"flushed_rows\": %" PRIu64 ", "
          "\"flush_busy_s\": %.2f, \"wal_entries\": %" PRIu64 ", \"wal_busy_s\": %.2f, "
@@ -272,8 +278,8 @@ static void bench_sustained(long long rows, long long batch_size, int dim, int d
          "\"base_rss_mib\": %.1f, \"peak_rss_mib\": %.1f, \"sampled_peak_rss_mib\": %.1f, "
          "\"peak_rss_over_budget_mib\": %.1f, \"peak_rss_to_budget\": %.3f}\n",
          rows, batch_size, durable ? "true" : "false", fsync_on ? "true" : "false", c.max_memtable_size,
-         c.max_memtable_rows, c.max_unflushed_memtable_bytes, mb, t1 - t0, gen_s, t2 - t1,
-         (double)rows / (t1 - t0), mb / (t1 - t0), (double)rows / (t2 - t0), mb / (t2 - t0),
+         c.max_memtable_rows, c.max_unflushed_memtable_bytes, mb, loop_name, t1 - t0, gen_s, t2 - t1,
+         loop_name, (double)rows / (t1 - t0), loop_name, mb / (t1 - t0), (double)rows / (t2 - t0), mb / (t2 - t0),
          (double)rows / (t2 - t0 - gen_s), mb / (t2 - t0 - gen_s), loop_flushes, st.memtable_flush_count,
          st.memtable_flush_rows, (double)st.memtable_flush_nanos / 1e9, st.wal_flush_count,
          (double)st.wal_flush_nanos / 1e9, st.backpressure_waits, (double)st.backpressure_nanos / 1e9,

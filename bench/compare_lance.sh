@@ -8,11 +8,15 @@
 #        (scratch folder, default a new one under /tmp), VECTOR_DIM (512)
 #
 # Workloads (Lance's knobs): batch = id int64 PK + vector f32[512] + text 70 B.
-#   w20      non-durable MemTable puts, 20 rows x 1000      (loop rows/s)
-#   w1000    non-durable MemTable puts, 1000 rows x 100     (loop rows/s)
+#   w20      non-durable MemTable puts, 20 rows x 1000
+#   w1000    non-durable MemTable puts, 1000 rows x 100
 #   d20      durable puts, 20 rows x 1000, one WAL entry per put (Lance: flush-ms=1)
 #            memwal with fsync (truly durable) and without (Lance's level)
 #   replay   open with replay of 1000 WAL entries x 20 rows (entries/s)
+# Labels: "enqueue" = the put loop alone with non-durable puts (they return
+# before their rows are in the WAL); "durable put loop" = the put loop with
+# durable puts (each returned once durable); "total" = put loop + close
+# (memwal: flush_wal + mw_shard_writer_close; Lance: closeLsmWriters).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${MW_SHARED_DIR:-$root/../shared}
@@ -56,14 +60,14 @@ for w in w20 w1000 d20; do
   done
   case $w in
     w20|w1000)
-      row "$w non-durable loop rows/s" "$(median loop_rows_per_s <<<"$o")" "$(median rows_per_s_loop <<<"$l")" rows/s
+      row "$w non-durable enqueue rows/s" "$(median enqueue_rows_per_s <<<"$o")" "$(median rows_per_s_loop <<<"$l")" rows/s
       row "$w non-durable total rows/s (incl. close)" "$(median total_rows_per_s <<<"$o")" "$(median rows_per_s_total <<<"$l")" rows/s
-      row "$w non-durable loop MB/s" "$(median loop_mb_per_s <<<"$o")" "$(median MB_per_s_loop <<<"$l")" MB/s ;;
+      row "$w non-durable enqueue MB/s" "$(median enqueue_mb_per_s <<<"$o")" "$(median MB_per_s_loop <<<"$l")" MB/s ;;
     d20)
-      row "d20 durable+fsync rows/s" "$(median loop_rows_per_s <<<"$o")" "$(median rows_per_s_loop <<<"$l")" rows/s
+      row "d20 durable+fsync put loop rows/s" "$(median durable_puts_rows_per_s <<<"$o")" "$(median rows_per_s_loop <<<"$l")" rows/s
       row "d20 durable+fsync put p50" "$(median put_p50_ms <<<"$o")" "$(median call_ms.p50 <<<"$l")" ms
       row "d20 durable+fsync put p99" "$(median put_p99_ms <<<"$o")" "$(median call_ms.p99 <<<"$l")" ms
-      row "d20 durable, no fsync (Lance's level) rows/s" "$(median loop_rows_per_s <<<"$of")" "$(median rows_per_s_loop <<<"$l")" rows/s
+      row "d20 durable, no fsync (Lance's level) put loop rows/s" "$(median durable_puts_rows_per_s <<<"$of")" "$(median rows_per_s_loop <<<"$l")" rows/s
       row "d20 durable, no fsync put p99" "$(median put_p99_ms <<<"$of")" "$(median call_ms.p99 <<<"$l")" ms ;;
   esac
 done
@@ -74,7 +78,7 @@ for _ in $(seq "$reps"); do
   wo+=$(ours BENCH=write BATCH_SIZE=20 NUM_BATCHES=1000 DURABLE_WRITE=no ENABLE_MEMTABLE=no)$'\n'
   mt+=$(ours BENCH=write BATCH_SIZE=20 NUM_BATCHES=1000 DURABLE_WRITE=no ENABLE_MEMTABLE=yes)$'\n'
 done
-row "w20 WAL-only vs MemTable total rows/s" "$(median total_rows_per_s <<<"$wo")" "$(median total_rows_per_s <<<"$mt")" rows/s wal-only memtable
+row "w20 WAL-only vs MemTable total rows/s (incl. close)" "$(median total_rows_per_s <<<"$wo")" "$(median total_rows_per_s <<<"$mt")" rows/s wal-only memtable
 
 # Replay: 1000 entries x 20 rows. Lance: write them durable with one entry
 # per put and exit without close, then time a fresh process's first write

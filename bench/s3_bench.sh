@@ -77,7 +77,7 @@ console.log("rows/put  puts | memwal p50 / p99 ms   rows/s | Lance p50 / p99 ms 
 for (const rows of [20, 1000]) {
   const m = rd(`memwal-${rows}.jsonl`), l = rd(`lance-${rows}.jsonl`);
   const mp50 = med(m.map((x) => x.put_p50_ms)), mp99 = med(m.map((x) => x.put_p99_ms));
-  const mr = med(m.map((x) => x.loop_rows_per_s));
+  const mr = med(m.map((x) => x.durable_puts_rows_per_s)); // durable put loop
   const lp50 = med(l.map((x) => x.call_ms.p50)), lp99 = med(l.map((x) => x.call_ms.p99));
   const lr = med(l.map((x) => x.rows_per_s_loop));
   console.log(`${String(rows).padStart(8)} ${String(m[0].num_batches).padStart(5)} | ` +

@@ -1,6 +1,6 @@
 /* ingest.c - the smallest complete use of libmemwal: open a local table
  * folder, write 3 rows through a durable ShardWriter, flush them as a Lance
- * generation on close, and print the shard manifest.
+ * generation on close, and print the shard manifest (read-only: no writer).
  *
  *   cc ingest.c $(pkg-config --cflags --libs memwal) -o ingest
  *   ./ingest /tmp/t.lance
@@ -53,14 +53,16 @@ int main(int argc, char **argv) {
   mw_batch_range r;
   if (mw_shard_writer_put(&r, w, &batch, 1, &err) != MW_OK) /* durable on return */
     fprintf(stderr, "put: %s\n", err.message);
-  char *json = NULL;
   mw_status s = mw_shard_writer_close_ex(w, 1, &err); /* flush a generation, then close */
   if (s != MW_OK) fprintf(stderr, "close: %s\n", err.message);
-  /* Reopen to show the manifest the flush committed. */
-  if (s == MW_OK && mw_shard_writer_open(&w, store, &cfg, &schema, NULL, 0, &err) == MW_OK) {
-    if (mw_shard_writer_manifest_json(&json, w, &err) == MW_OK) printf("%s\n", json);
+  /* Show the manifest the flush committed: a read-only look (no writer, no
+   * epoch claimed; safe while another process writes the shard). */
+  char *json = NULL;
+  if (s == MW_OK) {
+    s = mw_shard_manifest_read_json(&json, store, cfg.shard_id, &err);
+    if (s == MW_OK) printf("%s\n", json);
+    else fprintf(stderr, "manifest: %s\n", err.message);
     mw_free(json);
-    mw_shard_writer_close(w, NULL);
   }
   mw_objstore_close(store);
   return s == MW_OK ? 0 : 1;

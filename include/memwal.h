@@ -360,6 +360,63 @@ MW_API mw_status mw_wal_tailer_update_cursor(mw_wal_tailer *tailer, uint64_t pos
 /** Releases the tailer. NULL ok. */
 MW_API void mw_wal_tailer_close(mw_wal_tailer *tailer);
 
+/* ------------------------------------------- shard manifests (read-only)
+ *
+ * A read-only look at a shard's latest manifest
+ * (`_mem_wal/{shard}/manifest/`, MEMWAL.md section 4), for tools and
+ * monitoring: reading never claims an epoch, never writes anything, never
+ * fences a live writer. Thread-safe: any number of threads may read, also
+ * while writers commit; each call returns one complete manifest version
+ * (the latest one it found; a writer may commit a newer one right after).
+ */
+
+/** One flushed generation of a shard manifest. */
+typedef struct mw_flushed_generation_info {
+  uint64_t generation;
+  const char *path;           /* folder name under _mem_wal/{shard}/ ("" if absent) */
+  int has_stats;              /* 1 when the Lance 12 statistics below were stored */
+  uint64_t in_memory_bytes;   /* 0 when not stored */
+  uint64_t physical_rows;
+  uint64_t primary_key_bytes;
+} mw_flushed_generation_info;
+
+/** The fields of a shard manifest a tool needs. Allocated by
+ *  mw_shard_manifest_read, immutable, freed (with everything it points to)
+ *  by mw_shard_manifest_info_free; the library may add fields at the end
+ *  (callers never allocate it). Fields the manifest does not hold are 0. */
+typedef struct mw_shard_manifest_info {
+  char shard_id[37];                     /* the shard asked for (UUID, lowercase) */
+  uint64_t version;                      /* manifest version */
+  uint64_t writer_epoch;                 /* epoch of the last writer that claimed the shard */
+  uint64_t replay_after_wal_entry_position; /* WAL entries <= this are in generations */
+  uint64_t wal_entry_position_last_seen; /* a tailer's / writer's cursor hint */
+  uint64_t current_generation;           /* generation number the MemTable gets next */
+  uint32_t shard_spec_id;
+  int32_t status;                        /* 0 ACTIVE, 1 SEALED, else as stored */
+  const mw_flushed_generation_info *flushed_generations; /* flush order */
+  size_t n_flushed_generations;
+} mw_shard_manifest_info;
+
+/** Reads the latest manifest of shard `shard_id` (lowercase hyphenated
+ *  UUID) of the table rooted at `store` (borrowed for the call).
+ *  *out: free with mw_shard_manifest_info_free(); NULL on error.
+ *  Errors: MW_ERR_INVALID (malformed UUID, NULL argument), MW_ERR_NOT_FOUND
+ *  "no manifest for shard X" (no such shard), MW_ERR_CORRUPT (undecodable
+ *  manifest, naming the object), MW_ERR_IO (store). */
+MW_API mw_status mw_shard_manifest_read(mw_shard_manifest_info **out, mw_objstore *store,
+                                        const char *shard_id, mw_error *err);
+
+/** As mw_shard_manifest_read, rendered as one JSON object on one line, with
+ *  every field of the manifest (also shard_field_values /
+ *  shard_field_string_values / shard_field_entries when present), e.g.
+ *  {"version":8,"writer_epoch":4,...,"shard_id":"...","status":"ACTIVE"}.
+ *  This is what `memwal inspect` prints. *out_json: free with mw_free(). */
+MW_API mw_status mw_shard_manifest_read_json(char **out_json, mw_objstore *store,
+                                             const char *shard_id, mw_error *err);
+
+/** Frees what mw_shard_manifest_read returned. NULL is ok. */
+MW_API void mw_shard_manifest_info_free(mw_shard_manifest_info *info);
+
 /* ------------------------------------------------------------ shard writer
  *
  * The high-level MemWAL writer of one shard (MEMWAL.md section 6). Two modes:

@@ -1,6 +1,8 @@
 /* mw_test.h - the tiny test harness: CHECK macros that record failures and
  * keep going, and a summary line. Each test file has a main() that calls its
- * test functions with MW_RUN(fn) and returns mw_test_finish(). */
+ * test functions with MW_RUN(fn) and returns mw_test_finish(). A program
+ * that made no check at all fails (a test that asserts nothing proves
+ * nothing: typically a skipped precondition or a loop that never ran). */
 #ifndef MW_TEST_H
 #define MW_TEST_H
 
@@ -64,17 +66,26 @@ static const char *mw_test_current = "";
     }                                                                            \
   } while (0)
 
+/* Runs one test function; one that made no check fails too. */
 #define MW_RUN(fn)                                                               \
   do {                                                                           \
     mw_test_current = #fn;                                                       \
-    int mw_before_ = mw_test_failures;                                           \
+    int mw_before_ = mw_test_failures, mw_checks_before_ = mw_test_checks;       \
     fn();                                                                        \
+    if (mw_test_checks == mw_checks_before_) {                                   \
+      mw_test_failures++;                                                        \
+      fprintf(stderr, "[%s] made no checks (a test must assert something)\n", #fn); \
+    }                                                                            \
     printf("%s %s\n", mw_test_failures == mw_before_ ? "ok  " : "FAIL", #fn);    \
     fflush(stdout);                                                              \
   } while (0)
 
 static inline int mw_test_finish(void) {
   printf("%d checks, %d failed\n", mw_test_checks, mw_test_failures);
+  if (mw_test_checks == 0) {
+    fprintf(stderr, "FAIL: this test program made no checks (a test must assert something)\n");
+    return 1;
+  }
   return mw_test_failures ? 1 : 0;
 }
 

@@ -1,8 +1,9 @@
 /* cli_inspect.c - `memwal inspect URI --shard UUID`: prints the latest shard
  * manifest of a base table (URI = its root: a path, file://, memory://) as
- * one JSON line (format: mw_shard_manifest_to_json). Exit 0 ok, 1 on errors
- * (no manifest, unreadable store, corrupt manifest; message on stderr), 2 on
- * usage errors. Read-only: a local folder that does not exist is an error,
+ * one JSON line (mw_shard_manifest_read_json, the public read-only API).
+ * Exit 0 ok, 1 on errors (no manifest, unreadable store, corrupt manifest;
+ * message on stderr), 2 on usage errors. Read-only: never claims an epoch
+ * or writes anything, and a local folder that does not exist is an error,
  * not created. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,6 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "common/uuid.h"
-#include "manifest/manifest_store.h"
 #include "memwal.h"
 
 static int usage(void) {
@@ -33,23 +33,14 @@ int mw_cli_inspect(int argc, char **argv) {
   mw_objstore *store = NULL;
   if (mw_cli_open_existing(&store, "inspect", uri)) return 1;
   int rc = 1;
-  mw_manifest_store *ms = NULL;
-  mw_shard_manifest *m = NULL;
   char *json = NULL;
-  if (mw_manifest_store_open(&ms, store, id, 0, &err) != MW_OK ||
-      mw_manifest_store_read_latest(&m, ms, &err) != MW_OK) {
-    fprintf(stderr, "memwal inspect: %s\n", err.message);
-  } else if (!m) {
-    fprintf(stderr, "memwal inspect: no manifest for shard %s\n", mw_manifest_store_shard_str(ms));
-  } else if (mw_shard_manifest_to_json(&json, m, &err) != MW_OK) {
+  if (mw_shard_manifest_read_json(&json, store, shard, &err) != MW_OK) {
     fprintf(stderr, "memwal inspect: %s\n", err.message);
   } else {
     printf("%s\n", json);
     rc = fflush(stdout) == 0 ? 0 : 1;
   }
-  free(json);
-  mw_shard_manifest_free(m);
-  mw_manifest_store_close(ms);
+  mw_free(json);
   mw_objstore_close(store);
   return rc;
 }

@@ -12,7 +12,7 @@ static const mw_cli_command commands[] = {
   {"tail", "tail URI --shard UUID [--from P] [--to P]   print WAL entries as JSON lines", mw_cli_tail},
   {"append", "append URI --shard UUID --input FILE.arrows [--first-position N] [--fence]   append one WAL entry", mw_cli_append},
   {"put", "put URI --shard UUID --input FILE.arrows [--wal-only] [--no-durable] ...   ingest through a ShardWriter", mw_cli_put},
-  {"scan", "scan URI --shard UUID   replay a shard and print its MemTable rows", mw_cli_scan},
+  {"scan", "scan URI --shard UUID [--claim]   print a shard's unflushed rows (read-only unless --claim)", mw_cli_scan},
   {"flush", "flush URI --shard UUID   replay a shard, flush its MemTable as a generation", mw_cli_flush},
   {"bench", "bench URI [--rows N] [--batch-rows N] ...   ingest generated rows, print rows/s", mw_cli_bench},
   {"lance-write", "lance-write IN.arrows OUT_DIR [--pk COL]... [--format 2.0|2.1]   write a generation-style Lance dataset", mw_cli_lance_write},

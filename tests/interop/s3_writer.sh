@@ -5,7 +5,8 @@
 #  (a) LanceDB creates the table and writes ids 1,2,3 (WAL only, like a
 #      crash); `memwal put` takes the shard over through our ShardWriter on
 #      s3:// (claims epoch 2, replays Lance's entry, writes ids 100,101 as a
-#      durable put); `memwal scan` replays both writers' entries from S3;
+#      durable put); `memwal scan --claim` (through our ShardWriter, claiming
+#      epoch 3) replays both writers' entries from S3;
 #  (b) LanceDB takes the shard back (claims, replays OUR entry, writes id 5,
 #      flushes a generation) and reads exactly ids 1,2,3,5,100,101;
 #  (c) we write again after Lance (ids 200,201, --flush-on-close: a
@@ -19,8 +20,8 @@ need_peers lancedb_memwal_write.mjs lancedb_read.mjs node_modules/@lancedb/lance
 need_s3 writer
 js_tmp "$HERE"/lance_wal_input.mjs
 T="$base/db/t.lance"
-scan_ids() { # our ShardWriter's replay of the shard -> sorted ids
-  "$BIN" scan "$T" --shard "$SH" --first-position 1 2>"$TMP/err" | grep -o '"id": [0-9]*' | sed 's/"id": //' \
+scan_ids() { # our ShardWriter's replay of the shard (scan --claim: through a writer) -> sorted ids
+  "$BIN" scan "$T" --shard "$SH" --first-position 1 --claim 2>"$TMP/err" | grep -o '"id": [0-9]*' | sed 's/"id": //' \
     | sort -n | paste -sd, -
 }
 
@@ -56,7 +57,7 @@ check "(c) put --flush-on-close exit" 0 $rc
 [ $rc -eq 0 ] || cat "$TMP/err" >&2
 check "(c) our epoch after Lance's" '"epoch": 5' "$(printf '%s' "$out" | grep -o '"epoch": [0-9]*')"
 check "(c) LanceDB reads the generation we flushed on S3" "1,2,3,5,100,101,200,201 8" "$(lance_ids "$T")"
-"$BIN" scan "$T" --shard "$SH" --first-position 1 >"$TMP/scan.txt" 2>"$TMP/err"; rc=$?
+"$BIN" scan "$T" --shard "$SH" --first-position 1 --claim >"$TMP/scan.txt" 2>"$TMP/err"; rc=$?
 check "(c) scan exit" 0 $rc
 check "(c) our ShardWriter: the flushed rows are not replayed again" 0 "$(grep -c '"id": [0-9]' "$TMP/scan.txt")"
 exit $fail
