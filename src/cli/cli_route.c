@@ -1,7 +1,8 @@
-/* cli_route.c - `memwal route FILE.arrows --spec SPEC [--summary]`: the
- * shard LanceDB would write each row of an Arrow IPC stream to, under the
- * sharding spec SPEC (unsharded | bucket:COL:N | identity:COL; see
- * src/table/routing.h). Prints one JSON line per row, in input order:
+/* cli_route.c - `memwal route FILE.arrows (--spec SPEC | --table URI)
+ * [--summary]`: the shard LanceDB would write each row of an Arrow IPC
+ * stream to, under the sharding spec SPEC (unsharded | bucket:COL:N |
+ * identity:COL; see src/table/routing.h) or the spec of the MemWAL index of
+ * the Lance table at URI. Prints one JSON line per row, in input order:
  * {"row":I,"shard":"UUID"} plus "bucket":B for bucket specs; with --summary
  * one JSON object instead: {"spec":..,"rows":N,"shards":[{"shard":..,
  * ["bucket":B,]"rows":R}, ...]} with the shards in first-seen order.
@@ -20,9 +21,10 @@
 #include "common/uuid.h"
 #include "memwal.h"
 #include "table/routing.h"
+#include "table/table.h"
 
 static int usage(void) {
-  fprintf(stderr, "usage: memwal route FILE.arrows --spec unsharded|bucket:COL:N|identity:COL [--summary]\n");
+  fprintf(stderr, "usage: memwal route FILE.arrows (--spec unsharded|bucket:COL:N|identity:COL | --table URI) [--summary]\n");
   return 2;
 }
 
@@ -106,15 +108,42 @@ static mw_status add_totals(route_total **totals, size_t *n, size_t *cap, const 
   return MW_OK;
 }
 
+/* The routing spec of the table at uri; 0, or 1 after printing why not. */
+static int spec_of_table(mw_routing_spec *spec, const char *uri) {
+  mw_objstore *store = NULL;
+  if (mw_cli_open_existing(&store, "route", uri)) return 1;
+  mw_error err = {0};
+  mw_table *t = NULL;
+  int rc = 1;
+  if (mw_table_open(&t, store, &err) != MW_OK)
+    fprintf(stderr, "memwal route: %s: %s\n", uri, err.message);
+  else if (t->mem_wal == NULL)
+    fprintf(stderr, "memwal route: %s: the table has no MemWAL index (no sharding spec)\n", uri);
+  else if (!t->spec_ok)
+    fprintf(stderr, "memwal route: %s: %s\n", uri, t->spec_error);
+  else {
+    *spec = t->spec;
+    rc = 0;
+  }
+  mw_table_close(t);
+  mw_objstore_close(store);
+  return rc;
+}
+
 int mw_cli_route(int argc, char **argv) {
-  const char *path = NULL, *spec_text = NULL;
+  const char *path = NULL, *spec_text = NULL, *table = NULL;
   bool summary = false;
-  const mw_cli_opt opts[] = {{"--spec", &spec_text, NULL}, {"--summary", NULL, &summary}};
-  if (mw_cli_parse_args(&path, opts, 2, "route", argc, argv)) return usage();
-  if (!path || !path[0] || !spec_text) return usage();
+  const mw_cli_opt opts[] = {{"--spec", &spec_text, NULL}, {"--table", &table, NULL}, {"--summary", NULL, &summary}};
+  if (mw_cli_parse_args(&path, opts, 3, "route", argc, argv)) return usage();
+  if (!path || !path[0] || !spec_text == !table) return usage();
   mw_error err = {0};
   mw_routing_spec spec;
-  if (mw_routing_spec_parse(&spec, spec_text, &err) != MW_OK) {
+  char table_spec[MW_ROUTING_COLUMN_MAX + 32];
+  if (table) {
+    if (spec_of_table(&spec, table)) return 1;
+    mw_routing_spec_format(table_spec, sizeof table_spec, &spec);
+    spec_text = table_spec;
+  } else if (mw_routing_spec_parse(&spec, spec_text, &err) != MW_OK) {
     fprintf(stderr, "memwal route: %s\n", err.message);
     return 2;
   }

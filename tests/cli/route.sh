@@ -32,6 +32,14 @@ check "one bucket" "0,0,0" "$("$BIN" route "$E1" --spec bucket:name:1 | buckets)
 out=$("$BIN" route "$E1" --spec identity:id --summary)
 contains "identity: three shards" '"rows":3,"shards":[{"shard":"' "$out"
 check "identity: distinct shards" 3 "$(printf '%s' "$out" | grep -o '"shard"' | wc -l)"
+# the spec of a table's MemWAL index (the reference table: unsharded)
+check "--table" '{"spec":"unsharded","rows":3,"shards":[{"shard":"aa48498d-ac91-59e2-8452-69f46010ace2","rows":3}]}' \
+  "$("$BIN" route "$E1" --table "$SHARED/fixtures/lance12_reference_table.lance" --summary)"
+mkdir -p "$TMP/notable"
+"$BIN" route "$E1" --table "$TMP/notable" >/dev/null 2>"$TMP/err"
+check "--table not a table exit" 1 $?
+"$BIN" route "$E1" --table "$SHARED/fixtures/lance12_reference_table.lance" --spec unsharded >/dev/null 2>&1
+check "--table with --spec exit" 2 $?
 # stdin input
 check "stdin" "0,0,3" "$("$BIN" route - --spec bucket:id:4 <"$E1" | buckets)"
 

@@ -5,9 +5,12 @@
 # identity tables (utf8 `text`, int64 `id`) with lancedb_lsm.mjs and
 # mergeInserts 24-25 keys into each (edge-case int64s, utf8 with non-ASCII
 # tail bytes that exercise the signed-tail quirk, "", a null text in the
-# bucket tables). For every key, the shard folder LanceDB wrote it to (read
-# back from the WAL entries with `memwal tail`) must be the shard `memwal
-# route` computes, and the set of shard folders must be exactly ours.
+# bucket tables). `memwal describe` must read each table's spec back; for
+# every key, the shard folder LanceDB wrote it to (read back from the WAL
+# entries with `memwal tail`) must be the shard `memwal route --table`
+# computes from that spec, and the set of shard folders must be exactly
+# ours. A table with base rows, indexes and maintained indexes checks that
+# describe agrees with LanceDB's getLsmWriteSpec and the field ids.
 # Missing node or peers is a failure, not a skip.
 set -u
 . "$(dirname "$0")/common.sh"
@@ -41,8 +44,12 @@ for k in int utf8 utf8_null; do
   node "$TMP/js/lance_routing_rows.mjs" "$TMP/$k.arrows" "$TMP/keys_$k.json" || die "lance_routing_rows.mjs $k"
 done
 
+# the routing spec `memwal describe` reads from a table's MemWAL index
+describe_spec() { "$BIN" describe "$1" 2>&1 | sed -n 's/.*"spec":"\([^"]*\)".*/\1/p'; }
+
 # run NAME SPEC KEYS: LanceDB creates table NAME with SPEC and upserts the
-# rows of KEYS; then its shard folders are checked against `memwal route`.
+# rows of KEYS; `memwal describe` must read SPEC back from the table, and
+# its shard folders are checked against `memwal route --table`.
 # Runs in a background lane: the result goes to $TMP/NAME.out / NAME.rc.
 run() {
   local name=$1 spec=$2 keys=$3 rc=1
@@ -51,8 +58,10 @@ run() {
       cat "$TMP/$name.err"; echo "FAIL $name: LanceDB create $spec"
     elif ! node "$LSM" upsert "$TMP/db" "$name" "$TMP/$keys.arrows" >/dev/null 2>"$TMP/$name.err"; then
       cat "$TMP/$name.err"; echo "FAIL $name: LanceDB upsert"
-    elif ! "$BIN" route "$TMP/$keys.arrows" --spec "$spec" >"$TMP/$name.route" 2>"$TMP/$name.err"; then
-      cat "$TMP/$name.err"; echo "FAIL $name: memwal route --spec $spec"
+    elif [ "$(describe_spec "$TMP/db/$name.lance")" != "$spec" ]; then
+      echo "FAIL $name: memwal describe reads spec [$(describe_spec "$TMP/db/$name.lance")], LanceDB set $spec"
+    elif ! "$BIN" route "$TMP/$keys.arrows" --table "$TMP/db/$name.lance" >"$TMP/$name.route" 2>"$TMP/$name.err"; then
+      cat "$TMP/$name.err"; echo "FAIL $name: memwal route --table (spec $spec)"
     else
       node "$TMP/js/lance_routing_check.mjs" "$BIN" "$TMP/db/$name.lance" "$TMP/$name.route" \
         "$TMP/keys_$keys.json" "$name ($spec)" && rc=0
@@ -68,9 +77,37 @@ lane() { local t; for t in "$@"; do set -- $t; run "$1" "$2" "$3"; done; }
 lane "bucket_id_1024 bucket:id:1024 int" "bucket_id_4 bucket:id:4 int" "bucket_text_1 bucket:text:1 utf8_null" &
 lane "bucket_text_1024 bucket:text:1024 utf8_null" "bucket_text_4 bucket:text:4 utf8_null" "bucket_id_1 bucket:id:1 int" &
 lane "identity_text identity:text utf8" "identity_id identity:id int" "bucket_id_16 bucket:id:16 int" "bucket_text_16 bucket:text:16 utf8_null" &
+# a table with base rows and indexes: describe reads what getLsmWriteSpec
+# reports (spec, maintained indexes, writer defaults) and the field ids
+described() {
+  {
+    if ! node "$LSM" create "$TMP/db" ix bucket:id:4 --base 300 --indexes --maintain id_idx,text_idx \
+         >/dev/null 2>"$TMP/ix.err"; then
+      cat "$TMP/ix.err"; echo "FAIL ix: LanceDB create"
+    elif ! node "$LSM" spec "$TMP/db" ix >"$TMP/ix.spec" 2>"$TMP/ix.err" \
+         || ! "$BIN" describe "$TMP/db/ix.lance" >"$TMP/ix.desc" 2>>"$TMP/ix.err"; then
+      cat "$TMP/ix.err"; echo "FAIL ix: spec / describe"
+    else
+      node -e '
+        const fs = require("fs");
+        const l = JSON.parse(fs.readFileSync(process.argv[1], "utf8")).spec;
+        const d = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+        const got = JSON.stringify({ spec: d.spec, maintained: d.mem_wal.maintained_indexes,
+          defaults: d.mem_wal.writer_config_defaults, num_shards: d.mem_wal.num_shards, pk: d.primary_key,
+          fields: d.fields.map((f) => f.name + ":" + f.id) });
+        const want = JSON.stringify({ spec: `${l.specType}:${l.column}:${l.numBuckets}`,
+          maintained: l.maintainedIndexes, defaults: l.writerConfigDefaults, num_shards: l.numBuckets,
+          pk: ["id"], fields: ["id:0", "vector:1", "text:2"] });
+        if (got === want && l.maintainedIndexes.length === 2) console.log("ok   ix: memwal describe = LanceDB getLsmWriteSpec " + got);
+        else { console.log("FAIL ix: memwal describe " + got + " != LanceDB " + want); process.exit(1); }
+      ' "$TMP/ix.spec" "$TMP/ix.desc" && echo 0 >"$TMP/ix.rc"
+    fi
+  } >"$TMP/ix.out" 2>&1
+}
+described &
 wait
 for name in bucket_id_1 bucket_id_4 bucket_id_16 bucket_id_1024 bucket_text_1 bucket_text_4 \
-            bucket_text_16 bucket_text_1024 identity_text identity_id; do
+            bucket_text_16 bucket_text_1024 identity_text identity_id ix; do
   if [ -f "$TMP/$name.out" ]; then cat "$TMP/$name.out"; else echo "FAIL $name: did not run"; fi
   [ "$(cat "$TMP/$name.rc" 2>/dev/null)" = 0 ] || fails=$((fails + 1))
 done
