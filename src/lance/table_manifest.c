@@ -51,8 +51,9 @@ typedef struct latest_scan {
 static int on_version(void *arg, const char *key, uint64_t size) {
   (void)size;
   latest_scan *s = arg;
-  const char *name = key + strlen("_versions/");
-  if (strncmp(key, "_versions/", 10) != 0 || strchr(name, '/')) return 0;
+  if (strncmp(key, "_versions/", 10) != 0) return 0;
+  const char *name = key + 10;
+  if (strchr(name, '/')) return 0;
   size_t len = strlen(name);
   static const char ext[] = ".manifest";
   if (len <= sizeof ext - 1 || strcmp(name + len - (sizeof ext - 1), ext) != 0) return 0;

@@ -204,7 +204,8 @@ typedef struct shard_scan {
 static int on_mem_wal_key(void *arg, const char *key, uint64_t size) {
   (void)size;
   shard_scan *s = arg;
-  const char *rest = key + 9; /* "_mem_wal/" */
+  if (strncmp(key, "_mem_wal/", 9) != 0) return 0;
+  const char *rest = key + 9;
   const char *slash = strchr(rest, '/');
   if (slash == NULL || slash - rest != MW_UUID_STR_LEN) return 0;
   char text[MW_UUID_STR_LEN + 1];
