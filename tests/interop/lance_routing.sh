@@ -9,14 +9,15 @@
 # every key, the shard folder LanceDB wrote it to (read back from the WAL
 # entries with `memwal tail`) must be the shard `memwal route --table`
 # computes from that spec, and the set of shard folders must be exactly
-# ours. A table with base rows, indexes and maintained indexes checks that
-# describe agrees with LanceDB's getLsmWriteSpec and the field ids.
+# ours. A table with base rows, indexes and maintained indexes, and one with
+# writer config defaults, check that describe agrees with LanceDB's
+# getLsmWriteSpec (spec, maintained indexes, defaults, field ids).
 # Missing node or peers is a failure, not a skip.
 set -u
 . "$(dirname "$0")/common.sh"
 need_node
 need_peers lancedb_lsm.mjs node_modules/@lancedb/lancedb/ node_modules/apache-arrow/
-js_tmp "$HERE"/lance_routing_rows.mjs "$HERE"/lance_routing_check.mjs
+js_tmp "$HERE"/lance_routing_rows.mjs "$HERE"/lance_routing_check.mjs "$HERE"/lance_table_defaults.mjs
 LSM=$PEERS/lancedb_lsm.mjs
 
 # int64 keys: small, negative, around 2^31, 2^32, 2^53 and the extremes
@@ -103,11 +104,32 @@ described() {
       ' "$TMP/ix.spec" "$TMP/ix.desc" && echo 0 >"$TMP/ix.rc"
     fi
   } >"$TMP/ix.out" 2>&1
+  # writer config defaults and an identity spec (num_shards 0, utf8)
+  {
+    if ! node "$TMP/js/lance_table_defaults.mjs" "$TMP/db" >"$TMP/wd.spec" 2>"$TMP/wd.err" \
+         || ! "$BIN" describe "$TMP/db/wd.lance" >"$TMP/wd.desc" 2>>"$TMP/wd.err"; then
+      cat "$TMP/wd.err"; echo "FAIL wd: create / describe"
+    else
+      node -e '
+        const fs = require("fs");
+        const l = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+        const d = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+        const sorted = (o) => JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+        const f = d.mem_wal.sharding_specs[0].fields[0];
+        const got = JSON.stringify({ spec: d.spec, defaults: sorted(d.mem_wal.writer_config_defaults),
+          num_shards: d.mem_wal.num_shards, transform: f.transform, result_type: f.result_type, source_ids: f.source_ids });
+        const want = JSON.stringify({ spec: `${l.specType}:${l.column}`, defaults: sorted(l.writerConfigDefaults),
+          num_shards: 0, transform: "identity", result_type: "utf8", source_ids: [1] });
+        if (got === want && Object.keys(l.writerConfigDefaults).length === 3) console.log("ok   wd: memwal describe = LanceDB getLsmWriteSpec " + got);
+        else { console.log("FAIL wd: memwal describe " + got + " != LanceDB " + want); process.exit(1); }
+      ' "$TMP/wd.spec" "$TMP/wd.desc" && echo 0 >"$TMP/wd.rc"
+    fi
+  } >"$TMP/wd.out" 2>&1
 }
 described &
 wait
 for name in bucket_id_1 bucket_id_4 bucket_id_16 bucket_id_1024 bucket_text_1 bucket_text_4 \
-            bucket_text_16 bucket_text_1024 identity_text identity_id ix; do
+            bucket_text_16 bucket_text_1024 identity_text identity_id ix wd; do
   if [ -f "$TMP/$name.out" ]; then cat "$TMP/$name.out"; else echo "FAIL $name: did not run"; fi
   [ "$(cat "$TMP/$name.rc" 2>/dev/null)" = 0 ] || fails=$((fails + 1))
 done
