@@ -18,5 +18,7 @@ int mw_cli_scan(int argc, char **argv);
 int mw_cli_bench(int argc, char **argv);
 int mw_cli_flush(int argc, char **argv);
 int mw_cli_lance_write(int argc, char **argv);
+int mw_cli_route(int argc, char **argv);
+int mw_cli_describe(int argc, char **argv);
 
 #endif

@@ -15,6 +15,8 @@ static const mw_cli_command commands[] = {
   {"scan", "scan URI --shard UUID [--claim]   print a shard's unflushed rows (read-only unless --claim)", mw_cli_scan},
   {"flush", "flush URI --shard UUID   replay a shard, flush its MemTable as a generation", mw_cli_flush},
   {"bench", "bench URI [--rows N] [--batch-rows N] ...   ingest generated rows, print rows/s", mw_cli_bench},
+  {"describe", "describe URI   print the base Lance table (schema, primary key, MemWAL spec, shards) as JSON", mw_cli_describe},
+  {"route", "route FILE.arrows (--spec unsharded|bucket:COL:N|identity:COL | --table URI) [--summary]   the LanceDB shard of every row", mw_cli_route},
   {"lance-write", "lance-write IN.arrows OUT_DIR [--pk COL]... [--format 2.0|2.1]   write a generation-style Lance dataset", mw_cli_lance_write},
 };
 

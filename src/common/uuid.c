@@ -1,7 +1,9 @@
-/* uuid.c - UUID text form and random v4 UUIDs (see uuid.h). */
+/* uuid.c - UUID text form, random v4 and name-based v5 UUIDs (see uuid.h).
+ * SHA-1 for v5 comes from libcrypto (already a dependency, see sha256.c). */
 #include "common/uuid.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -59,6 +61,25 @@ mw_status mw_uuid_v4(uint8_t out[16], mw_error *err) {
     got += (size_t)n;
   }
   out[6] = (uint8_t)((out[6] & 0x0f) | 0x40); /* version 4 */
+  out[8] = (uint8_t)((out[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+  return MW_OK;
+}
+
+mw_status mw_uuid_v5(uint8_t out[16], const uint8_t ns[16], const void *name, size_t name_len,
+                     mw_error *err) {
+  static const uint8_t empty = 0;
+  uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (ctx == NULL) return mw_err(err, MW_ERR_NOMEM, "UUID v5: cannot allocate a SHA-1 context");
+  int ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
+           EVP_DigestUpdate(ctx, ns, 16) == 1 &&
+           EVP_DigestUpdate(ctx, name_len ? name : &empty, name_len) == 1 &&
+           EVP_DigestFinal_ex(ctx, digest, &n) == 1 && n >= 16;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) return mw_err(err, MW_ERR_INTERNAL, "UUID v5: SHA-1 digest failed");
+  memcpy(out, digest, 16);
+  out[6] = (uint8_t)((out[6] & 0x0f) | 0x50); /* version 5 */
   out[8] = (uint8_t)((out[8] & 0x3f) | 0x80); /* RFC 4122 variant */
   return MW_OK;
 }

@@ -1,0 +1,78 @@
+/*
+ * table.h - a base Lance table as a MemWAL writer sees it (LSM.md section
+ * 1): its latest version, schema (names, Lance field ids, logical types,
+ * nullability), unenforced primary key, the `__lance_mem_wal` index entry
+ * with its MemWalIndexDetails (sharding spec, maintained indexes, writer
+ * config defaults, compaction watermarks; unknown fields kept by protobuf-c)
+ * and the shards that exist under `_mem_wal/`. Internal API for now; the
+ * public mw_table_* functions build on it.
+ *
+ * Read-only and a snapshot: mw_table_open reads one version and nothing is
+ * refreshed afterwards. The routing spec is derived from the first sharding
+ * spec's first field, as LanceDB does: transform "unsharded", "bucket"
+ * (parameter num_buckets, source = parameter "column" if set, else the
+ * field whose id is source_ids[0], nested names joined with '.') or
+ * "identity". A table whose spec we cannot route (another transform, a
+ * bucket count outside [1, 1024], a missing source field) still opens:
+ * spec_ok is false and spec_error says why.
+ */
+#ifndef MW_TABLE_TABLE_H
+#define MW_TABLE_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lance/table_manifest.h"
+#include "memwal.h"
+#include "memwal_sys.h"
+#include "table/routing.h"
+
+#define MW_MEM_WAL_INDEX_NAME "__lance_mem_wal"
+#define MW_MEM_WAL_DETAILS_TYPE_URL "/lance.table.MemWalIndexDetails"
+
+typedef struct mw_table_field {
+  const char *name;         /* borrowed from the manifest */
+  char *path;               /* owned: ancestors' names joined with '.' */
+  int32_t id, parent_id;    /* parent_id -1 for top-level fields */
+  const char *logical_type; /* Lance's logical type ("int64", "string", ...) */
+  bool nullable;
+  bool primary_key;
+  uint32_t pk_position;     /* as recorded (0 when absent) */
+} mw_table_field;
+
+typedef struct mw_table {
+  uint64_t version;
+  mw_lance_table_manifest *manifest;
+  size_t n_fields;
+  mw_table_field *fields;   /* manifest order (pre-order) */
+  size_t n_pk;
+  const mw_table_field **pk; /* primary-key fields in key order */
+
+  /* the MemWAL index; mem_wal NULL when the table has none */
+  const Lance__Table__IndexMetadataProto *mem_wal_index;
+  Lance__Table__MemWalIndexDetailsProto *mem_wal;
+  bool spec_ok;
+  mw_routing_spec spec;
+  char spec_error[256];
+
+  size_t n_shards;          /* folders under _mem_wal/ named by a UUID, sorted */
+  uint8_t (*shards)[16];
+} mw_table;
+
+/* Opens the latest version of the table at the store root. MW_ERR_NOT_FOUND
+ * when it is not a Lance table; MW_ERR_CORRUPT for bad manifest bytes or a
+ * __lance_mem_wal entry whose details are not a MemWalIndexDetails. */
+mw_status mw_table_open(mw_table **out, mw_objstore *store, mw_error *err);
+
+void mw_table_close(mw_table *t); /* NULL ok */
+
+/* The field with this Lance id, or NULL. */
+const mw_table_field *mw_table_field_by_id(const mw_table *t, int32_t id);
+
+/* One JSON object (no newline): uri (if given), version, fields, primary
+ * key, mem_wal (null or every MemWalIndexDetails field), spec, shards.
+ * *out is malloc'ed. */
+mw_status mw_table_describe_json(char **out, const mw_table *t, const char *uri, mw_error *err);
+
+#endif
