@@ -13,6 +13,15 @@
  *  - Destructors (`*_free`, `*_close`) accept NULL.
  *  - Arrow data crosses the boundary as Arrow C Data Interface structs
  *    (https://arrow.apache.org/docs/format/CDataInterface.html).
+ *  - Versioned structs, one rule for every options / config struct here and
+ *    for the object-store vtable (memwal_sys.h): the struct starts with
+ *    `uint32_t struct_size`, which its `*_init` function sets to the size the
+ *    caller was compiled with (always call `*_init` first, then change
+ *    fields). New fields are only ever appended, so a program built against
+ *    an older, smaller version keeps working: the library reads the struct
+ *    up to the caller's struct_size and gives the fields beyond it their
+ *    defaults. A struct_size smaller than the first version or larger than
+ *    this library knows is refused with MW_ERR_INVALID.
  */
 #ifndef MEMWAL_H
 #define MEMWAL_H

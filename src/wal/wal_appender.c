@@ -28,6 +28,7 @@
  * retry could duplicate the entry, so the caller must reopen and look).
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -109,7 +110,17 @@ mw_status mw_wal_appender_open(mw_wal_appender **out, mw_objstore *store, const 
   *out = NULL;
   mw_wal_appender_config cfg;
   mw_wal_appender_config_init(&cfg);
-  if (cfg_in) cfg = *cfg_in;
+  if (cfg_in) {
+    /* The versioning rule (memwal.h): an older, smaller struct is read up
+     * to its struct_size; the fields it lacks keep their defaults. */
+    size_t v1 = offsetof(mw_wal_appender_config, manifest_scan_batch_size) + sizeof cfg.manifest_scan_batch_size;
+    if (cfg_in->struct_size < v1 || cfg_in->struct_size > sizeof cfg)
+      return mw_err(err, MW_ERR_INVALID,
+                    "wal appender config: struct_size %u is not a known version (call mw_wal_appender_config_init)",
+                    cfg_in->struct_size);
+    memcpy(&cfg, cfg_in, cfg_in->struct_size);
+    cfg.struct_size = sizeof cfg;
+  }
   if (!store || !shard_id) return mw_err(err, MW_ERR_INVALID, "wal appender: store and shard id are required");
   uint8_t uuid[16];
   MW_TRY(mw_uuid_parse(uuid, shard_id, err));
