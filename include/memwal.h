@@ -266,8 +266,10 @@ typedef struct mw_wal_appender mw_wal_appender;
 typedef struct mw_wal_appender_config {
   uint32_t struct_size;              /* set by _init */
   uint32_t shard_spec_id;            /* written into a new shard's manifest [0] */
-  uint64_t first_wal_entry_position; /* first position of a fresh shard [0];
-                                        use 1 for shards Lance >= 7 reads */
+  uint64_t first_wal_entry_position; /* first position of a fresh shard [1];
+                                        0 (the May 2026 seed's base) is UNSAFE
+                                        with Lance >= 7 / LanceDB readers: they
+                                        replay from 1 and lose entry 0 */
   uint32_t manifest_scan_batch_size; /* parallel heads when probing [2] */
 } mw_wal_appender_config;
 
@@ -465,7 +467,9 @@ typedef struct mw_shard_writer_config {
   uint64_t async_index_interval_ms;      /* async indexing timer [1 000] */
   uint32_t manifest_scan_batch_size;     /* [2] */
   int enable_memtable;                   /* 0 = WAL-only mode [1] */
-  uint64_t first_wal_entry_position;     /* first position of a fresh shard [0] */
+  uint64_t first_wal_entry_position;     /* first position of a fresh shard [1]; 0 is
+                                            UNSAFE with Lance >= 7 / LanceDB readers
+                                            (they replay from 1: entry 0 is lost) */
   mw_log_fn log_fn;                      /* NULL = warnings and errors to stderr; called
                                             with no writer lock held, from any thread */
   void *log_arg;

@@ -39,6 +39,7 @@ static const char *SHARD = "22222222-3333-4444-8555-666666666666";
 
 static void cfg_init(mw_shard_writer_config *c, int durable) {
   mw_shard_writer_config_init(c);
+  c->first_wal_entry_position = 0; /* the position arithmetic below is 0-based */
   c->log_fn = quiet_log;
   snprintf(c->shard_id, sizeof c->shard_id, "%s", SHARD);
   c->durable_write = durable;

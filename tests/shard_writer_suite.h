@@ -38,6 +38,7 @@ static void cfg_init(mw_shard_writer_config *c, int memtable, int durable) {
   snprintf(c->shard_id, sizeof c->shard_id, "%s", SHARD);
   c->enable_memtable = memtable;
   c->durable_write = durable;
+  c->first_wal_entry_position = 0; /* the seed's 0-based scenarios (MEMWAL.md section 10) */
 }
 
 /* Collects every id of every WAL entry of the shard, in order. */

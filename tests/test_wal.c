@@ -33,6 +33,15 @@
 
 /* The fixture's schema: id int64 not null (primary key metadata), name utf8,
  * _tombstone bool not null. */
+/* Most tests here exercise the seed's 0-based position arithmetic
+ * (MEMWAL.md section 10): an appender config with first position 0. */
+static const mw_wal_appender_config *zb(void) {
+  static mw_wal_appender_config c;
+  mw_wal_appender_config_init(&c);
+  c.first_wal_entry_position = 0;
+  return &c;
+}
+
 static void make_schema(struct ArrowSchema *s) {
   mw_error e = {0};
   bool ok = true;
@@ -222,7 +231,7 @@ static void roundtrip_on(const char *uri) {
   mw_error e_ = {0}, *err = &e_;
   mw_objstore *s = open_store(uri);
   mw_wal_appender *a = NULL;
-  CHECK_OK(mw_wal_appender_open(&a, s, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&a, s, SHARD, zb(), err), err);
   if (!a) { mw_objstore_close(s); return; }
   CHECK_INT(mw_wal_appender_epoch(a), 1);
   CHECK_INT(mw_wal_appender_next_position(a), 0);
@@ -319,7 +328,7 @@ static void roundtrip_on(const char *uri) {
   CHECK_INT(r.position, 3);
   /* A new appender seeds its hint from last_seen (2) + 1 and finds 4. */
   mw_wal_appender *a2 = NULL;
-  CHECK_OK(mw_wal_appender_open(&a2, s, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&a2, s, SHARD, zb(), err), err);
   CHECK_INT(mw_wal_appender_epoch(a2), 2);
   CHECK_INT(mw_wal_appender_next_position(a2), 3);
   CHECK_OK(append_ids(&r, a2, 9, 1, err), err);
@@ -356,7 +365,7 @@ static void test_one_based(void) {
   mw_objstore *s = open_store("memory://wal_one_based");
   mw_wal_appender_config cfg;
   mw_wal_appender_config_init(&cfg);
-  CHECK_INT(cfg.first_wal_entry_position, 0);
+  CHECK_INT(cfg.first_wal_entry_position, 1); /* what Lance >= 7 reads */
   CHECK_INT(cfg.manifest_scan_batch_size, 2);
   cfg.first_wal_entry_position = 1;
   mw_wal_appender *a = NULL;
@@ -379,7 +388,7 @@ static void test_one_based(void) {
   /* An appender configured 0-based on this 1-based shard continues at 3
    * (it must never write position 0, which Lance would not replay). */
   mw_wal_appender *a0 = NULL;
-  CHECK_OK(mw_wal_appender_open(&a0, s, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&a0, s, SHARD, zb(), err), err);
   CHECK_OK(append_ids(&r, a0, 5, 1, err), err);
   CHECK_INT(r.position, 3);
   CHECK_AT(s, SHARD, 0, "absent");
@@ -404,7 +413,7 @@ static void test_invalid_input(void) {
   mw_objstore *s = open_store("memory://wal_invalid");
   mw_error e = {0}, *ep = &e;
   mw_wal_appender *a = NULL;
-  CHECK_OK(mw_wal_appender_open(&a, s, SHARD, NULL, ep), ep);
+  CHECK_OK(mw_wal_appender_open(&a, s, SHARD, zb(), ep), ep);
   struct ArrowSchema sch;
   make_schema(&sch);
   mw_wal_append_result r;
@@ -460,7 +469,7 @@ static void test_sealed_and_corrupt(void) {
   mw_error e_ = {0}, *err = &e_;
   mw_objstore *s = open_store("memory://wal_sealed");
   mw_wal_appender *a = NULL;
-  CHECK_OK(mw_wal_appender_open(&a, s, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&a, s, SHARD, zb(), err), err);
   mw_wal_appender_close(a);
   mw_shard_manifest *m = latest(s, SHARD);
   CHECK(m != NULL);
@@ -478,7 +487,7 @@ static void test_sealed_and_corrupt(void) {
   }
   a = NULL;
   mw_error e = {0};
-  CHECK_INT(mw_wal_appender_open(&a, s, SHARD, NULL, &e), MW_ERR_INVALID);
+  CHECK_INT(mw_wal_appender_open(&a, s, SHARD, zb(), &e), MW_ERR_INVALID);
   CHECK(strstr(e.message, "sealed") != NULL);
   CHECK(a == NULL);
   /* Hostile entries: garbage, and a valid stream without writer_epoch. */
@@ -575,7 +584,7 @@ static void test_fixture(void) {
   mw_error e_ = {0}, *err = &e_;
   check_fixture_wal(to);
   mw_wal_appender *a = NULL;
-  CHECK_OK(mw_wal_appender_open(&a, to, FIX_SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&a, to, FIX_SHARD, zb(), err), err);
   CHECK_INT(mw_wal_appender_epoch(a), 5);
   CHECK_INT(mw_wal_appender_next_position(a), 7); /* hint: max(last_seen 6, replay_after 3) + 1 */
   mw_wal_append_result r = {0};
@@ -605,11 +614,11 @@ static void test_fenced_on_collision(void) {
   mw_error e_ = {0}, *err = &e_;
   mw_objstore *s = open_store("memory://wal_fence_collide");
   mw_wal_appender *A = NULL, *B = NULL;
-  CHECK_OK(mw_wal_appender_open(&A, s, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&A, s, SHARD, zb(), err), err);
   mw_wal_append_result r = {0};
   CHECK_OK(append_ids(&r, A, 1, 1, err), err);
   CHECK_INT(r.position, 0);
-  CHECK_OK(mw_wal_appender_open(&B, s, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&B, s, SHARD, zb(), err), err);
   CHECK_INT(mw_wal_appender_epoch(B), 2);
   CHECK_OK(append_ids(&r, B, 2, 1, err), err);
   CHECK_INT(r.position, 1);
@@ -642,10 +651,10 @@ static void test_fenced_free_position(void) {
   mw_error e_ = {0}, *err = &e_;
   mw_objstore *s = open_store("memory://wal_fence_free");
   mw_wal_appender *A = NULL, *B = NULL;
-  CHECK_OK(mw_wal_appender_open(&A, s, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&A, s, SHARD, zb(), err), err);
   mw_wal_append_result r = {0};
   CHECK_OK(append_ids(&r, A, 1, 1, err), err);
-  CHECK_OK(mw_wal_appender_open(&B, s, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&B, s, SHARD, zb(), err), err);
   /* B has not written: A's next position (1) is free: A's write succeeds. */
   CHECK_OK(append_ids(&r, A, 2, 1, err), err);
   CHECK_INT(r.position, 1);
@@ -661,7 +670,7 @@ static void test_fenced_free_position(void) {
 
   /* With a fence entry: C claims (epoch 3) and fences at the tip (3). */
   mw_wal_appender *D = NULL, *C = NULL;
-  CHECK_OK(mw_wal_appender_open(&D, s, SHARD, NULL, err), err); /* epoch 3 */
+  CHECK_OK(mw_wal_appender_open(&D, s, SHARD, zb(), err), err); /* epoch 3 */
   CHECK_OK(append_ids(&r, D, 5, 1, err), err);
   CHECK_INT(r.position, 3);
   uint8_t id[16];
@@ -776,7 +785,7 @@ static void test_race_two_appenders(void) {
     snprintf(uri, sizeof uri, "memory://wal_race2_%d", round);
     mw_objstore *s = open_store(uri);
     mw_wal_appender *A = NULL, *B = NULL;
-    CHECK_OK(mw_wal_appender_open(&A, s, SHARD, NULL, err), err);
+    CHECK_OK(mw_wal_appender_open(&A, s, SHARD, zb(), err), err);
     /* A writes first, so its next position is known (no discovery, which
      * would check the manifest and fence A at once): the race is between
      * A's known positions and B's writes. */
@@ -787,7 +796,7 @@ static void test_race_two_appenders(void) {
     ra.pos[0] = r0.position;
     ra.first_id[0] = 500;
     ra.acked = 1;
-    CHECK_OK(mw_wal_appender_open(&B, s, SHARD, NULL, err), err);
+    CHECK_OK(mw_wal_appender_open(&B, s, SHARD, zb(), err), err);
     if (!A || !B) return;
     racer rb = {.a = B, .tag = 2, .n = RACE_MAX, .stop_on_flag = 0, .done = &done};
     pthread_barrier_t bar;
@@ -838,7 +847,7 @@ static void test_threads_share_appender(void) {
   mw_objstore *s = NULL;
   CHECK_OK(mw_objstore_open(&s, uri, &o, err), err);
   mw_wal_appender *a = NULL;
-  CHECK_OK(mw_wal_appender_open(&a, s, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&a, s, SHARD, zb(), err), err);
   if (!a) return;
   racer r[4];
   pthread_t th[4];
@@ -1016,7 +1025,7 @@ static fault_run run_fault(const mw_fault_spec *spec, int crash, const char *wha
   CHECK_OK(mw_objstore_fault_new(&f, inner, err), err);
   mw_wal_appender *seed = NULL;
   mw_wal_append_result r = {0};
-  CHECK_OK(mw_wal_appender_open(&seed, inner, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&seed, inner, SHARD, zb(), err), err);
   CHECK_OK(append_ids(&r, seed, 1, 2, err), err);
   mw_wal_appender_close(seed);
   mw_shard_manifest *m0 = latest(inner, SHARD);
@@ -1026,7 +1035,7 @@ static fault_run run_fault(const mw_fault_spec *spec, int crash, const char *wha
   CHECK_OK(mw_objstore_fault_arm(f, spec, err), err);
   mw_wal_appender *a = NULL;
   mw_error e = {0};
-  fr.open_st = mw_wal_appender_open(&a, f, SHARD, NULL, &e);
+  fr.open_st = mw_wal_appender_open(&a, f, SHARD, zb(), &e);
   if (fr.open_st != MW_OK) {
     CHECK(a == NULL);
     CHECK(e.message[0] != '\0');
@@ -1081,7 +1090,7 @@ static fault_run run_fault(const mw_fault_spec *spec, int crash, const char *wha
   mw_shard_manifest_free(m1);
   /* Reopen on the inner store: a new writer appends after everything. */
   mw_wal_appender *re = NULL;
-  CHECK_OK(mw_wal_appender_open(&re, inner, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&re, inner, SHARD, zb(), err), err);
   if (re) {
     uint64_t before = wal_count(inner, SHARD);
     CHECK_OK(append_ids(&r, re, 30, 2, err), err);
@@ -1141,7 +1150,7 @@ static void test_fault_wrote_entry(void) {
   mw_objstore *f = NULL;
   CHECK_OK(mw_objstore_fault_new(&f, inner, err), err);
   mw_wal_appender *a = NULL;
-  CHECK_OK(mw_wal_appender_open(&a, f, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&a, f, SHARD, zb(), err), err);
   mw_fault_spec spec = {.ops = MW_FAULT_PUT_IF_ABSENT,
                         .key_prefix = "_mem_wal/" SHARD "/wal/",
                         .nth = 1,
@@ -1188,7 +1197,7 @@ static void test_fault_wrote_entry(void) {
   mw_wal_appender_close(a);
   /* The write did land (WROTE_ERROR): a reopened appender sees it and goes on. */
   CHECK_AT(inner, SHARD, 3, "1:40,41");
-  CHECK_OK(mw_wal_appender_open(&a, f, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&a, f, SHARD, zb(), err), err);
   CHECK_OK(append_ids(&r, a, 50, 2, err), err);
   CHECK_INT(r.position, 4);
   mw_wal_appender_close(a);
@@ -1209,7 +1218,7 @@ static void fsync_after_visible_on(const char *uri, mw_fault_kind kind) {
   mw_objstore *inner = open_store(uri), *f = NULL;
   CHECK_OK(mw_objstore_fault_new(&f, inner, err), err);
   mw_wal_appender *a = NULL;
-  CHECK_OK(mw_wal_appender_open(&a, f, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&a, f, SHARD, zb(), err), err);
   if (!a) return;
   mw_wal_append_result r = {0};
   CHECK_OK(append_ids(&r, a, 10, 2, err), err);
@@ -1241,7 +1250,7 @@ static void fsync_after_visible_on(const char *uri, mw_fault_kind kind) {
   /* Reopening looks: the next writer goes on after the visible entry. */
   mw_objstore_fault_reset(f);
   CHECK(mw_objstore_visible_implies_durable(f) == mw_objstore_visible_implies_durable(inner));
-  CHECK_OK(mw_wal_appender_open(&a, f, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&a, f, SHARD, zb(), err), err);
   if (a) {
     CHECK_OK(append_ids(&r, a, 30, 2, err), err);
     CHECK_INT(r.position, 2);
@@ -1273,7 +1282,7 @@ static mw_status wrote_error_append(mw_objstore *f, mw_objstore *via, uint64_t *
                                     mw_error *e) {
   mw_error e_ = {0}, *err = &e_;
   mw_wal_appender *a = NULL;
-  CHECK_OK(mw_wal_appender_open(&a, via, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&a, via, SHARD, zb(), err), err);
   if (!a) return MW_ERR_INTERNAL;
   mw_fault_spec spec = {.ops = MW_FAULT_PUT_IF_ABSENT, .key_prefix = WAL_PREFIX, .nth = 1,
                         .kind = MW_FAULT_WROTE_ERROR, .mode = MW_FAULT_ONCE};
@@ -1341,7 +1350,7 @@ static void test_timeout_retries_same_position(void) {
   mw_objstore *inner = open_store("memory://wal_timeout"), *f = NULL;
   CHECK_OK(mw_objstore_fault_new(&f, inner, err), err);
   mw_wal_appender *a = NULL;
-  CHECK_OK(mw_wal_appender_open(&a, f, SHARD, NULL, err), err);
+  CHECK_OK(mw_wal_appender_open(&a, f, SHARD, zb(), err), err);
   if (!a) return;
   mw_wal_append_result r = {0};
   CHECK_OK(append_ids(&r, a, 10, 2, err), err);

@@ -42,7 +42,7 @@ static int usage(void) {
   fprintf(stderr,
           "usage: memwal append URI --shard UUID --input FILE.arrows [--first-position N] [--fence]\n"
           "  appends the input's batches as one WAL entry (claims a new writer epoch first);\n"
-          "  --first-position: first position of a fresh shard (default 0; 1 for Lance >= 7);\n"
+          "  --first-position: first position of a fresh shard (default 1, what Lance >= 7 reads; 0 is unsafe with LanceDB);\n"
           "  --fence: first write a fence entry if the shard had an earlier writer\n");
   return 2;
 }
@@ -58,7 +58,7 @@ int mw_cli_append(int argc, char **argv) {
   };
   if (mw_cli_parse_args(&uri, opts, sizeof opts / sizeof opts[0], "append", argc, argv)) return usage();
   if (!uri || !uri[0] || !shard || !input || !input[0]) return usage();
-  uint64_t first_pos = 0;
+  uint64_t first_pos = 1;
   if (first_s && !mw_cli_parse_u64(&first_pos, first_s)) {
     fprintf(stderr, "memwal append: --first-position needs a non-negative integer, got '%s'\n", first_s);
     return 2;

@@ -57,6 +57,7 @@ static int parse_u64(const char *cmd, const char *flag, const char *v, uint64_t 
 /* Parses the options every writer command shares. Returns 0, or 2 (usage). */
 static int parse_opts(writer_opts *o, const char *cmd, int argc, char **argv, const char *usage) {
   memset(o, 0, sizeof *o);
+  o->first_position = 1; /* 0 is unsafe with Lance >= 7 readers */
   o->flush_interval_ms = -1;
   o->buffer_bytes = -1;
   o->rows = 100000;

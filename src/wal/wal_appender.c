@@ -70,7 +70,7 @@ void mw_wal_appender_config_init(mw_wal_appender_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   cfg->struct_size = sizeof *cfg;
   cfg->shard_spec_id = 0;
-  cfg->first_wal_entry_position = 0;
+  cfg->first_wal_entry_position = 1;
   cfg->manifest_scan_batch_size = MW_MANIFEST_SCAN_BATCH_DEFAULT;
 }
 

@@ -261,7 +261,7 @@ void mw_shard_writer_config_init(mw_shard_writer_config *c) {
   c->async_index_interval_ms = 1000;
   c->manifest_scan_batch_size = 2;
   c->enable_memtable = 1;
-  c->first_wal_entry_position = 0;
+  c->first_wal_entry_position = 1; /* what every Lance >= 7 reader replays from */
   c->retry_max_attempts = 10;
   c->retry_initial_backoff_ms = 100;
   c->retry_max_backoff_ms = 5000;

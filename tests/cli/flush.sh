@@ -21,7 +21,7 @@ G2='{"generation":2,"path":"HEX_gen_2","in_memory_bytes":35,"physical_rows":2,"p
 out=$("$BIN" put "$T" --shard $S --input "$INPUT" --flush-on-close | mask); rc=${PIPESTATUS[0]}
 check "put flush exit" 0 $rc
 check "put flush json" '{"epoch": 1, "puts": 1, "rows": 2, "wal_entries": 1, "generations": 1, "put_seconds": T, "close_seconds": T}' "$out"
-check "inspect gen 1" '{"version":2,"writer_epoch":1,"replay_after_wal_entry_position":0,"wal_entry_position_last_seen":0,"current_generation":2,"flushed_generations":['"$G1"'],"shard_spec_id":0,"shard_id":"'$S'","status":"ACTIVE"}' "$("$BIN" inspect "$T" --shard $S | mask)"
+check "inspect gen 1" '{"version":2,"writer_epoch":1,"replay_after_wal_entry_position":1,"wal_entry_position_last_seen":1,"current_generation":2,"flushed_generations":['"$G1"'],"shard_spec_id":0,"shard_id":"'$S'","status":"ACTIVE"}' "$("$BIN" inspect "$T" --shard $S | mask)"
 n=$(ls -d "$T"/_mem_wal/$S/*_gen_1 | wc -l)
 check "one folder" 1 "$n"
 for f in bloom_filter.bin _pk_index/page_data.lance _pk_index/page_lookup.lance _versions/18446744073709551614.manifest; do
@@ -39,7 +39,7 @@ check "scan unflushed only" "$SCHEMA
 # through its own fence entry at 3 (1 is the fence of the second put; scan
 # is read-only: no epoch, no fence).
 check "flush" '{"epoch": 3, "replayed_rows": 2, "generations": 1, "flushed_rows": 2}' "$("$BIN" flush "$T" --shard $S)"
-check "inspect gen 2" '{"version":5,"writer_epoch":3,"replay_after_wal_entry_position":3,"wal_entry_position_last_seen":3,"current_generation":3,"flushed_generations":['"$G1,$G2"'],"shard_spec_id":0,"shard_id":"'$S'","status":"ACTIVE"}' "$("$BIN" inspect "$T" --shard $S | mask)"
+check "inspect gen 2" '{"version":5,"writer_epoch":3,"replay_after_wal_entry_position":4,"wal_entry_position_last_seen":4,"current_generation":3,"flushed_generations":['"$G1,$G2"'],"shard_spec_id":0,"shard_id":"'$S'","status":"ACTIVE"}' "$("$BIN" inspect "$T" --shard $S | mask)"
 check "scan after flush" "$SCHEMA" "$("$BIN" scan "$T" --shard $S)"
 check "scan --claim after flush" "$SCHEMA" "$("$BIN" scan "$T" --shard $S --claim)" # claims epoch 4
 check "flush empty" '{"epoch": 5, "replayed_rows": 0, "generations": 0, "flushed_rows": 0}' "$("$BIN" flush "$T" --shard $S)"

@@ -74,10 +74,10 @@ mkdir "$TMP/fresh"
 check "fresh 1-based" '{"position": 1, "writer_epoch": 1, "rows": 2}' "$("$BIN" append "$TMP/fresh" --shard $N1 --input "$INPUT" --first-position 1 --fence)"
 check "fresh second" '{"position": 2, "writer_epoch": 2, "rows": 2}' "$("$BIN" append "$TMP/fresh" --shard $N1 --input "$INPUT" --first-position=1)"
 # first position 0 on a 1-based shard: continues after the entries, never writes 0.
-check "0-based config on 1-based shard" '{"position": 3, "writer_epoch": 3, "rows": 2}' "$("$BIN" append "$TMP/fresh" --shard $N1 --input "$INPUT")"
+check "0-based config on 1-based shard" '{"position": 3, "writer_epoch": 3, "rows": 2}' "$("$BIN" append "$TMP/fresh" --shard $N1 --input "$INPUT" --first-position 0)"
 check "fresh tail positions" "1 2 3" "$("$BIN" tail "$TMP/fresh" --shard $N1 | sed 's/^{"position": \([0-9]*\),.*/\1/' | tr '\n' ' ' | sed 's/ $//')"
 N0=11111111-2222-4333-8444-000000000000
-check "fresh 0-based" '{"position": 0, "writer_epoch": 1, "rows": 2}' "$("$BIN" append "$TMP/fresh" --shard $N0 --input "$INPUT")"
+check "fresh 0-based" '{"position": 0, "writer_epoch": 1, "rows": 2}' "$("$BIN" append "$TMP/fresh" --shard $N0 --input "$INPUT" --first-position 0)"
 check "tail 0-based" '{"position": 0, "writer_epoch": 1, "fence": false, "batches": 1, "rows": [{"id": 11, "name": "n11", "_tombstone": false}, {"id": 12, "name": "n12", "_tombstone": false}]}' "$("$BIN" tail "$TMP/fresh" --shard $N0)"
 
 # ---- concurrent CLI appenders (processes) on one shard: every acknowledged
