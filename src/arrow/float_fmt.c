@@ -286,34 +286,60 @@ static mw_dec shortest_symmetric(uint64_t m2, int e2) {
 
 /* ----------------------------------------------------------- formatting */
 
+static const uint64_t pow10_tab[20] = {
+    UINT64_C(1), UINT64_C(10), UINT64_C(100), UINT64_C(1000), UINT64_C(10000), UINT64_C(100000),
+    UINT64_C(1000000), UINT64_C(10000000), UINT64_C(100000000), UINT64_C(1000000000),
+    UINT64_C(10000000000), UINT64_C(100000000000), UINT64_C(1000000000000),
+    UINT64_C(10000000000000), UINT64_C(100000000000000), UINT64_C(1000000000000000),
+    UINT64_C(10000000000000000), UINT64_C(100000000000000000), UINT64_C(1000000000000000000),
+    UINT64_C(10000000000000000000)};
+
+/* Number of decimal digits of d > 0: estimated from the bit length
+ * (1233/4096 is just above log10(2)), then corrected by one comparison. */
 static int dec_len(uint64_t d) {
-  int n = 1;
-  while (d >= 10) {
-    d /= 10;
-    n++;
-  }
-  return n;
+  int n = (int)(((uint32_t)(64 - __builtin_clzll(d)) * 1233u) >> 12);
+  return n + (d >= pow10_tab[n]);
 }
 
-/* "%.{prec}g" of (-)d * 10^(x - nd + 1), d having nd digits (d > 0). */
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Writes the nd digits of d at out (two at a time from the end). */
+static void put_digits(char *out, uint64_t d, int nd) {
+  char *o = out + nd;
+  while (d >= 100) {
+    o -= 2;
+    memcpy(o, digit_pairs + 2 * (d % 100), 2);
+    d /= 100;
+  }
+  if (d >= 10) {
+    o -= 2;
+    memcpy(o, digit_pairs + 2 * d, 2);
+  } else {
+    *--o = (char)('0' + d);
+  }
+}
+
+/* "%.{prec}g" of (-)d * 10^(x - nd + 1), d having nd digits (d > 0). The
+ * digits are written in place (no copies through a temporary). */
 static size_t put_g(char *dst, bool neg, uint64_t d, int nd, int x, int prec) {
   while (nd > 1 && d % 10 == 0) {
     d /= 10;
     nd--;
   }
-  char ds[20];
-  for (int k = nd - 1; k >= 0; k--) {
-    ds[k] = (char)('0' + d % 10);
-    d /= 10;
-  }
   char *o = dst;
   if (neg) *o++ = '-';
   if (x < -4 || x >= prec) {
-    *o++ = ds[0];
+    /* d.ddd: the digits go one place right, then the first moves back */
+    put_digits(o + 1, d, nd);
+    o[0] = o[1];
     if (nd > 1) {
-      *o++ = '.';
-      memcpy(o, ds + 1, (size_t)nd - 1);
-      o += nd - 1;
+      o[1] = '.';
+      o += nd + 1;
+    } else {
+      o += 1;
     }
     *o++ = 'e';
     *o++ = x < 0 ? '-' : '+';
@@ -322,25 +348,24 @@ static size_t put_g(char *dst, bool neg, uint64_t d, int nd, int x, int prec) {
       *o++ = (char)('0' + ax / 100);
       ax %= 100;
     }
-    *o++ = (char)('0' + ax / 10);
-    *o++ = (char)('0' + ax % 10);
+    memcpy(o, digit_pairs + 2 * ax, 2);
+    o += 2;
   } else if (x >= 0) {
-    if (nd <= x + 1) {
-      memcpy(o, ds, (size_t)nd);
+    if (nd <= x + 1) { /* an integer: the digits, then zeros */
+      put_digits(o, d, nd);
       o += nd;
       for (int k = nd; k <= x; k++) *o++ = '0';
-    } else {
-      memcpy(o, ds, (size_t)x + 1);
-      o += x + 1;
-      *o++ = '.';
-      memcpy(o, ds + x + 1, (size_t)(nd - x - 1));
-      o += nd - x - 1;
+    } else { /* x + 1 integer digits, '.', the rest */
+      put_digits(o + 1, d, nd);
+      for (int k = 0; k <= x; k++) o[k] = o[k + 1];
+      o[x + 1] = '.';
+      o += nd + 1;
     }
-  } else {
+  } else { /* 0.000ddd */
     *o++ = '0';
     *o++ = '.';
     for (int k = 0; k < -x - 1; k++) *o++ = '0';
-    memcpy(o, ds, (size_t)nd);
+    put_digits(o, d, nd);
     o += nd;
   }
   return (size_t)(o - dst);

@@ -349,6 +349,34 @@ mw_status mw_json_schema(mw_buf *out, const struct ArrowSchema *schema, mw_error
   return nomem(out, err);
 }
 
+/* Mirrors value_rec's walk: children of structs and lists one level down,
+ * a map's key and value two. */
+static mw_status check_rec(const struct ArrowSchema *s, int depth, mw_error *err) {
+  if (depth > MW_JSON_MAX_DEPTH) return mw_err(err, MW_ERR_INVALID, "json: nesting deeper than %d", MW_JSON_MAX_DEPTH);
+  mw_type t;
+  MW_TRY(parse_type(&t, s, err));
+  switch (t.id) {
+    case MW_T_STRUCT:
+      for (int64_t k = 0; k < s->n_children; k++) MW_TRY(check_rec(s->children[k], depth + 1, err));
+      return MW_OK;
+    case MW_T_LIST: case MW_T_LARGE_LIST: case MW_T_FIXED_SIZE_LIST:
+      if (s->n_children < 1) return mw_err(err, MW_ERR_INVALID, "json: list without a child");
+      return check_rec(s->children[0], depth + 1, err);
+    case MW_T_MAP: {
+      if (s->n_children < 1) return mw_err(err, MW_ERR_INVALID, "json: map without entries");
+      const struct ArrowSchema *es = s->children[0];
+      for (int64_t k = 0; k < es->n_children && k < 2; k++) MW_TRY(check_rec(es->children[k], depth + 2, err));
+      return MW_OK;
+    }
+    default:
+      return MW_OK;
+  }
+}
+
+mw_status mw_json_check(const struct ArrowSchema *schema, mw_error *err) {
+  return check_rec(schema, 0, err);
+}
+
 /* ---------------------------------------------------------------- values */
 
 static mw_status value_rec(mw_buf *out, const struct ArrowSchema *s, const struct ArrowArray *a,
