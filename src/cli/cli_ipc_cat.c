@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arrow/c_data.h"
+#include "arrow/ipc.h"
 #include "arrow/json.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
@@ -33,9 +34,15 @@ int mw_cli_ipc_cat(int argc, char **argv) {
   struct ArrowSchema schema;
   struct ArrowArray *batches = NULL;
   size_t n_batches = 0;
-  int bad = mw_cli_decode_ipc(&schema, &batches, &n_batches, "ipc-cat", path, &in);
-  mw_buf_free(&in);
-  if (bad) return 1;
+  /* The decoder takes the buffer: batches point into it instead of copies. */
+  size_t in_len;
+  uint8_t *in_data = mw_buf_take(&in, &in_len);
+  mw_error derr = {0};
+  mw_status ds = mw_ipc_decode_take(&schema, &batches, &n_batches, in_data, in_len, &derr);
+  if (ds != MW_OK) {
+    fprintf(stderr, "memwal ipc-cat: %s: %s\n", path, derr.message[0] ? derr.message : mw_status_str(ds));
+    return 1;
+  }
 
   /* When mw_json_check says rendering cannot fail (short of memory), rows
    * go out in chunks of about 1 MiB as they are rendered; otherwise
