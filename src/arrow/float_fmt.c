@@ -219,6 +219,47 @@ typedef struct mw_dec {
   int e;
 } mw_dec;
 
+/* Step 2 and 3 when neither lo nor mid is exact: drop two digits at a time
+ * while a candidate two digits shorter exists, then one at a time. */
+static mw_dec drop_common64(uint64_t lo, uint64_t mid, uint64_t hi, int e10) {
+  int last = 0;
+  while (hi / 100 > lo / 100) {
+    last = (int)(mid % 100 / 10);
+    lo /= 100;
+    mid /= 100;
+    hi /= 100;
+    e10 += 2;
+  }
+  if (hi / 10 > lo / 10) {
+    last = (int)(mid % 10);
+    lo /= 10;
+    mid /= 10;
+    e10++;
+  }
+  mw_dec r = {mid + (mid == lo || last >= 5), e10};
+  return r;
+}
+
+/* The same in 32-bit arithmetic (cheaper divisions by constants). */
+static mw_dec drop_common32(uint32_t lo, uint32_t mid, uint32_t hi, int e10) {
+  uint32_t last = 0;
+  while (hi / 100 > lo / 100) {
+    last = mid % 100 / 10;
+    lo /= 100;
+    mid /= 100;
+    hi /= 100;
+    e10 += 2;
+  }
+  if (hi / 10 > lo / 10) {
+    last = mid % 10;
+    lo /= 10;
+    mid /= 10;
+    e10++;
+  }
+  mw_dec r = {(uint64_t)mid + (mid == lo || last >= 5), e10};
+  return r;
+}
+
 /* The shortest decimal in the (symmetric) rounding interval of m2 * 2^e2,
  * nearest to it (m2 > 0, m2 < 2^53). */
 static mw_dec shortest_symmetric(uint64_t m2, int e2) {
@@ -255,6 +296,13 @@ static mw_dec shortest_symmetric(uint64_t m2, int e2) {
   /* The candidates at the current scale are the integers n with lo < n <= hi,
    * plus lo itself when the low end is exact and included. */
   if (!even && hi_exact) hi--;
+  if (!lo_exact && !mid_exact) {
+    /* The common case: lo is no candidate, and what is dropped from mid is
+     * never exactly half, so its first dropped digit decides the rounding.
+     * binary32 values fit 32 bits here (mid < 2^24 * 100). */
+    if (hi <= UINT32_MAX) return drop_common32((uint32_t)lo, (uint32_t)mid, (uint32_t)hi, e10);
+    return drop_common64(lo, mid, hi, e10);
+  }
   bool lo_zeros = lo_exact;   /* lo's dropped part is all zeros */
   bool mid_zeros = mid_exact; /* mid's dropped part below `last` is all zeros */
   int last = 0;               /* the last digit dropped from mid */
@@ -309,6 +357,21 @@ static const char digit_pairs[201] =
 /* Writes the nd digits of d at out (two at a time from the end). */
 static void put_digits(char *out, uint64_t d, int nd) {
   char *o = out + nd;
+  if (d <= UINT32_MAX) { /* binary32: always; 32-bit divisions are cheaper */
+    uint32_t w = (uint32_t)d;
+    while (w >= 100) {
+      o -= 2;
+      memcpy(o, digit_pairs + 2 * (w % 100), 2);
+      w /= 100;
+    }
+    if (w >= 10) {
+      o -= 2;
+      memcpy(o, digit_pairs + 2 * w, 2);
+    } else {
+      *--o = (char)('0' + w);
+    }
+    return;
+  }
   while (d >= 100) {
     o -= 2;
     memcpy(o, digit_pairs + 2 * (d % 100), 2);
