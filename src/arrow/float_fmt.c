@@ -196,11 +196,24 @@ static void tables_init(void) {
 static int log10_pow2(int e) { return (int)(((uint32_t)e * 78913u) >> 18); }
 static int log10_pow5(int e) { return (int)(((uint32_t)e * 732923u) >> 20); }
 
-/* floor(x * f / 2^j) for x < 2^55, f < 2^126, 64 < j < 192. */
-static inline uint64_t mul_shift(uint64_t x, mw_u128 f, int j) {
-  mw_u128 lo = (mw_u128)x * (uint64_t)f;
-  mw_u128 hi = (mw_u128)x * (uint64_t)(f >> 64);
-  return (uint64_t)((hi + (lo >> 64)) >> (j - 64));
+/* floor(X * f / 2^j) for X = x - 2, x and x + 2 (x < 2^55, f < 2^126,
+ * 64 < j < 192) at once: two multiplications give x * f, the neighbours
+ * are that plus or minus 2f (exact 192-bit arithmetic, kept as the part
+ * above bit 64 and the 64 bits below). */
+static inline void mul_shift3(uint64_t x, mw_u128 f, int j, uint64_t *lo, uint64_t *mid, uint64_t *hi) {
+  mw_u128 a = (mw_u128)x * (uint64_t)f;
+  mw_u128 h = (mw_u128)x * (uint64_t)(f >> 64) + (a >> 64); /* (x * f) >> 64 */
+  uint64_t l = (uint64_t)a;                                 /* (x * f) mod 2^64 */
+  mw_u128 f2 = f << 1;
+  uint64_t l2 = (uint64_t)f2;
+  mw_u128 h2 = f2 >> 64;
+  uint64_t lp = l + l2;
+  mw_u128 hp = h + h2 + (lp < l);
+  mw_u128 hm = h - h2 - (l < l2);
+  int s = j - 64;
+  *lo = (uint64_t)(hm >> s);
+  *mid = (uint64_t)(h >> s);
+  *hi = (uint64_t)(hp >> s);
 }
 
 static bool multiple_of_pow5(uint64_t x, int k) {
@@ -274,9 +287,7 @@ static mw_dec shortest_symmetric(uint64_t m2, int e2) {
     int k = log10_pow2(e) - (e > 3);
     int j = len5[k] - 1 + MUL_BITS - (e - k);
     e10 = k;
-    lo = mul_shift(xm, inv5[k], j);
-    mid = mul_shift(xv, inv5[k], j);
-    hi = mul_shift(xp, inv5[k], j);
+    mul_shift3(xv, inv5[k], j, &lo, &mid, &hi);
     lo_exact = multiple_of_pow5(xm, k);
     mid_exact = multiple_of_pow5(xv, k);
     hi_exact = multiple_of_pow5(xp, k);
@@ -286,9 +297,7 @@ static mw_dec shortest_symmetric(uint64_t m2, int e2) {
     int i = -e - k;
     int j = k - (len5[i] - MUL_BITS);
     e10 = k + e;
-    lo = mul_shift(xm, pow5[i], j);
-    mid = mul_shift(xv, pow5[i], j);
-    hi = mul_shift(xp, pow5[i], j);
+    mul_shift3(xv, pow5[i], j, &lo, &mid, &hi);
     lo_exact = multiple_of_pow2(xm, k);
     mid_exact = multiple_of_pow2(xv, k);
     hi_exact = multiple_of_pow2(xp, k);
