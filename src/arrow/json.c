@@ -5,7 +5,9 @@
  * index: element i of array a lives at physical slot a->offset + i, and a
  * child's logical index is derived from the parent's physical slot (struct:
  * the same slot; list: offsets[slot]..offsets[slot+1]; fixed-size list:
- * slot*size ...), so sliced arrays work at every level. */
+ * slot*size ...), so sliced arrays work at every level. Floats are formatted
+ * by float_fmt.c; lists of floats (vector columns) are rendered in one pass
+ * into space reserved up front. */
 #include "arrow/json.h"
 
 #include <inttypes.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "arrow/c_data.h"
+#include "arrow/float_fmt.h"
 #include "common/error.h"
 
 /* ------------------------------------------------------------ small bits */
@@ -156,68 +159,61 @@ uint16_t mw_double_to_half(double v) {
   return (uint16_t)(sign | ((uint16_t)he << 10) | (uint16_t)(q - 1024));
 }
 
-static bool nonfinite(char *buf, size_t cap, double v) {
-  if (v != v) {
-    snprintf(buf, cap, "NaN");
-    return true;
-  }
-  if (v > 1.7976931348623157e308) {
-    snprintf(buf, cap, "Infinity");
-    return true;
-  }
-  if (v < -1.7976931348623157e308) {
-    snprintf(buf, cap, "-Infinity");
-    return true;
-  }
-  return false;
-}
-
-/* The shortest "%.{p}g" that reads back as v. Whether p digits round-trip
- * is monotone in p (more digits are never farther from v), so a binary
- * search over [1, max_p] finds the same p as trying 1, 2, 3... with 3-5
- * formatting calls instead of up to max_p (rendering millions of vector
- * floats is dominated by this). max_p always round-trips. */
-static void shortest_g(char *buf, size_t cap, double v, int max_p, bool as_float) {
-  int lo = 1, hi = max_p;
-  while (lo < hi) {
-    int mid = (lo + hi) / 2;
-    snprintf(buf, cap, "%.*g", mid, v);
-    bool ok = as_float ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v;
-    if (ok) hi = mid;
-    else lo = mid + 1;
-  }
-  snprintf(buf, cap, "%.*g", lo, v);
+/* Float text comes from float_fmt.c (the shortest "%g" that reads back). */
+static void copy_text(char *buf, size_t cap, const char *t, size_t n) {
+  if (cap == 0) return;
+  if (n >= cap) n = cap - 1;
+  memcpy(buf, t, n);
+  buf[n] = 0;
 }
 
 void mw_json_format_f64(char *buf, size_t cap, double v) {
-  if (nonfinite(buf, cap, v)) return;
-  shortest_g(buf, cap, v, 17, false);
+  char t[MW_FLOAT_FMT_MAX];
+  copy_text(buf, cap, t, mw_float_fmt_f64(t, v));
 }
 
 void mw_json_format_f32(char *buf, size_t cap, float v) {
-  if (nonfinite(buf, cap, v)) return;
-  shortest_g(buf, cap, (double)v, 9, true);
+  char t[MW_FLOAT_FMT_MAX];
+  copy_text(buf, cap, t, mw_float_fmt_f32(t, v));
 }
 
 void mw_json_format_f16(char *buf, size_t cap, uint16_t bits) {
-  double v = mw_half_to_double(bits);
-  if (nonfinite(buf, cap, v)) return;
-  for (int prec = 1; prec <= 5; prec++) {
-    snprintf(buf, cap, "%.*g", prec, v);
-    if (mw_double_to_half(strtod(buf, NULL)) == bits) return;
-  }
-  snprintf(buf, cap, "%.17g", v);
+  char t[MW_FLOAT_FMT_MAX];
+  copy_text(buf, cap, t, mw_float_fmt_f16(t, bits));
 }
 
-/* Non-finite floats become strings ("NaN"), finite ones bare numbers. */
-static void put_float_text(mw_buf *out, const char *t) {
-  if (t[0] == 'N' || t[0] == 'I' || (t[0] == '-' && t[1] == 'I')) {
-    mw_buf_u8(out, '"');
-    put(out, t);
-    mw_buf_u8(out, '"');
+/* Room put_float_at may use. */
+#define FLOAT_JSON_MAX (MW_FLOAT_FMT_MAX + 2)
+
+/* Writes slot `slot` of a float16/32/64 values buffer at d (FLOAT_JSON_MAX
+ * bytes of room): finite values as bare numbers, NaN / Infinity / -Infinity
+ * as strings. Returns the byte count. */
+static size_t put_float_at(uint8_t *d, mw_type_id id, const void *vals, int64_t slot) {
+  char *c = (char *)d;
+  bool finite;
+  size_t n;
+  if (id == MW_T_FLOAT32) {
+    float v = ((const float *)vals)[slot];
+    finite = isfinite(v);
+    n = mw_float_fmt_f32(c + !finite, v);
+  } else if (id == MW_T_FLOAT64) {
+    double v = ((const double *)vals)[slot];
+    finite = isfinite(v);
+    n = mw_float_fmt_f64(c + !finite, v);
   } else {
-    put(out, t);
+    uint16_t h = ((const uint16_t *)vals)[slot];
+    finite = (h & 0x7C00) != 0x7C00;
+    n = mw_float_fmt_f16(c + !finite, h);
   }
+  if (finite) return n;
+  c[0] = '"';
+  c[n + 1] = '"';
+  return n + 2;
+}
+
+static void put_float(mw_buf *out, mw_type_id id, const void *vals, int64_t slot) {
+  if (!mw_buf_reserve(out, FLOAT_JSON_MAX)) return;
+  out->len += put_float_at(out->data + out->len, id, vals, slot);
 }
 
 /* -------------------------------------------------------------- decimal */
@@ -353,6 +349,34 @@ mw_status mw_json_schema(mw_buf *out, const struct ArrowSchema *schema, mw_error
   return nomem(out, err);
 }
 
+/* Mirrors value_rec's walk: children of structs and lists one level down,
+ * a map's key and value two. */
+static mw_status check_rec(const struct ArrowSchema *s, int depth, mw_error *err) {
+  if (depth > MW_JSON_MAX_DEPTH) return mw_err(err, MW_ERR_INVALID, "json: nesting deeper than %d", MW_JSON_MAX_DEPTH);
+  mw_type t;
+  MW_TRY(parse_type(&t, s, err));
+  switch (t.id) {
+    case MW_T_STRUCT:
+      for (int64_t k = 0; k < s->n_children; k++) MW_TRY(check_rec(s->children[k], depth + 1, err));
+      return MW_OK;
+    case MW_T_LIST: case MW_T_LARGE_LIST: case MW_T_FIXED_SIZE_LIST:
+      if (s->n_children < 1) return mw_err(err, MW_ERR_INVALID, "json: list without a child");
+      return check_rec(s->children[0], depth + 1, err);
+    case MW_T_MAP: {
+      if (s->n_children < 1) return mw_err(err, MW_ERR_INVALID, "json: map without entries");
+      const struct ArrowSchema *es = s->children[0];
+      for (int64_t k = 0; k < es->n_children && k < 2; k++) MW_TRY(check_rec(es->children[k], depth + 2, err));
+      return MW_OK;
+    }
+    default:
+      return MW_OK;
+  }
+}
+
+mw_status mw_json_check(const struct ArrowSchema *schema, mw_error *err) {
+  return check_rec(schema, 0, err);
+}
+
 /* ---------------------------------------------------------------- values */
 
 static mw_status value_rec(mw_buf *out, const struct ArrowSchema *s, const struct ArrowArray *a,
@@ -363,8 +387,43 @@ static int64_t list_offset(const struct ArrowArray *a, int64_t slot, bool large)
   return ((const int32_t *)a->buffers[1])[slot];
 }
 
+/* A list of float16/32/64 items, rendered in one pass into room reserved
+ * up front (vector columns: most of the output of a typical table). */
+static void put_float_list(mw_buf *out, mw_type_id id, const struct ArrowArray *ca, int64_t start,
+                           int64_t end) {
+  size_t n = (size_t)(end - start);
+  if (!mw_buf_reserve(out, n * (FLOAT_JSON_MAX + 2) + 2)) return;
+  const void *valid = ca->n_buffers > 0 ? ca->buffers[0] : NULL;
+  const void *vals = ca->buffers[1];
+  uint8_t *d = out->data + out->len;
+  *d++ = '[';
+  for (int64_t j = start; j < end; j++) {
+    if (j > start) {
+      *d++ = ',';
+      *d++ = ' ';
+    }
+    int64_t slot = ca->offset + j;
+    if (!mw_bit_get(valid, slot)) {
+      memcpy(d, "null", 4);
+      d += 4;
+    } else {
+      d += put_float_at(d, id, vals, slot);
+    }
+  }
+  *d++ = ']';
+  out->len = (size_t)(d - out->data);
+}
+
 static mw_status put_list_range(mw_buf *out, const struct ArrowSchema *cs, const struct ArrowArray *ca,
                                 int64_t start, int64_t end, int depth, mw_error *err) {
+  if (end > start && depth + 1 <= MW_JSON_MAX_DEPTH) {
+    mw_type ct;
+    MW_TRY(parse_type(&ct, cs, err));
+    if (ct.id == MW_T_FLOAT32 || ct.id == MW_T_FLOAT64 || ct.id == MW_T_FLOAT16) {
+      put_float_list(out, ct.id, ca, start, end);
+      return MW_OK;
+    }
+  }
   mw_buf_u8(out, '[');
   for (int64_t j = start; j < end; j++) {
     if (j > start) put(out, ", ");
@@ -405,17 +464,8 @@ static mw_status value_rec(mw_buf *out, const struct ArrowSchema *s, const struc
       snprintf(tmp, sizeof tmp, "%" PRId64, ((const int64_t *)vals)[slot]);
       break;
     case MW_T_UINT64: snprintf(tmp, sizeof tmp, "%" PRIu64, ((const uint64_t *)vals)[slot]); break;
-    case MW_T_FLOAT16:
-      mw_json_format_f16(tmp, sizeof tmp, ((const uint16_t *)vals)[slot]);
-      put_float_text(out, tmp);
-      return MW_OK;
-    case MW_T_FLOAT32:
-      mw_json_format_f32(tmp, sizeof tmp, ((const float *)vals)[slot]);
-      put_float_text(out, tmp);
-      return MW_OK;
-    case MW_T_FLOAT64:
-      mw_json_format_f64(tmp, sizeof tmp, ((const double *)vals)[slot]);
-      put_float_text(out, tmp);
+    case MW_T_FLOAT16: case MW_T_FLOAT32: case MW_T_FLOAT64:
+      put_float(out, t.id, vals, slot);
       return MW_OK;
     case MW_T_UTF8: case MW_T_BINARY: case MW_T_LARGE_UTF8: case MW_T_LARGE_BINARY: {
       bool large = t.id == MW_T_LARGE_UTF8 || t.id == MW_T_LARGE_BINARY;

@@ -66,6 +66,14 @@ mw_status mw_json_row(mw_buf *out, const struct ArrowSchema *schema,
 mw_status mw_json_rows(mw_buf *out, const struct ArrowSchema *schema,
                        const struct ArrowArray *batch, mw_error *err);
 
+/* Checks that any batch of this (struct) schema renders without error:
+ * every type supported, nesting within MW_JSON_MAX_DEPTH. After MW_OK the
+ * row functions can only fail for lack of memory, so a caller may write rows
+ * out as it renders them. (Stricter than rendering, which only trips over
+ * the types of values it meets: e.g. a dictionary child of always-empty
+ * lists.) */
+mw_status mw_json_check(const struct ArrowSchema *schema, mw_error *err);
+
 /* Appends a JSON string literal of n bytes of (possibly invalid) UTF-8. */
 void mw_json_string(mw_buf *out, const char *s, size_t n);
 

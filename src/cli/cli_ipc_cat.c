@@ -3,11 +3,13 @@
  * every batch (format: src/arrow/json.h). Exit 0 ok, 1 on unreadable or
  * malformed input (message on stderr, nothing partial is trusted), 2 usage. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arrow/c_data.h"
+#include "arrow/ipc.h"
 #include "arrow/json.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
@@ -32,24 +34,48 @@ int mw_cli_ipc_cat(int argc, char **argv) {
   struct ArrowSchema schema;
   struct ArrowArray *batches = NULL;
   size_t n_batches = 0;
-  int bad = mw_cli_decode_ipc(&schema, &batches, &n_batches, "ipc-cat", path, &in);
-  mw_buf_free(&in);
-  if (bad) return 1;
+  /* The decoder takes the buffer: batches point into it instead of copies. */
+  size_t in_len;
+  uint8_t *in_data = mw_buf_take(&in, &in_len);
+  mw_error derr = {0};
+  mw_status ds = mw_ipc_decode_take(&schema, &batches, &n_batches, in_data, in_len, &derr);
+  if (ds != MW_OK) {
+    fprintf(stderr, "memwal ipc-cat: %s: %s\n", path, derr.message[0] ? derr.message : mw_status_str(ds));
+    return 1;
+  }
 
-  /* Render everything first: on a rendering error nothing is printed. */
+  /* When mw_json_check says rendering cannot fail (short of memory), rows
+   * go out in chunks of about 1 MiB as they are rendered; otherwise
+   * everything is rendered first, so that a rendering error prints nothing. */
   mw_error err = {0};
   mw_buf out;
   mw_buf_init(&out);
+  bool stream = mw_json_check(&schema, NULL) == MW_OK;
+  bool write_failed = false;
   mw_status st = mw_json_schema(&out, &schema, &err);
   if (st == MW_OK) mw_buf_u8(&out, '\n');
-  for (size_t k = 0; st == MW_OK && k < n_batches; k++) st = mw_json_rows(&out, &schema, &batches[k], &err);
+  for (size_t k = 0; st == MW_OK && !write_failed && k < n_batches; k++) {
+    if (!stream) {
+      st = mw_json_rows(&out, &schema, &batches[k], &err);
+      continue;
+    }
+    for (int64_t i = 0; st == MW_OK && i < batches[k].length; i++) {
+      st = mw_json_row(&out, &schema, &batches[k], i, &err);
+      mw_buf_u8(&out, '\n');
+      if (out.len >= ((size_t)1 << 20) && mw_buf_ok(&out)) {
+        write_failed = fwrite(out.data, 1, out.len, stdout) != out.len;
+        out.len = 0;
+        if (write_failed) break;
+      }
+    }
+  }
   if (st == MW_OK && !mw_buf_ok(&out)) st = MW_ERR_NOMEM;
 
   int rc = 0;
   if (st != MW_OK) {
     fprintf(stderr, "memwal ipc-cat: %s: %s\n", path, err.message[0] ? err.message : mw_status_str(st));
     rc = 1;
-  } else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
+  } else if (write_failed || fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
     fprintf(stderr, "memwal ipc-cat: writing output: %s\n", strerror(errno));
     rc = 1;
   }

@@ -2,9 +2,11 @@
 #include "cli/cli_util.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "arrow/c_data.h"
@@ -83,6 +85,31 @@ int mw_cli_open_existing(mw_objstore **store, const char *cmd, const char *uri) 
   return 0;
 }
 
+/* For an empty b and a regular file: one allocation of the file's size (plus
+ * the 64 KiB the read loop asks for, so reaching EOF does not grow it);
+ * from 2 MiB on, 2 MiB-aligned and marked for transparent huge pages. On
+ * this machine first-touch page faults dominated reading a 42 MB file into
+ * 4 KiB pages (10,461 faults, ~220 ms; 82-245 faults and 13-100 ms with huge
+ * pages). Anything unexpected leaves b alone: the loop then grows it. */
+static void presize(mw_buf *b, FILE *f) {
+  struct stat st;
+  if (b->data || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) return;
+  if ((uint64_t)st.st_size > SIZE_MAX / 2) return;
+  const size_t huge = (size_t)2 << 20;
+  size_t cap = (size_t)st.st_size + 65536;
+  void *p = NULL;
+  if (cap >= huge) {
+    cap = (cap + huge - 1) & ~(huge - 1);
+    if (posix_memalign(&p, huge, cap) != 0) return;
+    (void)madvise(p, cap, MADV_HUGEPAGE); /* a hint: failure only costs speed */
+  } else {
+    p = malloc(cap);
+    if (!p) return;
+  }
+  b->data = p;
+  b->cap = cap;
+}
+
 int mw_cli_read_file(mw_buf *b, const char *path, bool dash_is_stdin, bool *opened) {
   bool use_stdin = dash_is_stdin && strcmp(path, "-") == 0;
   errno = 0;
@@ -90,6 +117,7 @@ int mw_cli_read_file(mw_buf *b, const char *path, bool dash_is_stdin, bool *open
   if (opened) *opened = f != NULL;
   if (!f) return errno ? errno : EIO;
   errno = 0;
+  presize(b, f);
   int e = 0;
   for (;;) {
     if (!mw_buf_reserve(b, 65536)) {
