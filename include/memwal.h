@@ -660,6 +660,75 @@ typedef struct mw_write_stats {
 MW_API mw_status mw_shard_writer_write_stats(mw_write_stats *out, mw_shard_writer *writer, int reset,
                                              mw_error *err);
 
+/* ------------------------------------------------------------ table writer
+ *
+ * Writes a Lance table through its MemWAL: rows are routed to shards by the
+ * table's sharding spec (the `__lance_mem_wal` index of the base table:
+ * unsharded, bucket(column, n) or identity(column)) exactly as LanceDB
+ * routes them (same shard UUIDs, same bucket hash), and each shard is
+ * written by its own ShardWriter, opened lazily (claiming the shard) and
+ * closed when idle. Unlike LanceDB, input need not be pre-sharded and any
+ * number of shards may be written at once.
+ */
+typedef struct mw_table_writer mw_table_writer;
+
+typedef struct mw_table_writer_config {
+  uint32_t struct_size;         /* set by _init */
+  mw_shard_writer_config shard; /* every shard writer's config (shard_id and
+                                   shard_spec_id are set per shard); fields
+                                   left at their defaults take the table's
+                                   writer_config_defaults */
+  uint64_t idle_close_ms;       /* close a shard writer unused this long [60 000; 0 = never] */
+  uint32_t max_open_shards;     /* close the least recently used beyond [1024; 0 = no limit] */
+} mw_table_writer_config;
+
+/** Fills every field with its default (the shard config as
+ *  mw_shard_writer_config_init, first WAL position 1). */
+MW_API void mw_table_writer_config_init(mw_table_writer_config *cfg);
+
+/** Opens a writer on the Lance table rooted at `store` (borrowed until
+ *  close): reads its latest version. `schema` (borrowed, deep-copied) must
+ *  name the table's top-level columns in the table's order with the same
+ *  Lance types; the primary-key markers are taken from the table.
+ *  MW_ERR_NOT_FOUND when there is no table, MW_ERR_INVALID when it has no
+ *  MemWAL spec or no primary key or the schema does not match,
+ *  MW_ERR_UNSUPPORTED for a spec that cannot be routed. cfg: NULL =
+ *  defaults; copied. */
+MW_API mw_status mw_table_writer_open(mw_table_writer **out, mw_objstore *store,
+                                      const mw_table_writer_config *cfg,
+                                      const struct ArrowSchema *schema, mw_error *err);
+
+/** Routes the rows of n batches to their shards and puts them. With
+ *  durable_write, returns once every shard entry it touched is durable.
+ *  Ownership: MW_OK / MW_ERR_NOT_DURABLE: the batches were taken (released
+ *  or moved); any other error: they are left to the caller, and the
+ *  message names the shard that failed (rows of other shards may already be
+ *  written: puts are upserts by primary key, so putting the batches again
+ *  is safe). Thread-safe. */
+MW_API mw_status mw_table_writer_put(mw_table_writer *writer, struct ArrowArray *batches, size_t n,
+                                     mw_error *err);
+
+/** mw_shard_writer_flush_wal on every open shard writer; the first error,
+ *  naming its shard. */
+MW_API mw_status mw_table_writer_flush_wal(mw_table_writer *writer, mw_error *err);
+
+/** mw_shard_writer_flush_memtable on every open shard writer (MemTable
+ *  mode): their rows become generations. */
+MW_API mw_status mw_table_writer_flush_memtables(mw_table_writer *writer, mw_error *err);
+
+/** Waits for puts in flight, closes every shard writer (first flushing its
+ *  MemTable as a generation when flush_memtables != 0) and frees the writer
+ *  (always). Returns the first error, naming its shard. NULL is ok. */
+MW_API mw_status mw_table_writer_close(mw_table_writer *writer, int flush_memtables, mw_error *err);
+
+/** The routing spec in text form ("bucket:id:16"), valid until close. */
+MW_API const char *mw_table_writer_spec(const mw_table_writer *writer);
+
+/** Counters as one JSON object: spec, table_version, puts, rows, and per
+ *  shard written to: shard (UUID), bucket (bucket specs), rows, puts.
+ *  *out_json: free with mw_free(). */
+MW_API mw_status mw_table_writer_stats_json(char **out_json, mw_table_writer *writer, mw_error *err);
+
 #ifdef __cplusplus
 }
 #endif

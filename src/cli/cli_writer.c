@@ -152,7 +152,7 @@ static int open_store(mw_objstore **store, const char *cmd, const writer_opts *o
 /* ------------------------------------------------------------------- put */
 
 static const char put_usage[] =
-    "usage: memwal put URI --shard UUID --input FILE.arrows [--wal-only] [--no-durable]\n"
+    "usage: memwal put URI [--shard UUID] --input FILE.arrows [--wal-only] [--no-durable]\n"
     "                  [--first-position N] [--flush-interval-ms N] [--buffer-bytes N] [--acks]\n"
     "                  [--no-fsync] [--flush-on-close]\n"
     "  Writes each batch of the Arrow IPC stream FILE with one put through a ShardWriter\n"
@@ -160,14 +160,59 @@ static const char put_usage[] =
     "  {\"epoch\", \"puts\", \"rows\", \"wal_entries\", \"put_seconds\", \"close_seconds\"}.\n"
     "  --acks first prints {\"put\": i, \"rows\": n, \"start\": s, \"end\": e} per acknowledged put.\n"
     "  --flush-on-close freezes the MemTable at the end and flushes it as a generation folder\n"
-    "  committed to the shard manifest (the summary then has \"generations\": n).\n";
+    "  committed to the shard manifest (the summary then has \"generations\": n).\n"
+    "  Without --shard, URI must be a Lance table with a MemWAL spec (memwal set-spec, or\n"
+    "  LanceDB's setLsmWriteSpec): rows are routed to shards as LanceDB routes them and the\n"
+    "  summary is {\"spec\", \"table_version\", \"puts\", \"rows\", \"shards\": [{\"shard\",\n"
+    "  \"bucket\", \"rows\", \"puts\"}], \"put_seconds\", \"close_seconds\"}.\n";
+
+/* put without --shard: through a table writer (src/table/table_writer.c). */
+static int table_put(const writer_opts *o, mw_objstore *store, const struct ArrowSchema *schema,
+                     struct ArrowArray *batches, size_t nb) {
+  mw_table_writer_config cfg;
+  mw_table_writer_config_init(&cfg);
+  writer_config(&cfg.shard, o);
+  mw_error err = {0};
+  mw_table_writer *w = NULL;
+  if (mw_table_writer_open(&w, store, &cfg, schema, &err) != MW_OK) {
+    fprintf(stderr, "memwal put: %s\n", err.message);
+    return 1;
+  }
+  double t0 = now_s();
+  for (size_t i = 0; i < nb; i++) {
+    if (batches[i].length == 0) continue;
+    if (mw_table_writer_put(w, &batches[i], 1, &err) != MW_OK) {
+      fprintf(stderr, "memwal put: batch %zu: %s\n", i, err.message);
+      mw_table_writer_close(w, 0, NULL);
+      return 1;
+    }
+  }
+  double t1 = now_s();
+  mw_status fs = mw_table_writer_flush_wal(w, &err);
+  char *json = NULL;
+  if (fs == MW_OK && o->flush_on_close && !o->wal_only) fs = mw_table_writer_flush_memtables(w, &err);
+  if (fs == MW_OK) fs = mw_table_writer_stats_json(&json, w, &err);
+  mw_error cerr = {0};
+  mw_status cs = mw_table_writer_close(w, 0, &cerr);
+  double t2 = now_s();
+  if (fs != MW_OK || cs != MW_OK) {
+    fprintf(stderr, "memwal put: close: %s\n", fs != MW_OK ? err.message : cerr.message);
+    mw_free(json);
+    return 1;
+  }
+  size_t n = strlen(json);
+  if (n > 0 && json[n - 1] == '}') json[n - 1] = '\0';
+  printf("%s,\"put_seconds\":%.6f,\"close_seconds\":%.6f}\n", json, t1 - t0, t2 - t1);
+  mw_free(json);
+  return 0;
+}
 
 int mw_cli_put(int argc, char **argv) {
   writer_opts o;
   int rc = parse_opts(&o, "put", argc, argv, put_usage);
   if (rc) return rc;
-  if (!o.shard || !o.input) {
-    fprintf(stderr, "memwal put: --shard and --input are required\n%s", put_usage);
+  if (!o.input) {
+    fprintf(stderr, "memwal put: --input is required\n%s", put_usage);
     return 2;
   }
   mw_buf in;
@@ -197,6 +242,11 @@ int mw_cli_put(int argc, char **argv) {
   int code = 1;
   if (s != MW_OK) {
     fprintf(stderr, "memwal put: %s\n", err.message);
+    goto out;
+  }
+  if (!o.shard) {
+    if (mw_cli_check_exists("put", o.uri) || open_store(&store, "put", &o)) goto out;
+    code = table_put(&o, store, &wschema, batches, nb);
     goto out;
   }
   if (open_store(&store, "put", &o)) goto out;

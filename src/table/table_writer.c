@@ -1,0 +1,593 @@
+/*
+ * table_writer.c - writing a Lance table through its MemWAL (issue 10 item
+ * 3; LSM.md sections 1-3): rows are routed to shards by the table's
+ * sharding spec, as LanceDB routes them, and each shard is written by its
+ * own ShardWriter.
+ *
+ * Design.
+ *  - Open reads the base table (its latest version): schema, primary key,
+ *    the `__lance_mem_wal` sharding spec and writer_config_defaults. The
+ *    caller's Arrow schema must name the table's top-level columns in the
+ *    table's order with the same Lance logical types; the primary-key field
+ *    metadata is set from the table (a conflicting marker is refused). The
+ *    table's writer defaults apply to every field the caller left at the
+ *    library default (explicit settings win).
+ *  - put routes every row (mw_route_batch): a batch whose rows all go to one
+ *    shard is handed to that shard as is (zero copy, ownership moves as in
+ *    mw_shard_writer_put); otherwise one sub-batch per shard is gathered
+ *    (mw_array_take) and the caller's batches are released once every shard
+ *    took its rows. Unlike LanceDB, which wants pre-sharded input and one
+ *    open shard at a time, any number of shards may be written at once.
+ *  - Shard writers are opened lazily on first use (claiming the shard) and
+ *    closed when idle for idle_close_ms or when more than max_open_shards
+ *    are open (least recently used first).
+ *  - Concurrency: `mu` guards the shard table (entries, their state,
+ *    refs and last use) and the counters; it is never held across a shard
+ *    writer's open/put/close (I/O). An entry being opened is OPENING; other
+ *    threads that need it wait on `cv` (signalled when an open finishes or
+ *    an entry's refs drop to 0). An entry with refs > 0 is never closed.
+ *  - Errors name the shard. A durable put returns once every shard entry it
+ *    touched is durable (each shard put waits for its own WAL entry).
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arrow/c_data.h"
+#include "arrow/take.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/uuid.h"
+#include "lance/lance_file.h"
+#include "table/routing.h"
+#include "table/table.h"
+
+typedef enum { TW_OPENING, TW_OPEN, TW_CLOSED } tw_state;
+
+typedef struct tw_shard {
+  uint8_t id[16];
+  char id_str[40];
+  int32_t bucket; /* bucket spec: the bucket; else -1 */
+  mw_shard_writer *w;
+  tw_state state;
+  unsigned refs;      /* puts using it now */
+  uint64_t last_used; /* ms */
+  uint64_t rows, puts;
+} tw_shard;
+
+struct mw_table_writer {
+  /* immutable after open */
+  mw_objstore *store;
+  mw_table_writer_config cfg;
+  struct ArrowSchema schema; /* the caller's, with the table's key markers */
+  mw_routing_spec spec;
+  char spec_text[300];
+  uint32_t spec_id;
+  uint64_t table_version;
+
+  pthread_mutex_t mu;
+  pthread_cond_t cv; /* an open finished, or an entry's refs dropped to 0 */
+  /* (mu) */
+  tw_shard *shards;
+  size_t n_shards, cap_shards;
+  uint64_t rows, puts;
+  bool closing;
+};
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void mw_table_writer_config_init(mw_table_writer_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->struct_size = sizeof *cfg;
+  mw_shard_writer_config_init(&cfg->shard);
+  cfg->shard.first_wal_entry_position = 1;
+  cfg->idle_close_ms = 60000;
+  cfg->max_open_shards = 1024;
+}
+
+/* ------------------------------------------------------------ open */
+
+static bool parse_u64(const char *s, uint64_t *out) {
+  if (!s || !*s) return false;
+  char *end = NULL;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (*end != '\0' || s[0] == '-') return false;
+  *out = v;
+  return true;
+}
+
+/* Applies the table's writer_config_defaults to every field the caller left
+ * at the library default. Unknown keys are ignored (logged by the caller
+ * through the describe output); malformed values are an error. */
+static mw_status apply_table_defaults(mw_shard_writer_config *c, const mw_table *t, mw_error *err) {
+  if (!t->mem_wal) return MW_OK;
+  mw_shard_writer_config d;
+  mw_shard_writer_config_init(&d);
+  for (size_t i = 0; i < t->mem_wal->n_writer_config_defaults; i++) {
+    const char *k = t->mem_wal->writer_config_defaults[i]->key;
+    const char *v = t->mem_wal->writer_config_defaults[i]->value;
+    if (!k || !v) continue;
+    uint64_t x = 0;
+    bool is_bool = strcmp(v, "true") == 0 || strcmp(v, "false") == 0;
+    bool b = strcmp(v, "true") == 0;
+    bool num = parse_u64(v, &x);
+#define U64(name, field)                                                                                   \
+  if (strcmp(k, name) == 0) {                                                                              \
+    if (!num) return mw_err(err, MW_ERR_INVALID, "table writer default %s = '%s' is not a number", k, v); \
+    if (c->field == d.field) c->field = x;                                                                 \
+    continue;                                                                                              \
+  }
+#define BOOL(name, field)                                                                                  \
+  if (strcmp(k, name) == 0) {                                                                              \
+    if (!is_bool) return mw_err(err, MW_ERR_INVALID, "table writer default %s = '%s' is not true/false", k, v); \
+    if (c->field == d.field) c->field = b;                                                                 \
+    continue;                                                                                              \
+  }
+    BOOL("durable_write", durable_write)
+    BOOL("enable_memtable", enable_memtable)
+    BOOL("sync_indexed_write", sync_indexed_write)
+    U64("max_wal_buffer_size", max_wal_buffer_size)
+    U64("max_wal_flush_interval_ms", max_wal_flush_interval_ms)
+    U64("max_memtable_size", max_memtable_size)
+    U64("max_memtable_rows", max_memtable_rows)
+    U64("max_memtable_batches", max_memtable_batches)
+    U64("max_unflushed_memtable_bytes", max_unflushed_memtable_bytes)
+    U64("backpressure_log_interval_ms", backpressure_log_interval_ms)
+    U64("async_index_buffer_rows", async_index_buffer_rows)
+    U64("async_index_interval_ms", async_index_interval_ms)
+    U64("retry_initial_backoff_ms", retry_initial_backoff_ms)
+    U64("wal_persist_retry_base_delay_ms", retry_initial_backoff_ms)
+    if (strcmp(k, "manifest_scan_batch_size") == 0 || strcmp(k, "max_wal_persist_retries") == 0) {
+      if (!num || x > UINT32_MAX) return mw_err(err, MW_ERR_INVALID, "table writer default %s = '%s' is not a number", k, v);
+      if (k[0] == 'm' && k[1] == 'a' && k[4] == 'w') {
+        if (c->retry_max_attempts == d.retry_max_attempts) c->retry_max_attempts = (uint32_t)x;
+      } else if (c->manifest_scan_batch_size == d.manifest_scan_batch_size) {
+        c->manifest_scan_batch_size = (uint32_t)x;
+      }
+      continue;
+    }
+#undef U64
+#undef BOOL
+  }
+  return MW_OK;
+}
+
+/* The caller's schema with the table's primary-key markers, checked
+ * against the table's top-level columns. */
+static mw_status bind_schema(struct ArrowSchema *out, const struct ArrowSchema *s, const mw_table *t,
+                             mw_error *err) {
+  if (!s || !s->release || !s->format || strcmp(s->format, "+s") != 0)
+    return mw_err(err, MW_ERR_INVALID, "table writer: the schema must be a struct (\"+s\") schema of the columns");
+  size_t n_top = 0;
+  for (size_t i = 0; i < t->n_fields; i++) n_top += t->fields[i].parent_id == -1;
+  if ((size_t)s->n_children != n_top)
+    return mw_err(err, MW_ERR_INVALID, "table writer: the schema has %" PRId64 " columns, the table %zu",
+                  s->n_children, n_top);
+  MW_TRY(mw_schema_init(out, "+s", s->name, s->metadata, s->flags, s->n_children, err));
+  size_t k = 0;
+  mw_status st = MW_OK;
+  for (size_t i = 0; st == MW_OK && i < t->n_fields; i++) {
+    const mw_table_field *f = &t->fields[i];
+    if (f->parent_id != -1) continue;
+    const struct ArrowSchema *c = s->children[k];
+    if (!c->name || strcmp(c->name, f->name) != 0) {
+      st = mw_err(err, MW_ERR_INVALID, "table writer: column %zu is '%s', the table's is '%s'", k,
+                  c->name ? c->name : "", f->name);
+      break;
+    }
+    char lt[128];
+    mw_error te = {0};
+    if (mw_lance_logical_type(lt, sizeof lt, c, &te) != MW_OK) {
+      st = mw_err(err, MW_ERR_UNSUPPORTED, "table writer: column '%s': %s", f->name, te.message);
+      break;
+    }
+    if (f->logical_type && strcmp(lt, f->logical_type) != 0) {
+      st = mw_err(err, MW_ERR_INVALID, "table writer: column '%s' has Lance type %s, the table's is %s", f->name, lt,
+                  f->logical_type);
+      break;
+    }
+    /* key marker: the table's, whatever the caller wrote */
+    uint32_t pos = 0;
+    for (size_t p = 0; p < t->n_pk; p++)
+      if (t->pk[p] == f) pos = (uint32_t)p + 1;
+    mw_kv had;
+    bool marked = c->metadata && mw_metadata_find(c->metadata, MW_LANCE_PK_POSITION_KEY, &had);
+    if (marked && pos == 0) {
+      st = mw_err(err, MW_ERR_INVALID, "table writer: column '%s' is marked as a primary key, the table's key is not",
+                  f->name);
+      break;
+    }
+    char *meta = NULL;
+    if (pos > 0) {
+      char v[16];
+      snprintf(v, sizeof v, "%" PRIu32, pos);
+      bool ok = true;
+      meta = mw_metadata_with(c->metadata, MW_LANCE_PK_POSITION_KEY, v, &ok);
+      if (!ok) st = mw_err(err, MW_ERR_NOMEM, "out of memory");
+    }
+    if (st == MW_OK) st = mw_schema_copy_with_metadata(out->children[k], c, pos > 0 ? meta : c->metadata, err);
+    free(meta);
+    k++;
+  }
+  if (st == MW_OK && t->n_pk == 0)
+    st = mw_err(err, MW_ERR_INVALID, "table writer: the table has no primary key (rows are routed and merged by it)");
+  if (st != MW_OK) mw_schema_release(out);
+  return st;
+}
+
+mw_status mw_table_writer_open(mw_table_writer **out, mw_objstore *store, const mw_table_writer_config *cfg,
+                               const struct ArrowSchema *schema, mw_error *err) {
+  *out = NULL;
+  if (!store) return mw_err(err, MW_ERR_INVALID, "table writer: store is NULL");
+  mw_table_writer_config c;
+  mw_table_writer_config_init(&c);
+  if (cfg) {
+    if (cfg->struct_size < sizeof(uint32_t) + sizeof(mw_shard_writer_config) || cfg->struct_size > sizeof c)
+      return mw_err(err, MW_ERR_INVALID, "table writer config: struct_size %u is not a known version", cfg->struct_size);
+    memcpy(&c, cfg, cfg->struct_size);
+    c.struct_size = sizeof c;
+  }
+  mw_table *t = NULL;
+  MW_TRY(mw_table_open(&t, store, err));
+  mw_status s = MW_OK;
+  if (!t->mem_wal) s = mw_err(err, MW_ERR_INVALID, "table writer: the table has no MemWAL spec (set one with memwal set-spec)");
+  else if (!t->spec_ok) s = mw_err(err, MW_ERR_UNSUPPORTED, "table writer: cannot route this table: %s", t->spec_error);
+  mw_table_writer *w = s == MW_OK ? calloc(1, sizeof *w) : NULL;
+  if (s == MW_OK && !w) s = mw_err(err, MW_ERR_NOMEM, "out of memory");
+  if (s == MW_OK) {
+    w->store = store;
+    w->cfg = c;
+    w->spec = t->spec;
+    w->table_version = t->version;
+    w->spec_id = t->mem_wal->n_sharding_specs > 0 ? t->mem_wal->sharding_specs[0]->spec_id : 0;
+    mw_routing_spec_format(w->spec_text, sizeof w->spec_text, &w->spec);
+    s = apply_table_defaults(&w->cfg.shard, t, err);
+    if (s == MW_OK) s = bind_schema(&w->schema, schema, t, err);
+  }
+  mw_table_close(t);
+  if (s != MW_OK) {
+    free(w);
+    return s;
+  }
+  w->cfg.shard.shard_spec_id = w->spec_id;
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
+  *out = w;
+  return MW_OK;
+}
+
+/* ------------------------------------------------------------ shards */
+
+/* Finds or adds the entry of shard `id` (mu held). NULL when out of memory. */
+static tw_shard *entry_for(mw_table_writer *w, const uint8_t id[16], int32_t bucket, bool *created) {
+  *created = false;
+  for (size_t i = 0; i < w->n_shards; i++)
+    if (memcmp(w->shards[i].id, id, 16) == 0) return &w->shards[i];
+  if (w->n_shards == w->cap_shards) {
+    size_t cap = w->cap_shards ? w->cap_shards * 2 : 16;
+    tw_shard *n = realloc(w->shards, cap * sizeof *n);
+    if (!n) return NULL;
+    w->shards = n;
+    w->cap_shards = cap;
+  }
+  tw_shard *e = &w->shards[w->n_shards++];
+  memset(e, 0, sizeof *e);
+  memcpy(e->id, id, 16);
+  mw_uuid_format(e->id_str, id);
+  e->bucket = bucket;
+  e->state = TW_OPENING;
+  *created = true;
+  return e;
+}
+
+static size_t entry_index(mw_table_writer *w, const uint8_t id[16]) {
+  for (size_t i = 0; i < w->n_shards; i++)
+    if (memcmp(w->shards[i].id, id, 16) == 0) return i;
+  return (size_t)-1;
+}
+
+/* Takes a reference on shard `id`, opening its writer if needed (mu not
+ * held on entry or exit). */
+static mw_status acquire(mw_table_writer *w, const uint8_t id[16], int32_t bucket, mw_error *err) {
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    bool created = false;
+    tw_shard *e = entry_for(w, id, bucket, &created);
+    if (!e) {
+      pthread_mutex_unlock(&w->mu);
+      return mw_err(err, MW_ERR_NOMEM, "out of memory");
+    }
+    if (!created && e->state == TW_OPENING) {
+      pthread_cond_wait(&w->cv, &w->mu);
+      continue; /* the entry may have moved (the array grows) */
+    }
+    if (e->state == TW_CLOSED) { /* closed when idle, or a failed open: (re)open */
+      e->state = TW_OPENING;
+      created = true;
+    }
+    e->refs++;
+    if (!created) {
+      pthread_mutex_unlock(&w->mu);
+      return MW_OK;
+    }
+    char sid[40];
+    snprintf(sid, sizeof sid, "%s", e->id_str);
+    pthread_mutex_unlock(&w->mu);
+    mw_shard_writer_config sc = w->cfg.shard;
+    snprintf(sc.shard_id, sizeof sc.shard_id, "%s", sid);
+    mw_shard_writer *sw = NULL;
+    mw_status s = mw_shard_writer_open(&sw, w->store, &sc, &w->schema, NULL, 0, err);
+    if (s != MW_OK) mw_err_wrap(err, s, "opening shard %s", sid);
+    pthread_mutex_lock(&w->mu);
+    size_t i = entry_index(w, id);
+    if (s == MW_OK) {
+      w->shards[i].w = sw;
+      w->shards[i].state = TW_OPEN;
+    } else {
+      w->shards[i].state = TW_CLOSED;
+      w->shards[i].refs--;
+    }
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return s;
+  }
+}
+
+static void release_ref(mw_table_writer *w, const uint8_t id[16], uint64_t rows) {
+  pthread_mutex_lock(&w->mu);
+  size_t i = entry_index(w, id);
+  if (i != (size_t)-1) {
+    tw_shard *e = &w->shards[i];
+    e->refs--;
+    e->last_used = now_ms();
+    if (rows) {
+      e->rows += rows;
+      e->puts++;
+    }
+    if (e->refs == 0) pthread_cond_broadcast(&w->cv);
+  }
+  pthread_mutex_unlock(&w->mu);
+}
+
+static mw_shard_writer *writer_of(mw_table_writer *w, const uint8_t id[16]) {
+  pthread_mutex_lock(&w->mu);
+  size_t i = entry_index(w, id);
+  mw_shard_writer *sw = i == (size_t)-1 ? NULL : w->shards[i].w;
+  pthread_mutex_unlock(&w->mu);
+  return sw;
+}
+
+/* Closes shard writers idle for idle_close_ms, and the least recently used
+ * beyond max_open_shards (mu not held). Their errors are logged to stderr
+ * through the shard writers' own logs; a failed close is returned. */
+static mw_status close_idle(mw_table_writer *w, mw_error *err) {
+  mw_shard_writer *victims[64];
+  char names[64][40];
+  size_t nv = 0;
+  pthread_mutex_lock(&w->mu);
+  uint64_t now = now_ms();
+  for (;;) {
+    size_t open = 0, lru = (size_t)-1;
+    for (size_t i = 0; i < w->n_shards; i++) {
+      tw_shard *e = &w->shards[i];
+      if (e->state != TW_OPEN) continue;
+      open++;
+      if (e->refs == 0 && (lru == (size_t)-1 || e->last_used < w->shards[lru].last_used)) lru = i;
+    }
+    if (lru == (size_t)-1 || nv == 64) break;
+    tw_shard *e = &w->shards[lru];
+    bool idle = w->cfg.idle_close_ms && now - e->last_used >= w->cfg.idle_close_ms;
+    bool over = w->cfg.max_open_shards && open > w->cfg.max_open_shards;
+    if (!idle && !over) break;
+    victims[nv] = e->w;
+    snprintf(names[nv], sizeof names[nv], "%s", e->id_str);
+    nv++;
+    e->w = NULL;
+    e->state = TW_CLOSED; /* keeps its counters; reopened on next use */
+  }
+  pthread_mutex_unlock(&w->mu);
+  mw_status first = MW_OK;
+  for (size_t i = 0; i < nv; i++) {
+    mw_error e = {0};
+    mw_status s = mw_shard_writer_close(victims[i], &e);
+    if (s != MW_OK && first == MW_OK) first = mw_err(err, s, "closing idle shard %s: %s", names[i], e.message);
+  }
+  return first;
+}
+
+/* ------------------------------------------------------------ put */
+
+/* Puts `b` (one batch, owned by the caller until taken) into shard `id`. */
+static mw_status put_shard(mw_table_writer *w, const uint8_t id[16], int32_t bucket, struct ArrowArray *b,
+                           mw_error *err) {
+  MW_TRY(acquire(w, id, bucket, err));
+  mw_shard_writer *sw = writer_of(w, id);
+  uint64_t rows = (uint64_t)b->length;
+  mw_status s = mw_shard_writer_put(NULL, sw, b, 1, err);
+  if (s != MW_OK) {
+    char sid[40];
+    mw_uuid_format(sid, id);
+    mw_err_wrap(err, s, "shard %s", sid);
+  }
+  release_ref(w, id, s == MW_OK || s == MW_ERR_NOT_DURABLE ? rows : 0);
+  return s;
+}
+
+mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, size_t n, mw_error *err) {
+  if (!w) return mw_err(err, MW_ERR_INVALID, "table put: writer is NULL");
+  if (n == 0 || !batches) return mw_err(err, MW_ERR_INVALID, "table put: no batches");
+  for (size_t i = 0; i < n; i++) {
+    if (!batches[i].release) return mw_err(err, MW_ERR_INVALID, "table put: batch %zu is released", i);
+    mw_status vs = mw_batch_validate(&w->schema, &batches[i], err);
+    if (vs != MW_OK) return mw_err_wrap(err, vs, "table put: batch %zu", i);
+  }
+  pthread_mutex_lock(&w->mu);
+  bool closing = w->closing;
+  pthread_mutex_unlock(&w->mu);
+  if (closing) return mw_err(err, MW_ERR_CLOSED, "table put: writer is closing");
+  mw_status s = MW_OK, taken_status = MW_OK;
+  bool some_taken = false;
+  for (size_t bi = 0; s == MW_OK && bi < n; bi++) {
+    struct ArrowArray *b = &batches[bi];
+    if (b->length == 0) continue;
+    mw_routing r;
+    s = mw_route_batch(&r, &w->spec, &w->schema, b, err);
+    if (s != MW_OK) {
+      mw_err_wrap(err, s, "table put: routing batch %zu", bi);
+      mw_routing_free(&r);
+      break;
+    }
+    if (r.n_shards == 1) {
+      s = put_shard(w, r.shard_ids[0], r.shard_bucket ? r.shard_bucket[0] : -1, b, err);
+    } else {
+      /* Gather each shard's rows (in their order) into its own batch. */
+      int64_t *rows = malloc((size_t)r.n_rows * sizeof *rows);
+      int64_t *start = calloc((size_t)r.n_shards + 1, sizeof *start);
+      if (!rows || !start) s = mw_err(err, MW_ERR_NOMEM, "out of memory routing a batch");
+      for (uint32_t k = 0; s == MW_OK && k < r.n_shards; k++) start[k + 1] = start[k] + r.shard_rows[k];
+      int64_t *fill = s == MW_OK ? calloc((size_t)r.n_shards, sizeof *fill) : NULL;
+      if (s == MW_OK && !fill) s = mw_err(err, MW_ERR_NOMEM, "out of memory routing a batch");
+      for (int64_t i = 0; s == MW_OK && i < r.n_rows; i++) {
+        uint32_t k = r.row_shard[i];
+        rows[start[k] + fill[k]++] = i;
+      }
+      for (uint32_t k = 0; s == MW_OK && k < r.n_shards; k++) {
+        struct ArrowArray sub;
+        s = mw_array_take(&sub, &w->schema, b, rows + start[k], r.shard_rows[k], err);
+        if (s != MW_OK) break;
+        s = put_shard(w, r.shard_ids[k], r.shard_bucket ? r.shard_bucket[k] : -1, &sub, err);
+        if (sub.release) sub.release(&sub);
+        if (s == MW_ERR_NOT_DURABLE) {
+          taken_status = s;
+          s = MW_OK;
+        }
+        if (s == MW_OK) some_taken = true;
+      }
+      free(rows);
+      free(start);
+      free(fill);
+      if (s == MW_OK && b->release) b->release(b); /* every shard took its rows */
+    }
+    if (s == MW_ERR_NOT_DURABLE) {
+      taken_status = s;
+      s = MW_OK;
+    }
+    if (s == MW_OK) some_taken = true;
+    mw_routing_free(&r);
+  }
+  if (s != MW_OK && some_taken)
+    mw_err_wrap(err, s,
+                "table put: some shards already took their rows (puts are upserts by primary key: putting the "
+                "batches again is safe)");
+  pthread_mutex_lock(&w->mu);
+  if (s == MW_OK) w->puts++;
+  for (size_t i = 0; s == MW_OK && i < n; i++) w->rows += (uint64_t)batches[i].length;
+  pthread_mutex_unlock(&w->mu);
+  if (s == MW_OK) {
+    mw_error ce = {0};
+    if (close_idle(w, &ce) != MW_OK) return mw_err(err, ce.code, "%s", ce.message);
+  }
+  return s != MW_OK ? s : taken_status;
+}
+
+/* ------------------------------------------------------------ flush/close */
+
+/* Runs fn on every open shard writer (each held by a reference). */
+static mw_status each_shard(mw_table_writer *w, mw_status (*fn)(mw_shard_writer *, mw_error *), const char *what,
+                            mw_error *err) {
+  pthread_mutex_lock(&w->mu);
+  size_t n = w->n_shards;
+  uint8_t(*ids)[16] = malloc((n ? n : 1) * 16);
+  size_t k = 0;
+  for (size_t i = 0; ids && i < n; i++) {
+    if (w->shards[i].state != TW_OPEN) continue;
+    memcpy(ids[k++], w->shards[i].id, 16);
+    w->shards[i].refs++;
+  }
+  pthread_mutex_unlock(&w->mu);
+  if (!ids) return mw_err(err, MW_ERR_NOMEM, "out of memory");
+  mw_status first = MW_OK;
+  for (size_t i = 0; i < k; i++) {
+    mw_error e = {0};
+    mw_status s = fn(writer_of(w, ids[i]), &e);
+    if (s != MW_OK && first == MW_OK) {
+      char sid[40];
+      mw_uuid_format(sid, ids[i]);
+      first = mw_err(err, s, "%s of shard %s: %s", what, sid, e.message);
+    }
+    release_ref(w, ids[i], 0);
+  }
+  free(ids);
+  return first;
+}
+
+mw_status mw_table_writer_flush_memtables(mw_table_writer *w, mw_error *err) {
+  if (!w) return mw_err(err, MW_ERR_INVALID, "table flush: writer is NULL");
+  return each_shard(w, mw_shard_writer_flush_memtable, "flush_memtable", err);
+}
+
+mw_status mw_table_writer_flush_wal(mw_table_writer *w, mw_error *err) {
+  if (!w) return mw_err(err, MW_ERR_INVALID, "table flush: writer is NULL");
+  return each_shard(w, mw_shard_writer_flush_wal, "flush_wal", err);
+}
+
+mw_status mw_table_writer_close(mw_table_writer *w, int flush_memtables, mw_error *err) {
+  if (!w) return MW_OK;
+  pthread_mutex_lock(&w->mu);
+  w->closing = true;
+  /* Let puts in flight finish with their shards. */
+  for (;;) {
+    bool busy = false;
+    for (size_t i = 0; i < w->n_shards; i++) busy |= w->shards[i].refs > 0;
+    if (!busy) break;
+    pthread_cond_wait(&w->cv, &w->mu);
+  }
+  pthread_mutex_unlock(&w->mu);
+  mw_status first = MW_OK;
+  for (size_t i = 0; i < w->n_shards; i++) {
+    mw_error e = {0};
+    mw_status s = mw_shard_writer_close_ex(w->shards[i].w, flush_memtables && w->cfg.shard.enable_memtable, &e);
+    if (s != MW_OK && first == MW_OK) first = mw_err(err, s, "closing shard %s: %s", w->shards[i].id_str, e.message);
+  }
+  free(w->shards);
+  mw_schema_release(&w->schema);
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cv);
+  free(w);
+  return first;
+}
+
+const char *mw_table_writer_spec(const mw_table_writer *w) { return w->spec_text; }
+
+mw_status mw_table_writer_stats_json(char **out_json, mw_table_writer *w, mw_error *err) {
+  *out_json = NULL;
+  mw_buf b;
+  mw_buf_init(&b);
+  char tmp[512];
+  pthread_mutex_lock(&w->mu);
+  snprintf(tmp, sizeof tmp, "{\"spec\":\"%s\",\"table_version\":%" PRIu64 ",\"puts\":%" PRIu64 ",\"rows\":%" PRIu64
+           ",\"shards\":[", w->spec_text, w->table_version, w->puts, w->rows);
+  mw_buf_append(&b, tmp, strlen(tmp));
+  for (size_t i = 0; i < w->n_shards; i++) {
+    const tw_shard *e = &w->shards[i];
+    int n = snprintf(tmp, sizeof tmp, "%s{\"shard\":\"%s\"", i ? "," : "", e->id_str);
+    if (e->bucket >= 0) n += snprintf(tmp + n, sizeof tmp - (size_t)n, ",\"bucket\":%" PRId32, e->bucket);
+    snprintf(tmp + n, sizeof tmp - (size_t)n, ",\"rows\":%" PRIu64 ",\"puts\":%" PRIu64 "}", e->rows, e->puts);
+    mw_buf_append(&b, tmp, strlen(tmp));
+  }
+  pthread_mutex_unlock(&w->mu);
+  mw_buf_append(&b, "]}", 3); /* with the NUL */
+  if (b.failed) {
+    mw_buf_free(&b);
+    return mw_err(err, MW_ERR_NOMEM, "out of memory");
+  }
+  *out_json = (char *)b.data;
+  return MW_OK;
+}
