@@ -499,7 +499,10 @@ static void test_deadline_and_late_landing(void) {
   expect_obj(direct, "k1", "late");
 
   mw_wal_appender *a = NULL;
-  CHECK_OKE(mw_wal_appender_open(&a, s, DL_SHARD, NULL, &e), &e);
+  mw_wal_appender_config acfg; /* the positions below count from 0 */
+  mw_wal_appender_config_init(&acfg);
+  acfg.first_wal_entry_position = 0;
+  CHECK_OKE(mw_wal_appender_open(&a, s, DL_SHARD, &acfg, &e), &e);
   if (!a) {
     mw_objstore_close(s);
     mw_objstore_close(direct);

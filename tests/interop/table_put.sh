@@ -81,6 +81,20 @@ contains "our upsert of LanceDB's key wins" "4001:ours4001" "$r"
 check "no lance4001 left" "" "$(echo "$r" | grep 'lance4001')"
 check "still 3001 keys after ours" 3001 "$(echo "$r" | wc -l)"
 
+# No silent loss on takeover (issue 10 item 5): we put 5 rows with default
+# settings and leave them unflushed in the WAL; LanceDB then upserts one row
+# into the same (unsharded) shard, which makes it replay our WAL from
+# position 1 before flushing: all 6 rows must be in its read.
+printf '[["10","a"],["11","b"],["12","c"],["13","d"],["14","e"]]' >"$TMP/five.json"
+printf '[["99","lance99"]]' >"$TMP/one.json"
+node "$TMP/js/lance_routing_rows.mjs" "$TMP/five.arrows" "$TMP/five.json" || die "rows five"
+node "$TMP/js/lance_routing_rows.mjs" "$TMP/one.arrows" "$TMP/one.json" || die "rows one"
+node "$LSM" create "$TMP/db" un unsharded >/dev/null 2>"$TMP/err" || { cat "$TMP/err"; fail "create un"; }
+"$BIN" put "$TMP/db/un.lance" --input "$TMP/five.arrows" >/dev/null 2>"$TMP/err" || { cat "$TMP/err"; fail "put five"; }
+node "$LSM" upsert "$TMP/db" un "$TMP/one.arrows" >/dev/null 2>"$TMP/err" || { cat "$TMP/err"; fail "lance upsert 99"; }
+check "LanceDB takeover of our unflushed default-settings shard loses nothing" \
+  "$(printf '10:a\n11:b\n12:c\n13:d\n14:e\n99:lance99')" "$(lance_rows un)"
+
 # a table without a MemWAL spec: a clear error
 node "$LSM" create "$TMP/db" plain unsharded >/dev/null 2>&1
 "$BIN" put "$TMP/nonexistent.lance" --input "$TMP/rows.arrows" >/dev/null 2>"$TMP/err"; check "no table exit" 1 $?
