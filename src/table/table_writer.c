@@ -44,6 +44,7 @@
 #include "lance/lance_file.h"
 #include "table/routing.h"
 #include "table/table.h"
+#include "writer/shard_writer_split.h"
 
 typedef enum { TW_OPENING, TW_OPEN, TW_CLOSED } tw_state;
 
@@ -67,6 +68,8 @@ struct mw_table_writer {
   char spec_text[300];
   uint32_t spec_id;
   uint64_t table_version;
+  bool durable; /* the caller's durable_write: shard writers run non-durable and
+                   put waits for the WAL entries of all its shards at once */
 
   pthread_mutex_t mu;
   pthread_cond_t cv; /* an open finished, or an entry's refs dropped to 0 */
@@ -257,6 +260,8 @@ mw_status mw_table_writer_open(mw_table_writer **out, mw_objstore *store, const 
     return s;
   }
   w->cfg.shard.shard_spec_id = w->spec_id;
+  w->durable = w->cfg.shard.durable_write != 0;
+  w->cfg.shard.durable_write = 0;
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
   *out = w;
@@ -404,10 +409,50 @@ static mw_status close_idle(mw_table_writer *w, mw_error *err) {
 
 /* ------------------------------------------------------------ put */
 
-/* Puts `b` (one batch, owned by the caller until taken) into shard `id`. */
-static mw_status put_shard(mw_table_writer *w, const uint8_t id[16], int32_t bucket, struct ArrowArray *b,
-                           mw_error *err) {
-  MW_TRY(acquire(w, id, bucket, err));
+/* The shards one put touched: each holds a reference until the put ends. */
+typedef struct touched {
+  uint8_t (*ids)[16];
+  uint64_t *rows, *end;
+  size_t n, cap;
+} touched;
+
+static bool touched_add(touched *t, const uint8_t id[16], uint64_t rows) {
+  for (size_t i = 0; i < t->n; i++)
+    if (memcmp(t->ids[i], id, 16) == 0) {
+      t->rows[i] += rows;
+      return true;
+    }
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 16;
+    uint8_t(*ids)[16] = realloc(t->ids, cap * 16);
+    if (ids) t->ids = ids;
+    uint64_t *r = realloc(t->rows, cap * sizeof *r);
+    if (r) t->rows = r;
+    uint64_t *e = realloc(t->end, cap * sizeof *e);
+    if (e) t->end = e;
+    if (!ids || !r || !e) return false;
+    t->cap = cap;
+  }
+  memcpy(t->ids[t->n], id, 16);
+  t->rows[t->n] = rows;
+  t->end[t->n] = 0;
+  t->n++;
+  return true;
+}
+
+/* Puts `b` (one batch, owned by the caller until taken) into shard `id`
+ * without waiting for durability; the shard stays referenced in `t`. */
+static mw_status put_shard(mw_table_writer *w, touched *t, const uint8_t id[16], int32_t bucket,
+                           struct ArrowArray *b, mw_error *err) {
+  bool known = false;
+  for (size_t i = 0; i < t->n; i++) known |= memcmp(t->ids[i], id, 16) == 0;
+  if (!known) {
+    MW_TRY(acquire(w, id, bucket, err));
+    if (!touched_add(t, id, 0)) {
+      release_ref(w, id, 0);
+      return mw_err(err, MW_ERR_NOMEM, "out of memory");
+    }
+  }
   mw_shard_writer *sw = writer_of(w, id);
   uint64_t rows = (uint64_t)b->length;
   mw_status s = mw_shard_writer_put(NULL, sw, b, 1, err);
@@ -415,9 +460,41 @@ static mw_status put_shard(mw_table_writer *w, const uint8_t id[16], int32_t buc
     char sid[40];
     mw_uuid_format(sid, id);
     mw_err_wrap(err, s, "shard %s", sid);
+  } else {
+    touched_add(t, id, rows);
   }
-  release_ref(w, id, s == MW_OK || s == MW_ERR_NOT_DURABLE ? rows : 0);
   return s;
+}
+
+/* Makes every touched shard's entries durable: all flushes are started
+ * first, then waited for, so the shards write at the same time. Then drops
+ * the references (counting the rows). */
+static mw_status finish_touched(mw_table_writer *w, touched *t, bool wait, mw_error *err) {
+  mw_status first = MW_OK;
+  for (size_t i = 0; wait && i < t->n; i++) {
+    mw_error e = {0};
+    mw_status s = mw_shard_writer_request_wal_flush(&t->end[i], writer_of(w, t->ids[i]), &e);
+    if (s != MW_OK && first == MW_OK) {
+      char sid[40];
+      mw_uuid_format(sid, t->ids[i]);
+      first = mw_err(err, s, "shard %s: %s", sid, e.message);
+    }
+  }
+  for (size_t i = 0; wait && i < t->n; i++) {
+    mw_error e = {0};
+    mw_status s = t->end[i] ? mw_shard_writer_wait_wal(writer_of(w, t->ids[i]), t->end[i], &e) : MW_OK;
+    if (s != MW_OK && first == MW_OK) {
+      char sid[40];
+      mw_uuid_format(sid, t->ids[i]);
+      first = mw_err(err, s, "shard %s: %s", sid, e.message);
+    }
+  }
+  for (size_t i = 0; i < t->n; i++) release_ref(w, t->ids[i], t->rows[i]);
+  free(t->ids);
+  free(t->rows);
+  free(t->end);
+  memset(t, 0, sizeof *t);
+  return first;
 }
 
 mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, size_t n, mw_error *err) {
@@ -434,6 +511,7 @@ mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, si
   if (closing) return mw_err(err, MW_ERR_CLOSED, "table put: writer is closing");
   mw_status s = MW_OK, taken_status = MW_OK;
   bool some_taken = false;
+  touched tt = {0};
   for (size_t bi = 0; s == MW_OK && bi < n; bi++) {
     struct ArrowArray *b = &batches[bi];
     if (b->length == 0) continue;
@@ -445,7 +523,7 @@ mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, si
       break;
     }
     if (r.n_shards == 1) {
-      s = put_shard(w, r.shard_ids[0], r.shard_bucket ? r.shard_bucket[0] : -1, b, err);
+      s = put_shard(w, &tt, r.shard_ids[0], r.shard_bucket ? r.shard_bucket[0] : -1, b, err);
     } else {
       /* Gather each shard's rows (in their order) into its own batch. */
       int64_t *rows = malloc((size_t)r.n_rows * sizeof *rows);
@@ -462,7 +540,7 @@ mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, si
         struct ArrowArray sub;
         s = mw_array_take(&sub, &w->schema, b, rows + start[k], r.shard_rows[k], err);
         if (s != MW_OK) break;
-        s = put_shard(w, r.shard_ids[k], r.shard_bucket ? r.shard_bucket[k] : -1, &sub, err);
+        s = put_shard(w, &tt, r.shard_ids[k], r.shard_bucket ? r.shard_bucket[k] : -1, &sub, err);
         if (sub.release) sub.release(&sub);
         if (s == MW_ERR_NOT_DURABLE) {
           taken_status = s;
@@ -482,6 +560,15 @@ mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, si
     if (s == MW_OK) some_taken = true;
     mw_routing_free(&r);
   }
+  /* Durable: wait for every touched shard's WAL entries (rows taken: a
+   * failure now is NOT_DURABLE, the shard writers retry them). */
+  mw_error fe = {0};
+  mw_status fs = finish_touched(w, &tt, w->durable && some_taken, &fe);
+  if (s == MW_OK && fs != MW_OK) {
+    mw_err(err, MW_ERR_NOT_DURABLE, "table put: rows were taken (do not put them again) but are not known durable: %s",
+           fe.message);
+    taken_status = MW_ERR_NOT_DURABLE;
+  }
   if (s != MW_OK && some_taken)
     mw_err_wrap(err, s,
                 "table put: some shards already took their rows (puts are upserts by primary key: putting the "
@@ -499,47 +586,62 @@ mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, si
 
 /* ------------------------------------------------------------ flush/close */
 
-/* Runs fn on every open shard writer (each held by a reference). */
-static mw_status each_shard(mw_table_writer *w, mw_status (*fn)(mw_shard_writer *, mw_error *), const char *what,
-                            mw_error *err) {
+/* Starts the MemTable flush of every open shard writer, then waits for
+ * each: the shards' flushers write their generations at the same time. */
+mw_status mw_table_writer_flush_memtables(mw_table_writer *w, mw_error *err) {
+  if (!w) return mw_err(err, MW_ERR_INVALID, "table flush: writer is NULL");
   pthread_mutex_lock(&w->mu);
   size_t n = w->n_shards;
-  uint8_t(*ids)[16] = malloc((n ? n : 1) * 16);
-  size_t k = 0;
-  for (size_t i = 0; ids && i < n; i++) {
+  touched t = {0};
+  bool ok = true;
+  for (size_t i = 0; i < n; i++) {
     if (w->shards[i].state != TW_OPEN) continue;
-    memcpy(ids[k++], w->shards[i].id, 16);
+    ok &= touched_add(&t, w->shards[i].id, 0);
     w->shards[i].refs++;
   }
   pthread_mutex_unlock(&w->mu);
-  if (!ids) return mw_err(err, MW_ERR_NOMEM, "out of memory");
-  mw_status first = MW_OK;
-  for (size_t i = 0; i < k; i++) {
+  mw_status first = ok ? MW_OK : mw_err(err, MW_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < t.n; i++) {
     mw_error e = {0};
-    mw_status s = fn(writer_of(w, ids[i]), &e);
+    mw_status s = mw_shard_writer_request_memtable_flush(&t.end[i], writer_of(w, t.ids[i]), &e);
     if (s != MW_OK && first == MW_OK) {
       char sid[40];
-      mw_uuid_format(sid, ids[i]);
-      first = mw_err(err, s, "%s of shard %s: %s", what, sid, e.message);
+      mw_uuid_format(sid, t.ids[i]);
+      first = mw_err(err, s, "flush_memtable of shard %s: %s", sid, e.message);
     }
-    release_ref(w, ids[i], 0);
   }
-  free(ids);
+  for (size_t i = 0; i < t.n; i++) {
+    mw_error e = {0};
+    mw_status s = t.end[i] ? mw_shard_writer_wait_memtable_flush(writer_of(w, t.ids[i]), t.end[i], &e) : MW_OK;
+    if (s != MW_OK && first == MW_OK) {
+      char sid[40];
+      mw_uuid_format(sid, t.ids[i]);
+      first = mw_err(err, s, "flush_memtable of shard %s: %s", sid, e.message);
+    }
+  }
+  finish_touched(w, &t, false, NULL);
   return first;
-}
-
-mw_status mw_table_writer_flush_memtables(mw_table_writer *w, mw_error *err) {
-  if (!w) return mw_err(err, MW_ERR_INVALID, "table flush: writer is NULL");
-  return each_shard(w, mw_shard_writer_flush_memtable, "flush_memtable", err);
 }
 
 mw_status mw_table_writer_flush_wal(mw_table_writer *w, mw_error *err) {
   if (!w) return mw_err(err, MW_ERR_INVALID, "table flush: writer is NULL");
-  return each_shard(w, mw_shard_writer_flush_wal, "flush_wal", err);
+  pthread_mutex_lock(&w->mu);
+  touched t = {0};
+  bool ok = true;
+  for (size_t i = 0; i < w->n_shards; i++) {
+    if (w->shards[i].state != TW_OPEN) continue;
+    ok &= touched_add(&t, w->shards[i].id, 0);
+    w->shards[i].refs++;
+  }
+  pthread_mutex_unlock(&w->mu);
+  mw_status s = finish_touched(w, &t, true, err);
+  return ok ? s : mw_err(err, MW_ERR_NOMEM, "out of memory");
 }
 
 mw_status mw_table_writer_close(mw_table_writer *w, int flush_memtables, mw_error *err) {
   if (!w) return MW_OK;
+  mw_status fs = MW_OK;
+  if (flush_memtables && w->cfg.shard.enable_memtable) fs = mw_table_writer_flush_memtables(w, err);
   pthread_mutex_lock(&w->mu);
   w->closing = true;
   /* Let puts in flight finish with their shards. */
@@ -553,15 +655,16 @@ mw_status mw_table_writer_close(mw_table_writer *w, int flush_memtables, mw_erro
   mw_status first = MW_OK;
   for (size_t i = 0; i < w->n_shards; i++) {
     mw_error e = {0};
-    mw_status s = mw_shard_writer_close_ex(w->shards[i].w, flush_memtables && w->cfg.shard.enable_memtable, &e);
-    if (s != MW_OK && first == MW_OK) first = mw_err(err, s, "closing shard %s: %s", w->shards[i].id_str, e.message);
+    mw_status s = mw_shard_writer_close(w->shards[i].w, &e);
+    if (s != MW_OK && first == MW_OK)
+      first = fs != MW_OK ? s : mw_err(err, s, "closing shard %s: %s", w->shards[i].id_str, e.message);
   }
   free(w->shards);
   mw_schema_release(&w->schema);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cv);
   free(w);
-  return first;
+  return fs != MW_OK ? fs : first;
 }
 
 const char *mw_table_writer_spec(const mw_table_writer *w) { return w->spec_text; }

@@ -878,3 +878,83 @@ mw_status mw_shard_writer_write_stats(mw_write_stats *out, mw_shard_writer *w, i
   w_leave(w);
   return MW_OK;
 }
+
+/* ------------------------------------------- split flushes (table writer) */
+
+mw_status mw_shard_writer_request_wal_flush(uint64_t *out_end, mw_shard_writer *w, mw_error *err) {
+  *out_end = 0;
+  MW_TRY(w_enter(w, "request_wal_flush", err));
+  mw_status s = w->sticky != MW_OK ? w_sticky_error(w, err) : MW_OK;
+  if (s == MW_OK) {
+    *out_end = w->next_batch_pos;
+    if (w->durable_end < w->next_batch_pos) {
+      w->flush_requested = true;
+      w->wal_fail.retry_at = 0;
+      pthread_cond_signal(&w->wal_cv);
+    }
+  }
+  w_leave(w);
+  return s;
+}
+
+mw_status mw_shard_writer_wait_wal(mw_shard_writer *w, uint64_t end, mw_error *err) {
+  MW_TRY(w_enter(w, "wait_wal", err));
+  /* Failures after the request count: seq 0 would also count older ones. */
+  mw_status s = w->durable_end >= end ? MW_OK : w_wait_durable(w, w->pend_start, end, w->wal_fail.seq, err);
+  w_leave(w);
+  return s;
+}
+
+mw_status mw_shard_writer_request_memtable_flush(uint64_t *out_generation, mw_shard_writer *w, mw_error *err) {
+  *out_generation = 0;
+  MW_TRY(w_enter(w, "request_memtable_flush", err));
+  mw_status s = MW_OK;
+  if (!w->cfg.enable_memtable) s = mw_err(err, MW_ERR_INVALID, "flush_memtable: not available in WAL-only mode");
+  else if (w->sticky != MW_OK) s = w_sticky_error(w, err);
+  if (s == MW_OK) s = w_freeze_active(w, err);
+  if (s == MW_OK && w->n_frozen > 0) {
+    *out_generation = w->frozen[w->n_frozen - 1].generation;
+    w->flush_requested = true;
+    w->wal_fail.retry_at = 0;
+    w->gen_fail.retry_at = 0;
+    pthread_cond_signal(&w->wal_cv);
+    pthread_cond_signal(&w->mt_cv);
+  }
+  w_leave(w);
+  return s;
+}
+
+mw_status mw_shard_writer_wait_memtable_flush(mw_shard_writer *w, uint64_t generation, mw_error *err) {
+  MW_TRY(w_enter(w, "wait_memtable_flush", err));
+  mw_status s = MW_OK;
+  uint64_t wal_seq = w->wal_fail.seq, gen_seq = w->gen_fail.seq;
+  while (generation > 0 && w->n_frozen > 0 && w->frozen[0].generation <= generation) {
+    if (w->sticky != MW_OK) {
+      s = w_sticky_error(w, err);
+      break;
+    }
+    if (w->gen_fail.seq != gen_seq || w->gen_fail.gave_up) {
+      w->gen_fail.unreported = false;
+      s = mw_err(err, w->gen_fail.status, "flush_memtable: %s (retried in the background)", w->gen_fail.msg);
+      break;
+    }
+    if (w->wal_fail.seq != wal_seq) {
+      w->wal_fail.unreported = false;
+      s = mw_err(err, w->wal_fail.status, "flush_memtable: WAL write failed (retried in the background): %s",
+                 w->wal_fail.msg);
+      break;
+    }
+    if (w->closing) {
+      s = mw_err(err, MW_ERR_CLOSED, "flush_memtable: writer is closing");
+      break;
+    }
+    if (w->n_logq) {
+      w_unlock(w);
+      pthread_mutex_lock(&w->mu);
+      continue;
+    }
+    pthread_cond_wait(&w->gen_cv, &w->mu);
+  }
+  w_leave(w);
+  return s;
+}

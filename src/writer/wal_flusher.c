@@ -213,6 +213,9 @@ mw_status w_wait_durable(mw_shard_writer *w, uint64_t start, uint64_t end, uint6
       return mw_err(err, w->wal_fail.status, "WAL write failed (the batches stay queued and are retried): %s",
                     w->wal_fail.msg);
     }
+    if (w->wal_fail.gave_up && w->wal_fail.end > start)
+      return mw_err(err, w->wal_fail.status, "WAL writes keep failing (gave up; retried in the background): %s",
+                    w->wal_fail.msg);
     if (w->stopping) return mw_err(err, MW_ERR_CLOSED, "the writer stopped before the batches were durable");
     if (w->n_logq) {
       w_unlock(w);
