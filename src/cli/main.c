@@ -17,6 +17,7 @@ static const mw_cli_command commands[] = {
   {"bench", "bench URI [--rows N] [--batch-rows N] ...   ingest generated rows, print rows/s", mw_cli_bench},
   {"describe", "describe URI   print the base Lance table (schema, primary key, MemWAL spec, shards) as JSON", mw_cli_describe},
   {"route", "route FILE.arrows (--spec unsharded|bucket:COL:N|identity:COL | --table URI) [--summary]   the LanceDB shard of every row", mw_cli_route},
+  {"gen", "gen OUT.arrows [--rows N] [--batch-rows N] [--dim D] [--first-id N]   generated rows of the benchmark schema as an IPC stream", mw_cli_gen},
   {"lance-write", "lance-write IN.arrows OUT_DIR [--pk COL]... [--format 2.0|2.1]   write a generation-style Lance dataset", mw_cli_lance_write},
 };
 
