@@ -536,9 +536,11 @@ typedef struct mw_batch_range {
  *  - MW_ERR_NOT_DURABLE (durable_write only): the batches WERE taken and
  *    the writer writes them, but the wait for their WAL entry failed (the
  *    message says why: a failed attempt that is retried, a poisoned or
- *    closing writer). Do NOT put them again: that would write them twice.
- *    After a poisoned writer, reopening the shard shows whether they are in
- *    the WAL.
+ *    closing writer). Do NOT put them into this writer again: that would
+ *    write them twice. After MW_ERR_POISONED, reopening the shard shows
+ *    whether they are in the WAL; after MW_ERR_FENCED (named in the
+ *    message) they were never written and belong to nobody: the newer
+ *    writer of the shard may be given them.
  *  - any other status: nothing was taken (the caller keeps the batches) and
  *    nothing of them will ever be written; retrying is safe.
  *  Rejected before anything is taken: invalid batches (MW_ERR_INVALID), and
