@@ -105,7 +105,7 @@ static mw_status take_validity(take_node *t, struct ArrowArray *out, const struc
 static mw_status take_fixed(take_node *t, const struct ArrowArray *src, const int64_t *rows, int64_t n, int bits,
                             mw_error *err) {
   size_t bytes = bits == 1 ? (size_t)(n + 7) / 8 + 1 : (size_t)n * (size_t)(bits / 8) + 1;
-  uint8_t *v = calloc(bytes, 1);
+  uint8_t *v = bits == 1 || !src->buffers[1] ? calloc(bytes, 1) : malloc(bytes);
   if (!v) return mw_err(err, MW_ERR_NOMEM, "take: out of memory");
   const uint8_t *in = src->buffers[1];
   if (bits == 1) {
@@ -221,6 +221,27 @@ static mw_status take_rec(struct ArrowArray *out, const struct ArrowSchema *sche
     case MW_T_FIXED_SIZE_LIST: {
       MW_TRY(node_new(&t, out, 1, 1, n, err));
       s = take_validity(t, out, src, rows, n, err);
+      /* Fast path (vectors): a fixed-width child without nulls is copied
+       * one list (w items) at a time instead of item by item. */
+      mw_type ct;
+      const struct ArrowArray *ch = src->children[0];
+      int cbits = mw_type_from_format(&ct, schema->children[0]->format, NULL) == MW_OK ? mw_type_fixed_bits(&ct) : 0;
+      if (s == MW_OK && cbits >= 8 && cbits % 8 == 0 && ch->null_count == 0 && !schema->children[0]->dictionary &&
+          ch->n_buffers == 2 && ch->n_children == 0) {
+        size_t isz = (size_t)cbits / 8 * (size_t)ty.width;
+        take_node *ct_node = NULL;
+        s = node_new(&ct_node, &t->kids[0], 2, 0, n * ty.width, err);
+        uint8_t *v = s == MW_OK ? malloc((size_t)n * isz + 1) : NULL;
+        if (s == MW_OK && !v) s = mw_err(err, MW_ERR_NOMEM, "take: out of memory");
+        if (s == MW_OK) {
+          const uint8_t *in = ch->buffers[1];
+          for (int64_t i = 0; i < n; i++)
+            memcpy(v + (size_t)i * isz, in + ((size_t)(src->offset + rows[i]) * (size_t)ty.width + (size_t)ch->offset) * ((size_t)cbits / 8), isz);
+          ct_node->owned[1] = v;
+          ct_node->bufs[1] = v;
+        }
+        break;
+      }
       int64_t w = ty.width, total = n * w;
       int64_t *kid_rows = s == MW_OK ? malloc((size_t)(total ? total : 1) * sizeof *kid_rows) : NULL;
       if (s == MW_OK && !kid_rows) s = mw_err(err, MW_ERR_NOMEM, "take: out of memory");

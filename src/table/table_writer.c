@@ -440,6 +440,62 @@ static bool touched_add(touched *t, const uint8_t id[16], uint64_t rows) {
   return true;
 }
 
+typedef struct open_job {
+  mw_table_writer *w;
+  const uint8_t *id;
+  int32_t bucket;
+  mw_status status;
+  mw_error err;
+  pthread_t th;
+  bool started;
+} open_job;
+
+static void *open_main(void *p) {
+  open_job *j = p;
+  j->status = acquire(j->w, j->id, j->bucket, &j->err);
+  return NULL;
+}
+
+/* References (and opens, in parallel threads: each open claims a shard and
+ * replays its WAL, mostly waiting on storage) every shard of a routed batch
+ * that `t` does not hold yet. */
+static mw_status acquire_all(mw_table_writer *w, touched *t, const mw_routing *r, mw_error *err) {
+  open_job *jobs = calloc(r->n_shards, sizeof *jobs);
+  if (!jobs) return mw_err(err, MW_ERR_NOMEM, "out of memory");
+  size_t nj = 0;
+  for (uint32_t k = 0; k < r->n_shards; k++) {
+    bool known = false;
+    for (size_t i = 0; i < t->n; i++) known |= memcmp(t->ids[i], r->shard_ids[k], 16) == 0;
+    if (known) continue;
+    jobs[nj] = (open_job){w, r->shard_ids[k], r->shard_bucket ? r->shard_bucket[k] : -1, MW_OK, {0}, 0, false};
+    nj++;
+  }
+  /* Only shards not open yet need a thread; the rest are referenced here. */
+  for (size_t i = 0; i < nj; i++) {
+    pthread_mutex_lock(&w->mu);
+    size_t e = entry_index(w, jobs[i].id);
+    bool open = e != (size_t)-1 && w->shards[e].state == TW_OPEN;
+    pthread_mutex_unlock(&w->mu);
+    if (!open && nj > 1 && pthread_create(&jobs[i].th, NULL, open_main, &jobs[i]) == 0) jobs[i].started = true;
+    else open_main(&jobs[i]);
+  }
+  mw_status first = MW_OK;
+  for (size_t i = 0; i < nj; i++) {
+    if (jobs[i].started) pthread_join(jobs[i].th, NULL);
+    if (jobs[i].status == MW_OK) {
+      if (!touched_add(t, jobs[i].id, 0)) {
+        release_ref(w, jobs[i].id, 0);
+        if (first == MW_OK) first = mw_err(err, MW_ERR_NOMEM, "out of memory");
+      }
+    } else if (first == MW_OK) {
+      first = jobs[i].status;
+      if (err) *err = jobs[i].err;
+    }
+  }
+  free(jobs);
+  return first;
+}
+
 /* Puts `b` (one batch, owned by the caller until taken) into shard `id`
  * without waiting for durability; the shard stays referenced in `t`. */
 static mw_status put_shard(mw_table_writer *w, touched *t, const uint8_t id[16], int32_t bucket,
@@ -519,6 +575,11 @@ mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, si
     s = mw_route_batch(&r, &w->spec, &w->schema, b, err);
     if (s != MW_OK) {
       mw_err_wrap(err, s, "table put: routing batch %zu", bi);
+      mw_routing_free(&r);
+      break;
+    }
+    s = acquire_all(w, &tt, &r, err);
+    if (s != MW_OK) {
       mw_routing_free(&r);
       break;
     }
