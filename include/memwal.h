@@ -767,7 +767,9 @@ MW_API mw_status mw_table_describe_json(char **out, const mw_table *t, const cha
  *  "lance-schema:unenforced-primary-key:position" metadata. pk_names NULL:
  *  the key comes from the schema's field metadata ("...:position" = N, or
  *  "lance-schema:unenforced-primary-key" = "true" in field order); no key is
- *  allowed. Written: _transactions/0-<uuid>.txn, the manifest (V2 name,
+ *  allowed. A column named `_tombstone` is refused (MW_ERR_INVALID: the
+ *  MemWAL adds it to WAL entries and generations). Written:
+ *  _transactions/0-<uuid>.txn, the manifest (V2 name,
  *  put-if-absent), then _versions/latest_version_hint.json.
  *  MW_ERR_ALREADY_EXISTS when the store already holds a table;
  *  MW_ERR_INVALID / MW_ERR_UNSUPPORTED for a schema or key Lance cannot

@@ -137,6 +137,10 @@ mw_status mw_table_create(mw_objstore *store, const struct ArrowSchema *schema, 
                           size_t n_pk, mw_error *err) {
   if (store == NULL || schema == NULL) return mw_err(err, MW_ERR_INVALID, "mw_table_create: store and schema are required");
   MW_TRY(mw_lance_check_schema_version(schema, MW_LANCE_V2_1, err));
+  for (int64_t i = 0; i < schema->n_children; i++)
+    if (strcmp(schema->children[i]->name, "_tombstone") == 0)
+      return mw_err(err, MW_ERR_INVALID, "column '_tombstone' is reserved: the MemWAL adds it to WAL entries and "
+                                         "generations, never to the base table");
   const char *derived[MAX_PK];
   if (pk_names == NULL) {
     MW_TRY(pk_from_metadata(derived, &n_pk, MAX_PK, schema, err));
