@@ -794,7 +794,9 @@ typedef struct mw_table_kv {
  *  n_defaults writer config defaults (distinct keys; stored sorted by key).
  *  All borrowed for the call. A replaced index's unknown fields and its
  *  other MemWalIndexDetails fields (snapshots, compacted sstables, index
- *  catch-up) are kept; a changed spec gets the next spec_id. The commit
+ *  catch-up) are kept; the spec id is always 1
+ *  (Lance 12 writers refuse shards stamped with another id than the
+ *  index's, and LanceDB stamps 1). The commit
  *  writes _transactions/<read version>-<uuid>.txn, the manifest
  *  (put-if-absent; every other manifest field, index entry and unknown
  *  field is kept) and the version hint; when another writer commits the

@@ -2,8 +2,8 @@
  * creating / configuring tables without LanceDB (src/table/table_api.c,
  * table_config.c, src/lance/table_manifest_write.c): create -> open round
  * trips (schema with field ids and key metadata, primary key from names or
- * field metadata), set-spec for all three kinds, twice and more (spec ids,
- * one MemWAL index entry, removed index in the transaction), writer
+ * field metadata), set-spec for all three kinds, twice and more (spec id 1,
+ * one MemWAL index entry, the replaced one removed in the transaction), writer
  * defaults raw and applied, unknown fields of the manifest / details /
  * other index entries surviving a rewrite, the commit race, Lance logical
  * type mapping, and hostile inputs failing cleanly. */
@@ -264,6 +264,27 @@ static void check_spec(mw_objstore *s, uint64_t version, const char *spec, uint3
   mw_table_close(t);
 }
 
+static int first_key_cb(void *arg, const char *key, uint64_t size) {
+  (void)size;
+  snprintf(arg, 256, "%s", key);
+  return 1;
+}
+
+/* The transaction file committed on top of read version rv. */
+static Lance__Table__TransactionProto *read_txn(mw_objstore *s, uint64_t rv) {
+  char prefix[64], key[256] = "";
+  snprintf(prefix, sizeof prefix, "_transactions/%llu-", (unsigned long long)rv);
+  mw_error e = {0};
+  (void)mw_objstore_list(s, prefix, first_key_cb, key, &e);
+  uint8_t *data = NULL;
+  size_t len = 0;
+  CHECK_OK(mw_objstore_get(s, &data, &len, key, 0, MW_OBJSTORE_TO_END, &e), &e);
+  Lance__Table__TransactionProto *t = data ? lance__table__transaction_proto__unpack(NULL, len, data) : NULL;
+  CHECK(t != NULL);
+  mw_free(data);
+  return t;
+}
+
 static void test_set_spec(void) {
   mw_objstore *s = created();
   mw_error e = {0};
@@ -298,14 +319,14 @@ static void test_set_spec(void) {
     mw_free(json);
   }
   mw_table_close(t);
-  /* the same spec keeps its id; a new one gets the next; the transaction
-   * removes the replaced entry */
+  /* replacing: the same spec, then others, always spec id 1 (what Lance 12
+   * writers demand) */
   CHECK_OK(mw_table_set_lsm_spec(s, "bucket:id:4", NULL, 0, NULL, 0, &e), &e);
   check_spec(s, 3, "bucket:id:4", 1, 4);
   CHECK_OK(mw_table_set_lsm_spec(s, "identity:name", NULL, 0, NULL, 0, &e), &e);
-  check_spec(s, 4, "identity:name", 2, 0);
+  check_spec(s, 4, "identity:name", 1, 0);
   CHECK_OK(mw_table_set_lsm_spec(s, "unsharded", NULL, 0, NULL, 0, &e), &e);
-  check_spec(s, 5, "unsharded", 3, 1);
+  check_spec(s, 5, "unsharded", 1, 1);
   t = NULL;
   CHECK_OK(mw_table_open(&t, s, &e), &e);
   if (t) {
@@ -327,6 +348,31 @@ static void test_set_spec(void) {
   }
   mw_lance_table_manifest_free(m4);
   CHECK_INT(count_prefix(s, "_transactions/"), 5);
+  /* CreateIndex transactions: the first removes nothing, later ones the
+   * entry they replace; read versions and the manifest's file name agree */
+  Lance__Table__TransactionProto *x1 = read_txn(s, 1), *x3 = read_txn(s, 3);
+  if (x1) {
+    CHECK(x1->has_read_version && x1->read_version == 1);
+    CHECK(x1->create_index && x1->create_index->n_new_indices == 1 && x1->create_index->n_removed_indices == 0);
+    lance__table__transaction_proto__free_unpacked(x1, NULL);
+  }
+  mw_lance_table_manifest *m3 = read_version(s, 3), *m4b = read_version(s, 4);
+  if (x3 && m3 && m4b) {
+    CHECK(x3->create_index && x3->create_index->n_removed_indices == 1);
+    const Lance__Table__IndexMetadataProto *was = mw_lance_table_find_index(m3, MW_MEM_WAL_INDEX_NAME);
+    const Lance__Table__IndexMetadataProto *now = mw_lance_table_find_index(m4b, MW_MEM_WAL_INDEX_NAME);
+    if (x3->create_index && x3->create_index->n_removed_indices == 1 && was && now) {
+      CHECK(memcmp(x3->create_index->removed_indices[0]->uuid->uuid.data, was->uuid->uuid.data, 16) == 0);
+      CHECK(memcmp(x3->create_index->new_indices[0]->uuid->uuid.data, now->uuid->uuid.data, 16) == 0);
+      CHECK(memcmp(was->uuid->uuid.data, now->uuid->uuid.data, 16) != 0);
+    }
+    char want[80];
+    snprintf(want, sizeof want, "3-%s.txn", x3->uuid);
+    CHECK_STR(m4b->pb->transaction_file, want);
+  }
+  if (x3) lance__table__transaction_proto__free_unpacked(x3, NULL);
+  mw_lance_table_manifest_free(m3);
+  mw_lance_table_manifest_free(m4b);
   CHECK_INT(count_prefix(s, "_transactions/3-"), 1);
 
   /* refused, with nothing committed */
@@ -439,7 +485,7 @@ static void test_unknown_fields_survive(void) {
     CHECK_INT(mw_table_maintained_index_count(t), 1);
     CHECK_STR(mw_table_maintained_index(t, 0), "id_idx");
     CHECK(mw_table_maintained_index(t, 1) == NULL);
-    CHECK_INT(t->mem_wal->sharding_specs[0]->spec_id, 2);
+    CHECK_INT(t->mem_wal->sharding_specs[0]->spec_id, 1);
     /* the fields (with their undeclared encoding tag 7) are unchanged */
     CHECK_INT(t->manifest->pb->n_fields, 7);
     CHECK(has_unknown(&t->manifest->pb->fields[0]->base, 7));

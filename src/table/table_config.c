@@ -14,7 +14,8 @@
  *    (starting from the previous one when there is one, so its unknown
  *    fields and the fields we do not set survive), and commit version + 1
  *    as a CreateIndex transaction whose new index section is the old one
- *    with the `__lance_mem_wal` entry replaced. The new manifest is a
+ *    with the `__lance_mem_wal` entry replaced (spec_id always 1, see
+ *    set_spec_once). The new manifest is a
  *    shallow copy of the old protobuf-c struct with a few fields changed,
  *    so every other field, known or unknown, is written back unchanged.
  *    A lost put-if-absent race re-reads and retries.
@@ -364,19 +365,6 @@ static mw_status build_spec(spec_parts *p, uint32_t *num_shards, const mw_routin
   return MW_OK;
 }
 
-static bool same_spec(const Lance__Table__ShardingSpecProto *a, const Lance__Table__ShardingFieldProto *b) {
-  if (a->n_fields != 1) return false;
-  const Lance__Table__ShardingFieldProto *x = a->fields[0];
-  if (!x->transform || strcmp(x->transform, b->transform) != 0) return false;
-  if (x->n_source_ids != b->n_source_ids || (b->n_source_ids && x->source_ids[0] != b->source_ids[0])) return false;
-  if (x->n_parameters != b->n_parameters) return false;
-  for (size_t i = 0; i < b->n_parameters; i++)
-    if (!x->parameters[i]->key || !x->parameters[i]->value || strcmp(x->parameters[i]->key, b->parameters[i]->key) ||
-        strcmp(x->parameters[i]->value, b->parameters[i]->value))
-      return false;
-  return true;
-}
-
 /* One attempt on the latest version. MW_ERR_ALREADY_EXISTS = lost the race. */
 static mw_status set_spec_once(mw_objstore *store, const mw_routing_spec *rs, const char *const *maintained,
                                size_t n_maintained, const mw_table_kv *sorted, size_t n_defaults, mw_error *err) {
@@ -397,22 +385,10 @@ static mw_status set_spec_once(mw_objstore *store, const mw_routing_spec *rs, co
   }
   spec_parts sp;
   uint32_t num_shards = 0;
-  uint32_t spec_id = 1;
+  /* spec_id is always 1, as LanceDB writes it: Lance 12's shard writer
+   * refuses a shard whose shard_spec_id (LanceDB stamps 1) differs from the
+   * index's spec id, so a replaced spec keeps id 1 */
   mw_status st = build_spec(&sp, &num_shards, rs, t, 1, err);
-  if (st == MW_OK && t->mem_wal) { /* same spec keeps its id; a new one gets the next */
-    uint32_t max_id = 0;
-    bool same = false;
-    for (size_t i = 0; i < t->mem_wal->n_sharding_specs; i++) {
-      const Lance__Table__ShardingSpecProto *s = t->mem_wal->sharding_specs[i];
-      if (s->spec_id > max_id) max_id = s->spec_id;
-      if (i == 0 && same_spec(s, &sp.field)) {
-        same = true;
-        spec_id = s->spec_id;
-      }
-    }
-    if (!same) spec_id = max_id + 1;
-    sp.spec.spec_id = spec_id;
-  }
   Lance__Table__StringEntry *dent = calloc(n_defaults + 1, sizeof *dent);
   Lance__Table__StringEntry **dptr = calloc(n_defaults + 1, sizeof *dptr);
   size_t n_old = old_sec ? old_sec->n_indices : 0;
