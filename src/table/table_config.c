@@ -365,6 +365,20 @@ static mw_status build_spec(spec_parts *p, uint32_t *num_shards, const mw_routin
   return MW_OK;
 }
 
+/* Never commit a manifest we cannot read back: protobuf-c keeps unknown
+ * fields of hostile shapes (e.g. field number 0) that it then writes in a
+ * form it refuses to decode. */
+static mw_status self_check(const uint8_t *file, size_t len, uint64_t version, mw_error *err) {
+  mw_lance_table_manifest *chk = NULL;
+  mw_error e = {0};
+  mw_status st = mw_lance_table_manifest_decode(&chk, file, len, "(rewritten manifest)", &e);
+  mw_lance_table_manifest_free(chk);
+  if (st == MW_OK) return MW_OK;
+  if (st == MW_ERR_NOMEM) return mw_err(err, st, "%s", e.message);
+  return mw_err(err, MW_ERR_CORRUPT, "table version %" PRIu64 " holds fields that cannot be rewritten faithfully "
+                "(%s); nothing was committed", version, e.message);
+}
+
 /* One attempt on the latest version. MW_ERR_ALREADY_EXISTS = lost the race. */
 static mw_status set_spec_once(mw_objstore *store, const mw_routing_spec *rs, const char *const *maintained,
                                size_t n_maintained, const mw_table_kv *sorted, size_t n_defaults, mw_error *err) {
@@ -493,6 +507,7 @@ static mw_status set_spec_once(mw_objstore *store, const mw_routing_spec *rs, co
   m.transaction_file = txn_file;
   m.writer_version = &wv;
   st = mw_lance_table_manifest_encode(&file, &file_len, &m, &sec_new, &txn, err);
+  if (st == MW_OK) st = self_check(file, file_len, t->version, err);
   if (st == MW_OK) st = mw_lance_table_commit(store, t->version + 1, file, file_len, txn_file, &txn, err);
 
 done:
