@@ -609,6 +609,50 @@ static void test_arrow_format(void) {
   }
 }
 
+#define FIXTURE MW_SHARED_DIR "/fixtures/lance12_reference_table.lance"
+
+/* The public accessors on the table LanceDB 0.39 made (shared fixture). */
+static void test_lancedb_fixture(void) {
+  mw_error e = {0};
+  mw_objstore *s = NULL;
+  CHECK_OK(mw_objstore_open(&s, FIXTURE, NULL, &e), &e);
+  if (!s) return;
+  mw_table *t = NULL;
+  CHECK_OK(mw_table_open(&t, s, &e), &e);
+  if (t) {
+    CHECK_INT(mw_table_version(t), 3);
+    CHECK_INT(mw_table_primary_key_count(t), 1);
+    CHECK_STR(mw_table_primary_key(t, 0), "id");
+    char buf[512];
+    int routable = 0;
+    CHECK_OK(mw_table_sharding_spec(buf, sizeof buf, &routable, t, &e), &e);
+    CHECK_INT(routable, 1);
+    CHECK_STR(buf, "unsharded");
+    CHECK_INT(mw_table_shard_count(t), 1);
+    CHECK_OK(mw_table_shard_id(buf, t, 0, &e), &e);
+    CHECK_STR(buf, "aa48498d-ac91-59e2-8452-69f46010ace2");
+    struct ArrowSchema out;
+    CHECK_OK(mw_table_schema(&out, t, &e), &e);
+    if (out.release) {
+      CHECK_INT(out.n_children, 2);
+      CHECK_STR(out.children[0]->format, "l");
+      CHECK_STR(out.children[1]->format, "u");
+      CHECK(!(out.children[0]->flags & ARROW_FLAG_NULLABLE));
+      CHECK(meta_is(out.children[0], "lance:field_id", "0"));
+      CHECK(meta_is(out.children[0], "lance-schema:unenforced-primary-key:position", "1"));
+      CHECK(meta_is(out.children[1], "lance:field_id", "1"));
+      out.release(&out);
+    }
+    mw_shard_writer_config cfg;
+    mw_shard_writer_config_init(&cfg);
+    mw_shard_writer_config before = cfg;
+    CHECK_OK(mw_table_apply_writer_defaults(&cfg, t, &e), &e);
+    CHECK(memcmp(&cfg, &before, sizeof cfg) == 0); /* no defaults there */
+  }
+  mw_table_close(t);
+  mw_objstore_close(s);
+}
+
 int main(void) {
   MW_RUN(test_create_round_trip);
   MW_RUN(test_pk_sources);
@@ -616,5 +660,6 @@ int main(void) {
   MW_RUN(test_unknown_fields_survive);
   MW_RUN(test_hostile);
   MW_RUN(test_arrow_format);
+  MW_RUN(test_lancedb_fixture);
   return mw_test_finish();
 }

@@ -57,6 +57,20 @@ static mw_status new_uuid_text(char out[MW_UUID_STR_LEN + 1], uint8_t raw[16], m
   return MW_OK;
 }
 
+/* Never commit a manifest we cannot read back: protobuf-c keeps unknown
+ * fields of hostile shapes (e.g. field number 0) that it then writes in a
+ * form it refuses to decode. */
+static mw_status self_check(const uint8_t *file, size_t len, uint64_t version, mw_error *err) {
+  mw_lance_table_manifest *chk = NULL;
+  mw_error e = {0};
+  mw_status st = mw_lance_table_manifest_decode(&chk, file, len, "(rewritten manifest)", &e);
+  mw_lance_table_manifest_free(chk);
+  if (st == MW_OK) return MW_OK;
+  if (st == MW_ERR_NOMEM) return mw_err(err, st, "%s", e.message);
+  return mw_err(err, MW_ERR_CORRUPT, "table version %" PRIu64 " holds fields that cannot be rewritten faithfully "
+                "(%s); nothing was committed", version, e.message);
+}
+
 /* ------------------------------------------------------------------ create */
 
 static bool meta_value(const struct ArrowSchema *f, const char *key, char *buf, size_t cap) {
@@ -251,6 +265,7 @@ mw_status mw_table_create(mw_objstore *store, const struct ArrowSchema *schema, 
   m.writer_version = &wv;
   m.data_format = &df;
   st = mw_lance_table_manifest_encode(&out, &out_len, &m, NULL, &txn, err);
+  if (st == MW_OK) st = self_check(out, out_len, 0, err);
   if (st == MW_OK) st = mw_lance_table_commit(store, 1, out, out_len, txn_file, &txn, err);
   if (st == MW_ERR_ALREADY_EXISTS) st = mw_err(err, MW_ERR_ALREADY_EXISTS, "another writer created the table first");
 
@@ -363,20 +378,6 @@ static mw_status build_spec(spec_parts *p, uint32_t *num_shards, const mw_routin
   p->field.result_type = (char *)rt;
   *num_shards = 0;
   return MW_OK;
-}
-
-/* Never commit a manifest we cannot read back: protobuf-c keeps unknown
- * fields of hostile shapes (e.g. field number 0) that it then writes in a
- * form it refuses to decode. */
-static mw_status self_check(const uint8_t *file, size_t len, uint64_t version, mw_error *err) {
-  mw_lance_table_manifest *chk = NULL;
-  mw_error e = {0};
-  mw_status st = mw_lance_table_manifest_decode(&chk, file, len, "(rewritten manifest)", &e);
-  mw_lance_table_manifest_free(chk);
-  if (st == MW_OK) return MW_OK;
-  if (st == MW_ERR_NOMEM) return mw_err(err, st, "%s", e.message);
-  return mw_err(err, MW_ERR_CORRUPT, "table version %" PRIu64 " holds fields that cannot be rewritten faithfully "
-                "(%s); nothing was committed", version, e.message);
 }
 
 /* One attempt on the latest version. MW_ERR_ALREADY_EXISTS = lost the race. */
