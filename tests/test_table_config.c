@@ -5,7 +5,8 @@
  * field metadata), set-spec for all three kinds, twice and more (spec id 1,
  * one MemWAL index entry, the replaced one removed in the transaction), writer
  * defaults raw and applied, unknown fields of the manifest / details /
- * other index entries surviving a rewrite, the commit race, Lance logical
+ * other index entries surviving a rewrite, lost commit races (retry, then
+ * MW_ERR_CONFLICT), the Lance 12 fixture through the accessors, Lance logical
  * type mapping, and hostile inputs failing cleanly. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -609,6 +610,81 @@ static void test_arrow_format(void) {
   }
 }
 
+/* A store that lets another writer commit a table version right before
+ * each manifest put-if-absent (races > 0 times): the other writer sets
+ * "bucket:id:2" through the inner store. */
+typedef struct race_store {
+  mw_objstore *inner;
+  int races, raced;
+} race_store;
+
+static mw_status race_put(void *self, const char *key, const void *data, size_t len, mw_error *err) {
+  return mw_objstore_put(((race_store *)self)->inner, key, data, len, err);
+}
+static mw_status race_pia(void *self, const char *key, const void *data, size_t len, mw_error *err) {
+  race_store *r = self;
+  if (strncmp(key, "_versions/", 10) == 0 && r->races > 0) {
+    r->races--;
+    mw_error e = {0};
+    if (mw_table_set_lsm_spec(r->inner, "bucket:id:2", NULL, 0, NULL, 0, &e) == MW_OK) r->raced++;
+  }
+  return mw_objstore_put_if_absent(r->inner, key, data, len, err);
+}
+static mw_status race_get(void *self, uint8_t **o, size_t *on, const char *key, uint64_t off, uint64_t len,
+                          mw_error *err) {
+  return mw_objstore_get(((race_store *)self)->inner, o, on, key, off, len, err);
+}
+static mw_status race_head(void *self, uint64_t *o, const char *key, mw_error *err) {
+  return mw_objstore_head(((race_store *)self)->inner, o, key, err);
+}
+static mw_status race_list(void *self, const char *p, mw_objstore_list_fn fn, void *arg, mw_error *err) {
+  return mw_objstore_list(((race_store *)self)->inner, p, fn, arg, err);
+}
+static mw_status race_del(void *self, const char *key, mw_error *err) {
+  return mw_objstore_del(((race_store *)self)->inner, key, err);
+}
+
+static void test_commit_races(void) {
+  mw_objstore *inner = created();
+  mw_error e = {0};
+  race_store r = {inner, 1, 0};
+  mw_objstore_vtable vt;
+  mw_objstore_vtable_init(&vt);
+  vt.put = race_put;
+  vt.put_if_absent = race_pia;
+  vt.get = race_get;
+  vt.head = race_head;
+  vt.list = race_list;
+  vt.del = race_del;
+  mw_objstore *s = NULL;
+  CHECK_OK(mw_objstore_new(&s, &vt, &r, &e), &e);
+  if (!s) return;
+  /* one lost race: retried on the other writer's version */
+  CHECK_OK(mw_table_set_lsm_spec(s, "identity:id", NULL, 0, NULL, 0, &e), &e);
+  CHECK_INT(r.raced, 1);
+  check_spec(inner, 3, "identity:id", 1, 0);
+  mw_lance_table_manifest *m2 = read_version(inner, 2);
+  if (m2) {
+    mw_table *t = NULL;
+    CHECK(mw_lance_table_find_index(m2, MW_MEM_WAL_INDEX_NAME) != NULL);
+    mw_lance_table_manifest_free(m2);
+    CHECK_OK(mw_table_open(&t, inner, &e), &e);
+    if (t) CHECK(t->mem_wal_index->dataset_version == 2); /* built on the winner's version */
+    mw_table_close(t);
+  }
+  /* the loser's transaction file is gone: one per version */
+  CHECK_INT(count_prefix(inner, "_transactions/"), 3);
+  /* losing every time: MW_ERR_CONFLICT after 3 attempts, nothing of ours */
+  r.races = 10;
+  r.raced = 0;
+  CHECK_INT(mw_table_set_lsm_spec(s, "unsharded", NULL, 0, NULL, 0, &e), MW_ERR_CONFLICT);
+  CHECK_INT(r.raced, 3);
+  check_spec(inner, 6, "bucket:id:2", 1, 2);
+  CHECK_INT(count_prefix(inner, "_transactions/"), 6);
+  mw_objstore_close(s);
+  mw_objstore_close(inner);
+}
+
 #define FIXTURE MW_SHARED_DIR "/fixtures/lance12_reference_table.lance"
 
 /* The public accessors on the table LanceDB 0.39 made (shared fixture). */
@@ -661,5 +737,6 @@ int main(void) {
   MW_RUN(test_hostile);
   MW_RUN(test_arrow_format);
   MW_RUN(test_lancedb_fixture);
+  MW_RUN(test_commit_races);
   return mw_test_finish();
 }
