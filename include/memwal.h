@@ -773,8 +773,8 @@ MW_API mw_status mw_table_describe_json(char **out, const mw_table *t, const cha
  *  put-if-absent), then _versions/latest_version_hint.json.
  *  MW_ERR_ALREADY_EXISTS when the store already holds a table;
  *  MW_ERR_INVALID / MW_ERR_UNSUPPORTED for a schema or key Lance cannot
- *  store. Not atomic against a concurrent create of the same table beyond
- *  the put-if-absent of the manifest (the loser gets MW_ERR_ALREADY_EXISTS). */
+ *  store. Safe against a concurrent create of the same table: the manifest's
+ *  put-if-absent decides and the loser gets MW_ERR_ALREADY_EXISTS. */
 MW_API mw_status mw_table_create(mw_objstore *store, const struct ArrowSchema *schema,
                                  const char *const *pk_names, size_t n_pk, mw_error *err);
 
@@ -788,8 +788,10 @@ typedef struct mw_table_kv {
  *  setLsmWriteSpec writes it (LSM.md section 1), as a new table version:
  *  spec_text "unsharded" | "bucket:COL:N" (N in [1, 1024]) |
  *  "identity:COL" (COL a top-level column: bucket int8..int64, uint8..
- *  uint64, date32, timestamp, utf8, large_utf8, bool, float32/64; identity
- *  integers, utf8, large_utf8, bool); `maintained` n_maintained index names
+ *  uint64, date32, time, timestamp, utf8, large_utf8, bool, float32/64 as
+ *  Lance 12 hashes them, although LanceDB 0.39's own setLsmWriteSpec only
+ *  offers int32, int64, utf8 and large_utf8; identity: integers, utf8,
+ *  large_utf8, bool); `maintained` n_maintained index names
  *  of the table (each must name an existing index); `defaults`
  *  n_defaults writer config defaults (distinct keys; stored sorted by key).
  *  All borrowed for the call. A replaced index's unknown fields and its
@@ -801,7 +803,14 @@ typedef struct mw_table_kv {
  *  (put-if-absent; every other manifest field, index entry and unknown
  *  field is kept) and the version hint; when another writer commits the
  *  same version first it retries on the new version (3 attempts, then
- *  MW_ERR_CONFLICT). Safe against concurrent writers of the same table. */
+ *  MW_ERR_CONFLICT). Safe against concurrent writers of the same table
+ *  (any thread, any process). Other errors: MW_ERR_NOT_FOUND (no table),
+ *  MW_ERR_INVALID (spec text, column, index names, defaults),
+ *  MW_ERR_UNSUPPORTED (key type), MW_ERR_CORRUPT (the latest version does
+ *  not decode, or holds fields that would not survive a rewrite: nothing is
+ *  committed). Unlike LanceDB 0.39, which refuses to change a spec once
+ *  set, this replaces it; shards written under the old spec stay where
+ *  they are (re-routing them is the caller's business). */
 MW_API mw_status mw_table_set_lsm_spec(mw_objstore *store, const char *spec_text,
                                        const char *const *maintained, size_t n_maintained,
                                        const mw_table_kv *defaults, size_t n_defaults,
