@@ -662,6 +662,161 @@ typedef struct mw_write_stats {
 MW_API mw_status mw_shard_writer_write_stats(mw_write_stats *out, mw_shard_writer *writer, int reset,
                                              mw_error *err);
 
+/* ------------------------------------------------------------------ tables
+ * A base Lance table (LSM.md section 1) as a MemWAL writer sees it: its
+ * latest version, schema, unenforced primary key and the `__lance_mem_wal`
+ * index that configures sharding, maintained indexes and writer defaults.
+ * The table lives at the root of an object store (mw_objstore_open on the
+ * table's URI, e.g. ".../db/items.lance"). */
+
+/** An opened table: a read-only snapshot of one version (nothing is
+ *  refreshed afterwards; open again to see later versions). Every accessor
+ *  may be called from any thread, concurrently; mw_table_close must not run
+ *  concurrently with them. */
+typedef struct mw_table mw_table;
+
+/** Opens the latest version of the table at the root of `store` (borrowed
+ *  for the call only) and lists its shard folders (`_mem_wal/<uuid>/`).
+ *  Every byte read is treated as untrusted. MW_ERR_NOT_FOUND when there is
+ *  no Lance table there; MW_ERR_CORRUPT for manifest bytes that do not
+ *  decode or a schema that is not a tree. A table whose sharding spec we
+ *  cannot route still opens (see mw_table_sharding_spec). *out is owned by
+ *  the caller: mw_table_close. */
+MW_API mw_status mw_table_open(mw_table **out, mw_objstore *store, mw_error *err);
+
+/** Frees the snapshot. NULL ok. */
+MW_API void mw_table_close(mw_table *t);
+
+/** The table version this snapshot read. */
+MW_API uint64_t mw_table_version(const mw_table *t);
+
+/** Exports the table's fields as an Arrow C Data schema ("+s", owned by the
+ *  caller: call out->release). Every field carries the metadata Lance keeps
+ *  for it plus "lance:field_id" = its Lance field id (decimal); each
+ *  primary-key field carries "lance-schema:unenforced-primary-key:position"
+ *  = its 1-based key position (as LanceDB's setUnenforcedPrimaryKey writes
+ *  it). The table's schema metadata is the top-level metadata.
+ *  MW_ERR_UNSUPPORTED naming the column for a Lance logical type with no
+ *  Arrow mapping here (dictionary, extension types). */
+MW_API mw_status mw_table_schema(struct ArrowSchema *out, const mw_table *t, mw_error *err);
+
+/** Number of primary-key columns (0 = the table has no primary key). */
+MW_API size_t mw_table_primary_key_count(const mw_table *t);
+/** The i-th primary-key column (dotted path for nested fields), in key
+ *  order; NULL when i is out of range. Borrowed until mw_table_close. */
+MW_API const char *mw_table_primary_key(const mw_table *t, size_t i);
+
+/** The sharding spec of the table's MemWAL index, in the text form
+ *  `memwal route --spec` takes: "unsharded", "bucket:COL:N" or
+ *  "identity:COL". MW_ERR_NOT_FOUND when the table has no MemWAL index.
+ *  Otherwise MW_OK and *out_routable = 1 with the spec text in buf, or
+ *  *out_routable = 0 with the reason we cannot route it in buf (another
+ *  transform, a bucket count outside [1, 1024], a missing source column).
+ *  MW_ERR_INVALID when cap is too small (cap >= 512 is always enough). */
+MW_API mw_status mw_table_sharding_spec(char *buf, size_t cap, int *out_routable, const mw_table *t,
+                                        mw_error *err);
+
+/** Number of index names the MemWAL index asks writers to maintain (0 when
+ *  there is no MemWAL index). */
+MW_API size_t mw_table_maintained_index_count(const mw_table *t);
+/** The i-th maintained index name; NULL when out of range. Borrowed until
+ *  mw_table_close. */
+MW_API const char *mw_table_maintained_index(const mw_table *t, size_t i);
+
+/** Number of writer config defaults (the MemWAL index's
+ *  writer_config_defaults map; 0 without a MemWAL index). */
+MW_API size_t mw_table_writer_default_count(const mw_table *t);
+/** The i-th writer default as key and value (both borrowed until
+ *  mw_table_close). MW_ERR_INVALID when i is out of range. */
+MW_API mw_status mw_table_writer_default(const char **out_key, const char **out_value,
+                                         const mw_table *t, size_t i, mw_error *err);
+
+/** Applies the table's writer config defaults onto *cfg (which the caller
+ *  filled with mw_shard_writer_config_init first; set explicit settings
+ *  after this call so they win). Keys and what they set: durable_write
+ *  ("true"/"false"), max_wal_buffer_size, max_wal_flush_interval_ms,
+ *  max_memtable_size, max_memtable_rows, max_memtable_batches,
+ *  max_unflushed_memtable_bytes, backpressure_log_interval_ms,
+ *  manifest_scan_batch_size, enable_memtable, max_wal_persist_retries
+ *  (-> retry_max_attempts), wal_persist_retry_base_delay_ms
+ *  (-> retry_initial_backoff_ms). Other keys (stats_log_interval_ms,
+ *  hnsw.*) are ignored. A value that is not a decimal integer / boolean is
+ *  MW_ERR_INVALID naming the key, and *cfg is left unchanged. */
+MW_API mw_status mw_table_apply_writer_defaults(mw_shard_writer_config *cfg, const mw_table *t,
+                                                mw_error *err);
+
+/** Number of shard folders found under `_mem_wal/` at open. */
+MW_API size_t mw_table_shard_count(const mw_table *t);
+/** The i-th shard UUID (sorted by bytes) as 36-character text into out
+ *  (the size of mw_shard_writer_config.shard_id). MW_ERR_INVALID when i is
+ *  out of range. */
+MW_API mw_status mw_table_shard_id(char out[40], const mw_table *t, size_t i, mw_error *err);
+
+/** The snapshot as one JSON object (no newline): uri (when non-NULL),
+ *  version, writer, fields (path, Lance id, parent id, logical type,
+ *  nullability), primary_key, spec (text, null without a MemWAL index,
+ *  {"error": ...} when not routable), mem_wal (every MemWalIndexDetails
+ *  field) and shards. *out is freed with mw_free(). */
+MW_API mw_status mw_table_describe_json(char **out, const mw_table *t, const char *uri,
+                                        mw_error *err);
+
+/** Creates an empty Lance table (version 1, no fragments) at the root of
+ *  `store` (borrowed for the call), as LanceDB's createEmptyTable +
+ *  setUnenforcedPrimaryKey leave it: the fields of `schema` (a "+s" schema,
+ *  borrowed) with Lance field ids (depth first from 0), its field and
+ *  schema metadata, and the primary key `pk_names` (n_pk top-level,
+ *  non-nullable columns, in key order) flagged in the fields with
+ *  "lance-schema:unenforced-primary-key:position" metadata. pk_names NULL:
+ *  the key comes from the schema's field metadata ("...:position" = N, or
+ *  "lance-schema:unenforced-primary-key" = "true" in field order); no key is
+ *  allowed. A column named `_tombstone` is refused (MW_ERR_INVALID: the
+ *  MemWAL adds it to WAL entries and generations). Written:
+ *  _transactions/0-<uuid>.txn, the manifest (V2 name,
+ *  put-if-absent), then _versions/latest_version_hint.json.
+ *  MW_ERR_ALREADY_EXISTS when the store already holds a table;
+ *  MW_ERR_INVALID / MW_ERR_UNSUPPORTED for a schema or key Lance cannot
+ *  store. Safe against a concurrent create of the same table: the manifest's
+ *  put-if-absent decides and the loser gets MW_ERR_ALREADY_EXISTS. */
+MW_API mw_status mw_table_create(mw_objstore *store, const struct ArrowSchema *schema,
+                                 const char *const *pk_names, size_t n_pk, mw_error *err);
+
+/** One writer config default (both strings borrowed for the call). */
+typedef struct mw_table_kv {
+  const char *key;
+  const char *value;
+} mw_table_kv;
+
+/** Installs or replaces the table's MemWAL index exactly as LanceDB's
+ *  setLsmWriteSpec writes it (LSM.md section 1), as a new table version:
+ *  spec_text "unsharded" | "bucket:COL:N" (N in [1, 1024]) |
+ *  "identity:COL" (COL a top-level column: bucket int8..int64, uint8..
+ *  uint64, date32, time, timestamp, utf8, large_utf8, bool, float32/64 as
+ *  Lance 12 hashes them, although LanceDB 0.39's own setLsmWriteSpec only
+ *  offers int32, int64, utf8 and large_utf8; identity: integers, utf8,
+ *  large_utf8, bool); `maintained` n_maintained index names
+ *  of the table (each must name an existing index); `defaults`
+ *  n_defaults writer config defaults (distinct keys; stored sorted by key).
+ *  All borrowed for the call. A replaced index's unknown fields and its
+ *  other MemWalIndexDetails fields (snapshots, compacted sstables, index
+ *  catch-up) are kept; the spec id is always 1
+ *  (Lance 12 writers refuse shards stamped with another id than the
+ *  index's, and LanceDB stamps 1). The commit
+ *  writes _transactions/<read version>-<uuid>.txn, the manifest
+ *  (put-if-absent; every other manifest field, index entry and unknown
+ *  field is kept) and the version hint; when another writer commits the
+ *  same version first it retries on the new version (3 attempts, then
+ *  MW_ERR_CONFLICT). Safe against concurrent writers of the same table
+ *  (any thread, any process). Other errors: MW_ERR_NOT_FOUND (no table),
+ *  MW_ERR_INVALID (spec text, column, index names, defaults),
+ *  MW_ERR_UNSUPPORTED (key type), MW_ERR_CORRUPT (the latest version does
+ *  not decode, or holds fields that would not survive a rewrite: nothing is
+ *  committed). Unlike LanceDB 0.39, which refuses to change a spec once
+ *  set, this replaces it; shards written under the old spec stay where
+ *  they are (re-routing them is the caller's business). */
+MW_API mw_status mw_table_set_lsm_spec(mw_objstore *store, const char *spec_text,
+                                       const char *const *maintained, size_t n_maintained,
+                                       const mw_table_kv *defaults, size_t n_defaults,
+                                       mw_error *err);
 /* ------------------------------------------------------------ table writer
  *
  * Writes a Lance table through its MemWAL: rows are routed to shards by the

@@ -20,6 +20,8 @@ int mw_cli_flush(int argc, char **argv);
 int mw_cli_lance_write(int argc, char **argv);
 int mw_cli_route(int argc, char **argv);
 int mw_cli_describe(int argc, char **argv);
+int mw_cli_create(int argc, char **argv);
+int mw_cli_set_spec(int argc, char **argv);
 int mw_cli_gen(int argc, char **argv);
 
 #endif

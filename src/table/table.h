@@ -4,8 +4,12 @@
  * nullability), unenforced primary key, the `__lance_mem_wal` index entry
  * with its MemWalIndexDetails (sharding spec, maintained indexes, writer
  * config defaults, compaction watermarks; unknown fields kept by protobuf-c)
- * and the shards that exist under `_mem_wal/`. Internal API for now; the
- * public mw_table_* functions build on it.
+ * and the shards that exist under `_mem_wal/`. The public API
+ * (memwal.h, section "tables") declares mw_table opaque and implements its
+ * accessors on this struct (table_api.c); this header is the internal view
+ * for the table writer and the CLI (routing spec, shard UUID bytes, fields).
+ * mw_table_open, mw_table_close and mw_table_describe_json are declared in
+ * memwal.h.
  *
  * Read-only and a snapshot: mw_table_open reads one version and nothing is
  * refreshed afterwards. The routing spec is derived from the first sharding
@@ -60,19 +64,18 @@ typedef struct mw_table {
   uint8_t (*shards)[16];
 } mw_table;
 
-/* Opens the latest version of the table at the store root. MW_ERR_NOT_FOUND
- * when it is not a Lance table; MW_ERR_CORRUPT for bad manifest bytes or a
- * __lance_mem_wal entry whose details are not a MemWalIndexDetails. */
-mw_status mw_table_open(mw_table **out, mw_objstore *store, mw_error *err);
-
-void mw_table_close(mw_table *t); /* NULL ok */
+/* mw_table_open (memwal.h): MW_ERR_NOT_FOUND when it is not a Lance
+ * table; MW_ERR_CORRUPT for bad manifest bytes or a __lance_mem_wal entry
+ * whose details are not a MemWalIndexDetails. */
 
 /* The field with this Lance id, or NULL. */
 const mw_table_field *mw_table_field_by_id(const mw_table *t, int32_t id);
 
-/* One JSON object (no newline): uri (if given), version, fields, primary
- * key, mem_wal (null or every MemWalIndexDetails field), spec, shards.
- * *out is malloc'ed. */
-mw_status mw_table_describe_json(char **out, const mw_table *t, const char *uri, mw_error *err);
+/* The Arrow C format string of a Lance logical type ("int64" -> "l",
+ * "timestamp:us:UTC" -> "tsu:UTC", "fixed_size_list:float:128" -> "+w:128"
+ * whose item format goes to item_buf when non-NULL). false for types with
+ * no mapping here. */
+bool mw_table_arrow_format(char *buf, size_t cap, char *item_buf, size_t item_cap,
+                           const char *logical_type);
 
 #endif

@@ -97,68 +97,34 @@ void mw_table_writer_config_init(mw_table_writer_config *cfg) {
 
 /* ------------------------------------------------------------ open */
 
-static bool parse_u64(const char *s, uint64_t *out) {
-  if (!s || !*s) return false;
-  char *end = NULL;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (*end != '\0' || s[0] == '-') return false;
-  *out = v;
-  return true;
-}
-
-/* Applies the table's writer_config_defaults to every field the caller left
- * at the library default. Unknown keys are ignored (logged by the caller
- * through the describe output); malformed values are an error. */
+/* Applies the table's writer_config_defaults (mw_table_apply_writer_defaults)
+ * to every field the caller left at the library default: explicit settings
+ * win. */
 static mw_status apply_table_defaults(mw_shard_writer_config *c, const mw_table *t, mw_error *err) {
-  if (!t->mem_wal) return MW_OK;
-  mw_shard_writer_config d;
-  mw_shard_writer_config_init(&d);
-  for (size_t i = 0; i < t->mem_wal->n_writer_config_defaults; i++) {
-    const char *k = t->mem_wal->writer_config_defaults[i]->key;
-    const char *v = t->mem_wal->writer_config_defaults[i]->value;
-    if (!k || !v) continue;
-    uint64_t x = 0;
-    bool is_bool = strcmp(v, "true") == 0 || strcmp(v, "false") == 0;
-    bool b = strcmp(v, "true") == 0;
-    bool num = parse_u64(v, &x);
-#define U64(name, field)                                                                                   \
-  if (strcmp(k, name) == 0) {                                                                              \
-    if (!num) return mw_err(err, MW_ERR_INVALID, "table writer default %s = '%s' is not a number", k, v); \
-    if (c->field == d.field) c->field = x;                                                                 \
-    continue;                                                                                              \
-  }
-#define BOOL(name, field)                                                                                  \
-  if (strcmp(k, name) == 0) {                                                                              \
-    if (!is_bool) return mw_err(err, MW_ERR_INVALID, "table writer default %s = '%s' is not true/false", k, v); \
-    if (c->field == d.field) c->field = b;                                                                 \
-    continue;                                                                                              \
-  }
-    BOOL("durable_write", durable_write)
-    BOOL("enable_memtable", enable_memtable)
-    BOOL("sync_indexed_write", sync_indexed_write)
-    U64("max_wal_buffer_size", max_wal_buffer_size)
-    U64("max_wal_flush_interval_ms", max_wal_flush_interval_ms)
-    U64("max_memtable_size", max_memtable_size)
-    U64("max_memtable_rows", max_memtable_rows)
-    U64("max_memtable_batches", max_memtable_batches)
-    U64("max_unflushed_memtable_bytes", max_unflushed_memtable_bytes)
-    U64("backpressure_log_interval_ms", backpressure_log_interval_ms)
-    U64("async_index_buffer_rows", async_index_buffer_rows)
-    U64("async_index_interval_ms", async_index_interval_ms)
-    U64("retry_initial_backoff_ms", retry_initial_backoff_ms)
-    U64("wal_persist_retry_base_delay_ms", retry_initial_backoff_ms)
-    if (strcmp(k, "manifest_scan_batch_size") == 0 || strcmp(k, "max_wal_persist_retries") == 0) {
-      if (!num || x > UINT32_MAX) return mw_err(err, MW_ERR_INVALID, "table writer default %s = '%s' is not a number", k, v);
-      if (k[0] == 'm' && k[1] == 'a' && k[4] == 'w') {
-        if (c->retry_max_attempts == d.retry_max_attempts) c->retry_max_attempts = (uint32_t)x;
-      } else if (c->manifest_scan_batch_size == d.manifest_scan_batch_size) {
-        c->manifest_scan_batch_size = (uint32_t)x;
-      }
-      continue;
-    }
-#undef U64
-#undef BOOL
-  }
+  mw_shard_writer_config lib, tab;
+  mw_shard_writer_config_init(&lib);
+  tab = lib;
+  MW_TRY(mw_table_apply_writer_defaults(&tab, t, err));
+#define TAKE(f) \
+  if (c->f == lib.f) c->f = tab.f;
+  TAKE(durable_write)
+  TAKE(enable_memtable)
+  TAKE(sync_indexed_write)
+  TAKE(max_wal_buffer_size)
+  TAKE(max_wal_flush_interval_ms)
+  TAKE(max_memtable_size)
+  TAKE(max_memtable_rows)
+  TAKE(max_memtable_batches)
+  TAKE(max_unflushed_memtable_bytes)
+  TAKE(backpressure_log_interval_ms)
+  TAKE(async_index_buffer_rows)
+  TAKE(async_index_interval_ms)
+  TAKE(manifest_scan_batch_size)
+  TAKE(retry_max_attempts)
+  TAKE(retry_initial_backoff_ms)
+  TAKE(retry_max_backoff_ms)
+  TAKE(retry_max_elapsed_ms)
+#undef TAKE
   return MW_OK;
 }
 
