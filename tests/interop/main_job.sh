@@ -13,10 +13,12 @@ mk_tmp
 ROOT=$HERE/../..
 LSM=$PEERS/lancedb_lsm.mjs
 ids() { # DIR -> "count first last distinct"
-  node "$LSM" read "$1" table --columns id 2>/dev/null | node -e '
-    let d = ""; process.stdin.on("data", (c) => d += c).on("end", () => {
-      const r = JSON.parse(d).rows.map((x) => Number(x.id)).sort((a, b) => a - b);
-      console.log(r.length, r[0], r[r.length - 1], new Set(r).size); });'
+  # to a file: the peer exits right after printing, which can cut a pipe short
+  node "$LSM" read "$1" table --columns id >"$TMP/read.json" 2>/dev/null
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).rows
+      .map((x) => Number(x.id)).sort((a, b) => a - b);
+    console.log(r.length, r[0], r[r.length - 1], new Set(r).size);' "$TMP/read.json"
 }
 out=$(MEMWAL_BIN=$BIN ROWS=3000 BATCH_ROWS=500 bash "$ROOT/scripts/run-main.sh" "$TMP/job" 2>"$TMP/err"); rc=$?
 check "main job exit" 0 $rc
