@@ -628,24 +628,28 @@ mw_status mw_table_writer_flush_memtables(mw_table_writer *w, mw_error *err) {
   }
   pthread_mutex_unlock(&w->mu);
   mw_status first = ok ? MW_OK : mw_err(err, MW_ERR_NOMEM, "out of memory");
-  for (size_t i = 0; i < t.n; i++) {
+  mw_flush_ticket *tickets = calloc(t.n ? t.n : 1, sizeof *tickets);
+  if (!tickets && first == MW_OK) first = mw_err(err, MW_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; tickets && i < t.n; i++) {
     mw_error e = {0};
-    mw_status s = mw_shard_writer_request_memtable_flush(&t.end[i], writer_of(w, t.ids[i]), &e);
+    mw_status s = mw_shard_writer_request_memtable_flush(&tickets[i], writer_of(w, t.ids[i]), &e);
     if (s != MW_OK && first == MW_OK) {
       char sid[40];
       mw_uuid_format(sid, t.ids[i]);
       first = mw_err(err, s, "flush_memtable of shard %s: %s", sid, e.message);
     }
   }
-  for (size_t i = 0; i < t.n; i++) {
+  for (size_t i = 0; tickets && i < t.n; i++) {
     mw_error e = {0};
-    mw_status s = t.end[i] ? mw_shard_writer_wait_memtable_flush(writer_of(w, t.ids[i]), t.end[i], &e) : MW_OK;
+    mw_status s = tickets[i].generation ? mw_shard_writer_wait_memtable_flush(writer_of(w, t.ids[i]), &tickets[i], &e)
+                                        : MW_OK;
     if (s != MW_OK && first == MW_OK) {
       char sid[40];
       mw_uuid_format(sid, t.ids[i]);
       first = mw_err(err, s, "flush_memtable of shard %s: %s", sid, e.message);
     }
   }
+  free(tickets);
   finish_touched(w, &t, false, NULL);
   return first;
 }

@@ -38,6 +38,7 @@
 #include "lance/lance_dataset.h"
 #include "lance/lance_file.h"
 #include "lance/pk_index.h"
+#include "writer/shard_writer_split.h"
 #include "writer/writer_internal.h"
 
 /* ------------------------------------------------------------- utilities */
@@ -736,51 +737,9 @@ mw_status mw_shard_writer_close(mw_shard_writer *w, mw_error *err) {
 }
 
 mw_status mw_shard_writer_flush_memtable(mw_shard_writer *w, mw_error *err) {
-  MW_TRY(w_enter(w, "flush_memtable", err));
-  mw_status s = MW_OK;
-  if (!w->cfg.enable_memtable)
-    s = mw_err(err, MW_ERR_INVALID, "flush_memtable: not available when enable_memtable = false (WAL-only mode)");
-  else if (w->sticky != MW_OK) s = w_sticky_error(w, err);
-  if (s == MW_OK) s = w_freeze_active(w, err);
-  if (s == MW_OK && w->n_frozen > 0) {
-    uint64_t target = w->frozen[w->n_frozen - 1].generation;
-    uint64_t wal_seq = w->wal_fail.seq, gen_seq = w->gen_fail.seq;
-    w->flush_requested = true;
-    w->wal_fail.retry_at = 0; /* an explicit request retries a failed flush now */
-    w->gen_fail.retry_at = 0;
-    pthread_cond_signal(&w->wal_cv);
-    pthread_cond_signal(&w->mt_cv);
-    for (;;) {
-      if (w->n_frozen == 0 || w->frozen[0].generation > target) break;
-      if (w->sticky != MW_OK) {
-        s = w_sticky_error(w, err);
-        break;
-      }
-      if (w->gen_fail.seq != gen_seq) {
-        w->gen_fail.unreported = false;
-        s = mw_err(err, w->gen_fail.status, "flush_memtable: %s (retried in the background)", w->gen_fail.msg);
-        break;
-      }
-      if (w->wal_fail.seq != wal_seq) {
-        w->wal_fail.unreported = false;
-        s = mw_err(err, w->wal_fail.status, "flush_memtable: WAL write failed (retried in the background): %s",
-                   w->wal_fail.msg);
-        break;
-      }
-      if (w->closing) {
-        s = mw_err(err, MW_ERR_CLOSED, "flush_memtable: writer is closing");
-        break;
-      }
-      if (w->n_logq) {
-        w_unlock(w);
-        pthread_mutex_lock(&w->mu);
-        continue;
-      }
-      pthread_cond_wait(&w->gen_cv, &w->mu);
-    }
-  }
-  w_leave(w);
-  return s;
+  mw_flush_ticket t;
+  MW_TRY(mw_shard_writer_request_memtable_flush(&t, w, err));
+  return t.generation ? mw_shard_writer_wait_memtable_flush(w, &t, err) : MW_OK;
 }
 
 mw_status mw_shard_writer_close_ex(mw_shard_writer *w, int flush_memtable, mw_error *err) {
@@ -905,17 +864,20 @@ mw_status mw_shard_writer_wait_wal(mw_shard_writer *w, uint64_t end, mw_error *e
   return s;
 }
 
-mw_status mw_shard_writer_request_memtable_flush(uint64_t *out_generation, mw_shard_writer *w, mw_error *err) {
-  *out_generation = 0;
-  MW_TRY(w_enter(w, "request_memtable_flush", err));
+mw_status mw_shard_writer_request_memtable_flush(mw_flush_ticket *out, mw_shard_writer *w, mw_error *err) {
+  memset(out, 0, sizeof *out);
+  MW_TRY(w_enter(w, "flush_memtable", err));
   mw_status s = MW_OK;
-  if (!w->cfg.enable_memtable) s = mw_err(err, MW_ERR_INVALID, "flush_memtable: not available in WAL-only mode");
+  if (!w->cfg.enable_memtable)
+    s = mw_err(err, MW_ERR_INVALID, "flush_memtable: not available when enable_memtable = false (WAL-only mode)");
   else if (w->sticky != MW_OK) s = w_sticky_error(w, err);
   if (s == MW_OK) s = w_freeze_active(w, err);
   if (s == MW_OK && w->n_frozen > 0) {
-    *out_generation = w->frozen[w->n_frozen - 1].generation;
+    out->generation = w->frozen[w->n_frozen - 1].generation;
+    out->wal_seq = w->wal_fail.seq;
+    out->gen_seq = w->gen_fail.seq;
     w->flush_requested = true;
-    w->wal_fail.retry_at = 0;
+    w->wal_fail.retry_at = 0; /* an explicit request retries a failed flush now */
     w->gen_fail.retry_at = 0;
     pthread_cond_signal(&w->wal_cv);
     pthread_cond_signal(&w->mt_cv);
@@ -924,11 +886,11 @@ mw_status mw_shard_writer_request_memtable_flush(uint64_t *out_generation, mw_sh
   return s;
 }
 
-mw_status mw_shard_writer_wait_memtable_flush(mw_shard_writer *w, uint64_t generation, mw_error *err) {
-  MW_TRY(w_enter(w, "wait_memtable_flush", err));
+mw_status mw_shard_writer_wait_memtable_flush(mw_shard_writer *w, const mw_flush_ticket *t, mw_error *err) {
+  MW_TRY(w_enter(w, "flush_memtable", err));
   mw_status s = MW_OK;
-  uint64_t wal_seq = w->wal_fail.seq, gen_seq = w->gen_fail.seq;
-  while (generation > 0 && w->n_frozen > 0 && w->frozen[0].generation <= generation) {
+  uint64_t wal_seq = t->wal_seq, gen_seq = t->gen_seq;
+  while (t->generation > 0 && w->n_frozen > 0 && w->frozen[0].generation <= t->generation) {
     if (w->sticky != MW_OK) {
       s = w_sticky_error(w, err);
       break;

@@ -20,12 +20,22 @@ mw_status mw_shard_writer_request_wal_flush(uint64_t *out_end, mw_shard_writer *
  * them fails, or the writer dies). */
 mw_status mw_shard_writer_wait_wal(mw_shard_writer *w, uint64_t end, mw_error *err);
 
-/* Freezes the active MemTable (when it holds rows) and asks for the frozen
- * ones to be flushed; *out_generation: the generation to wait for (0 =
- * nothing to flush). */
-mw_status mw_shard_writer_request_memtable_flush(uint64_t *out_generation, mw_shard_writer *w, mw_error *err);
-/* Waits until every generation <= `generation` is flushed and committed,
- * returning the first failure that happens meanwhile. */
-mw_status mw_shard_writer_wait_memtable_flush(mw_shard_writer *w, uint64_t generation, mw_error *err);
+/* What a MemTable flush request waits for: the newest frozen generation
+ * (0 = nothing to flush) and the failure counters at the request, so the
+ * wait reports any failure after it. */
+typedef struct mw_flush_ticket {
+  uint64_t generation;
+  uint64_t wal_seq, gen_seq;
+} mw_flush_ticket;
+
+/* Freezes the active MemTable (when it holds rows) and asks for every
+ * frozen one to be flushed now (retrying a failed flush at once).
+ * mw_shard_writer_flush_memtable = this + the wait below. */
+mw_status mw_shard_writer_request_memtable_flush(mw_flush_ticket *out, mw_shard_writer *w, mw_error *err);
+/* Waits until every generation <= t->generation is flushed and committed;
+ * returns the first failure after the request (WAL write or generation
+ * flush, both retried in the background), the sticky error, or
+ * MW_ERR_CLOSED once close started. */
+mw_status mw_shard_writer_wait_memtable_flush(mw_shard_writer *w, const mw_flush_ticket *t, mw_error *err);
 
 #endif
