@@ -140,11 +140,6 @@ float mw_vec_distance(mw_metric metric, const float *a, const float *b, uint32_t
   return dist_pre(metric, a, ia, b, ib, dim);
 }
 
-bool mw_row_bitmap_filter(void *ctx, uint64_t row) {
-  const mw_row_bitmap *bm = ctx;
-  return row < bm->n_rows && ((bm->words[row >> 6] >> (row & 63)) & 1u);
-}
-
 /* ------------------------------------------------------------------ nodes */
 
 static hnsw_chunk *chunk_get(const mw_hnsw *h, uint32_t id) {

@@ -47,6 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "index/row_filter.h"
 #include "memwal.h"
 
 typedef enum mw_metric {
@@ -75,17 +76,6 @@ typedef struct mw_hnsw_hit {
   uint64_t row;
   float distance;
 } mw_hnsw_hit;
-
-/* A row filter: true keeps the row. Called from the searching thread. */
-typedef bool (*mw_row_filter_fn)(void *ctx, uint64_t row);
-
-/* Ready-made filter: a bitmap over row ids (bit set = keep). Rows at or
- * past n_rows are rejected. */
-typedef struct mw_row_bitmap {
-  const uint64_t *words;
-  uint64_t n_rows;
-} mw_row_bitmap;
-bool mw_row_bitmap_filter(void *ctx /* mw_row_bitmap* */, uint64_t row);
 
 const char *mw_metric_name(mw_metric m); /* "l2" | "cosine" | "dot" */
 /* Parses "l2" | "cosine" | "dot" (case-insensitive). */
