@@ -14,7 +14,7 @@
  * empty terms behind, which are harmless), phase 2 appends (cannot fail),
  * so a document is indexed entirely or not at all.
  *
- * Search: tokenize the query, drop duplicate tokens, and under the read
+ * Search: tokenize the query (a repeated token is scored each time), and under the read
  * lock accumulate BM25 per document in a dense score array over the
  * documents (touched documents listed aside), then keep the top k in a
  * heap. */
@@ -360,9 +360,7 @@ mw_status mw_fts_search(mw_fts_hit *hits, size_t *n_hits, mw_fts *f, const char 
     goto unlock;
   }
   size_t n_touched = 0;
-  for (size_t i = 0; i < t.n; i++) {
-    if (i > 0 && refs[i].len == refs[i - 1].len && memcmp(refs[i].s, refs[i - 1].s, refs[i].len) == 0)
-      continue; /* a token repeated in the query counts once */
+  for (size_t i = 0; i < t.n; i++) { /* a repeated query token counts each time, as in Lance */
     uint32_t ti = term_find(f, refs[i].s, refs[i].len, fnv1a(refs[i].s, refs[i].len));
     if (ti == UINT32_MAX || f->terms[ti].n == 0) continue;
     const fts_term *term = &f->terms[ti];

@@ -2,7 +2,9 @@
  * MemTable keeps it, with BM25 scoring exactly as LSM.md section 7 states:
  *   idf(t)   = ln(1 + (N - n_t + 0.5) / (n_t + 0.5))
  *   w(t, d)  = 2.2 tf / (tf + 1.2 (0.25 + 0.75 dl / avgdl))   (k1 1.2, b 0.75)
- *   score(d) = sum over the query's distinct tokens t of idf(t) w(t, d)
+ *   score(d) = sum over the query's tokens t of idf(t) w(t, d)
+ * (a token repeated in the query counts each time: LanceDB 0.39 scores
+ * "fern fern fern" 3x "fern", tests/interop/fts_bm25.sh)
  * N = documents indexed, n_t = documents holding t, tf = occurrences of t in
  * d, dl = tokens of d (after stop-word removal), avgdl = total tokens / N.
  * Computed in double, reported as float. Across LSM sources N, n_t and the

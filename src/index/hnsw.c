@@ -202,7 +202,8 @@ static uint32_t copy_links(const mw_hnsw *h, uint32_t id, int level, uint32_t *o
   hnsw_node *n = node_at(h, id);
   pthread_mutex_lock(&n->mu);
   uint32_t c = level <= n->level ? n->cnt[level] : 0;
-  if (c) memcpy(out, links_of(h, n, level), c * sizeof(uint32_t));
+  const uint32_t *l = links_of(h, n, level);
+  for (uint32_t i = 0; i < c; i++) out[i] = l[i]; /* short: a loop beats a memcpy call */
   pthread_mutex_unlock(&n->mu);
   return c;
 }
