@@ -84,8 +84,7 @@ static double recall_at_10(mw_hnsw *h, const float *data, size_t n, uint32_t dim
   return (double)found / (double)total;
 }
 
-static void run_recall(mw_metric metric, bool clustered, size_t n, double floor_recall) {
-  const uint32_t dim = 32;
+static void run_recall(mw_metric metric, bool clustered, size_t n, uint32_t dim, double floor_recall) {
   float *data = make_data(n, dim, clustered);
   mw_hnsw *h = NULL;
   mw_hnsw_config cfg = {.dim = dim, .metric = metric, .seed = 7};
@@ -94,8 +93,21 @@ static void run_recall(mw_metric metric, bool clustered, size_t n, double floor_
   CHECK_INT(mw_hnsw_count(h), n);
   CHECK(mw_hnsw_memory(h) > n * dim * sizeof(float));
   double r = recall_at_10(h, data, n, dim, metric, 50, 0);
-  printf("  %s %s n=%zu: recall@10 = %.3f (floor %.2f)\n", mw_metric_name(metric),
-         clustered ? "clustered" : "uniform", n, r, floor_recall);
+  /* single-threaded build: every stored vector is found as its own nearest
+   * (l2 / cosine: distance 0; dot ranks by 1 - a.b, where a vector need not
+   * be its own best match) */
+  if (metric != MW_METRIC_DOT) {
+    size_t missing = 0;
+    for (size_t i = 0; i < n; i += 3) {
+      mw_hnsw_hit hit[1];
+      size_t nh = 0;
+      CHECK_OK(mw_hnsw_search(hit, &nh, h, data + i * dim, 1, 0, NULL, NULL, NULL), NULL);
+      if (nh != 1 || hit[0].row != i) missing++;
+    }
+    CHECK_INT(missing, 0);
+  }
+  printf("  %s %s n=%zu dim=%u: recall@10 = %.3f (floor %.2f)\n", mw_metric_name(metric),
+         clustered ? "clustered" : "uniform", n, dim, r, floor_recall);
   CHECK(r >= floor_recall);
   /* a tiny beam does worse than the default: ef is really used */
   double r1 = recall_at_10(h, data, n, dim, metric, 50, 10);
@@ -104,10 +116,12 @@ static void run_recall(mw_metric metric, bool clustered, size_t n, double floor_
   free(data);
 }
 
-static void test_recall_l2_uniform(void) { run_recall(MW_METRIC_L2, false, 5000, 0.95); }
-static void test_recall_l2_clustered(void) { run_recall(MW_METRIC_L2, true, 5000, 0.95); }
-static void test_recall_cosine(void) { run_recall(MW_METRIC_COSINE, false, 5000, 0.95); }
-static void test_recall_dot_clustered(void) { run_recall(MW_METRIC_DOT, true, 5000, 0.90); }
+/* Floors sit a little under what the default ef (100) gives, so a weaker
+ * graph or search fails them; uniform data in 64 dimensions is the hard case. */
+static void test_recall_l2_uniform(void) { run_recall(MW_METRIC_L2, false, 5000, 64, 0.95); }
+static void test_recall_l2_clustered(void) { run_recall(MW_METRIC_L2, true, 5000, 32, 0.97); }
+static void test_recall_cosine(void) { run_recall(MW_METRIC_COSINE, false, 5000, 64, 0.95); }
+static void test_recall_dot_clustered(void) { run_recall(MW_METRIC_DOT, true, 5000, 32, 0.95); }
 
 static bool even_rows(void *ctx, uint64_t row) { (void)ctx; return row % 2 == 0; }
 
@@ -221,7 +235,12 @@ static void test_concurrent_insert_search(void) {
     CHECK_OK(mw_hnsw_search(hit, &nh, h, data + i * dim, 1, 0, NULL, NULL, NULL), NULL);
     if (nh != 1 || hit[0].distance != 0.0f) missing++;
   }
-  CHECK_INT(missing, 0);
+  /* HNSW does not promise every node stays reachable (pruning can drop a
+   * node's last in-link, more likely when neighbours are chosen from a graph
+   * still being built by other threads): allow 1 miss in 500 probes, where
+   * a broken concurrent insert would lose many */
+  printf("  concurrent build: %zu of %zu stored vectors not found as their own nearest\n", missing, (n + 6) / 7);
+  CHECK(missing * 500 <= (n + 6) / 7);
   mw_hnsw_free(h);
   free(data);
 }

@@ -101,7 +101,7 @@ static inline float hsum(mw_v4f a, mw_v4f b, mw_v4f c, mw_v4f d) {
   mw_v4f s = (a + b) + (c + d);
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
-static float dot8(const float *a, const float *b, uint32_t n) {
+static float dot_sse(const float *a, const float *b, uint32_t n) {
   mw_v4f s0 = {0, 0, 0, 0}, s1 = s0, s2 = s0, s3 = s0;
   uint32_t i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -115,7 +115,7 @@ static float dot8(const float *a, const float *b, uint32_t n) {
   for (; i < n; i++) t += a[i] * b[i];
   return t;
 }
-static float l2sq8(const float *a, const float *b, uint32_t n) {
+static float l2sq_sse(const float *a, const float *b, uint32_t n) {
   mw_v4f s0 = {0, 0, 0, 0}, s1 = s0, s2 = s0, s3 = s0;
   uint32_t i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -136,6 +136,60 @@ static float l2sq8(const float *a, const float *b, uint32_t n) {
     t += d * d;
   }
   return t;
+}
+#if defined(__x86_64__)
+/* The same kernels 8 lanes wide for CPUs with AVX2 (chosen at run time;
+ * no FMA, so a product is rounded before it is added, as in the SSE path). */
+typedef float mw_v8f __attribute__((vector_size(32)));
+__attribute__((target("avx2"))) static float dot_avx2(const float *a, const float *b, uint32_t n) {
+  mw_v8f s0 = {0, 0, 0, 0, 0, 0, 0, 0}, s1 = s0, x0, y0, x1, y1;
+  uint32_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    memcpy(&x0, a + i, 32);
+    memcpy(&y0, b + i, 32);
+    memcpy(&x1, a + i + 8, 32);
+    memcpy(&y1, b + i + 8, 32);
+    s0 += x0 * y0;
+    s1 += x1 * y1;
+  }
+  mw_v8f s = s0 + s1;
+  float t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+  for (; i < n; i++) t += a[i] * b[i];
+  return t;
+}
+__attribute__((target("avx2"))) static float l2sq_avx2(const float *a, const float *b, uint32_t n) {
+  mw_v8f s0 = {0, 0, 0, 0, 0, 0, 0, 0}, s1 = s0, x0, y0, x1, y1;
+  uint32_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    memcpy(&x0, a + i, 32);
+    memcpy(&y0, b + i, 32);
+    memcpy(&x1, a + i + 8, 32);
+    memcpy(&y1, b + i + 8, 32);
+    mw_v8f d0 = x0 - y0, d1 = x1 - y1;
+    s0 += d0 * d0;
+    s1 += d1 * d1;
+  }
+  mw_v8f s = s0 + s1;
+  float t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+  for (; i < n; i++) {
+    float d = a[i] - b[i];
+    t += d * d;
+  }
+  return t;
+}
+#define MW_HAVE_AVX2() __builtin_cpu_supports("avx2")
+#else
+#define MW_HAVE_AVX2() 0
+#define dot_avx2 dot_sse
+#define l2sq_avx2 l2sq_sse
+#endif
+/* One kernel per process (the CPU does not change), so a pair of vectors
+ * always gets the same distance. */
+static float dot8(const float *a, const float *b, uint32_t n) {
+  return MW_HAVE_AVX2() ? dot_avx2(a, b, n) : dot_sse(a, b, n);
+}
+static float l2sq8(const float *a, const float *b, uint32_t n) {
+  return MW_HAVE_AVX2() ? l2sq_avx2(a, b, n) : l2sq_sse(a, b, n);
 }
 #else
 static float dot8(const float *a, const float *b, uint32_t n) {
@@ -192,9 +246,13 @@ static const float *vec_at(const mw_hnsw *h, uint32_t id) {
 static uint32_t *links_of(const mw_hnsw *h, hnsw_node *n, int level) {
   return level == 0 ? n->links : n->links + h->m0 + (size_t)(level - 1) * h->m;
 }
+/* inv_norm is read only for cosine: for l2 / dot the node header (another
+ * cache line than the vector) is not touched. */
+static float inv_norm_at(const mw_hnsw *h, uint32_t id) {
+  return h->metric == MW_METRIC_COSINE ? node_at(h, id)->inv_norm : 0.0f;
+}
 static float dist_nodes(const mw_hnsw *h, uint32_t a, uint32_t b) {
-  return dist_pre(h->metric, vec_at(h, a), node_at(h, a)->inv_norm, vec_at(h, b),
-                  node_at(h, b)->inv_norm, h->dim);
+  return dist_pre(h->metric, vec_at(h, a), inv_norm_at(h, a), vec_at(h, b), inv_norm_at(h, b), h->dim);
 }
 
 /* Copies the links of `id` at `level` into out (room for m0); returns count. */
@@ -261,9 +319,17 @@ static cand heap_pop(heap *hp) {
   return top;
 }
 
-static int cand_cmp(const void *a, const void *b) {
-  cand x = *(const cand *)a, y = *(const cand *)b;
-  return cand_lt(x, y) ? -1 : cand_lt(y, x) ? 1 : 0;
+/* Sorts nearest first (arrays here hold at most 2M+1 or ef elements). */
+static void cand_sort(cand *c, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    cand x = c[i];
+    size_t j = i;
+    while (j > 0 && cand_lt(x, c[j - 1])) {
+      c[j] = c[j - 1];
+      j--;
+    }
+    c[j] = x;
+  }
 }
 
 /* ---------------------------------------------------------------- search */
@@ -282,7 +348,7 @@ typedef struct search_ctx {
 
 static float dist_q(search_ctx *s, uint32_t id) {
   const mw_hnsw *h = s->h;
-  return dist_pre(h->metric, s->q, s->q_inv, vec_at(h, id), node_at(h, id)->inv_norm, h->dim);
+  return dist_pre(h->metric, s->q, s->q_inv, vec_at(h, id), inv_norm_at(h, id), h->dim);
 }
 
 static bool keep(search_ctx *s, uint32_t id) {
@@ -381,6 +447,27 @@ static size_t select_heuristic(const mw_hnsw *h, cand *c, size_t n, size_t max) 
   return kept;
 }
 
+/* select_heuristic, then the pruned elements (still nearest first) fill
+ * what is left of max. Returns the count written to the front of c. */
+static size_t select_heuristic_keep(const mw_hnsw *h, cand *c, size_t n, size_t max) {
+  cand buf[2 * MW_HNSW_DEFAULT_M + 1];
+  cand *all = n <= sizeof(buf) / sizeof(buf[0]) ? buf : malloc(n * sizeof(cand));
+  if (!all) return select_heuristic(h, c, n, max);
+  memcpy(all, c, n * sizeof(cand));
+  size_t kept = select_heuristic(h, c, n, max);
+  /* all[] is sorted; c[0..kept) is a sorted subsequence of it */
+  for (size_t i = 0, j = 0; i < n && kept < max; i++) {
+    if (j < kept && all[i].id == c[j].id) {
+      j++;
+      continue;
+    }
+    c[kept++] = all[i];
+  }
+  cand_sort(c, kept);
+  if (all != buf) free(all);
+  return kept;
+}
+
 /* Adds a link owner -> target at `level` (no-op if present); an overflowing
  * list is re-selected around its owner. */
 static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target) {
@@ -404,8 +491,12 @@ static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target) {
   }
   for (uint32_t i = 0; i < c; i++) cs[i] = (cand){dist_nodes(h, owner, l[i]), l[i]};
   cs[c] = (cand){dist_nodes(h, owner, target), target};
-  qsort(cs, c + 1, sizeof(cand), cand_cmp);
-  size_t kept = select_heuristic(h, cs, c + 1, cap);
+  cand_sort(cs, c + 1);
+  /* heuristic first, then refill to capacity with the nearest pruned ones
+   * (the paper's keepPrunedConnections, here only when shrinking a full
+   * list): a full list then drops exactly one link, which keeps nodes
+   * linked from somewhere under concurrent inserts */
+  size_t kept = select_heuristic_keep(h, cs, c + 1, cap);
   for (size_t i = 0; i < kept; i++) l[i] = cs[i].id;
   n->cnt[level] = (uint16_t)kept;
   if (cs != buf) free(cs);
@@ -559,8 +650,7 @@ mw_status mw_hnsw_insert(mw_hnsw *h, uint64_t row, const float *vec, mw_error *e
       break;
     }
     n_eps = s.res.n;
-    memcpy(eps, s.res.v, n_eps * sizeof(cand));
-    qsort(eps, n_eps, sizeof(cand), cand_cmp);
+    for (size_t i = n_eps; i > 0; i--) eps[i - 1] = heap_pop(&s.res); /* farthest first out */
     /* select on a copy: eps (all of W) seeds the next level */
     cand *sel = s.cands.v; /* reuse: cands is empty after search_layer's use */
     if (s.cands.cap < n_eps) {
