@@ -394,6 +394,14 @@ static bool search_layer(search_ctx *s, const cand *eps, size_t n_eps, size_t ef
     cand c = heap_pop(&s->cands);
     if (s->res.n >= ef && c.d > s->res.v[0].d) break;
     uint32_t nl = copy_links(s->h, c.id, level, s->nbuf);
+#if defined(__GNUC__)
+    /* start loading the unvisited neighbours' vectors before the first
+     * distance: the walk is bound by memory latency as much as by flops */
+    for (uint32_t i = 0; i < nl; i++) {
+      uint32_t e = s->nbuf[i];
+      if (e < s->n_snap && !(s->visited[e >> 6] >> (e & 63) & 1)) __builtin_prefetch(vec_at(s->h, e));
+    }
+#endif
     for (uint32_t i = 0; i < nl; i++) {
       uint32_t e = s->nbuf[i];
       if (e >= s->n_snap || (s->visited[e >> 6] >> (e & 63) & 1)) continue;
