@@ -231,7 +231,7 @@ mw_status mw_fts_insert(mw_fts *f, uint64_t row, const char *text, size_t len, m
   mw_status st = tokenize(&t, f, text ? text : "", text ? len : 0, err);
   tok_ref *refs = NULL;
   uint32_t *group_term = NULL;
-  if (st != MW_OK) goto out;
+  if (st != MW_OK || t.n == 0) goto out; /* no tokens: not a document (see fts.h) */
   if (t.n > UINT32_MAX) {
     st = mw_err(err, MW_ERR_INVALID, "fts: row %llu: too many tokens", (unsigned long long)row);
     goto out;

@@ -13,9 +13,11 @@
  *
  * Tokens come from the tokenizer of fts_tokenizer.h (Lance 12's default
  * pipeline); a query is tokenized the same way and matches a document
- * holding ANY of its tokens (Lance's match query = OR). A null value is not
- * a document (the caller does not insert it); an empty or all-stop-word
- * text is a document with dl 0 (it counts in N, never matches).
+ * holding ANY of its tokens (Lance's match query = OR). A text without
+ * tokens (null, empty, only stop words or punctuation) is not a document:
+ * it does not count in N nor in avgdl (LanceDB 0.39: adding "", "the of
+ * and" and null rows to a table leaves every score unchanged,
+ * tests/interop/fts_bm25.sh).
  *
  * Postings per term: (document, term frequency, positions), documents in
  * insertion order; documents: (row id, token count).
@@ -69,7 +71,8 @@ typedef struct mw_fts_postings_list {
 mw_status mw_fts_create(mw_fts **out, mw_error *err);
 void mw_fts_free(mw_fts *f);
 
-/* Tokenizes text[0..len) and adds it as document `row`. Thread-safe. */
+/* Tokenizes text[0..len) and adds it as document `row` (a text without
+ * tokens is not added; text NULL = null). Thread-safe. */
 mw_status mw_fts_insert(mw_fts *f, uint64_t row, const char *text, size_t len, mw_error *err);
 
 /* The top k documents for a match query (OR of its tokens), best first

@@ -8,7 +8,10 @@
 # --bm25). Both must return the same rows with the same BM25 scores (to
 # float precision), best first, for queries of one token, several tokens,
 # a token in every row (low idf), stems and case ("Cedars"), repeated
-# tokens, stop words and a token no row has.
+# tokens, stop words and a token no row has. Then a second table
+# (fts_table.mjs) whose texts include "", only stop words, only punctuation
+# and null: those rows are not documents for BM25 (N and avgdl leave them
+# out), which the same comparison checks.
 # Missing node or peers is a failure, not a skip.
 set -u
 . "$(dirname "$0")/common.sh"
@@ -17,7 +20,7 @@ need_node
 need_peers lancedb_lsm.mjs node_modules/@lancedb/
 TOOL=$BDIR/tests/mw_fts_tokenize
 [ -x "$TOOL" ] || die "no $TOOL (cmake --build BUILD --target mw_fts_tokenize)"
-mk_tmp
+js_tmp "$HERE/fts_table.mjs"
 LSM=$PEERS/lancedb_lsm.mjs
 
 node "$LSM" create "$TMP/db" t unsharded --dim 8 --base 256 --indexes >"$TMP/create.log" 2>&1 \
@@ -31,14 +34,9 @@ node -e '
   if (t.length !== 256 || t.some((x) => typeof x !== "string")) process.exit(1);
   process.stdout.write(t.join("\n") + "\n");' "$TMP/rows.json" >"$TMP/docs.txt" || die "texts"
 
-q=0
-for query in "amber" "amber cedar" "base" "grove heath elm" "Cedars, GROVES!" "fern fern fern" \
-             "the basil of dune" "zebra" "base amber basil cedar dune elm fern grove heath"; do
-  q=$((q + 1))
-  node "$LSM" fts "$TMP/db" t "$query" --column text -k 300 --no-lsm >"$TMP/lance$q.json" 2>"$TMP/fts.err" \
-    || { cat "$TMP/fts.err" >&2; fail "LanceDB fts '$query'"; continue; }
-  "$TOOL" --bm25 "$query" 300 <"$TMP/docs.txt" >"$TMP/ours$q.jsonl" || { fail "ours '$query'"; continue; }
-  if out=$(node -e '
+# compare LANCE_JSON OURS_JSONL -> prints a summary; exit 1 on a difference
+compare() {
+  node -e '
     const fs = require("fs");
     const lance = JSON.parse(fs.readFileSync(process.argv[1], "utf8")).rows
       .map((r) => ({ row: Number(BigInt(r.id) - 1000000000n), score: r._score }));
@@ -56,10 +54,32 @@ for query in "amber" "amber cedar" "base" "grove heath elm" "Cedars, GROVES!" "f
       }
     }
     console.log(`${ours.length} rows` + (ours.length ? `, top score ${ours[0].score}` : ""));
-  ' "$TMP/lance$q.json" "$TMP/ours$q.jsonl"); then
-    ok "'$query': $out"
-  else
-    fail "'$query': $out"
-  fi
+  ' "$1" "$2"
+}
+
+q=0
+for query in "amber" "amber cedar" "base" "grove heath elm" "Cedars, GROVES!" "fern fern fern" \
+             "the basil of dune" "zebra" "base amber basil cedar dune elm fern grove heath"; do
+  q=$((q + 1))
+  node "$LSM" fts "$TMP/db" t "$query" --column text -k 300 --no-lsm >"$TMP/lance$q.json" 2>"$TMP/fts.err" \
+    || { cat "$TMP/fts.err" >&2; fail "LanceDB fts '$query'"; continue; }
+  "$TOOL" --bm25 "$query" 300 <"$TMP/docs.txt" >"$TMP/ours$q.jsonl" || { fail "ours '$query'"; continue; }
+  if out=$(compare "$TMP/lance$q.json" "$TMP/ours$q.jsonl"); then ok "'$query': $out"; else fail "'$query': $out"; fi
+done
+
+# texts without tokens: a null row is fed to us as an empty line (neither is
+# a document)
+texts='["apple pie", "", "banana split apple", "the of and", null, "cherry tart", "apple apple apple", "!!! ...", "date cake", "Apple"]'
+queries=("apple" "apple cherry" "the" "date tart pie")
+node "$TMP/js/fts_table.mjs" "$TMP/db2" "$texts" "${queries[@]}" >"$TMP/lance_e.jsonl" 2>"$TMP/fts.err" \
+  || { cat "$TMP/fts.err" >&2; die "LanceDB fts_table.mjs"; }
+node -e 'for (const t of JSON.parse(process.argv[1])) console.log(t === null ? "" : t)' "$texts" >"$TMP/docs_e.txt"
+i=0
+for query in "${queries[@]}"; do
+  i=$((i + 1))
+  sed -n "${i}p" "$TMP/lance_e.jsonl" >"$TMP/lance_e$i.json"
+  "$TOOL" --bm25 "$query" 300 <"$TMP/docs_e.txt" >"$TMP/ours_e$i.jsonl" || { fail "ours '$query' (empty texts)"; continue; }
+  if out=$(compare "$TMP/lance_e$i.json" "$TMP/ours_e$i.jsonl"); then ok "'$query', table with empty/null/stop-word texts: $out"
+  else fail "'$query', table with empty/null/stop-word texts: $out"; fi
 done
 [ "$fails" -eq 0 ]
