@@ -14,10 +14,10 @@
  * empty terms behind, which are harmless), phase 2 appends (cannot fail),
  * so a document is indexed entirely or not at all.
  *
- * Search: tokenize the query (a repeated token is scored each time), and under the read
- * lock accumulate BM25 per document in a dense score array over the
- * documents (touched documents listed aside), then keep the top k in a
- * heap. */
+ * Search: tokenize the query (a repeated token is scored each time); under
+ * the read lock merge the tokens' postings (ascending by document) into one
+ * list of (document, BM25 sum), so a query costs what it reads, not the
+ * index size; then keep the top k rows the filter accepts in a heap. */
 #include "index/fts.h"
 
 #include <math.h>
@@ -327,6 +327,11 @@ static void topk_push(mw_fts_hit *hits, size_t *n, size_t k, mw_fts_hit c) {
   hits[i] = c;
 }
 
+typedef struct acc_ent {
+  uint32_t doc;
+  double score;
+} acc_ent;
+
 mw_status mw_fts_search(mw_fts_hit *hits, size_t *n_hits, mw_fts *f, const char *query,
                         size_t len, size_t k, mw_row_filter_fn filter, void *filter_ctx,
                         const mw_fts_global *global, mw_error *err) {
@@ -334,13 +339,13 @@ mw_status mw_fts_search(mw_fts_hit *hits, size_t *n_hits, mw_fts *f, const char 
   if (k == 0) return MW_OK;
   mw_fts_tokens t = {0};
   tok_ref *refs = NULL;
-  double *scores = NULL;
-  uint32_t *touched = NULL;
-  uint8_t *state = NULL; /* per document: 0 unseen, 1 scored, 2 filtered out */
+  uint32_t *tids = NULL;
+  acc_ent *acc = NULL, *tmp = NULL;
   mw_status st = tokenize(&t, f, query ? query : "", query ? len : 0, err);
   if (st != MW_OK || t.n == 0) goto out;
   refs = malloc(t.n * sizeof(*refs));
-  if (!refs) {
+  tids = malloc(t.n * sizeof(*tids));
+  if (!refs || !tids) {
     st = mw_err(err, MW_ERR_NOMEM, "fts: out of memory (search)");
     goto out;
   }
@@ -352,42 +357,55 @@ mw_status mw_fts_search(mw_fts_hit *hits, size_t *n_hits, mw_fts *f, const char 
   uint64_t total = global ? global->total_tokens : f->total_tokens;
   if (f->n_docs == 0 || n_docs == 0) goto unlock;
   double avgdl = (double)total / (double)n_docs;
-  scores = calloc(f->n_docs, sizeof(double));
-  touched = malloc(f->n_docs * sizeof(uint32_t));
-  state = calloc(f->n_docs, 1);
-  if (!scores || !touched || !state) {
+  size_t total_postings = 0;
+  for (size_t i = 0; i < t.n; i++) {
+    tids[i] = term_find(f, refs[i].s, refs[i].len, fnv1a(refs[i].s, refs[i].len));
+    if (tids[i] != UINT32_MAX) total_postings += f->terms[tids[i]].n;
+  }
+  acc = malloc((total_postings ? total_postings : 1) * sizeof(*acc));
+  tmp = malloc((total_postings ? total_postings : 1) * sizeof(*tmp));
+  if (!acc || !tmp) {
     st = mw_err(err, MW_ERR_NOMEM, "fts: out of memory (search)");
     goto unlock;
   }
-  size_t n_touched = 0;
-  for (size_t i = 0; i < t.n; i++) { /* a repeated query token counts each time, as in Lance */
-    uint32_t ti = term_find(f, refs[i].s, refs[i].len, fnv1a(refs[i].s, refs[i].len));
-    if (ti == UINT32_MAX || f->terms[ti].n == 0) continue;
-    const fts_term *term = &f->terms[ti];
+  /* Merge the query tokens' postings (each ascending by document) into one
+   * ascending list of (document, score): memory and time follow the
+   * postings read, not the index size. A repeated query token counts each
+   * time, as in Lance. */
+  size_t n_acc = 0;
+  for (size_t i = 0; i < t.n; i++) {
+    if (tids[i] == UINT32_MAX || f->terms[tids[i]].n == 0) continue;
+    const fts_term *term = &f->terms[tids[i]];
     uint64_t df = global ? global->doc_freq(global->ctx, refs[i].s, refs[i].len) : term->n;
     double idf = mw_bm25_idf(n_docs, df);
+    size_t a = 0, o = 0;
     for (uint32_t p = 0; p < term->n; p++) {
       uint32_t d = term->p[p].doc;
-      if (state[d] == 0) { /* first time seen: ask the filter once */
-        state[d] = filter && !filter(filter_ctx, f->docs[d].row) ? 2 : 1;
-        if (state[d] == 1) touched[n_touched++] = d;
-      }
-      if (state[d] == 1) scores[d] += idf * mw_bm25_weight(term->p[p].tf, f->docs[d].len, avgdl);
+      while (a < n_acc && acc[a].doc < d) tmp[o++] = acc[a++];
+      double w = idf * mw_bm25_weight(term->p[p].tf, f->docs[d].len, avgdl);
+      if (a < n_acc && acc[a].doc == d) tmp[o++] = (acc_ent){d, acc[a++].score + w};
+      else tmp[o++] = (acc_ent){d, w};
     }
+    while (a < n_acc) tmp[o++] = acc[a++];
+    acc_ent *sw = acc;
+    acc = tmp;
+    tmp = sw;
+    n_acc = o;
   }
   size_t n = 0;
-  for (size_t i = 0; i < n_touched; i++) {
-    uint32_t d = touched[i];
-    topk_push(hits, &n, k, (mw_fts_hit){f->docs[d].row, (float)scores[d]});
+  for (size_t i = 0; i < n_acc; i++) {
+    uint64_t row = f->docs[acc[i].doc].row;
+    if (filter && !filter(filter_ctx, row)) continue;
+    topk_push(hits, &n, k, (mw_fts_hit){row, (float)acc[i].score});
   }
   qsort(hits, n, sizeof(*hits), hit_cmp);
   *n_hits = n;
 unlock:
   pthread_rwlock_unlock(&f->rw);
 out:
-  free(scores);
-  free(touched);
-  free(state);
+  free(acc);
+  free(tmp);
+  free(tids);
   free(refs);
   mw_fts_tokens_free(&t);
   return st;
