@@ -12,7 +12,10 @@
  * per level from min(level, top) to 0: a beam search with ef_construction
  * (algorithm 2), neighbour selection by the heuristic (algorithm 4, without
  * keepPrunedConnections), and links both ways. A list that overflows is
- * shrunk with the same heuristic around its owner. Links to the new node
+ * shrunk with the same heuristic around its owner, then refilled with the
+ * nearest pruned links (keepPrunedConnections), so a full list drops one
+ * link at a time. Distance kernels: 4-lane GNU vectors, or 8-lane AVX2
+ * picked at run time on x86-64. Links to the new node
  * are added to its own list through the same path as reverse links, so a
  * link another thread added meanwhile is kept.
  *
