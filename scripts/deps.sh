@@ -6,7 +6,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-dev
       liblz4-dev libzstd-dev libprotobuf-c-dev protobuf-c-compiler
-      libcurl4-openssl-dev libssl-dev)
+      libcurl4-openssl-dev libssl-dev libstemmer-dev)
 test_pkgs=(ceph-mon ceph-osd radosgw ceph-common curl)
 if [ "${1:-}" = --test ]; then pkgs+=("${test_pkgs[@]}"); fi
 missing=()

@@ -1,0 +1,104 @@
+/* fts.h - an in-memory full-text (inverted) index of one utf8 column, as a
+ * MemTable keeps it, with BM25 scoring exactly as LSM.md section 7 states:
+ *   idf(t)   = ln(1 + (N - n_t + 0.5) / (n_t + 0.5))
+ *   w(t, d)  = 2.2 tf / (tf + 1.2 (0.25 + 0.75 dl / avgdl))   (k1 1.2, b 0.75)
+ *   score(d) = sum over the query's tokens t of idf(t) w(t, d)
+ * (a token repeated in the query counts each time: LanceDB 0.39 scores
+ * "fern fern fern" 3x "fern", tests/interop/fts_bm25.sh)
+ * N = documents indexed, n_t = documents holding t, tf = occurrences of t in
+ * d, dl = tokens of d (after stop-word removal), avgdl = total tokens / N.
+ * Computed in double, reported as float. Across LSM sources N, n_t and the
+ * token total are sums over the sources: a caller can pass them in
+ * (mw_fts_global).
+ *
+ * Tokens come from the tokenizer of fts_tokenizer.h (Lance 12's default
+ * pipeline); a query is tokenized the same way and matches a document
+ * holding ANY of its tokens (Lance's match query = OR). A text without
+ * tokens (null, empty, only stop words or punctuation) is not a document:
+ * it does not count in N nor in avgdl (LanceDB 0.39: adding "", "the of
+ * and" and null rows to a table leaves every score unchanged,
+ * tests/interop/fts_bm25.sh).
+ *
+ * Postings per term: (document, term frequency, positions), documents in
+ * insertion order; documents: (row id, token count).
+ *
+ * Concurrency: any number of threads insert and search concurrently.
+ *   - rw (a rwlock) guards the term dictionary, the postings, the document
+ *     table and the totals: inserts take it for writing only to merge an
+ *     already tokenized document, searches take it for reading;
+ *   - pool_mu guards the free list of tokenizers (libstemmer instances are
+ *     single-threaded): a thread takes one, tokenizes outside rw, returns it.
+ *   - mem is atomic. */
+#ifndef MW_INDEX_FTS_H
+#define MW_INDEX_FTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "index/row_filter.h"
+#include "memwal.h"
+
+typedef struct mw_fts mw_fts;
+
+typedef struct mw_fts_hit {
+  uint64_t row;
+  float score;
+} mw_fts_hit;
+
+/* Corpus statistics summed over several sources (LSM search): N, the token
+ * total, and a callback giving n_t for one token (bytes, not NUL-terminated). */
+typedef struct mw_fts_global {
+  uint64_t n_docs;
+  uint64_t total_tokens;
+  uint64_t (*doc_freq)(void *ctx, const char *token, size_t len);
+  void *ctx;
+} mw_fts_global;
+
+/* One posting, as mw_fts_postings returns it. */
+typedef struct mw_fts_posting {
+  uint64_t row;
+  uint32_t tf;
+  const uint32_t *positions; /* tf positions, ascending (into the list's storage) */
+} mw_fts_posting;
+
+/* A snapshot copy of one term's postings; free with mw_fts_postings_free. */
+typedef struct mw_fts_postings_list {
+  mw_fts_posting *v;
+  size_t n;
+  uint32_t *positions;
+} mw_fts_postings_list;
+
+mw_status mw_fts_create(mw_fts **out, mw_error *err);
+void mw_fts_free(mw_fts *f);
+
+/* Tokenizes text[0..len) and adds it as document `row` (a text without
+ * tokens is not added; text NULL = null). Thread-safe. */
+mw_status mw_fts_insert(mw_fts *f, uint64_t row, const char *text, size_t len, mw_error *err);
+
+/* The top k documents for a match query (OR of its tokens), best first
+ * (score descending, ties by row ascending), restricted to rows the filter
+ * keeps (NULL = all). `global` (NULL = this index's own statistics)
+ * replaces N, the token total and n_t. `hits` has room for k; *n_hits gets
+ * the count. A query without tokens matches nothing. Thread-safe. */
+mw_status mw_fts_search(mw_fts_hit *hits, size_t *n_hits, mw_fts *f, const char *query,
+                        size_t len, size_t k, mw_row_filter_fn filter, void *filter_ctx,
+                        const mw_fts_global *global, mw_error *err);
+
+/* The postings of one (already tokenized) term: a copy, empty when the term
+ * is absent. Thread-safe. */
+mw_status mw_fts_postings(mw_fts_postings_list *out, mw_fts *f, const char *token, size_t len,
+                          mw_error *err);
+void mw_fts_postings_free(mw_fts_postings_list *l);
+
+/* This index's statistics: documents, token total, n_t of one term. */
+uint64_t mw_fts_doc_count(mw_fts *f);
+uint64_t mw_fts_total_tokens(mw_fts *f);
+uint64_t mw_fts_doc_freq(mw_fts *f, const char *token, size_t len);
+/* Bytes allocated by the index (capacities, not just lengths). */
+size_t mw_fts_memory(const mw_fts *f);
+
+/* The BM25 terms, exposed for tests and for callers merging sources. */
+double mw_bm25_idf(uint64_t n_docs, uint64_t doc_freq);
+double mw_bm25_weight(uint32_t tf, uint32_t doc_len, double avgdl);
+
+#endif

@@ -1,0 +1,120 @@
+/* hnsw.h - an in-memory HNSW index (Malkov & Yashunin, "Efficient and
+ * robust approximate nearest neighbor search using Hierarchical Navigable
+ * Small World graphs", 2016/2018) over float32 vectors of one fixed
+ * dimension, as a MemTable keeps for a fixed_size_list<float32> column.
+ *
+ * Parameters (Lance 12's MemTable defaults, LSM.md section 8):
+ * max_connections M = 16 (upper levels keep at most M links per node, level
+ * 0 keeps 2M as in the paper), ef_construction = 100, max_level = 7 (levels
+ * 0..6; a node's level is floor(-ln(u) / ln(M)), capped).
+ *
+ * Distances (the `_distance` Lance reports; checked with LanceDB 0.39's
+ * table.search(...).distanceType(m) on [1,1] vs [1,0], [0,2], [3,4]:
+ * l2 -> 1, 2, 13; cosine -> 0.2929, 0.2929, 0.01005; dot -> 0, -1, -6):
+ *   l2     = squared Euclidean distance, sum (a_i - b_i)^2 (no square root);
+ *   cosine = 1 - a.b / (|a| |b|)  (1 when either vector is all zeros);
+ *   dot    = 1 - a.b.
+ * Smaller is nearer for all three.
+ *
+ * Row ids: the caller gives each vector its row id (the MemTable's uint64
+ * insertion row number); results carry row ids. Internally a node id (u32)
+ * is reserved per insert.
+ *
+ * Concurrency: inserts from any number of threads run concurrently with
+ * each other and with searches. Locks:
+ *   - node->mu (one per node) guards that node's link lists (counts and
+ *     ids at every level). A thread holds at most one node lock at a time
+ *     (readers copy a list out and unlock; an insert links one neighbor at
+ *     a time), so there is no lock order to respect.
+ *   - entry_mu guards entry_node and top_level (the graph's entry point).
+ *   - grow_mu serialises the allocation of a new storage chunk; published
+ *     chunk pointers are read with acquire loads (chunks never move).
+ *   - n_reserved (atomic) hands out node ids; node->ready (atomic, release
+ *     store after the vector, row id and level are written) tells the exact
+ *     scan which nodes are complete. A node's vector is written before any
+ *     link to it is published (under a node lock), so a search that reaches
+ *     a node through a link sees its vector.
+ * A search may return a row whose insert has not returned yet (it is linked
+ * already): callers that need a visibility cut pass a filter (e.g. row <
+ * visible count).
+ *
+ * Memory: mw_hnsw_memory() counts every byte the index allocated (chunks,
+ * link lists), for MemTable size accounting. */
+#ifndef MW_INDEX_HNSW_H
+#define MW_INDEX_HNSW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "index/row_filter.h"
+#include "memwal.h"
+
+typedef enum mw_metric {
+  MW_METRIC_L2 = 0,     /* squared L2 */
+  MW_METRIC_COSINE = 1, /* 1 - cosine similarity */
+  MW_METRIC_DOT = 2     /* 1 - dot product */
+} mw_metric;
+
+#define MW_HNSW_DEFAULT_M 16
+#define MW_HNSW_DEFAULT_EF_CONSTRUCTION 100
+#define MW_HNSW_MAX_LEVEL 7      /* levels 0..MW_HNSW_MAX_LEVEL-1 */
+#define MW_HNSW_MAX_NODES (1u << 30)
+
+typedef struct mw_hnsw_config {
+  uint32_t dim;             /* vector dimension, >= 1 */
+  mw_metric metric;
+  uint32_t m;               /* max connections; 0 = 16 */
+  uint32_t ef_construction; /* 0 = 100 */
+  uint64_t seed;            /* level generator seed (0 is fine) */
+} mw_hnsw_config;
+
+typedef struct mw_hnsw mw_hnsw;
+
+/* A search hit: row id and its distance (see the metric above). */
+typedef struct mw_hnsw_hit {
+  uint64_t row;
+  float distance;
+} mw_hnsw_hit;
+
+const char *mw_metric_name(mw_metric m); /* "l2" | "cosine" | "dot" */
+/* Parses "l2" | "cosine" | "dot" (case-insensitive). */
+mw_status mw_metric_parse(mw_metric *out, const char *name, mw_error *err);
+
+/* The distance between two vectors of dim floats, as defined above. */
+float mw_vec_distance(mw_metric metric, const float *a, const float *b, uint32_t dim);
+
+/* Creates an empty index; free with mw_hnsw_free. */
+mw_status mw_hnsw_create(mw_hnsw **out, const mw_hnsw_config *cfg, mw_error *err);
+void mw_hnsw_free(mw_hnsw *h);
+
+/* Inserts one vector (dim floats, copied) with its row id. Thread-safe.
+ * MW_ERR_INVALID for a non-finite component; MW_ERR_NOMEM leaves the
+ * index usable (the reserved node is then an unreachable hole). */
+mw_status mw_hnsw_insert(mw_hnsw *h, uint64_t row, const float *vec, mw_error *err);
+
+/* Approximate k nearest neighbours of `query`, nearest first (ties by row
+ * id). `ef` is the search beam (0 = max(k, ef_construction); raised to k).
+ * With a filter, only rows it keeps are returned: the graph is still walked
+ * through every node, results are collected from kept rows only (for
+ * selective filters prefer mw_hnsw_search_exact). `hits` has room for k;
+ * *n_hits gets the count (< k when the index holds fewer matching rows).
+ * Thread-safe. */
+mw_status mw_hnsw_search(mw_hnsw_hit *hits, size_t *n_hits, const mw_hnsw *h,
+                         const float *query, size_t k, size_t ef,
+                         mw_row_filter_fn filter, void *filter_ctx, mw_error *err);
+
+/* Exact (brute-force) k nearest over every complete node the filter keeps
+ * (NULL filter = all), nearest first, ties by row id. Thread-safe. */
+mw_status mw_hnsw_search_exact(mw_hnsw_hit *hits, size_t *n_hits, const mw_hnsw *h,
+                               const float *query, size_t k,
+                               mw_row_filter_fn filter, void *filter_ctx, mw_error *err);
+
+/* Number of complete nodes (inserts that returned MW_OK or are about to). */
+size_t mw_hnsw_count(const mw_hnsw *h);
+uint32_t mw_hnsw_dim(const mw_hnsw *h);
+mw_metric mw_hnsw_metric(const mw_hnsw *h);
+/* Bytes allocated by the index. */
+size_t mw_hnsw_memory(const mw_hnsw *h);
+
+#endif
