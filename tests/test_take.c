@@ -124,6 +124,7 @@ static void test_edges(void) {
   free(got);
   free(want);
   t.release(&t);
+  mw_schema_release(&sc);
   struct ArrowArray empty;
   int64_t bad = 1000000;
   CHECK_OK(mw_ipc_decode(&sc, &batches, &nb, (data = slurp(path, &len)), len, &e), &e);
