@@ -711,11 +711,14 @@ static void write_chunk21(mw_buf *out, const col *c, uint64_t i, uint64_t k, uin
         if (c->off_w == 4) mw_buf_u32le(out, (uint32_t)o);
         else mw_buf_u64le(out, o);
       }
-      mw_buf_append(out, c->values.data + s0, (size_t)(var_start(c, i + k) - s0));
+      /* all-null pages (e.g. tombstone rows) have no value bytes at all */
+      if (var_start(c, i + k) > s0) mw_buf_append(out, c->values.data + s0, (size_t)(var_start(c, i + k) - s0));
       pad_with(out, vbase, (size_t)c->off_w, 0x48); /* Lance pads the value buffer like this */
       break;
     }
-    default: mw_buf_append(out, c->values.data + i * c->vb, (size_t)(k * c->vb)); break;
+    default:
+      if (k * c->vb > 0) mw_buf_append(out, c->values.data + i * c->vb, (size_t)(k * c->vb));
+      break;
   }
   pad_with(out, base, 8, 0xfe);
 }
