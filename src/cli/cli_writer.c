@@ -268,7 +268,8 @@ static const char scan_usage[] =
     "  per row, in WAL order. --read-only (the default) reads the manifest and the WAL and\n"
     "  writes nothing: no epoch claim, no fence, safe next to a live writer. --claim opens a\n"
     "  MemTable-mode ShardWriter instead (claims an epoch, which FENCES a live writer, and\n"
-    "  writes a fence entry), replays the WAL into its MemTable and scans that.\n";
+    "  writes a fence entry), replays the WAL into its MemTable and scans that: only the\n"
+    "  newest row of each primary key, and no key whose newest row is a delete (tombstone).\n";
 
 /* The writer schema of a shard: the schema of its first WAL entry, without
  * writer_epoch / fence_sentinel. */

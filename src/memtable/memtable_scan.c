@@ -7,7 +7,14 @@
  * batches are immutable). The result is a list of runs (batch, first row,
  * row count) of consecutive matching rows in insertion order; get_next
  * turns one run into a zero-copy view (memtable_view.c). The stream holds
- * the batch references, so it may outlive the MemTables. */
+ * the batch references, so it may outlive the MemTables.
+ *
+ * mw_memtable_scan_latest (the writer's scan) snapshots every MemTable
+ * first, then walks the rows from the newest backwards over a hash set of
+ * primary-key encodings (pk_index.h): the first row seen of each key is its
+ * newest; it survives unless its `_tombstone` is true; the filter is then
+ * applied row by row to the survivors (indexes are not consulted: an older
+ * row matching through the index must not resurrect a replaced key). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
