@@ -647,7 +647,9 @@ typedef enum mw_filter_op { MW_FILTER_EQ = 0, MW_FILTER_LT, MW_FILTER_LE, MW_FIL
 
 /** A simple filter `column OP value` for mw_shard_writer_scan. `value` is a
  *  length-1 array of the column's type with its schema (both borrowed for
- *  the call). With an index on the column the index answers it. */
+ *  the call). The writer's scan compares it row by row against the newest
+ *  row of each key (an index on the column is not consulted there, since an
+ *  older row it finds must not resurrect a replaced or deleted key). */
 typedef struct mw_scan_filter {
   const char *column;
   mw_filter_op op;
