@@ -15,6 +15,9 @@
 #      put of 2 brings it back with the new value.
 #  (3) a table with 3 base rows (lancedb_lsm.mjs): our flushed tombstone
 #      hides a base row in LanceDB's LSM read (the base itself keeps it).
+#  (4) tombstone rows of every column type memwal writes (lance_types_gen.mjs
+#      "all" and "nested", a not-null column among them): the generation
+#      of tombstones only opens in Lance with every non-key value null.
 # LanceDB 0.39 cannot write MemWAL deletes itself (its table.delete() only
 # touches the base table, LSM.md section 4), so Lance-written `_tombstone =
 # true` entries are covered by test_tombstone.c. Missing node or peers is a
@@ -23,7 +26,7 @@ set -u
 . "$(dirname "$0")/common.sh"
 need_node
 need_peers lancedb_memwal_write.mjs lancedb_read.mjs lancedb_lsm.mjs node_modules/@lancedb/lancedb/ node_modules/apache-arrow/
-js_tmp "$HERE"/tomb_rows.mjs
+js_tmp "$HERE"/tomb_rows.mjs "$HERE"/lance_types_gen.mjs
 rows() { node "$TMP/js/tomb_rows.mjs" "$@" || die "tomb_rows.mjs $*"; }
 lwrite() { node "$PEERS/lancedb_memwal_write.mjs" "$@" >/dev/null 2>"$TMP/err" || { cat "$TMP/err" >&2; die "lancedb_memwal_write $*"; }; }
 # id=name pairs of LanceDB's LSM read, sorted by id, and query_rows
@@ -97,4 +100,22 @@ run "(3) delete base row 1000000001" "$BIN" delete "$T" --shard "$SH" --input "$
 ids() { node "$PEERS/lancedb_lsm.mjs" read "$TMP/db3" t --columns id "$@" 2>"$TMP/err" | grep -o '"id":"[0-9]*"' | grep -o '[0-9]*' | sort -n | paste -sd, -; }
 check "(3) LSM read: the base row is hidden, ours is there" "7,1000000000,1000000002" "$(ids)"
 check "(3) the base table itself keeps the row" "1000000000,1000000001,1000000002" "$(ids --no-lsm)"
+
+# ---- (4) all-null columns of every type in a tombstone-only generation
+for m in all nested; do
+  node "$TMP/js/lance_types_gen.mjs" "$TMP/$m.arrows" 4 "$m" 1 || die "lance_types_gen.mjs $m"
+  SH=11111111-2222-4333-8444-00000000000$([ $m = all ] && echo 1 || echo 2)
+  run "(4) $m: put" "$BIN" put "$TMP/g" --shard "$SH" --input "$TMP/$m.arrows"
+  rows "$TMP/k4.arrows" 0,1,2,3 --keys
+  run "(4) $m: delete every key --flush-on-close" "$BIN" delete "$TMP/g" --shard "$SH" --input "$TMP/k4.arrows" --flush-on-close
+  d=$(ls -d "$TMP/g/_mem_wal/$SH"/*_gen_1)
+  got=$(node "$PEERS/lancedb_read.mjs" "$d" --no-lsm --max 10 2>"$TMP/err" | node -e '
+    let s = ""; process.stdin.on("data", (c) => (s += c)).on("end", () => {
+      const r = JSON.parse(s);
+      const nonNull = r.rows.map((x) => Object.entries(x).filter(([k, v]) => k !== "id" && k !== "_tombstone" && v !== null).length);
+      console.log(r.count_rows, r.fields[r.fields.length - 1].name, nonNull.join(","), r.rows.map((x) => x._tombstone).join(","),
+                  r.fields.filter((f) => f.name !== "id" && f.name !== "_tombstone" && !f.nullable).length); });')
+  check "(4) $m: Lance reads 4 tombstones, every other value null, non-key columns nullable" \
+    "4 _tombstone 0,0,0,0 true,true,true,true 0" "$got"
+done
 exit $fail
