@@ -1111,8 +1111,10 @@ mw_status mw_lance_file_writer_write(mw_lance_file_writer *w, const struct Arrow
   if (!batch || batch->n_children != w->schema->n_children)
     return mw_err(err, MW_ERR_INVALID, "batch has %lld columns, the Lance file %lld",
                   batch ? (long long)batch->n_children : 0LL, (long long)w->schema->n_children);
+  /* rows are logical rows of the batch: its own (struct) offset applies to
+   * every child, on top of the children's offsets */
   if (!rows) {
-    if (batch->length > 0) MW_TRY(write_run(w, batch, 0, batch->length, err));
+    if (batch->length > 0) MW_TRY(write_run(w, batch, batch->offset, batch->length, err));
     w->rows += (uint64_t)batch->length;
     return MW_OK;
   }
@@ -1123,7 +1125,7 @@ mw_status mw_lance_file_writer_write(mw_lance_file_writer *w, const struct Arrow
     if (rows[i] < 0 || rows[j - 1] >= batch->length)
       return mw_err(err, MW_ERR_INVALID, "row %lld out of the batch's %lld rows",
                     (long long)rows[i], (long long)batch->length);
-    MW_TRY(write_run(w, batch, rows[i], j - i, err));
+    MW_TRY(write_run(w, batch, batch->offset + rows[i], j - i, err));
     i = j;
   }
   w->rows += (uint64_t)n;

@@ -183,7 +183,7 @@ static mw_status mark_latest(uint8_t **out_alive, mw_holder **held, size_t n_hel
     for (int64_t r = a->length; r-- > 0;) {
       row_id--;
       size_t start = keys.len;
-      mw_pk_encode(&keys, pk, a, a->offset + r);
+      mw_pk_encode(&keys, pk, a, r);
       if (!mw_buf_ok(&keys)) break;
       uint64_t h = 1469598103934665603ull;
       for (size_t i = start; i < keys.len; i++) h = (h ^ keys.data[i]) * 1099511628211ull;
