@@ -911,7 +911,7 @@ mw_status mw_lance_check_batch(const struct ArrowSchema *schema, const struct Ar
   if (!schema || !batch || batch->n_children != schema->n_children)
     return mw_err(err, MW_ERR_INVALID, "Lance batch check: batch does not match the schema");
   for (int64_t i = 0; i < schema->n_children; i++)
-    MW_TRY(check_fsl_items(schema->children[i], batch->children[i], 0, batch->length,
+    MW_TRY(check_fsl_items(schema->children[i], batch->children[i], batch->offset, batch->length,
                            schema->children[i]->name ? schema->children[i]->name : "", err));
   return MW_OK;
 }
