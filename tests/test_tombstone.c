@@ -407,6 +407,25 @@ static void test_takeover_entries(void) {
   CHECK_OK(mw_shard_writer_open(&w, s, &c, &lance_s, NULL, 0, &e), &e);
   scan_str(got, sizeof got, w);
   CHECK_STR(got, "3cols:1=n1,4=l4,3=l3,5=n5");
+  /* the user's _tombstone may not be null (even if declared nullable) */
+  struct ArrowSchema nt;
+  schema3(&nt, "u", true, true, true);
+  mw_shard_writer *w2 = NULL;
+  CHECK_OK(mw_shard_writer_close(w, &e), &e);
+  CHECK_OK(mw_shard_writer_open(&w2, s, &c, &nt, NULL, 0, &e), &e);
+  int64_t i6[] = {6, 7};
+  struct ArrowArray b6 = ob_make(i6, NULL, NULL, 2, true);
+  uint8_t tvalid = 0x1;
+  b6.children[2]->buffers[0] = &tvalid;
+  b6.children[2]->null_count = 1;
+  CHECK_INT(mw_shard_writer_put(NULL, w2, &b6, 1, &e), MW_ERR_INVALID);
+  CHECK(strstr(e.message, "'_tombstone' is null in row 1") != NULL);
+  CHECK(b6.release != NULL);
+  b6.release(&b6);
+  CHECK_OK(mw_shard_writer_close(w2, &e), &e);
+  mw_schema_release(&nt);
+  w = NULL;
+  CHECK_OK(mw_shard_writer_open(&w, s, &c, &lance_s, NULL, 0, &e), &e);
   /* with the user's _tombstone a put of true is a delete */
   int64_t i4[] = {1};
   bool t4[] = {true};
@@ -428,10 +447,10 @@ static void test_takeover_entries(void) {
   mw_error oe = {0};
   CHECK_INT(mw_shard_writer_open(&w, s, &c, &old_s, NULL, 0, &oe), MW_ERR_INVALID);
   CHECK(w == NULL);
-  /* positions: 1, 2, 3 the raw entries; 4 the first writer's fence; 5 the
-   * second's fence and 6 its put; 7 the bad entry (the failed open's fence
-   * comes after it) */
-  CHECK_STR(oe.message, "replay: WAL entry at position 7 does not match the writer schema: column 1 is 'name' "
+  /* positions: 1, 2, 3 the raw entries; 4, 5, 6, 7 the fences of the next
+   * four writers, 8 the put of the last; 9 the bad entry (the failed
+   * open's fence comes after it) */
+  CHECK_STR(oe.message, "replay: WAL entry at position 9 does not match the writer schema: column 1 is 'name' "
                         "(format 'i'), the writer's is 'name' (format 'u')");
   mw_schema_release(&bad_s);
   mw_schema_release(&odd_s);

@@ -293,6 +293,15 @@ static mw_status validate_put(mw_shard_writer *w, struct ArrowArray *batches, si
       return mw_err(err, MW_ERR_INVALID, "put: batch %zu has zero rows (empty batches are rejected)", i);
     mw_status s = mw_batch_validate(&w->user_schema, &batches[i], err);
     if (s == MW_OK && w->check_fsl_items) s = mw_lance_check_batch(&w->user_schema, &batches[i], err);
+    if (s == MW_OK && w->user_has_tomb) {
+      /* the user's own `_tombstone` is stored not null, as Lance stores it */
+      const struct ArrowArray *t = batches[i].children[batches[i].n_children - 1];
+      const void *v = t->null_count != 0 && t->n_buffers > 0 ? t->buffers[0] : NULL;
+      for (int64_t r = 0; v && r < batches[i].length; r++)
+        if (!mw_bit_get(v, t->offset + batches[i].offset + r))
+          s = mw_err(err, MW_ERR_INVALID, "column '%s' is null in row %" PRId64 " (it must be true or false)",
+                     MW_TOMBSTONE_COLUMN, r);
+    }
     if (s != MW_OK) return mw_err_wrap(err, s, "put: batch %zu", i);
   }
   return MW_OK;
