@@ -452,6 +452,20 @@ static void test_takeover_entries(void) {
    * open's fence comes after it) */
   CHECK_STR(oe.message, "replay: WAL entry at position 9 does not match the writer schema: column 1 is 'name' "
                         "(format 'i'), the writer's is 'name' (format 'u')");
+  /* an entry lacking a column of the writer's */
+  mw_objstore *s2 = wt_store("take_missing");
+  struct ArrowSchema id_only;
+  mw_schema_init(&id_only, "+s", "", NULL, 0, 1, &e);
+  mw_schema_init(id_only.children[0], "l", "id", old_s.children[0]->metadata, 0, 0, &e);
+  struct ArrowArray b7 = ob_make(i3, NULL, NULL, 1, false);
+  b7.n_children = 1;
+  append_entry(s2, &id_only, &b7, &e);
+  w = NULL;
+  CHECK_INT(mw_shard_writer_open(&w, s2, &c, &old_s, NULL, 0, &oe), MW_ERR_INVALID);
+  CHECK_STR(oe.message, "replay: WAL entry at position 1 does not match the writer schema: column 1 'name' "
+                        "(format 'u') of the writer schema is missing (the entry has 1 columns)");
+  mw_schema_release(&id_only);
+  mw_objstore_close(s2);
   mw_schema_release(&bad_s);
   mw_schema_release(&odd_s);
   mw_schema_release(&lance_s);
