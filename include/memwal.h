@@ -442,8 +442,21 @@ MW_API void mw_shard_manifest_info_free(mw_shard_manifest_info *info);
  * A background failure is never dropped: it is returned by the next put or
  * close. After a WAL write whose outcome is unknown, or after being fenced,
  * every later put fails (MW_ERR_POISONED / MW_ERR_FENCED) until reopened.
+ *
+ * Deletes and the `_tombstone` column (LSM.md section 4). As Lance 12 does,
+ * every WAL entry and every flushed generation holds the writer's columns,
+ * the non-key ones widened to nullable, then a last column
+ * `_tombstone: bool not null` (false for rows put, true for deletes). The
+ * writer adds it: the schema given to open need not mention it (if its last
+ * column is `_tombstone: bool`, put batches carry the flag themselves).
+ * mw_shard_writer_delete writes tombstone rows; the newest row per primary
+ * key wins (scans, flushed generations, LanceDB's LSM reader), and a key
+ * whose newest row is a tombstone is hidden.
  */
 typedef struct mw_shard_writer mw_shard_writer;
+
+/** The name of the delete-marker column of WAL entries and generations. */
+#define MW_TOMBSTONE_COLUMN "_tombstone"
 
 /** Log levels of the logging hook. */
 typedef enum mw_log_level { MW_LOG_DEBUG = 0, MW_LOG_INFO = 1, MW_LOG_WARN = 2, MW_LOG_ERROR = 3 } mw_log_level;
@@ -555,6 +568,26 @@ MW_API mw_status mw_shard_writer_put(mw_batch_range *out, mw_shard_writer *write
                                      struct ArrowArray *batches, size_t n_batches,
                                      mw_error *err);
 
+/** Deletes the primary keys named by `keys` (one struct array of >= 1
+ *  row): writes one tombstone row per key (the key, `_tombstone` = true,
+ *  null in every other column) exactly like a put of those rows: same
+ *  batch positions (*out), same durability (durable_write), same
+ *  visibility and the same OWNERSHIP rule as mw_shard_writer_put (MW_OK and
+ *  MW_ERR_NOT_DURABLE: `keys` was taken, its release set to NULL; any other
+ *  status: nothing taken). The key columns are read zero-copy.
+ *  - keys_schema: the schema of `keys` (borrowed for the call): the key
+ *    columns are found by name and must have the writer's key types; other
+ *    columns are ignored. NULL = `keys` has exactly the primary-key columns,
+ *    in key order, of the writer's key types.
+ *  Null keys are rejected (MW_ERR_INVALID naming column and row). MemTable
+ *  mode only (MW_ERR_INVALID in WAL-only mode); the writer always has a
+ *  primary key there. Deleting a key that does not exist is not an error
+ *  (the tombstone hides older rows in generations and the base table).
+ *  Thread-safe like put. */
+MW_API mw_status mw_shard_writer_delete(mw_batch_range *out, mw_shard_writer *writer,
+                                        struct ArrowArray *keys, const struct ArrowSchema *keys_schema,
+                                        mw_error *err);
+
 /** Writes everything pending to the WAL and waits for it (also in
  *  non-durable mode). */
 MW_API mw_status mw_shard_writer_flush_wal(mw_shard_writer *writer, mw_error *err);
@@ -616,7 +649,9 @@ typedef enum mw_filter_op { MW_FILTER_EQ = 0, MW_FILTER_LT, MW_FILTER_LE, MW_FIL
 
 /** A simple filter `column OP value` for mw_shard_writer_scan. `value` is a
  *  length-1 array of the column's type with its schema (both borrowed for
- *  the call). With an index on the column the index answers it. */
+ *  the call). The writer's scan compares it row by row against the newest
+ *  row of each key (an index on the column is not consulted there, since an
+ *  older row it finds must not resurrect a replaced or deleted key). */
 typedef struct mw_scan_filter {
   const char *column;
   mw_filter_op op;
@@ -624,10 +659,15 @@ typedef struct mw_scan_filter {
   const struct ArrowArray *value;
 } mw_scan_filter;
 
-/** The MemTable rows (frozen MemTables not yet flushed first, then the
- *  active one; insertion order) as a stream of struct batches.
- *  - columns: n_columns names to project (NULL/0 = all), borrowed.
- *  - filter: NULL = all rows; borrowed for the call.
+/** The live MemTable rows as a stream of struct batches: for each primary
+ *  key only its NEWEST row across the frozen MemTables not yet flushed and
+ *  the active one, and no key whose newest row is a delete (tombstone).
+ *  Rows come in insertion order (older MemTables first). Flushed
+ *  generations and the base table are not read.
+ *  - columns: n_columns names to project (NULL/0 = the schema given to
+ *    open; `_tombstone` may be asked for by name), borrowed.
+ *  - filter: NULL = all rows; borrowed for the call. It applies to the
+ *    newest row of each key (an older row that matches is not returned).
  *  The stream is a snapshot: later puts do not appear in it; it may outlive
  *  the writer. MemTable mode only. */
 MW_API mw_status mw_shard_writer_scan(struct ArrowArrayStream *out, mw_shard_writer *writer,

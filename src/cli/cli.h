@@ -15,6 +15,7 @@ int mw_cli_tail(int argc, char **argv);
 int mw_cli_append(int argc, char **argv);
 int mw_cli_put(int argc, char **argv);
 int mw_cli_scan(int argc, char **argv);
+int mw_cli_delete(int argc, char **argv);
 int mw_cli_bench(int argc, char **argv);
 int mw_cli_flush(int argc, char **argv);
 int mw_cli_lance_write(int argc, char **argv);

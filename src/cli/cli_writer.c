@@ -3,6 +3,7 @@
  *   memwal scan URI --shard UUID [--claim]                       unflushed rows
  *   memwal bench URI [--rows N] [--batch-rows N] [options]       generated ingest
  *   memwal flush URI --shard UUID                                flush the MemTable
+ *   memwal delete URI --shard UUID --input KEYS.arrows           tombstones for keys
  * They share option parsing and writer set-up; output is JSON (one object
  * per line) on stdout, progress and errors on stderr. put, bench and flush
  * claim a writer epoch (fencing a live writer of the shard); scan does not
@@ -319,7 +320,8 @@ static const char scan_usage[] =
     "  per row, in WAL order. --read-only (the default) reads the manifest and the WAL and\n"
     "  writes nothing: no epoch claim, no fence, safe next to a live writer. --claim opens a\n"
     "  MemTable-mode ShardWriter instead (claims an epoch, which FENCES a live writer, and\n"
-    "  writes a fence entry), replays the WAL into its MemTable and scans that.\n";
+    "  writes a fence entry), replays the WAL into its MemTable and scans that: only the\n"
+    "  newest row of each primary key, and no key whose newest row is a delete (tombstone).\n";
 
 /* The writer schema of a shard: the schema of its first WAL entry, without
  * writer_epoch / fence_sentinel. */
@@ -561,6 +563,96 @@ out:
     fprintf(stderr, "memwal scan: close: %s\n", err.message);
     code = 1;
   }
+  mw_schema_release(&schema);
+  mw_objstore_close(store);
+  return code;
+}
+
+/* ---------------------------------------------------------------- delete */
+
+static const char delete_usage[] =
+    "usage: memwal delete URI --shard UUID --input KEYS.arrows [--flush-on-close] [--no-durable]\n"
+    "                     [--first-position N] [--no-fsync]\n"
+    "  Deletes the primary keys named by the rows of the Arrow IPC stream KEYS: its columns\n"
+    "  named like the shard's primary-key columns give the keys (other columns are ignored).\n"
+    "  Opens a ShardWriter on the shard with the schema of its WAL (claims an epoch, replays\n"
+    "  the WAL), writes one tombstone row per key (the key, _tombstone = true, nulls elsewhere),\n"
+    "  and prints {\"epoch\", \"deletes\", \"rows\", \"wal_entries\"} (+ \"generations\" with\n"
+    "  --flush-on-close, which flushes the MemTable, tombstones included, as a generation).\n"
+    "  The shard must have a WAL entry with columns (its schema comes from there).\n";
+
+int mw_cli_delete(int argc, char **argv) {
+  writer_opts o;
+  int rc = parse_opts(&o, "delete", argc, argv, delete_usage);
+  if (rc) return rc;
+  if (!o.shard || !o.input) {
+    fprintf(stderr, "memwal delete: --shard and --input are required\n%s", delete_usage);
+    return 2;
+  }
+  if (o.wal_only) {
+    fprintf(stderr, "memwal delete: deletes need MemTable mode (--wal-only is not allowed)\n%s", delete_usage);
+    return 2;
+  }
+  mw_buf in;
+  mw_buf_init(&in);
+  bool opened = false;
+  int e = mw_cli_read_file(&in, o.input, true, &opened);
+  if (e) {
+    if (opened) fprintf(stderr, "memwal delete: %s: read failed\n", o.input);
+    else fprintf(stderr, "memwal delete: %s: %s\n", o.input, strerror(e));
+    mw_buf_free(&in);
+    return 1;
+  }
+  struct ArrowSchema kschema = {0};
+  struct ArrowArray *batches = NULL;
+  size_t nb = 0;
+  int bad = mw_cli_decode_ipc(&kschema, &batches, &nb, "delete", o.input, &in);
+  mw_buf_free(&in);
+  if (bad) return 1;
+  mw_objstore *store = NULL;
+  struct ArrowSchema schema = {0};
+  mw_shard_writer *w = NULL;
+  int code = 1;
+  rc = open_replayed_writer(&w, &store, &schema, "delete", argc, argv, delete_usage);
+  if (rc) {
+    code = rc;
+    goto out;
+  }
+  mw_error err = {0};
+  uint64_t deletes = 0, rows = 0;
+  for (size_t i = 0; i < nb; i++) {
+    if (batches[i].length == 0) continue;
+    int64_t n = batches[i].length;
+    mw_batch_range r;
+    if (mw_shard_writer_delete(&r, w, &batches[i], &kschema, &err) != MW_OK) {
+      fprintf(stderr, "memwal delete: batch %zu: %s\n", i, err.message);
+      mw_shard_writer_close(w, NULL);
+      w = NULL;
+      goto out;
+    }
+    deletes++;
+    rows += (uint64_t)n;
+  }
+  mw_error ferr = {0};
+  mw_status fs = mw_shard_writer_flush_wal(w, &ferr);
+  if (fs == MW_OK && o.flush_on_close) fs = mw_shard_writer_flush_memtable(w, &ferr);
+  mw_write_stats st;
+  mw_shard_writer_write_stats(&st, w, 0, NULL);
+  uint64_t epoch = mw_shard_writer_epoch(w);
+  mw_status cs = mw_shard_writer_close(w, &err);
+  w = NULL;
+  if (fs != MW_OK || cs != MW_OK) {
+    fprintf(stderr, "memwal delete: close: %s\n", fs != MW_OK ? ferr.message : err.message);
+    goto out;
+  }
+  char gens[48] = "";
+  if (o.flush_on_close) snprintf(gens, sizeof gens, ", \"generations\": %" PRIu64, st.memtable_flush_count);
+  printf("{\"epoch\": %" PRIu64 ", \"deletes\": %" PRIu64 ", \"rows\": %" PRIu64 ", \"wal_entries\": %" PRIu64 "%s}\n",
+         epoch, deletes, rows, st.wal_flush_count, gens);
+  code = 0;
+out:
+  mw_cli_release_batches(batches, nb);
+  mw_schema_release(&kschema);
   mw_schema_release(&schema);
   mw_objstore_close(store);
   return code;

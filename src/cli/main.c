@@ -12,6 +12,7 @@ static const mw_cli_command commands[] = {
   {"tail", "tail URI --shard UUID [--from P] [--to P]   print WAL entries as JSON lines", mw_cli_tail},
   {"append", "append URI --shard UUID --input FILE.arrows [--first-position N] [--fence]   append one WAL entry", mw_cli_append},
   {"put", "put URI --shard UUID --input FILE.arrows [--wal-only] [--no-durable] ...   ingest through a ShardWriter", mw_cli_put},
+  {"delete", "delete URI --shard UUID --input KEYS.arrows [--flush-on-close]   write tombstones for primary keys", mw_cli_delete},
   {"scan", "scan URI --shard UUID [--claim]   print a shard's unflushed rows (read-only unless --claim)", mw_cli_scan},
   {"flush", "flush URI --shard UUID   replay a shard, flush its MemTable as a generation", mw_cli_flush},
   {"bench", "bench URI [--rows N] [--batch-rows N] ...   ingest generated rows, print rows/s", mw_cli_bench},

@@ -711,11 +711,14 @@ static void write_chunk21(mw_buf *out, const col *c, uint64_t i, uint64_t k, uin
         if (c->off_w == 4) mw_buf_u32le(out, (uint32_t)o);
         else mw_buf_u64le(out, o);
       }
-      mw_buf_append(out, c->values.data + s0, (size_t)(var_start(c, i + k) - s0));
+      /* all-null pages (e.g. tombstone rows) have no value bytes at all */
+      if (var_start(c, i + k) > s0) mw_buf_append(out, c->values.data + s0, (size_t)(var_start(c, i + k) - s0));
       pad_with(out, vbase, (size_t)c->off_w, 0x48); /* Lance pads the value buffer like this */
       break;
     }
-    default: mw_buf_append(out, c->values.data + i * c->vb, (size_t)(k * c->vb)); break;
+    default:
+      if (k * c->vb > 0) mw_buf_append(out, c->values.data + i * c->vb, (size_t)(k * c->vb));
+      break;
   }
   pad_with(out, base, 8, 0xfe);
 }
@@ -908,7 +911,7 @@ mw_status mw_lance_check_batch(const struct ArrowSchema *schema, const struct Ar
   if (!schema || !batch || batch->n_children != schema->n_children)
     return mw_err(err, MW_ERR_INVALID, "Lance batch check: batch does not match the schema");
   for (int64_t i = 0; i < schema->n_children; i++)
-    MW_TRY(check_fsl_items(schema->children[i], batch->children[i], 0, batch->length,
+    MW_TRY(check_fsl_items(schema->children[i], batch->children[i], batch->offset, batch->length,
                            schema->children[i]->name ? schema->children[i]->name : "", err));
   return MW_OK;
 }
@@ -1108,8 +1111,10 @@ mw_status mw_lance_file_writer_write(mw_lance_file_writer *w, const struct Arrow
   if (!batch || batch->n_children != w->schema->n_children)
     return mw_err(err, MW_ERR_INVALID, "batch has %lld columns, the Lance file %lld",
                   batch ? (long long)batch->n_children : 0LL, (long long)w->schema->n_children);
+  /* rows are logical rows of the batch: its own (struct) offset applies to
+   * every child, on top of the children's offsets */
   if (!rows) {
-    if (batch->length > 0) MW_TRY(write_run(w, batch, 0, batch->length, err));
+    if (batch->length > 0) MW_TRY(write_run(w, batch, batch->offset, batch->length, err));
     w->rows += (uint64_t)batch->length;
     return MW_OK;
   }
@@ -1120,7 +1125,7 @@ mw_status mw_lance_file_writer_write(mw_lance_file_writer *w, const struct Arrow
     if (rows[i] < 0 || rows[j - 1] >= batch->length)
       return mw_err(err, MW_ERR_INVALID, "row %lld out of the batch's %lld rows",
                     (long long)rows[i], (long long)batch->length);
-    MW_TRY(write_run(w, batch, rows[i], j - i, err));
+    MW_TRY(write_run(w, batch, batch->offset + rows[i], j - i, err));
     i = j;
   }
   w->rows += (uint64_t)n;

@@ -120,7 +120,7 @@ void mw_pk_encode(mw_buf *out, const mw_pk *pk, const struct ArrowArray *batch, 
   for (int k = 0; k < pk->n; k++) {
     const struct ArrowArray *a = batch->children[pk->col[k]];
     mw_type_id id = pk->type[k].id;
-    int64_t p = a->offset + row;
+    int64_t p = batch->offset + a->offset + row;
     if (!val_valid(a, p)) {
       mw_buf_u8(out, 0);
       continue;
@@ -153,7 +153,7 @@ uint64_t mw_pk_hash(mw_buf *tmp, const mw_pk *pk, const struct ArrowArray *batch
   for (int k = 0; k < pk->n; k++) {
     const struct ArrowArray *a = batch->children[pk->col[k]];
     mw_type_id id = pk->type[k].id;
-    int64_t p = a->offset + row;
+    int64_t p = batch->offset + a->offset + row;
     if (!val_valid(a, p)) {
       mw_buf_u8(tmp, 1);
       continue;
@@ -191,7 +191,7 @@ uint64_t mw_pk_value_bytes(const mw_pk *pk, const struct ArrowArray *batch, int6
     if (is_var(id)) {
       const uint8_t *s;
       size_t n;
-      var_slice(a, id, a->offset + row, &s, &n);
+      var_slice(a, id, batch->offset + a->offset + row, &s, &n);
       total += n;
     } else if (id == MW_T_BOOL) {
       total += 1;
@@ -364,7 +364,7 @@ mw_status mw_pk_index_build(uint8_t **data, size_t *data_len, uint8_t **lookup, 
     for (uint64_t k = 0; k < n_rows; k++) {
       const mw_pk_row *r = &rows[perm[k]];
       srcs[k] = batches[r->batch].children[pk->col[0]];
-      srows[k] = r->row;
+      srows[k] = batches[r->batch].offset + r->row; /* the struct's offset applies to its children */
     }
     ok = gather(&vals, vid, srcs, srows, (int64_t)n_rows);
   }

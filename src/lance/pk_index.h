@@ -43,7 +43,9 @@ typedef struct mw_pk {
 mw_status mw_pk_resolve(mw_pk *out, const struct ArrowSchema *schema, const char *const *pk_names,
                         size_t n_pk, mw_error *err);
 
-/* Appends the memcomparable encoding of the key of logical row `row`. */
+/* Appends the memcomparable encoding of the key of logical row `row` of a
+ * struct batch (0 <= row < batch->length: the batch's own offset and its
+ * children's offsets are applied here, as for every `row` below). */
 void mw_pk_encode(mw_buf *out, const mw_pk *pk, const struct ArrowArray *batch, int64_t row);
 
 /* Bloom filter hash of the key of logical row `row` (tmp: scratch buffer). */

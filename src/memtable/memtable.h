@@ -107,6 +107,17 @@ mw_status mw_memtable_scan(struct ArrowArrayStream *out, mw_memtable *const *mts
                            const char *const *columns, size_t n_columns,
                            const mw_scan_filter *filter, mw_error *err);
 
+/* As mw_memtable_scan, but only the newest row of each primary key (field
+ * metadata lance-schema:unenforced-primary-key:position; none ->
+ * MW_ERR_INVALID) across all the MemTables given (later MemTables and later
+ * rows are newer), and no key whose newest row has `_tombstone` = true (a
+ * last bool column of that name; without it no row is a tombstone). The
+ * filter applies to those newest rows (row by row; indexes are not used).
+ * Rows stay in insertion order. */
+mw_status mw_memtable_scan_latest(struct ArrowArrayStream *out, mw_memtable *const *mts, size_t n_mts,
+                                  const char *const *columns, size_t n_columns,
+                                  const mw_scan_filter *filter, mw_error *err);
+
 /* Index lookup for tests and the flusher: row ids (ascending) of rows
  * whose `index_name` key compares `op` to value (length-1 array of the
  * column type). *out_ids malloc'ed (free()). MW_ERR_NOT_FOUND for an

@@ -7,7 +7,14 @@
  * batches are immutable). The result is a list of runs (batch, first row,
  * row count) of consecutive matching rows in insertion order; get_next
  * turns one run into a zero-copy view (memtable_view.c). The stream holds
- * the batch references, so it may outlive the MemTables. */
+ * the batch references, so it may outlive the MemTables.
+ *
+ * mw_memtable_scan_latest (the writer's scan) snapshots every MemTable
+ * first, then walks the rows from the newest backwards over a hash set of
+ * primary-key encodings (pk_index.h): the first row seen of each key is its
+ * newest; it survives unless its `_tombstone` is true; the filter is then
+ * applied row by row to the survivors (indexes are not consulted: an older
+ * row matching through the index must not resurrect a replaced key). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,6 +22,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "lance/pk_index.h"
 #include "memtable/memtable_internal.h"
 
 typedef struct scan_run {
@@ -148,9 +156,115 @@ static bool ids_to_runs(scan_state *s, mw_holder **hs, size_t n, const uint64_t 
   return true;
 }
 
+/* ------------------------------------------------- newest row per key */
+
+/* Marks in alive[] (one byte per snapshot row, batches in order) the rows
+ * that are the newest of their primary key and not a tombstone: a walk from
+ * the newest row backwards over an open-addressing set of key encodings. */
+static mw_status mark_latest(uint8_t **out_alive, mw_holder **held, size_t n_held, uint64_t total,
+                             const mw_pk *pk, int64_t tomb_col, mw_error *err) {
+  *out_alive = NULL;
+  uint8_t *alive = calloc(total ? total : 1, 1);
+  uint64_t cap = 16;
+  while (cap < total * 2) cap *= 2;
+  uint64_t *slots = calloc(cap, sizeof *slots); /* 0 = empty, else 1 + key index */
+  size_t *offs = malloc((total + 1) * sizeof *offs);
+  mw_buf keys;
+  mw_buf_init(&keys);
+  if (!alive || !slots || !offs) {
+    free(alive); free(slots); free(offs);
+    return mw_err(err, MW_ERR_NOMEM, "memtable scan: out of memory");
+  }
+  uint64_t n_keys = 0, row_id = total;
+  offs[0] = 0;
+  for (size_t b = n_held; b-- > 0;) {
+    const struct ArrowArray *a = &held[b]->array;
+    const struct ArrowArray *tc = tomb_col >= 0 ? a->children[tomb_col] : NULL;
+    for (int64_t r = a->length; r-- > 0;) {
+      row_id--;
+      size_t start = keys.len;
+      mw_pk_encode(&keys, pk, a, r);
+      if (!mw_buf_ok(&keys)) break;
+      uint64_t h = 1469598103934665603ull;
+      for (size_t i = start; i < keys.len; i++) h = (h ^ keys.data[i]) * 1099511628211ull;
+      uint64_t slot = h & (cap - 1);
+      bool seen = false;
+      for (; slots[slot]; slot = (slot + 1) & (cap - 1)) {
+        uint64_t k = slots[slot] - 1;
+        size_t kl = offs[k + 1] - offs[k];
+        if (kl == keys.len - start && memcmp(keys.data + offs[k], keys.data + start, kl) == 0) {
+          seen = true;
+          break;
+        }
+      }
+      if (seen) {
+        keys.len = start; /* an older row of a key already decided */
+        continue;
+      }
+      slots[slot] = ++n_keys;
+      offs[n_keys] = keys.len;
+      bool tomb = false;
+      if (tc) {
+        int64_t p = tc->offset + a->offset + r;
+        const void *v = tc->null_count != 0 ? tc->buffers[0] : NULL;
+        tomb = mw_bit_get(v, p) && mw_bit_get(tc->buffers[1], p);
+      }
+      alive[row_id] = !tomb;
+    }
+  }
+  bool ok = mw_buf_ok(&keys);
+  mw_buf_free(&keys);
+  free(slots);
+  free(offs);
+  if (!ok) {
+    free(alive);
+    return mw_err(err, MW_ERR_NOMEM, "memtable scan: out of memory");
+  }
+  *out_alive = alive;
+  return MW_OK;
+}
+
+/* Latest mode: runs of the alive rows that match the filter. */
+static bool latest_runs(scan_state *s, const uint8_t *alive, int64_t fcol, const mw_type *t, mw_key_class kc,
+                        const mw_scan_filter *filter, bool fnull, const mw_key *v) {
+  uint64_t id = 0;
+  for (size_t b = 0; b < s->n_held; b++) {
+    mw_holder *h = s->held[b];
+    const struct ArrowArray *root = &h->array;
+    const void *root_valid = (root->null_count != 0 && root->n_buffers > 0) ? root->buffers[0] : NULL;
+    for (int64_t r = 0; r < root->length; r++, id++) {
+      if (!alive[id]) continue;
+      if (filter) {
+        mw_key k;
+        if (fnull || !mw_bit_get(root_valid, root->offset + r)) continue;
+        if (!mw_key_get(&k, t, root->children[fcol], root->offset + r)) continue;
+        if (!mw_filter_op_holds(filter->op, mw_key_cmp(kc, &k, v))) continue;
+      }
+      if (!run_add(s, h, r)) return false;
+    }
+  }
+  return true;
+}
+
+static mw_status scan_impl(struct ArrowArrayStream *out, mw_memtable *const *mts, size_t n_mts,
+                           const char *const *columns, size_t n_columns, const mw_scan_filter *filter,
+                           bool latest, mw_error *err);
+
 mw_status mw_memtable_scan(struct ArrowArrayStream *out, mw_memtable *const *mts, size_t n_mts,
                            const char *const *columns, size_t n_columns,
                            const mw_scan_filter *filter, mw_error *err) {
+  return scan_impl(out, mts, n_mts, columns, n_columns, filter, false, err);
+}
+
+mw_status mw_memtable_scan_latest(struct ArrowArrayStream *out, mw_memtable *const *mts, size_t n_mts,
+                                  const char *const *columns, size_t n_columns,
+                                  const mw_scan_filter *filter, mw_error *err) {
+  return scan_impl(out, mts, n_mts, columns, n_columns, filter, true, err);
+}
+
+static mw_status scan_impl(struct ArrowArrayStream *out, mw_memtable *const *mts, size_t n_mts,
+                           const char *const *columns, size_t n_columns, const mw_scan_filter *filter,
+                           bool latest, mw_error *err) {
   memset(out, 0, sizeof *out);
   if (n_mts == 0 || !mts) return mw_err(err, MW_ERR_INVALID, "memtable scan: no MemTables");
   for (size_t i = 0; i < n_mts; i++) {
@@ -185,6 +299,17 @@ mw_status mw_memtable_scan(struct ArrowArrayStream *out, mw_memtable *const *mts
     snprintf(what, sizeof what, "memtable scan: filter '%s' %s", filter->column, op_name(filter->op));
     MW_TRY(mw_mt_filter_value(&fkey, &fnull, &m0->types[fcol], what, filter->value_schema,
                               filter->value, err));
+  }
+
+  mw_pk pk = {0};
+  int64_t tomb_col = -1;
+  if (latest) {
+    MW_TRY(mw_pk_resolve(&pk, sch, NULL, 0, err));
+    if (pk.n == 0) return mw_err(err, MW_ERR_INVALID, "memtable scan: newest-row scans need a primary key");
+    int64_t last = sch->n_children - 1;
+    if (last >= 0 && sch->children[last]->name && strcmp(sch->children[last]->name, MW_TOMBSTONE_COLUMN) == 0 &&
+        strcmp(sch->children[last]->format, "b") == 0)
+      tomb_col = last;
   }
 
   scan_state *s = calloc(1, sizeof *s);
@@ -242,7 +367,7 @@ mw_status mw_memtable_scan(struct ArrowArrayStream *out, mw_memtable *const *mts
       mw_holder_ref(mt->batches[i]);
       s->held[s->n_held++] = mt->batches[i];
     }
-    if (filter && !fnull) {
+    if (filter && !fnull && !latest) {
       for (size_t i = 0; i < mt->n_idx; i++) {
         mw_mt_index *x = &mt->idx[i];
         if (x->col == fcol && x->indexed_rows == mt->rows) {
@@ -257,7 +382,9 @@ mw_status mw_memtable_scan(struct ArrowArrayStream *out, mw_memtable *const *mts
     mw_holder **hs = s->held ? s->held + first : NULL;
     size_t nh = s->n_held - first;
     bool ok = true;
-    if (!filter) {
+    if (latest) {
+      /* runs are made once every MemTable is in the snapshot */
+    } else if (!filter) {
       for (size_t i = 0; ok && i < nh; i++) ok = run_add_whole(s, hs[i]);
     } else if (fnull) {
       /* a null value matches nothing */
@@ -268,6 +395,20 @@ mw_status mw_memtable_scan(struct ArrowArrayStream *out, mw_memtable *const *mts
         ok = filter_rows(s, hs[i], fcol, &m0->types[fcol], kc, filter->op, &fkey);
     }
     free(ids);
+    if (!ok) {
+      st = mw_err(err, MW_ERR_NOMEM, "memtable scan: out of memory");
+      goto fail;
+    }
+  }
+
+  if (latest) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < s->n_held; i++) total += (uint64_t)s->held[i]->array.length;
+    uint8_t *alive = NULL;
+    st = mark_latest(&alive, s->held, s->n_held, total, &pk, tomb_col, err);
+    if (st != MW_OK) goto fail;
+    bool ok = latest_runs(s, alive, fcol, fcol >= 0 ? &m0->types[fcol] : NULL, kc, filter, fnull, &fkey);
+    free(alive);
     if (!ok) {
       st = mw_err(err, MW_ERR_NOMEM, "memtable scan: out of memory");
       goto fail;

@@ -10,6 +10,10 @@
  * order with two read-ahead threads (wal_prefetch.c) until one is absent.
  * An entry of a newer epoch aborts the open (a newer writer claimed the
  * shard meanwhile); entries of older epochs are kept (no data loss). The
+ * Entries are checked against the stored schema (tombstone.c): names and
+ * types must match, nullability may differ (Lance widens non-key columns),
+ * an entry without `_tombstone` is all puts (wrapped with all-false, zero
+ * copy), and a mismatch names the position and the column. The
  * non-empty batches go into the active MemTable as already durable (never
  * written to the WAL again), and the freeze triggers apply as for puts, so
  * a long unflushed WAL becomes MemTables of the configured size, each
@@ -24,34 +28,6 @@
 #include "wal/wal_names.h"
 #include "wal/wal_prefetch.h"
 #include "writer/writer_internal.h"
-
-/* Top-level field comparison: names, types, nullability and field metadata
- * of every column (schema-level metadata, e.g. writer_epoch, is ignored). */
-static bool columns_equal(const struct ArrowSchema *a, const struct ArrowSchema *b) {
-  if (a->n_children != b->n_children) return false;
-  if (strcmp(a->format, b->format) != 0) return false;
-  for (int64_t i = 0; i < a->n_children; i++)
-    if (!mw_schema_equal(a->children[i], b->children[i], true)) return false;
-  return true;
-}
-
-/* The first column that differs, for error messages. */
-static void describe_schema_mismatch(char *buf, size_t cap, const struct ArrowSchema *want,
-                                     const struct ArrowSchema *got) {
-  if (want->n_children != got->n_children) {
-    snprintf(buf, cap, "expected %" PRId64 " columns, got %" PRId64, want->n_children, got->n_children);
-    return;
-  }
-  for (int64_t i = 0; i < want->n_children; i++) {
-    if (!mw_schema_equal(want->children[i], got->children[i], true)) {
-      snprintf(buf, cap, "column %" PRId64 " ('%s', format '%s') differs from the writer's ('%s', format '%s')",
-               i, got->children[i]->name ? got->children[i]->name : "", got->children[i]->format,
-               want->children[i]->name ? want->children[i]->name : "", want->children[i]->format);
-      return;
-    }
-  }
-  snprintf(buf, cap, "schema differs");
-}
 
 /* Replays the WAL into the active MemTable (MEMWAL.md section 7). Returns
  * the first absent position. */
@@ -108,13 +84,19 @@ mw_status w_replay(uint64_t *out_next, mw_shard_writer *w, const mw_shard_manife
       break;
     }
     if (e.rows > 0) {
-      if (!columns_equal(&w->schema, &e.schema)) {
-        char why[256];
-        describe_schema_mismatch(why, sizeof why, &w->schema, &e.schema);
+      char why[400];
+      bool add_tomb = false;
+      if (w_entry_compat(&add_tomb, &w->schema, &e.schema, why, sizeof why) != MW_OK) {
         s = mw_err(err, MW_ERR_INVALID, "replay: WAL entry at position %" PRIu64 " does not match the writer schema: %s",
                    pos, why);
         mw_wal_entry_release(&e);
         break;
+      }
+      /* An entry without `_tombstone`: every row is a put. */
+      for (size_t i = 0; add_tomb && s == MW_OK && i < e.n_batches; i++) {
+        struct ArrowArray wrapped;
+        s = w_tomb_wrap(&wrapped, &e.batches[i], false, err);
+        if (s == MW_OK) e.batches[i] = wrapped;
       }
       /* Insert the non-empty batches; they are already in the WAL. */
       size_t k = 0;

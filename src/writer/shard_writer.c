@@ -292,8 +292,17 @@ static mw_status validate_put(mw_shard_writer *w, struct ArrowArray *batches, si
     if (!batches[i].release) return mw_err(err, MW_ERR_INVALID, "put: batch %zu is released", i);
     if (batches[i].length == 0)
       return mw_err(err, MW_ERR_INVALID, "put: batch %zu has zero rows (empty batches are rejected)", i);
-    mw_status s = mw_batch_validate(&w->schema, &batches[i], err);
-    if (s == MW_OK && w->check_fsl_items) s = mw_lance_check_batch(&w->schema, &batches[i], err);
+    mw_status s = mw_batch_validate(&w->user_schema, &batches[i], err);
+    if (s == MW_OK && w->check_fsl_items) s = mw_lance_check_batch(&w->user_schema, &batches[i], err);
+    if (s == MW_OK && w->user_has_tomb) {
+      /* the user's own `_tombstone` is stored not null, as Lance stores it */
+      const struct ArrowArray *t = batches[i].children[batches[i].n_children - 1];
+      const void *v = t->null_count != 0 && t->n_buffers > 0 ? t->buffers[0] : NULL;
+      for (int64_t r = 0; v && r < batches[i].length; r++)
+        if (!mw_bit_get(v, t->offset + batches[i].offset + r))
+          s = mw_err(err, MW_ERR_INVALID, "column '%s' is null in row %" PRId64 " (it must be true or false)",
+                     MW_TOMBSTONE_COLUMN, r);
+    }
     if (s != MW_OK) return mw_err_wrap(err, s, "put: batch %zu", i);
   }
   return MW_OK;
@@ -363,11 +372,11 @@ static void free_items(pending_batch **items, size_t n) {
   free(items);
 }
 
-mw_status mw_shard_writer_put(mw_batch_range *out, mw_shard_writer *w, struct ArrowArray *batches,
-                              size_t n, mw_error *err) {
-  if (out) memset(out, 0, sizeof *out);
-  if (!w) return mw_err(err, MW_ERR_INVALID, "put: writer is NULL");
-  MW_TRY(validate_put(w, batches, n, err));
+/* The put of n validated batches of the stored schema (put and delete).
+ * Taken (MW_OK / MW_ERR_NOT_DURABLE): their release is set to NULL; any
+ * other status leaves them untouched. */
+static mw_status put_stored(mw_batch_range *out, mw_shard_writer *w, struct ArrowArray *batches, size_t n,
+                            mw_error *err) {
   uint64_t t0 = w_now_ns();
 
   /* Allocate the queue items before taking the lock (all or nothing). */
@@ -477,6 +486,82 @@ mw_status mw_shard_writer_put(mw_batch_range *out, mw_shard_writer *w, struct Ar
   return s;
 }
 
+/* Hands wrapped batches back to the caller (a put that took nothing). */
+static void unwrap_all(struct ArrowArray *orig, struct ArrowArray *wrapped, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (wrapped[i].release) w_tomb_unwrap(&orig[i], &wrapped[i]);
+}
+
+mw_status mw_shard_writer_put(mw_batch_range *out, mw_shard_writer *w, struct ArrowArray *batches,
+                              size_t n, mw_error *err) {
+  if (out) memset(out, 0, sizeof *out);
+  if (!w) return mw_err(err, MW_ERR_INVALID, "put: writer is NULL");
+  MW_TRY(validate_put(w, batches, n, err));
+  if (w->user_has_tomb) return put_stored(out, w, batches, n, err);
+  /* Add `_tombstone = false` (zero copy: the batch is wrapped). */
+  struct ArrowArray *wb = calloc(n, sizeof *wb);
+  if (!wb) return mw_err(err, MW_ERR_NOMEM, "put: out of memory");
+  mw_status s = MW_OK;
+  for (size_t i = 0; s == MW_OK && i < n; i++) s = w_tomb_wrap(&wb[i], &batches[i], false, err);
+  if (s == MW_OK) s = put_stored(out, w, wb, n, err);
+  if (s != MW_OK && s != MW_ERR_NOT_DURABLE) unwrap_all(batches, wb, n);
+  free(wb);
+  return s;
+}
+
+mw_status mw_shard_writer_delete(mw_batch_range *out, mw_shard_writer *w, struct ArrowArray *keys,
+                                 const struct ArrowSchema *keys_schema, mw_error *err) {
+  if (out) memset(out, 0, sizeof *out);
+  if (!w) return mw_err(err, MW_ERR_INVALID, "delete: writer is NULL");
+  if (!w->cfg.enable_memtable || w->pk.n == 0)
+    return mw_err(err, MW_ERR_INVALID,
+                  "delete: needs MemTable mode and a primary key (not available when enable_memtable = false)");
+  if (!keys || !keys->release) return mw_err(err, MW_ERR_INVALID, "delete: the key batch is NULL or released");
+  if (keys->length == 0) return mw_err(err, MW_ERR_INVALID, "delete: the key batch has zero rows");
+  int key_child[MW_PK_MAX_COLS];
+  const struct ArrowSchema *ks = keys_schema;
+  if (ks) {
+    MW_TRY(mw_batch_validate(ks, keys, err));
+    for (int j = 0; j < w->pk.n; j++) {
+      const struct ArrowSchema *want = w->schema.children[w->pk.col[j]];
+      key_child[j] = -1;
+      for (int64_t i = 0; i < ks->n_children; i++)
+        if (ks->children[i]->name && strcmp(ks->children[i]->name, want->name) == 0) key_child[j] = (int)i;
+      if (key_child[j] < 0)
+        return mw_err(err, MW_ERR_INVALID, "delete: the key batch has no primary-key column '%s'", want->name);
+      const struct ArrowSchema *got = ks->children[key_child[j]];
+      if (strcmp(got->format, want->format) != 0)
+        return mw_err(err, MW_ERR_INVALID, "delete: key column '%s' has format '%s', the writer's is '%s'",
+                      want->name, got->format, want->format);
+    }
+  } else {
+    if (keys->n_children != w->pk.n)
+      return mw_err(err, MW_ERR_INVALID,
+                    "delete: without a keys schema the batch must hold exactly the %d primary-key column(s), not %" PRId64,
+                    w->pk.n, keys->n_children);
+    for (int j = 0; j < w->pk.n; j++) {
+      const struct ArrowSchema *want = w->schema.children[w->pk.col[j]];
+      key_child[j] = j;
+      MW_TRY(mw_array_validate(want, keys->children[j], want->name, err));
+      if (keys->children[j]->length < keys->offset + keys->length)
+        return mw_err(err, MW_ERR_INVALID, "delete: key column '%s' is shorter than the batch", want->name);
+    }
+  }
+  for (int j = 0; j < w->pk.n; j++) {
+    const struct ArrowArray *c = keys->children[key_child[j]];
+    const void *valid = c->null_count != 0 && c->n_buffers > 0 ? c->buffers[0] : NULL;
+    for (int64_t r = 0; valid && r < keys->length; r++)
+      if (!mw_bit_get(valid, c->offset + keys->offset + r))
+        return mw_err(err, MW_ERR_INVALID, "delete: key column '%s' is null in row %" PRId64,
+                      w->schema.children[w->pk.col[j]]->name, r);
+  }
+  struct ArrowArray wb;
+  MW_TRY(w_delete_wrap(&wb, &w->schema, &w->pk, key_child, keys, err));
+  mw_status s = put_stored(out, w, &wb, 1, err);
+  if (s != MW_OK && s != MW_ERR_NOT_DURABLE) w_tomb_unwrap(keys, &wb);
+  return s;
+}
+
 /* Asks the WAL flusher to write everything pending now (retrying a failed
  * streak at once) and waits (mu held). */
 static mw_status flush_pending(mw_shard_writer *w, mw_error *err) {
@@ -529,6 +614,7 @@ static void writer_free(mw_shard_writer *w) {
   mw_wal_appender_close(w->appender);
   mw_manifest_store_close(w->ms);
   mw_schema_release(&w->schema);
+  mw_schema_release(&w->user_schema);
   free_indexes(w->indexes, w->n_indexes);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->wal_cv);
@@ -575,11 +661,16 @@ mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store, const 
   cond_init_monotonic(&w->gen_cv);
   cond_init_monotonic(&w->index_cv);
   cond_init_monotonic(&w->idle_cv);
-  mw_status s = mw_schema_copy(&w->schema, schema, err);
+  mw_status s = mw_schema_copy(&w->user_schema, schema, err);
   if (s != MW_OK) {
-    w->schema.release = NULL;
+    w->user_schema.release = NULL;
     writer_free(w);
     return s;
+  }
+  s = w_stored_schema(&w->schema, &w->user_has_tomb, &w->user_schema, err);
+  if (s != MW_OK) {
+    writer_free(w);
+    return mw_err_wrap(err, s, "open");
   }
   if (n_indexes) {
     w->indexes = calloc(n_indexes, sizeof *w->indexes);
@@ -602,10 +693,11 @@ mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store, const 
    * MemTable flusher will write the schema as Lance datasets keyed by the
    * primary key: refuse now what it could not write. */
   if (c.enable_memtable) {
-    mw_pk pk;
+    mw_pk pk = {0};
     s = mw_lance_check_schema(&w->schema, err);
     if (s != MW_OK) mw_err_wrap(err, s, "open (MemTable mode flushes Lance datasets)");
     if (s == MW_OK) s = mw_pk_resolve(&pk, &w->schema, NULL, 0, err);
+    w->pk = pk;
     if (s == MW_OK && pk.n == 0)
       s = mw_err(err, MW_ERR_INVALID,
                  "open: MemTable mode needs a primary key: mark the key column(s) with field metadata "
@@ -615,7 +707,7 @@ mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store, const 
       writer_free(w);
       return s;
     }
-    w->check_fsl_items = schema_has_fsl_item_nulls(&w->schema);
+    w->check_fsl_items = schema_has_fsl_item_nulls(&w->user_schema);
     s = mw_memtable_new(&w->active, &w->schema, 1, w->indexes, w->n_indexes, err);
     if (s != MW_OK) {
       writer_free(w);
@@ -803,9 +895,22 @@ mw_status mw_shard_writer_scan(struct ArrowArrayStream *out, mw_shard_writer *w,
     mts[w->n_frozen] = w->active;
     for (size_t i = 0; i < n; i++) mw_memtable_retain(mts[i]);
   }
+  bool hide_tomb = !w->user_has_tomb;
   w_leave(w);
   if (s != MW_OK) return s;
-  s = mw_memtable_scan(out, mts, n, columns, n_columns, filter, err);
+  /* By default the columns given to open (the stored schema's names stay
+   * valid while the MemTables are retained). */
+  const char **def = NULL;
+  if (n_columns == 0 && hide_tomb) {
+    const struct ArrowSchema *ss = mw_memtable_schema(mts[0]);
+    n_columns = (size_t)ss->n_children - 1;
+    def = malloc(n_columns * sizeof *def);
+    if (!def) s = mw_err(err, MW_ERR_NOMEM, "scan: out of memory");
+    for (size_t i = 0; def && i < n_columns; i++) def[i] = ss->children[i]->name;
+    columns = def;
+  }
+  if (s == MW_OK) s = mw_memtable_scan_latest(out, mts, n, columns, n_columns, filter, err);
+  free(def);
   for (size_t i = 0; i < n; i++) mw_memtable_free(mts[i]);
   free(mts);
   return s;

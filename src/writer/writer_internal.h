@@ -63,6 +63,7 @@
 
 #include "common/error.h"
 #include "manifest/manifest_store.h"
+#include "lance/pk_index.h"
 #include "memtable/memtable.h"
 #include "memwal.h"
 #include "memwal_sys.h"
@@ -111,7 +112,12 @@ struct mw_shard_writer {
   mw_manifest_store *ms;
   mw_wal_appender *appender;
   mw_shard_writer_config cfg;
-  struct ArrowSchema schema; /* owned copy of the writer schema */
+  struct ArrowSchema schema; /* the stored schema: user columns (non-key ones
+                                nullable) + `_tombstone` (tombstone.c); what
+                                the WAL, MemTables and generations hold */
+  struct ArrowSchema user_schema; /* owned copy of the schema given to open */
+  bool user_has_tomb;        /* the user's schema ends in `_tombstone` */
+  mw_pk pk;                  /* primary key (MemTable mode; n = 0 otherwise) */
   char shard[40];
   uint64_t epoch;
   mw_index_config *indexes; /* owned copies (names/columns strdup'ed) */
@@ -204,6 +210,31 @@ void *w_mt_flusher_main(void *arg);
 /* Replays the WAL into the active MemTable (open, before the threads
  * start). *out_next: the first absent position. */
 mw_status w_replay(uint64_t *out_next, mw_shard_writer *w, const mw_shard_manifest *m, mw_error *err);
+
+/* ---- tombstone.c ---- */
+/* Is f the `_tombstone` column (by name)? */
+bool w_is_tombstone_field(const struct ArrowSchema *f);
+/* The stored schema of a user schema: its columns (non-key ones nullable)
+ * then `_tombstone: bool not null` (unless the user's last column already
+ * is `_tombstone`: *out_user_has_tomb; it must then be bool and last). */
+mw_status w_stored_schema(struct ArrowSchema *out, bool *out_user_has_tomb, const struct ArrowSchema *user,
+                          mw_error *err);
+/* Can a WAL entry of schema `entry` be replayed by a writer of `stored`?
+ * Names and types must match; nullability and field metadata may differ;
+ * an entry without `_tombstone` is accepted (*out_add_tomb: wrap its
+ * batches with all-false). Else MW_ERR_INVALID with the column in why. */
+mw_status w_entry_compat(bool *out_add_tomb, const struct ArrowSchema *stored, const struct ArrowSchema *entry,
+                         char *why, size_t why_cap);
+/* Wraps batch (moved into *out, zero copy) with a last bool child of all
+ * `value`. On failure batch is untouched. */
+mw_status w_tomb_wrap(struct ArrowArray *out, struct ArrowArray *batch, bool value, mw_error *err);
+/* Undoes w_tomb_wrap: the original batch back into *batch. */
+void w_tomb_unwrap(struct ArrowArray *batch, struct ArrowArray *wrapped);
+/* A batch of the stored schema holding delete rows for the keys of `keys`
+ * (moved into *out on MW_OK): key column pk->col[j] is keys' child
+ * key_child[j] (borrowed), other columns all null, `_tombstone` all true. */
+mw_status w_delete_wrap(struct ArrowArray *out, const struct ArrowSchema *stored, const mw_pk *pk,
+                        const int *key_child, struct ArrowArray *keys, mw_error *err);
 
 /* ---- index_worker.c ---- */
 void *w_index_worker_main(void *arg);
