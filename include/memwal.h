@@ -905,6 +905,16 @@ MW_API mw_status mw_table_writer_open(mw_table_writer **out, mw_objstore *store,
 MW_API mw_status mw_table_writer_put(mw_table_writer *writer, struct ArrowArray *batches, size_t n,
                                      mw_error *err);
 
+/** Deletes the primary keys named by `keys` (one struct batch of >= 1 row):
+ *  each key's tombstone goes to the shard its key routes to (deletes route
+ *  by the key columns, so the spec's column must be one of them), as
+ *  mw_shard_writer_delete writes it. keys_schema: the batch's schema (key
+ *  columns found by name, others ignored); NULL = the batch is exactly the
+ *  table's key columns in key order. Durability and ownership as
+ *  mw_table_writer_put. MemTable mode only. */
+MW_API mw_status mw_table_writer_delete(mw_table_writer *writer, struct ArrowArray *keys,
+                                        const struct ArrowSchema *keys_schema, mw_error *err);
+
 /** mw_shard_writer_flush_wal on every open shard writer; the first error,
  *  naming its shard. */
 MW_API mw_status mw_table_writer_flush_wal(mw_table_writer *writer, mw_error *err);

@@ -191,12 +191,40 @@ static void test_schema_checks(void) {
   mw_objstore_close(s);
 }
 
+/* Deletes route to the key's shard: 10 of 100 keys deleted, the shard's
+ * newest rows are the other 90. */
+static void test_delete(void) {
+  mw_objstore *s = fresh_table("t4");
+  struct ArrowSchema sc;
+  make_schema(&sc);
+  mw_table_writer_config c;
+  tw_config(&c);
+  mw_table_writer *w = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_table_writer_open(&w, s, &c, &sc, &e), &e);
+  struct ArrowArray b = make_batch(0, 100);
+  CHECK_OK(mw_table_writer_put(w, &b, 1, &e), &e);
+  struct ArrowArray k = make_batch(20, 10);
+  CHECK_OK(mw_table_writer_delete(w, &k, &sc, &e), &e);
+  CHECK(k.release == NULL); /* taken */
+  CHECK_OK(mw_table_writer_close(w, 0, &e), &e);
+  static int64_t ids[256];
+  size_t n = shard_ids(s, ids, 256);
+  CHECK_INT(n, 90);
+  int hidden = 1;
+  for (size_t i = 0; i < n; i++) hidden &= ids[i] < 20 || ids[i] >= 30;
+  CHECK(hidden);
+  mw_schema_release(&sc);
+  mw_objstore_close(s);
+}
+
 int main(void) {
   snprintf(root, sizeof root, "/tmp/mw_test_tw_XXXXXX");
   if (!mkdtemp(root)) return 1;
   MW_RUN(test_put_routes_to_the_unsharded_shard);
   MW_RUN(test_concurrent_puts_and_idle_close);
   MW_RUN(test_schema_checks);
+  MW_RUN(test_delete);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", root);
   CHECK_INT(system(cmd), 0);

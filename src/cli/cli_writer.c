@@ -20,6 +20,8 @@
 #include "cli/cli_util.h"
 #include "cli/gen_data.h"
 #include "common/buf.h"
+#include "common/error.h"
+#include "lance/lance_file.h"
 #include "memwal.h"
 #include "memwal_sys.h"
 
@@ -571,7 +573,7 @@ out:
 /* ---------------------------------------------------------------- delete */
 
 static const char delete_usage[] =
-    "usage: memwal delete URI --shard UUID --input KEYS.arrows [--flush-on-close] [--no-durable]\n"
+    "usage: memwal delete URI [--shard UUID] --input KEYS.arrows [--flush-on-close] [--no-durable]\n"
     "                     [--first-position N] [--no-fsync]\n"
     "  Deletes the primary keys named by the rows of the Arrow IPC stream KEYS: its columns\n"
     "  named like the shard's primary-key columns give the keys (other columns are ignored).\n"
@@ -579,14 +581,85 @@ static const char delete_usage[] =
     "  the WAL), writes one tombstone row per key (the key, _tombstone = true, nulls elsewhere),\n"
     "  and prints {\"epoch\", \"deletes\", \"rows\", \"wal_entries\"} (+ \"generations\" with\n"
     "  --flush-on-close, which flushes the MemTable, tombstones included, as a generation).\n"
-    "  The shard must have a WAL entry with columns (its schema comes from there).\n";
+    "  The shard must have a WAL entry with columns (its schema comes from there).\n"
+    "  Without --shard, URI must be a Lance table with a MemWAL spec: each key's tombstone goes\n"
+    "  to the shard its key routes to (the table writer) and the summary is the table writer's\n"
+    "  {\"spec\", \"puts\", \"rows\", \"shards\"} (puts counting delete batches).\n";
+
+/* delete without --shard: through a table writer whose schema is the
+ * table's (its columns with only the primary-key markers). */
+static int table_delete(const writer_opts *o, const struct ArrowSchema *kschema, struct ArrowArray *batches,
+                        size_t nb) {
+  mw_objstore *store = NULL;
+  if (mw_cli_check_exists("delete", o->uri) || open_store(&store, "delete", o)) return 1;
+  mw_error err = {0};
+  mw_table *t = NULL;
+  struct ArrowSchema full = {0}, schema = {0};
+  mw_table_writer *w = NULL;
+  int code = 1;
+  if (mw_table_open(&t, store, &err) != MW_OK || mw_table_schema(&full, t, &err) != MW_OK) {
+    fprintf(stderr, "memwal delete: %s\n", err.message);
+    goto out;
+  }
+  if (mw_schema_init(&schema, "+s", "", NULL, 0, full.n_children, &err) != MW_OK) goto fail;
+  for (int64_t i = 0; i < full.n_children; i++) {
+    mw_kv pk;
+    char *meta = NULL;
+    bool ok = true;
+    if (full.children[i]->metadata && mw_metadata_find(full.children[i]->metadata, MW_LANCE_PK_POSITION_KEY, &pk)) {
+      char v[16] = "";
+      if (pk.value_len > 0 && pk.value_len < (int32_t)sizeof v) memcpy(v, pk.value, (size_t)pk.value_len);
+      meta = mw_metadata_with(NULL, MW_LANCE_PK_POSITION_KEY, v, &ok);
+    }
+    mw_status s = ok ? mw_schema_copy_with_metadata(schema.children[i], full.children[i], meta, &err)
+                     : mw_err(&err, MW_ERR_NOMEM, "out of memory");
+    free(meta);
+    if (s != MW_OK) goto fail;
+  }
+  mw_table_writer_config cfg;
+  mw_table_writer_config_init(&cfg);
+  writer_config(&cfg.shard, o);
+  if (mw_table_writer_open(&w, store, &cfg, &schema, &err) != MW_OK) goto fail;
+  for (size_t i = 0; i < nb; i++) {
+    if (batches[i].length == 0) continue;
+    if (mw_table_writer_delete(w, &batches[i], kschema, &err) != MW_OK) {
+      fprintf(stderr, "memwal delete: batch %zu: %s\n", i, err.message);
+      goto out;
+    }
+  }
+  char *json = NULL;
+  mw_status fs = mw_table_writer_flush_wal(w, &err);
+  if (fs == MW_OK && o->flush_on_close) fs = mw_table_writer_flush_memtables(w, &err);
+  if (fs == MW_OK) fs = mw_table_writer_stats_json(&json, w, &err);
+  mw_error cerr = {0};
+  mw_status cs = mw_table_writer_close(w, 0, &cerr);
+  w = NULL;
+  if (fs != MW_OK || cs != MW_OK) {
+    fprintf(stderr, "memwal delete: close: %s\n", fs != MW_OK ? err.message : cerr.message);
+    mw_free(json);
+    goto out;
+  }
+  printf("%s\n", json);
+  mw_free(json);
+  code = 0;
+  goto out;
+fail:
+  fprintf(stderr, "memwal delete: %s\n", err.message);
+out:
+  if (w) mw_table_writer_close(w, 0, NULL);
+  mw_schema_release(&schema);
+  mw_schema_release(&full);
+  mw_table_close(t);
+  mw_objstore_close(store);
+  return code;
+}
 
 int mw_cli_delete(int argc, char **argv) {
   writer_opts o;
   int rc = parse_opts(&o, "delete", argc, argv, delete_usage);
   if (rc) return rc;
-  if (!o.shard || !o.input) {
-    fprintf(stderr, "memwal delete: --shard and --input are required\n%s", delete_usage);
+  if (!o.input) {
+    fprintf(stderr, "memwal delete: --input is required\n%s", delete_usage);
     return 2;
   }
   if (o.wal_only) {
@@ -609,6 +682,12 @@ int mw_cli_delete(int argc, char **argv) {
   int bad = mw_cli_decode_ipc(&kschema, &batches, &nb, "delete", o.input, &in);
   mw_buf_free(&in);
   if (bad) return 1;
+  if (!o.shard) {
+    int tc = table_delete(&o, &kschema, batches, nb);
+    mw_cli_release_batches(batches, nb);
+    mw_schema_release(&kschema);
+    return tc;
+  }
   mw_objstore *store = NULL;
   struct ArrowSchema schema = {0};
   mw_shard_writer *w = NULL;

@@ -64,6 +64,7 @@ struct mw_table_writer {
   mw_objstore *store;
   mw_table_writer_config cfg;
   struct ArrowSchema schema; /* the caller's, with the table's key markers */
+  struct ArrowSchema key_schema; /* the key columns of `schema`, in key order */
   mw_routing_spec spec;
   char spec_text[300];
   uint32_t spec_id;
@@ -224,6 +225,34 @@ mw_status mw_table_writer_open(mw_table_writer **out, mw_objstore *store, const 
   if (s != MW_OK) {
     free(w);
     return s;
+  }
+  {
+    /* the key columns, in key order: the default schema of delete keys */
+    size_t nk = 0;
+    int64_t cols[16];
+    for (int64_t i = 0; i < w->schema.n_children && nk < 16; i++) {
+      mw_kv pk;
+      if (w->schema.children[i]->metadata &&
+          mw_metadata_find(w->schema.children[i]->metadata, MW_LANCE_PK_POSITION_KEY, &pk))
+        cols[nk++] = i;
+    }
+    s = mw_schema_init(&w->key_schema, "+s", "", NULL, 0, (int64_t)nk, err);
+    for (size_t k = 0; s == MW_OK && k < nk; k++) {
+      /* order by the recorded position */
+      for (size_t j = 0; j < nk; j++) {
+        mw_kv pk;
+        mw_metadata_find(w->schema.children[cols[j]]->metadata, MW_LANCE_PK_POSITION_KEY, &pk);
+        char v[16] = "";
+        if (pk.value_len > 0 && pk.value_len < (int32_t)sizeof v) memcpy(v, pk.value, (size_t)pk.value_len);
+        if (strtoul(v, NULL, 10) != k + 1) continue; /* bind_schema wrote "1", "2", ... */
+        s = mw_schema_copy(w->key_schema.children[k], w->schema.children[cols[j]], err);
+      }
+    }
+    if (s != MW_OK) {
+      mw_schema_release(&w->schema);
+      free(w);
+      return s;
+    }
   }
   w->cfg.shard.shard_spec_id = w->spec_id;
   w->durable = w->cfg.shard.durable_write != 0;
@@ -465,7 +494,7 @@ static mw_status acquire_all(mw_table_writer *w, touched *t, const mw_routing *r
 /* Puts `b` (one batch, owned by the caller until taken) into shard `id`
  * without waiting for durability; the shard stays referenced in `t`. */
 static mw_status put_shard(mw_table_writer *w, touched *t, const uint8_t id[16], int32_t bucket,
-                           struct ArrowArray *b, mw_error *err) {
+                           struct ArrowArray *b, const struct ArrowSchema *keys_schema, mw_error *err) {
   bool known = false;
   for (size_t i = 0; i < t->n; i++) known |= memcmp(t->ids[i], id, 16) == 0;
   if (!known) {
@@ -477,7 +506,8 @@ static mw_status put_shard(mw_table_writer *w, touched *t, const uint8_t id[16],
   }
   mw_shard_writer *sw = writer_of(w, id);
   uint64_t rows = (uint64_t)b->length;
-  mw_status s = mw_shard_writer_put(NULL, sw, b, 1, err);
+  /* keys_schema: a delete of the keys in b (tombstones), else a put. */
+  mw_status s = keys_schema ? mw_shard_writer_delete(NULL, sw, b, keys_schema, err) : mw_shard_writer_put(NULL, sw, b, 1, err);
   if (s != MW_OK) {
     char sid[40];
     mw_uuid_format(sid, id);
@@ -519,18 +549,21 @@ static mw_status finish_touched(mw_table_writer *w, touched *t, bool wait, mw_er
   return first;
 }
 
-mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, size_t n, mw_error *err) {
-  if (!w) return mw_err(err, MW_ERR_INVALID, "table put: writer is NULL");
-  if (n == 0 || !batches) return mw_err(err, MW_ERR_INVALID, "table put: no batches");
+/* Routes and writes n batches of `schema`: puts, or (keys != NULL) deletes
+ * of the keys they name, `schema` then being the keys' schema. */
+static mw_status write_routed(mw_table_writer *w, struct ArrowArray *batches, size_t n,
+                              const struct ArrowSchema *schema, bool del, mw_error *err) {
+  const char *op = del ? "table delete" : "table put";
+  if (n == 0 || !batches) return mw_err(err, MW_ERR_INVALID, "%s: no batches", op);
   for (size_t i = 0; i < n; i++) {
-    if (!batches[i].release) return mw_err(err, MW_ERR_INVALID, "table put: batch %zu is released", i);
-    mw_status vs = mw_batch_validate(&w->schema, &batches[i], err);
-    if (vs != MW_OK) return mw_err_wrap(err, vs, "table put: batch %zu", i);
+    if (!batches[i].release) return mw_err(err, MW_ERR_INVALID, "%s: batch %zu is released", op, i);
+    mw_status vs = mw_batch_validate(schema, &batches[i], err);
+    if (vs != MW_OK) return mw_err_wrap(err, vs, "%s: batch %zu", op, i);
   }
   pthread_mutex_lock(&w->mu);
   bool closing = w->closing;
   pthread_mutex_unlock(&w->mu);
-  if (closing) return mw_err(err, MW_ERR_CLOSED, "table put: writer is closing");
+  if (closing) return mw_err(err, MW_ERR_CLOSED, "%s: writer is closing", op);
   mw_status s = MW_OK, taken_status = MW_OK;
   bool some_taken = false;
   touched tt = {0};
@@ -538,9 +571,10 @@ mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, si
     struct ArrowArray *b = &batches[bi];
     if (b->length == 0) continue;
     mw_routing r;
-    s = mw_route_batch(&r, &w->spec, &w->schema, b, err);
+    s = mw_route_batch(&r, &w->spec, schema, b, err);
     if (s != MW_OK) {
-      mw_err_wrap(err, s, "table put: routing batch %zu", bi);
+      mw_err_wrap(err, s, "%s: routing batch %zu%s", op, bi,
+                  del ? " (deletes are routed by the key columns: the spec's column must be one of them)" : "");
       mw_routing_free(&r);
       break;
     }
@@ -550,7 +584,7 @@ mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, si
       break;
     }
     if (r.n_shards == 1) {
-      s = put_shard(w, &tt, r.shard_ids[0], r.shard_bucket ? r.shard_bucket[0] : -1, b, err);
+      s = put_shard(w, &tt, r.shard_ids[0], r.shard_bucket ? r.shard_bucket[0] : -1, b, del ? schema : NULL, err);
     } else {
       /* Gather each shard's rows (in their order) into its own batch. */
       int64_t *rows = malloc((size_t)r.n_rows * sizeof *rows);
@@ -565,9 +599,9 @@ mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, si
       }
       for (uint32_t k = 0; s == MW_OK && k < r.n_shards; k++) {
         struct ArrowArray sub;
-        s = mw_array_take(&sub, &w->schema, b, rows + start[k], r.shard_rows[k], err);
+        s = mw_array_take(&sub, schema, b, rows + start[k], r.shard_rows[k], err);
         if (s != MW_OK) break;
-        s = put_shard(w, &tt, r.shard_ids[k], r.shard_bucket ? r.shard_bucket[k] : -1, &sub, err);
+        s = put_shard(w, &tt, r.shard_ids[k], r.shard_bucket ? r.shard_bucket[k] : -1, &sub, del ? schema : NULL, err);
         if (sub.release) sub.release(&sub);
         if (s == MW_ERR_NOT_DURABLE) {
           taken_status = s;
@@ -592,14 +626,15 @@ mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, si
   mw_error fe = {0};
   mw_status fs = finish_touched(w, &tt, w->durable && some_taken, &fe);
   if (s == MW_OK && fs != MW_OK) {
-    mw_err(err, MW_ERR_NOT_DURABLE, "table put: rows were taken (do not put them again) but are not known durable: %s",
+    mw_err(err, MW_ERR_NOT_DURABLE, "%s: rows were taken (do not write them again) but are not known durable: %s", op,
            fe.message);
     taken_status = MW_ERR_NOT_DURABLE;
   }
   if (s != MW_OK && some_taken)
     mw_err_wrap(err, s,
-                "table put: some shards already took their rows (puts are upserts by primary key: putting the "
-                "batches again is safe)");
+                "%s: some shards already took their rows (puts and deletes are idempotent by primary key: writing "
+                "the batches again is safe)",
+                op);
   pthread_mutex_lock(&w->mu);
   if (s == MW_OK) w->puts++;
   for (size_t i = 0; s == MW_OK && i < n; i++) w->rows += (uint64_t)batches[i].length;
@@ -609,6 +644,19 @@ mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, si
     if (close_idle(w, &ce) != MW_OK) return mw_err(err, ce.code, "%s", ce.message);
   }
   return s != MW_OK ? s : taken_status;
+}
+
+mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, size_t n, mw_error *err) {
+  if (!w) return mw_err(err, MW_ERR_INVALID, "table put: writer is NULL");
+  return write_routed(w, batches, n, &w->schema, false, err);
+}
+
+mw_status mw_table_writer_delete(mw_table_writer *w, struct ArrowArray *keys, const struct ArrowSchema *keys_schema,
+                                 mw_error *err) {
+  if (!w) return mw_err(err, MW_ERR_INVALID, "table delete: writer is NULL");
+  if (!w->cfg.shard.enable_memtable)
+    return mw_err(err, MW_ERR_INVALID, "table delete: deletes need MemTable mode (enable_memtable = 1)");
+  return write_routed(w, keys, 1, keys_schema ? keys_schema : &w->key_schema, true, err);
 }
 
 /* ------------------------------------------------------------ flush/close */
@@ -692,6 +740,7 @@ mw_status mw_table_writer_close(mw_table_writer *w, int flush_memtables, mw_erro
   }
   free(w->shards);
   mw_schema_release(&w->schema);
+  mw_schema_release(&w->key_schema);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cv);
   free(w);

@@ -81,6 +81,18 @@ contains "our upsert of LanceDB's key wins" "4001:ours4001" "$r"
 check "no lance4001 left" "" "$(echo "$r" | grep 'lance4001')"
 check "still 3001 keys after ours" 3001 "$(echo "$r" | wc -l)"
 
+# Deletes through the table: tombstones routed to each key's shard hide
+# the keys in LanceDB's LSM read (ids 1..10 of b4, in several shards).
+printf '[["1","x"],["2","x"],["3","x"],["4","x"],["5","x"],["6","x"],["7","x"],["8","x"],["9","x"],["10","x"]]' >"$TMP/del.json"
+node "$TMP/js/lance_routing_rows.mjs" "$TMP/del.arrows" "$TMP/del.json" || die "rows del"
+out=$("$BIN" delete "$TMP/db/b4.lance" --input "$TMP/del.arrows" --flush-on-close 2>"$TMP/err"); rc=$?
+check "table delete exit" 0 $rc
+[ $rc = 0 ] || cat "$TMP/err"
+contains "table delete rows" '"rows":10' "$out"
+r=$(lance_rows b4)
+check "deleted keys gone from LanceDB's read" "" "$(echo "$r" | grep -E '^([1-9]|10):')"
+check "2991 keys left" 2991 "$(echo "$r" | wc -l)"
+
 # No silent loss on takeover (issue 10 item 5): we put 5 rows with default
 # settings and leave them unflushed in the WAL; LanceDB then upserts one row
 # into the same (unsharded) shard, which makes it replay our WAL from
