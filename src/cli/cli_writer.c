@@ -154,6 +154,25 @@ static int open_store(mw_objstore **store, const char *cmd, const writer_opts *o
   return 0;
 }
 
+/* Reads and decodes the Arrow IPC stream at `path` ("-" = stdin) for
+ * command `cmd`, printing the reason on failure. 0 or 1. */
+static int read_input(struct ArrowSchema *schema, struct ArrowArray **batches, size_t *nb, const char *cmd,
+                      const char *path) {
+  mw_buf in;
+  mw_buf_init(&in);
+  bool opened = false;
+  int e = mw_cli_read_file(&in, path, true, &opened);
+  if (e) {
+    if (opened) fprintf(stderr, "memwal %s: %s: read failed\n", cmd, path);
+    else fprintf(stderr, "memwal %s: %s: %s\n", cmd, path, strerror(e));
+    mw_buf_free(&in);
+    return 1;
+  }
+  int bad = mw_cli_decode_ipc(schema, batches, nb, cmd, path, &in);
+  mw_buf_free(&in);
+  return bad ? 1 : 0;
+}
+
 /* ------------------------------------------------------------------- put */
 
 static const char put_usage[] =
@@ -220,22 +239,10 @@ int mw_cli_put(int argc, char **argv) {
     fprintf(stderr, "memwal put: --input is required\n%s", put_usage);
     return 2;
   }
-  mw_buf in;
-  mw_buf_init(&in);
-  bool opened = false;
-  int e = mw_cli_read_file(&in, o.input, true, &opened);
-  if (e) {
-    if (opened) fprintf(stderr, "memwal put: %s: read failed\n", o.input);
-    else fprintf(stderr, "memwal put: %s: %s\n", o.input, strerror(e));
-    mw_buf_free(&in);
-    return 1;
-  }
   struct ArrowSchema schema = {0};
   struct ArrowArray *batches = NULL;
   size_t nb = 0;
-  int bad = mw_cli_decode_ipc(&schema, &batches, &nb, "put", o.input, &in);
-  mw_buf_free(&in);
-  if (bad) return 1;
+  if (read_input(&schema, &batches, &nb, "put", o.input)) return 1;
   /* The file's own writer_epoch (if any) is not part of the writer schema. */
   static const char *const wal_keys[] = {"writer_epoch", NULL};
   mw_error err = {0};
@@ -666,22 +673,10 @@ int mw_cli_delete(int argc, char **argv) {
     fprintf(stderr, "memwal delete: deletes need MemTable mode (--wal-only is not allowed)\n%s", delete_usage);
     return 2;
   }
-  mw_buf in;
-  mw_buf_init(&in);
-  bool opened = false;
-  int e = mw_cli_read_file(&in, o.input, true, &opened);
-  if (e) {
-    if (opened) fprintf(stderr, "memwal delete: %s: read failed\n", o.input);
-    else fprintf(stderr, "memwal delete: %s: %s\n", o.input, strerror(e));
-    mw_buf_free(&in);
-    return 1;
-  }
   struct ArrowSchema kschema = {0};
   struct ArrowArray *batches = NULL;
   size_t nb = 0;
-  int bad = mw_cli_decode_ipc(&kschema, &batches, &nb, "delete", o.input, &in);
-  mw_buf_free(&in);
-  if (bad) return 1;
+  if (read_input(&kschema, &batches, &nb, "delete", o.input)) return 1;
   if (!o.shard) {
     int tc = table_delete(&o, &kschema, batches, nb);
     mw_cli_release_batches(batches, nb);
