@@ -61,6 +61,7 @@
 #include "common/error.h"
 #include "objstore/objstore.h"
 
+#define SPARE_SLOTS 32
 #define TMP_PREFIX ".tmp-"
 #define TMP_PREFIX_LEN 5
 
@@ -68,15 +69,21 @@ typedef struct file_store {
   char *root; /* absolute, no trailing '/' (unless it is "/"); immutable */
   size_t root_len;
   int fsync; /* immutable */
-  /* Spare inode: creating an inode is a large share of a small durable
+  /* Spare inodes: creating an inode is a large share of a small durable
    * put (ext4 inode allocation), so after each O_TMPFILE put a background
    * thread opens the next O_TMPFILE in the same folder, off the caller's
-   * path. An unused spare is anonymous: a crash leaves nothing behind. */
+   * path. One spare per folder for the SPARE_SLOTS folders written most
+   * recently (a table writer writes many shards' WAL folders in turn). An
+   * unused spare is anonymous: a crash leaves nothing behind. */
   pthread_mutex_t spare_mu; /* guards the fields below */
-  pthread_cond_t spare_cv;
-  char *spare_dir;          /* folder the spare (or the next one) is for */
-  int spare_fd;             /* -1 = none ready */
-  bool spare_wanted;        /* the thread should open one for spare_dir */
+  pthread_cond_t spare_cv;  /* a slot wants a spare, or stop */
+  struct spare_slot {
+    char *dir;          /* folder (NULL = free slot) */
+    int fd;             /* -1 = none ready */
+    bool wanted;        /* the thread should open one for dir */
+    uint64_t last_use;  /* LRU stamp */
+  } spare[SPARE_SLOTS];
+  uint64_t spare_clock;
   bool spare_stop;
   bool spare_thread_started;
   pthread_t spare_thread;
@@ -310,18 +317,24 @@ static void *spare_main(void *arg) {
   file_store *fs = arg;
   pthread_mutex_lock(&fs->spare_mu);
   while (!fs->spare_stop) {
-    if (!fs->spare_wanted || fs->spare_fd >= 0 || !fs->spare_dir) {
+    int k = -1;
+    for (int i = 0; i < SPARE_SLOTS && k < 0; i++)
+      if (fs->spare[i].dir && fs->spare[i].wanted && fs->spare[i].fd < 0) k = i;
+    if (k < 0) {
       pthread_cond_wait(&fs->spare_cv, &fs->spare_mu);
       continue;
     }
-    char *dir = strdup(fs->spare_dir);
-    fs->spare_wanted = false;
+    char *dir = strdup(fs->spare[k].dir);
+    fs->spare[k].wanted = false;
     pthread_mutex_unlock(&fs->spare_mu);
     int fd = dir ? open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644) : -1;
     pthread_mutex_lock(&fs->spare_mu);
-    if (fd >= 0 && fs->spare_fd < 0 && fs->spare_dir && strcmp(fs->spare_dir, dir) == 0 && !fs->spare_stop) {
-      fs->spare_fd = fd;
-      fd = -1;
+    /* The slot may have been given to another folder meanwhile. */
+    for (int i = 0; fd >= 0 && i < SPARE_SLOTS; i++) {
+      if (fs->spare[i].dir && fs->spare[i].fd < 0 && !fs->spare_stop && strcmp(fs->spare[i].dir, dir) == 0) {
+        fs->spare[i].fd = fd;
+        fd = -1;
+      }
     }
     if (fd >= 0) close(fd);
     free(dir);
@@ -331,7 +344,8 @@ static void *spare_main(void *arg) {
 }
 
 /* Takes the spare inode for folder `dir` if one is ready (else -1), and
- * asks for the next one. */
+ * asks for the next one (a folder new to the slots takes the least
+ * recently used slot). */
 static int spare_take(file_store *fs, const char *dir) {
   int fd = -1;
   pthread_mutex_lock(&fs->spare_mu);
@@ -339,17 +353,29 @@ static int spare_take(file_store *fs, const char *dir) {
     if (pthread_create(&fs->spare_thread, NULL, spare_main, fs) == 0) fs->spare_thread_started = true;
     else fs->spare_stop = true; /* no thread: every put opens its own inode */
   }
-  if (fs->spare_dir && strcmp(fs->spare_dir, dir) == 0) {
-    fd = fs->spare_fd;
-    fs->spare_fd = -1;
-  } else {
-    if (fs->spare_fd >= 0) close(fs->spare_fd);
-    fs->spare_fd = -1;
-    free(fs->spare_dir);
-    fs->spare_dir = strdup(dir);
+  int k = -1, lru = 0;
+  for (int i = 0; i < SPARE_SLOTS; i++) {
+    if (fs->spare[i].dir && strcmp(fs->spare[i].dir, dir) == 0) k = i;
+    if (!fs->spare[i].dir || (fs->spare[lru].dir && fs->spare[i].last_use < fs->spare[lru].last_use)) lru = i;
   }
-  fs->spare_wanted = fs->spare_dir != NULL;
-  pthread_cond_signal(&fs->spare_cv);
+  if (k >= 0) {
+    fd = fs->spare[k].fd;
+    fs->spare[k].fd = -1;
+  } else {
+    char *d = strdup(dir);
+    if (d) {
+      k = lru;
+      if (fs->spare[k].fd >= 0) close(fs->spare[k].fd);
+      free(fs->spare[k].dir);
+      fs->spare[k].dir = d;
+      fs->spare[k].fd = -1;
+    }
+  }
+  if (k >= 0) {
+    fs->spare[k].wanted = true;
+    fs->spare[k].last_use = ++fs->spare_clock;
+    pthread_cond_signal(&fs->spare_cv);
+  }
   pthread_mutex_unlock(&fs->spare_mu);
   return fd;
 }
@@ -730,8 +756,10 @@ static void file_destroy(void *self) {
   pthread_cond_signal(&fs->spare_cv);
   pthread_mutex_unlock(&fs->spare_mu);
   if (fs->spare_thread_started) pthread_join(fs->spare_thread, NULL);
-  if (fs->spare_fd >= 0) close(fs->spare_fd);
-  free(fs->spare_dir);
+  for (int i = 0; i < SPARE_SLOTS; i++) {
+    if (fs->spare[i].fd >= 0) close(fs->spare[i].fd);
+    free(fs->spare[i].dir);
+  }
   pthread_mutex_destroy(&fs->spare_mu);
   pthread_cond_destroy(&fs->spare_cv);
   free(fs->root);
@@ -780,7 +808,7 @@ mw_status mw_objstore_file_open(mw_objstore **out, const char *root, const mw_ob
   fs->root = abs;
   fs->root_len = strlen(abs);
   fs->fsync = opts->fsync != 0;
-  fs->spare_fd = -1;
+  for (int i = 0; i < SPARE_SLOTS; i++) fs->spare[i].fd = -1;
   pthread_mutex_init(&fs->spare_mu, NULL);
   pthread_cond_init(&fs->spare_cv, NULL);
   return mw_objstore_new(out, &file_vtable, fs, err);
