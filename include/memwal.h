@@ -923,9 +923,12 @@ MW_API mw_status mw_table_writer_flush_wal(mw_table_writer *writer, mw_error *er
  *  mode): their rows become generations. */
 MW_API mw_status mw_table_writer_flush_memtables(mw_table_writer *writer, mw_error *err);
 
-/** Waits for puts in flight, closes every shard writer (first flushing its
- *  MemTable as a generation when flush_memtables != 0) and frees the writer
- *  (always). Returns the first error, naming its shard. NULL is ok. */
+/** Closes every shard writer (first flushing its MemTable as a generation
+ *  when flush_memtables != 0) and frees the writer (always). Returns the
+ *  first error, naming its shard. NULL is ok. Calls in flight when close
+ *  starts (put, delete, flushes) complete first; later ones return
+ *  MW_ERR_CLOSED until close frees the writer; starting a call after close
+ *  returned is the caller's bug. */
 MW_API mw_status mw_table_writer_close(mw_table_writer *writer, int flush_memtables, mw_error *err);
 
 /** The routing spec in text form ("bucket:id:16"), valid until close. */

@@ -79,6 +79,7 @@ struct mw_table_writer {
   size_t n_shards, cap_shards;
   uint64_t rows, puts;
   bool closing;
+  unsigned calls; /* put / delete / flush calls in flight (close waits for 0) */
 };
 
 static uint64_t now_ms(void) {
@@ -560,10 +561,6 @@ static mw_status write_routed(mw_table_writer *w, struct ArrowArray *batches, si
     mw_status vs = mw_batch_validate(schema, &batches[i], err);
     if (vs != MW_OK) return mw_err_wrap(err, vs, "%s: batch %zu", op, i);
   }
-  pthread_mutex_lock(&w->mu);
-  bool closing = w->closing;
-  pthread_mutex_unlock(&w->mu);
-  if (closing) return mw_err(err, MW_ERR_CLOSED, "%s: writer is closing", op);
   mw_status s = MW_OK, taken_status = MW_OK;
   bool some_taken = false;
   touched tt = {0};
@@ -646,9 +643,28 @@ static mw_status write_routed(mw_table_writer *w, struct ArrowArray *batches, si
   return s != MW_OK ? s : taken_status;
 }
 
+/* In-flight accounting (as the ShardWriter's): a call entered before close
+ * started finishes before close frees anything; later ones get CLOSED. */
+static mw_status tw_enter(mw_table_writer *w, const char *op, mw_error *err) {
+  pthread_mutex_lock(&w->mu);
+  bool closing = w->closing;
+  if (!closing) w->calls++;
+  pthread_mutex_unlock(&w->mu);
+  return closing ? mw_err(err, MW_ERR_CLOSED, "%s: writer is closing", op) : MW_OK;
+}
+
+static void tw_leave(mw_table_writer *w) {
+  pthread_mutex_lock(&w->mu);
+  if (--w->calls == 0) pthread_cond_broadcast(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+}
+
 mw_status mw_table_writer_put(mw_table_writer *w, struct ArrowArray *batches, size_t n, mw_error *err) {
   if (!w) return mw_err(err, MW_ERR_INVALID, "table put: writer is NULL");
-  return write_routed(w, batches, n, &w->schema, false, err);
+  MW_TRY(tw_enter(w, "table put", err));
+  mw_status s = write_routed(w, batches, n, &w->schema, false, err);
+  tw_leave(w);
+  return s;
 }
 
 mw_status mw_table_writer_delete(mw_table_writer *w, struct ArrowArray *keys, const struct ArrowSchema *keys_schema,
@@ -656,15 +672,27 @@ mw_status mw_table_writer_delete(mw_table_writer *w, struct ArrowArray *keys, co
   if (!w) return mw_err(err, MW_ERR_INVALID, "table delete: writer is NULL");
   if (!w->cfg.shard.enable_memtable)
     return mw_err(err, MW_ERR_INVALID, "table delete: deletes need MemTable mode (enable_memtable = 1)");
-  return write_routed(w, keys, 1, keys_schema ? keys_schema : &w->key_schema, true, err);
+  MW_TRY(tw_enter(w, "table delete", err));
+  mw_status s = write_routed(w, keys, 1, keys_schema ? keys_schema : &w->key_schema, true, err);
+  tw_leave(w);
+  return s;
 }
 
 /* ------------------------------------------------------------ flush/close */
 
 /* Starts the MemTable flush of every open shard writer, then waits for
  * each: the shards' flushers write their generations at the same time. */
+static mw_status flush_memtables(mw_table_writer *w, mw_error *err);
+
 mw_status mw_table_writer_flush_memtables(mw_table_writer *w, mw_error *err) {
   if (!w) return mw_err(err, MW_ERR_INVALID, "table flush: writer is NULL");
+  MW_TRY(tw_enter(w, "table flush", err));
+  mw_status s = flush_memtables(w, err);
+  tw_leave(w);
+  return s;
+}
+
+static mw_status flush_memtables(mw_table_writer *w, mw_error *err) {
   pthread_mutex_lock(&w->mu);
   size_t n = w->n_shards;
   touched t = {0};
@@ -704,6 +732,7 @@ mw_status mw_table_writer_flush_memtables(mw_table_writer *w, mw_error *err) {
 
 mw_status mw_table_writer_flush_wal(mw_table_writer *w, mw_error *err) {
   if (!w) return mw_err(err, MW_ERR_INVALID, "table flush: writer is NULL");
+  MW_TRY(tw_enter(w, "table flush", err));
   pthread_mutex_lock(&w->mu);
   touched t = {0};
   bool ok = true;
@@ -714,18 +743,19 @@ mw_status mw_table_writer_flush_wal(mw_table_writer *w, mw_error *err) {
   }
   pthread_mutex_unlock(&w->mu);
   mw_status s = finish_touched(w, &t, true, err);
+  tw_leave(w);
   return ok ? s : mw_err(err, MW_ERR_NOMEM, "out of memory");
 }
 
-mw_status mw_table_writer_close(mw_table_writer *w, int flush_memtables, mw_error *err) {
+mw_status mw_table_writer_close(mw_table_writer *w, int flush_memtables_too, mw_error *err) {
   if (!w) return MW_OK;
   mw_status fs = MW_OK;
-  if (flush_memtables && w->cfg.shard.enable_memtable) fs = mw_table_writer_flush_memtables(w, err);
+  if (flush_memtables_too && w->cfg.shard.enable_memtable) fs = flush_memtables(w, err);
   pthread_mutex_lock(&w->mu);
   w->closing = true;
-  /* Let puts in flight finish with their shards. */
+  /* Let calls in flight finish (they hold shard references meanwhile). */
   for (;;) {
-    bool busy = false;
+    bool busy = w->calls > 0;
     for (size_t i = 0; i < w->n_shards; i++) busy |= w->shards[i].refs > 0;
     if (!busy) break;
     pthread_cond_wait(&w->cv, &w->mu);
