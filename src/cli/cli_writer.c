@@ -190,6 +190,32 @@ static const char put_usage[] =
     "  summary is {\"spec\", \"table_version\", \"puts\", \"rows\", \"shards\": [{\"shard\",\n"
     "  \"bucket\", \"rows\", \"puts\"}], \"put_seconds\", \"close_seconds\"}.\n";
 
+/* The end of a table-writer command: flushes every shard's WAL (and with
+ * --flush-on-close its MemTable), takes the writer's stats and closes it
+ * (always). On success *out_json is the stats object WITHOUT its closing
+ * brace (the caller appends fields and closes it; free with mw_free) and
+ * *t_flushed the time the flushes ended. 0, or 1 after printing the error. */
+static int table_finish(mw_table_writer *w, const writer_opts *o, const char *cmd, char **out_json,
+                        double *t_flushed) {
+  mw_error err = {0};
+  *out_json = NULL;
+  mw_status fs = mw_table_writer_flush_wal(w, &err);
+  if (fs == MW_OK && o->flush_on_close && !o->wal_only) fs = mw_table_writer_flush_memtables(w, &err);
+  *t_flushed = now_s();
+  if (fs == MW_OK) fs = mw_table_writer_stats_json(out_json, w, &err);
+  mw_error cerr = {0};
+  mw_status cs = mw_table_writer_close(w, 0, &cerr);
+  if (fs != MW_OK || cs != MW_OK) {
+    fprintf(stderr, "memwal %s: close: %s\n", cmd, fs != MW_OK ? err.message : cerr.message);
+    mw_free(*out_json);
+    *out_json = NULL;
+    return 1;
+  }
+  size_t n = strlen(*out_json);
+  if (n > 0 && (*out_json)[n - 1] == '}') (*out_json)[n - 1] = '\0';
+  return 0;
+}
+
 /* put without --shard: through a table writer (src/table/table_writer.c). */
 static int table_put(const writer_opts *o, mw_objstore *store, const struct ArrowSchema *schema,
                      struct ArrowArray *batches, size_t nb) {
@@ -211,21 +237,10 @@ static int table_put(const writer_opts *o, mw_objstore *store, const struct Arro
       return 1;
     }
   }
-  double t1 = now_s();
-  mw_status fs = mw_table_writer_flush_wal(w, &err);
+  double t1 = now_s(), tf;
   char *json = NULL;
-  if (fs == MW_OK && o->flush_on_close && !o->wal_only) fs = mw_table_writer_flush_memtables(w, &err);
-  if (fs == MW_OK) fs = mw_table_writer_stats_json(&json, w, &err);
-  mw_error cerr = {0};
-  mw_status cs = mw_table_writer_close(w, 0, &cerr);
+  if (table_finish(w, o, "put", &json, &tf)) return 1;
   double t2 = now_s();
-  if (fs != MW_OK || cs != MW_OK) {
-    fprintf(stderr, "memwal put: close: %s\n", fs != MW_OK ? err.message : cerr.message);
-    mw_free(json);
-    return 1;
-  }
-  size_t n = strlen(json);
-  if (n > 0 && json[n - 1] == '}') json[n - 1] = '\0';
   printf("%s,\"put_seconds\":%.6f,\"close_seconds\":%.6f}\n", json, t1 - t0, t2 - t1);
   mw_free(json);
   return 0;
@@ -635,18 +650,11 @@ static int table_delete(const writer_opts *o, const struct ArrowSchema *kschema,
     }
   }
   char *json = NULL;
-  mw_status fs = mw_table_writer_flush_wal(w, &err);
-  if (fs == MW_OK && o->flush_on_close) fs = mw_table_writer_flush_memtables(w, &err);
-  if (fs == MW_OK) fs = mw_table_writer_stats_json(&json, w, &err);
-  mw_error cerr = {0};
-  mw_status cs = mw_table_writer_close(w, 0, &cerr);
+  double tf;
+  int bad = table_finish(w, o, "delete", &json, &tf);
   w = NULL;
-  if (fs != MW_OK || cs != MW_OK) {
-    fprintf(stderr, "memwal delete: close: %s\n", fs != MW_OK ? err.message : cerr.message);
-    mw_free(json);
-    goto out;
-  }
-  printf("%s\n", json);
+  if (bad) goto out;
+  printf("%s}\n", json);
   mw_free(json);
   code = 0;
   goto out;
@@ -791,22 +799,10 @@ static int bench_table(const writer_opts *o, mw_objstore *store, const struct Ar
     }
   }
   if (!o->quiet) fputc('\n', stderr);
-  double t1 = now_s();
-  mw_status fs = mw_table_writer_flush_wal(w, &err);
-  if (fs == MW_OK && o->flush_on_close && !o->wal_only) fs = mw_table_writer_flush_memtables(w, &err);
-  double t2 = now_s();
+  double t1 = now_s(), t2;
   char *json = NULL;
-  if (fs == MW_OK) fs = mw_table_writer_stats_json(&json, w, &err);
-  mw_error cerr = {0};
-  mw_status cs = mw_table_writer_close(w, 0, &cerr);
+  if (table_finish(w, o, "bench", &json, &t2)) return 1;
   double t3 = now_s();
-  if (fs != MW_OK || cs != MW_OK) {
-    fprintf(stderr, "memwal bench: %s\n", fs != MW_OK ? err.message : cerr.message);
-    mw_free(json);
-    return 1;
-  }
-  size_t jl = strlen(json);
-  if (jl > 0 && json[jl - 1] == '}') json[jl - 1] = '\0';
   double put_s = (t1 - t0) - gen_time, total_s = (t3 - t0) - gen_time;
   printf("%s,\"mode\":\"%s\",\"durable\":%s,\"bytes\":%" PRIu64 ",\"put_seconds\":%.6f,\"flush_seconds\":%.6f"
          ",\"close_seconds\":%.6f,\"rows_per_s\":%.0f,\"mb_per_s\":%.1f}\n",
