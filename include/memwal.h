@@ -504,15 +504,35 @@ typedef struct mw_shard_writer_config {
 /** Fills every field with its default (in brackets above). */
 MW_API void mw_shard_writer_config_init(mw_shard_writer_config *cfg);
 
-/** In-memory index kinds. */
-typedef enum mw_index_kind { MW_INDEX_BTREE = 1 } mw_index_kind;
+/** In-memory index kinds (LSM.md section 8). */
+typedef enum mw_index_kind {
+  MW_INDEX_BTREE = 1, /* scalar column: equality and range lookups */
+  MW_INDEX_HNSW = 2,  /* fixed_size_list<float32> column: approximate k-NN */
+  MW_INDEX_FTS = 3    /* utf8 / large_utf8 column: full-text (BM25) */
+} mw_index_kind;
 
-/** An in-memory index on one scalar column of the MemTable. */
+/** Vector distance metrics, as Lance names and computes them (`_distance`):
+ *  l2 = squared Euclidean distance; cosine = 1 - cos(a, b) (1 when either
+ *  vector is all zeros); dot = 1 - a.b. Smaller is nearer for all three. */
+typedef enum mw_metric { MW_METRIC_L2 = 0, MW_METRIC_COSINE = 1, MW_METRIC_DOT = 2 } mw_metric;
+
+/** An in-memory index kept by the MemTable. Versioned (struct_size, see the
+ *  top of this file): fill with mw_index_config_init. */
 typedef struct mw_index_config {
-  const char *name;   /* borrowed for the open call */
-  const char *column; /* top-level column name */
+  uint32_t struct_size;     /* set by _init */
+  const char *name;         /* unique per writer; borrowed for the open call */
+  const char *column;       /* top-level column name; borrowed for the call */
   mw_index_kind kind;
+  /* HNSW only */
+  mw_metric metric;         /* [MW_METRIC_L2] */
+  uint32_t max_connections; /* M [16]; level 0 keeps 2M */
+  uint32_t ef_construction; /* [100] */
 } mw_index_config;
+
+/** Sets struct_size, name, column, kind and every other field to its
+ *  default (in brackets above). */
+MW_API void mw_index_config_init(mw_index_config *cfg, const char *name, const char *column,
+                                 mw_index_kind kind);
 
 /** Opens a writer on the table rooted at `store` (borrowed until close):
  *  claims an epoch, writes a fence entry if the shard had an earlier writer,
@@ -645,7 +665,14 @@ MW_API mw_status mw_shard_writer_memtable_stats(mw_memtable_stats *out, mw_shard
                                                 mw_error *err);
 
 /** Comparison of a scan filter. */
-typedef enum mw_filter_op { MW_FILTER_EQ = 0, MW_FILTER_LT, MW_FILTER_LE, MW_FILTER_GT, MW_FILTER_GE } mw_filter_op;
+typedef enum mw_filter_op {
+  MW_FILTER_EQ = 0,
+  MW_FILTER_LT,
+  MW_FILTER_LE,
+  MW_FILTER_GT,
+  MW_FILTER_GE,
+  MW_FILTER_NE /* filter expressions only (mw_expr); mw_scan_filter refuses it */
+} mw_filter_op;
 
 /** A simple filter `column OP value` for mw_shard_writer_scan. `value` is a
  *  length-1 array of the column's type with its schema (both borrowed for
@@ -673,6 +700,137 @@ typedef struct mw_scan_filter {
 MW_API mw_status mw_shard_writer_scan(struct ArrowArrayStream *out, mw_shard_writer *writer,
                                       const char *const *columns, size_t n_columns,
                                       const mw_scan_filter *filter, mw_error *err);
+
+/* ------------------------------------------------------ filter expressions
+ *
+ * A small SQL-like filter language for queries:
+ *   expr    := or
+ *   or      := and ("OR" and)*
+ *   and     := not ("AND" not)*
+ *   not     := "NOT" not | pred
+ *   pred    := "(" expr ")" | operand [cmp operand | [NOT] IN "(" literal, ... ")"
+ *              | IS [NOT] NULL]
+ *   cmp     := = | != | <> | < | <= | > | >=
+ *   operand := column | literal
+ *   literal := integer | float | 'string' ('' escapes a quote) | TRUE | FALSE | NULL
+ *   column  := identifier | "quoted name" | `quoted name`
+ * Keywords are case-insensitive. Semantics are SQL's three-valued logic: a
+ * comparison with a null cell (or a NULL literal) is unknown, NOT unknown is
+ * unknown, and a row is returned only when the filter is TRUE. Comparisons
+ * need compatible types: a number literal against an integer or floating
+ * point column (compared exactly, as numbers), a string against utf8 /
+ * large_utf8 (bytewise), TRUE/FALSE against bool; anything else is refused
+ * when the filter is bound to a schema (MW_ERR_INVALID naming the column).
+ * NaN equals NaN and sorts after +inf (as the BTree index orders it).
+ *
+ * The same trees can be built directly as C structs (borrowed by the
+ * calls that take them), or parsed from text. */
+typedef enum mw_expr_kind {
+  MW_EXPR_COLUMN = 1,  /* name */
+  MW_EXPR_INT,         /* i */
+  MW_EXPR_FLOAT,       /* f */
+  MW_EXPR_STRING,      /* s, s_len bytes (UTF-8, not NUL-terminated) */
+  MW_EXPR_BOOL,        /* i: 0 or 1 */
+  MW_EXPR_NULL,        /* the NULL literal */
+  MW_EXPR_CMP,         /* args[0] op args[1] */
+  MW_EXPR_IN,          /* args[0] IN (args[1..n_args-1]), literals only */
+  MW_EXPR_IS_NULL,     /* args[0] IS NULL */
+  MW_EXPR_IS_NOT_NULL, /* args[0] IS NOT NULL */
+  MW_EXPR_AND,         /* all of args (n_args >= 1) */
+  MW_EXPR_OR,          /* any of args (n_args >= 1) */
+  MW_EXPR_NOT          /* NOT args[0] */
+} mw_expr_kind;
+
+typedef struct mw_expr {
+  mw_expr_kind kind;
+  mw_filter_op op;   /* MW_EXPR_CMP */
+  const char *name;  /* MW_EXPR_COLUMN: a top-level column */
+  int64_t i;         /* MW_EXPR_INT, MW_EXPR_BOOL */
+  double f;          /* MW_EXPR_FLOAT */
+  const char *s;     /* MW_EXPR_STRING */
+  size_t s_len;
+  const struct mw_expr *const *args;
+  size_t n_args;
+} mw_expr;
+
+/** Parses a filter. *out is one allocation owned by the caller (free with
+ *  mw_expr_free). Syntax errors: MW_ERR_INVALID with the byte offset and
+ *  what was expected. Column names are not checked here (that happens when
+ *  a query binds the filter to a schema). Thread-safe. */
+MW_API mw_status mw_expr_parse(mw_expr **out, const char *text, mw_error *err);
+
+/** Frees a tree returned by mw_expr_parse. NULL is ok. */
+MW_API void mw_expr_free(mw_expr *e);
+
+/** The filter as text that mw_expr_parse reads back to an equal tree
+ *  (fully parenthesised). *out freed with mw_free(). */
+MW_API mw_status mw_expr_to_string(char **out, const mw_expr *e, mw_error *err);
+
+/* ----------------------------------------------------------- MemTable query
+ *
+ * One query over the rows a writer holds in memory (the frozen MemTables not
+ * yet flushed and the active one; flushed generations and the base table are
+ * not read): for each primary key only its NEWEST row, and no key whose
+ * newest row is a delete. Exactly one of four kinds, chosen by the fields
+ * set (more than one -> MW_ERR_INVALID):
+ *  - point lookup: `keys` (an array of primary-key values): the live row
+ *    of each key found, in the order of `keys` (a key asked twice comes
+ *    twice; a key not found or deleted contributes nothing);
+ *  - filtered scan (none of the others): rows in insertion order;
+ *  - vector k-NN: `nearest_column` + `vector`: the k nearest rows, nearest
+ *    first (ties by insertion order), with a float32 `_distance` column
+ *    appended (Lance's name and values). An HNSW index on the column with
+ *    the query's metric answers approximately (search beam `ef`); with a
+ *    filter, without such an index, or with ef = MW_EF_EXACT the search is
+ *    exact (brute force over the rows that pass the filter);
+ *  - full-text: `fts_column` + `fts_text`: a match query (a row matches if
+ *    it holds ANY of the text's tokens, Lance's default tokenizer), best
+ *    first (ties by insertion order), with a float32 `_score` column (BM25,
+ *    LSM.md section 7, statistics of the indexed rows of the MemTables
+ *    queried). The column needs an FTS index (MW_ERR_INVALID otherwise).
+ * `filter` applies to the newest row of each key in every kind; `columns`
+ * projects (the `_distance` / `_score` column is always last); `limit`
+ * caps the rows returned (0 = no cap; k-NN returns min(k, limit)).
+ * Visibility: a query sees exactly the rows whose indexes are complete
+ * (sync_indexed_write = 1: every put that returned; 0: a prefix of the
+ * rows, as the background indexer covers them), never a row half indexed;
+ * with durable_write only rows whose WAL entry is durable. */
+typedef struct mw_query {
+  uint32_t struct_size;              /* set by _init */
+  const mw_expr *filter;             /* NULL = every row [NULL] */
+  const char *const *columns;        /* projection; NULL = all [NULL] */
+  size_t n_columns;
+  uint64_t limit;                    /* 0 = no cap [0] */
+  /* point lookup */
+  const struct ArrowSchema *keys_schema; /* the key column's type [NULL] */
+  const struct ArrowArray *keys;         /* [NULL] */
+  /* vector k-NN */
+  const char *nearest_column;        /* [NULL] */
+  const float *vector;               /* dim floats [NULL] */
+  uint32_t dim;
+  uint32_t k;                        /* [10] */
+  uint32_t ef;                       /* HNSW beam; 0 = default [0] */
+  mw_metric metric;                  /* [MW_METRIC_L2] */
+  /* full-text */
+  const char *fts_column;            /* [NULL] */
+  const char *fts_text;              /* NUL-terminated [NULL] */
+} mw_query;
+
+/** ef value forcing an exact (brute-force) k-NN search. */
+#define MW_EF_EXACT UINT32_MAX
+
+/** Fills every field with its default (in brackets above). */
+MW_API void mw_query_init(mw_query *q);
+
+/** Runs one query (see mw_query) against the writer's MemTables. *out is a
+ *  snapshot stream owned by the caller (it may outlive the writer; release
+ *  it when done); everything in q is borrowed for the call. Thread-safe:
+ *  may run concurrently with puts, flushes and other queries; not after
+ *  close started (MW_ERR_CLOSED). MemTable mode only. Errors: MW_ERR_INVALID
+ *  for a bad query (unknown column, filter type mismatch, vector of the
+ *  wrong dimension, FTS column without an FTS index, two kinds at once). */
+MW_API mw_status mw_shard_writer_query(struct ArrowArrayStream *out, mw_shard_writer *writer,
+                                       const mw_query *q, mw_error *err);
 
 /** The claimed writer epoch. */
 MW_API uint64_t mw_shard_writer_epoch(const mw_shard_writer *writer);

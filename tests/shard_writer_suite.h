@@ -181,7 +181,7 @@ static void test_invalid_input(void) {
   make_schema(&sc);
   mw_shard_writer_config c;
   cfg_init(&c, 0, 1);
-  mw_index_config ix = {"ix", "id", MW_INDEX_BTREE};
+  mw_index_config ix = {sizeof(mw_index_config), "ix", "id", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100};
   mw_shard_writer *w = NULL;
   CHECK_INT(mw_shard_writer_open(&w, s, &c, &sc, &ix, 1, &e), MW_ERR_INVALID);
   CHECK(strstr(e.message, "WAL-only") != NULL);
@@ -203,7 +203,7 @@ static void test_invalid_input(void) {
   CHECK_OK(mw_shard_writer_close(w, &e), &e);
   /* a bad index column in MemTable mode is rejected at open */
   cfg_init(&c, 1, 1);
-  mw_index_config bad = {"ix", "nope", MW_INDEX_BTREE};
+  mw_index_config bad = {sizeof(mw_index_config), "ix", "nope", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100};
   CHECK_INT(mw_shard_writer_open(&w, s, &c, &sc, &bad, 1, &e), MW_ERR_INVALID);
   mw_objstore_close(s);
   mw_schema_release(&sc);
@@ -512,7 +512,7 @@ static void test_index_and_filter(void) {
     cfg_init(&c, 1, 0);
     c.sync_indexed_write = sync;
     c.async_index_interval_ms = 10;
-    mw_index_config ix = {"id_idx", "id", MW_INDEX_BTREE};
+    mw_index_config ix = {sizeof(mw_index_config), "id_idx", "id", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100};
     mw_shard_writer *w = NULL;
     mw_error e = {0};
     CHECK_OK(mw_shard_writer_open(&w, s, &c, &sc, &ix, 1, &e), &e);

@@ -57,6 +57,7 @@ static void model_range(const pair *m, size_t n, mw_filter_op op, int64_t v, siz
     case MW_FILTER_LE: *lo = 0; *hi = gt; break;
     case MW_FILTER_GT: *lo = gt; *hi = n; break;
     case MW_FILTER_GE: *lo = ge; *hi = n; break;
+    case MW_FILTER_NE: *lo = 0; *hi = 0; break; /* not a range: the btree refuses it */
   }
 }
 
@@ -205,6 +206,7 @@ static bool holds(mw_filter_op op, int c) {
     case MW_FILTER_LE: return c <= 0;
     case MW_FILTER_GT: return c > 0;
     case MW_FILTER_GE: return c >= 0;
+    case MW_FILTER_NE: return c != 0;
   }
   return false;
 }

@@ -274,7 +274,7 @@ static void test_all_or_nothing(void) {
   mw_error err_s, *err = &err_s;
   struct ArrowSchema s;
   make_schema(&s);
-  mw_index_config ix = {"by_id", "id", MW_INDEX_BTREE};
+  mw_index_config ix = {sizeof(mw_index_config), "by_id", "id", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100};
   mw_memtable *mt;
   CHECK_OK(mw_memtable_new(&mt, &s, 3, &ix, 1, err), err);
   struct ArrowArray b[3];
@@ -440,9 +440,9 @@ static void test_scan_filters(void) {
   mw_error err_s, *err = &err_s;
   struct ArrowSchema s;
   make_schema(&s);
-  mw_index_config ix[3] = {{"by_id", "id", MW_INDEX_BTREE},
-                           {"by_name", "name", MW_INDEX_BTREE},
-                           {"by_score", "score", MW_INDEX_BTREE}};
+  mw_index_config ix[3] = {{sizeof(mw_index_config), "by_id", "id", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100},
+                           {sizeof(mw_index_config), "by_name", "name", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100},
+                           {sizeof(mw_index_config), "by_score", "score", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100}};
   /* two MemTables with the same 3 batches of 10 rows (ids 0..29): one
    * indexed (frozen gen 1 + active gen 2 split), one without indexes */
   mw_memtable *ia, *ib, *plain;
@@ -617,16 +617,16 @@ static void test_new_errors(void) {
   mw_schema_init(s.children[1], "+l", "tags", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
   mw_schema_init(s.children[1]->children[0], "u", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
   mw_memtable *mt = NULL;
-  mw_index_config bad_col = {"i1", "nope", MW_INDEX_BTREE};
+  mw_index_config bad_col = {sizeof(mw_index_config), "i1", "nope", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100};
   CHECK_INT(mw_memtable_new(&mt, &s, 1, &bad_col, 1, err), MW_ERR_INVALID);
   CHECK(strstr(err->message, "i1") && strstr(err->message, "nope"));
-  mw_index_config list_col = {"i2", "tags", MW_INDEX_BTREE};
+  mw_index_config list_col = {sizeof(mw_index_config), "i2", "tags", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100};
   CHECK_INT(mw_memtable_new(&mt, &s, 1, &list_col, 1, err), MW_ERR_INVALID);
   CHECK(strstr(err->message, "i2") && strstr(err->message, "tags"));
-  mw_index_config dup[2] = {{"i3", "id", MW_INDEX_BTREE}, {"i3", "id", MW_INDEX_BTREE}};
+  mw_index_config dup[2] = {{sizeof(mw_index_config), "i3", "id", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100}, {sizeof(mw_index_config), "i3", "id", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100}};
   CHECK_INT(mw_memtable_new(&mt, &s, 1, dup, 2, err), MW_ERR_INVALID);
   CHECK(strstr(err->message, "duplicate") != NULL);
-  mw_index_config kind = {"i4", "id", (mw_index_kind)9};
+  mw_index_config kind = {sizeof(mw_index_config), "i4", "id", (mw_index_kind)9, MW_METRIC_L2, 16, 100};
   CHECK_INT(mw_memtable_new(&mt, &s, 1, &kind, 1, err), MW_ERR_INVALID);
   CHECK(strstr(err->message, "kind") != NULL);
   CHECK(mt == NULL);
@@ -674,7 +674,7 @@ static void test_random_index_vs_rows(void) {
     strs[i][l] = 0;
     sp[i] = rnd() % 12 == 0 ? NULL : strs[i];
   }
-  mw_index_config ix[2] = {{"k_idx", "k", MW_INDEX_BTREE}, {"s_idx", "id", MW_INDEX_BTREE}};
+  mw_index_config ix[2] = {{sizeof(mw_index_config), "k_idx", "k", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100}, {sizeof(mw_index_config), "s_idx", "id", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100}};
   mw_memtable *with, *without;
   CHECK_OK(mw_memtable_new(&with, &s, 1, ix, 2, err), err);
   CHECK_OK(mw_memtable_new(&without, &s, 1, NULL, 0, err), err);
@@ -772,7 +772,7 @@ static void test_async_indexing(void) {
   mw_error err_s, *err = &err_s;
   struct ArrowSchema s;
   make_schema(&s);
-  mw_index_config ix = {"by_id", "id", MW_INDEX_BTREE};
+  mw_index_config ix = {sizeof(mw_index_config), "by_id", "id", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100};
   mw_memtable *mt;
   CHECK_OK(mw_memtable_new(&mt, &s, 1, &ix, 1, err), err);
   struct ArrowArray b[3];
@@ -896,7 +896,7 @@ static void test_concurrent(void) {
   mw_error err_s, *err = &err_s;
   struct ArrowSchema s;
   make_schema(&s);
-  mw_index_config ix = {"by_id", "id", MW_INDEX_BTREE};
+  mw_index_config ix = {sizeof(mw_index_config), "by_id", "id", MW_INDEX_BTREE, MW_METRIC_L2, 16, 100};
   mw_memtable *mt;
   CHECK_OK(mw_memtable_new(&mt, &s, 1, &ix, 1, err), err);
   atomic_int stop;

@@ -50,11 +50,7 @@
 #include "index/row_filter.h"
 #include "memwal.h"
 
-typedef enum mw_metric {
-  MW_METRIC_L2 = 0,     /* squared L2 */
-  MW_METRIC_COSINE = 1, /* 1 - cosine similarity */
-  MW_METRIC_DOT = 2     /* 1 - dot product */
-} mw_metric;
+/* mw_metric (l2 | cosine | dot) is public: memwal.h. */
 
 #define MW_HNSW_DEFAULT_M 16
 #define MW_HNSW_DEFAULT_EF_CONSTRUCTION 100
@@ -116,5 +112,32 @@ uint32_t mw_hnsw_dim(const mw_hnsw *h);
 mw_metric mw_hnsw_metric(const mw_hnsw *h);
 /* Bytes allocated by the index. */
 size_t mw_hnsw_memory(const mw_hnsw *h);
+
+/* A copy of the graph for serialisation (the MemTable flusher writes it as
+ * Lance's IVF_HNSW_SQ index.idx, LSM.md sections 6 and 10). The caller
+ * guarantees no insert runs concurrently (a frozen, fully indexed
+ * MemTable). Nodes are the complete nodes, renumbered 0..n_nodes-1 in node
+ * id order (holes left by failed inserts are dropped); neighbour ids use the
+ * new numbering. Free with mw_hnsw_graph_free. */
+typedef struct mw_hnsw_graph {
+  uint32_t n_nodes;
+  uint32_t dim;
+  mw_metric metric;
+  uint32_t m, ef_construction;
+  uint32_t max_level;   /* MW_HNSW_MAX_LEVEL */
+  uint32_t entry;       /* entry point node (valid when n_nodes > 0) */
+  uint32_t top_level;   /* its level: the highest non-empty level */
+  uint64_t *rows;       /* rows[i]: the row id of node i */
+  uint8_t *levels;      /* levels[i]: the top level of node i */
+  const float **vecs;   /* vecs[i]: node i's dim floats (owned by the index) */
+  /* Neighbours of node i at level l (l <= levels[i]):
+   * nbr[l][off[l][i] .. off[l][i + 1]) (off[l] has n_nodes + 1 entries;
+   * nodes below level l have empty lists). */
+  uint32_t *off[MW_HNSW_MAX_LEVEL];
+  uint32_t *nbr[MW_HNSW_MAX_LEVEL];
+} mw_hnsw_graph;
+
+mw_status mw_hnsw_export(mw_hnsw_graph *out, const mw_hnsw *h, mw_error *err);
+void mw_hnsw_graph_free(mw_hnsw_graph *g);
 
 #endif

@@ -81,6 +81,7 @@ static inline bool mw_filter_op_holds(mw_filter_op op, int cmp) {
     case MW_FILTER_LE: return cmp <= 0;
     case MW_FILTER_GT: return cmp > 0;
     case MW_FILTER_GE: return cmp >= 0;
+    case MW_FILTER_NE: return cmp != 0;
   }
   return false;
 }

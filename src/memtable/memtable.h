@@ -127,4 +127,18 @@ mw_status mw_memtable_index_lookup(uint64_t **out_ids, size_t *out_n, mw_memtabl
                                    const struct ArrowSchema *value_schema,
                                    const struct ArrowArray *value, mw_error *err);
 
+/* The in-memory index objects, for the query layer and the MemTable
+ * flusher (which serialises them into the generation, LSM.md section 6).
+ * Looked up by index name; NULL when there is no index of that name and
+ * kind. The object lives as long as the MemTable (hold a reference). Row
+ * ids inside are the MemTable's global row numbers. Once the MemTable is
+ * frozen and mw_memtable_unindexed_rows() is 0 nothing changes them any
+ * more. */
+struct mw_hnsw;
+struct mw_fts;
+struct mw_hnsw *mw_memtable_hnsw(mw_memtable *mt, const char *index_name);
+struct mw_fts *mw_memtable_fts(mw_memtable *mt, const char *index_name);
+/* The index configs the MemTable was created with (borrowed, n_out set). */
+const mw_index_config *mw_memtable_index_configs(const mw_memtable *mt, size_t *n_out);
+
 #endif

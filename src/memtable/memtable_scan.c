@@ -124,6 +124,7 @@ static const char *op_name(mw_filter_op op) {
     case MW_FILTER_LE: return "<=";
     case MW_FILTER_GT: return ">";
     case MW_FILTER_GE: return ">=";
+    case MW_FILTER_NE: return "!=";
   }
   return "?";
 }

@@ -626,6 +626,18 @@ static void writer_free(mw_shard_writer *w) {
   free(w);
 }
 
+void mw_index_config_init(mw_index_config *cfg, const char *name, const char *column, mw_index_kind kind) {
+  if (!cfg) return;
+  memset(cfg, 0, sizeof *cfg);
+  cfg->struct_size = (uint32_t)sizeof *cfg;
+  cfg->name = name;
+  cfg->column = column;
+  cfg->kind = kind;
+  cfg->metric = MW_METRIC_L2;
+  cfg->max_connections = 16;
+  cfg->ef_construction = 100;
+}
+
 mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store, const mw_shard_writer_config *cfg,
                                const struct ArrowSchema *schema, const mw_index_config *indexes,
                                size_t n_indexes, mw_error *err) {
@@ -679,7 +691,16 @@ mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store, const 
       return mw_err(err, MW_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < n_indexes; i++) {
-      w->indexes[i].kind = indexes[i].kind;
+      if (indexes[i].struct_size != sizeof(mw_index_config)) {
+        uint32_t got = indexes[i].struct_size;
+        writer_free(w);
+        return mw_err(err, MW_ERR_INVALID,
+                      "index config %zu: struct_size %u is not this library's (%zu): fill it with mw_index_config_init",
+                      i, got, sizeof(mw_index_config));
+      }
+      w->indexes[i] = indexes[i];
+      w->indexes[i].name = NULL;
+      w->indexes[i].column = NULL;
       w->indexes[i].name = strdup(indexes[i].name ? indexes[i].name : "");
       w->indexes[i].column = strdup(indexes[i].column ? indexes[i].column : "");
       w->n_indexes = i + 1;
