@@ -1,0 +1,742 @@
+/* memtable_query.c - one query (mw_query, memwal.h) over a list of
+ * MemTables: filtered scan, point lookup, vector k-NN, full-text search.
+ *
+ * Design. A query runs in three steps, all outside the MemTables' locks
+ * except for the snapshot:
+ *  1. Snapshot: per MemTable, under its mutex, a reference on every batch
+ *     that holds visible rows (the caller passes each MemTable's visibility
+ *     cursor, mw_memtable_visible_rows: a prefix of its rows). The
+ *     snapshot's rows are numbered globally (MemTables oldest first, batches
+ *     in order); a MemTable row id r of MemTable m is global row base[m] + r.
+ *  2. Candidates: `alive` marks the newest visible row of each primary key
+ *     that is not a tombstone (mw_mt_mark_latest, one pass from the newest
+ *     row back); the filter (query/filter.h, evaluated a batch at a time)
+ *     adds `keep`. Then per kind:
+ *       scan    every alive & keep row in order;
+ *       lookup  the query keys are encoded (pk_index.h) into a hash table;
+ *               one pass over the alive rows finds each key's row;
+ *       k-NN    with an HNSW index of the column and metric, no filter and
+ *               ef != MW_EF_EXACT: each MemTable's graph is searched with a
+ *               row filter (visible & alive), results merged by distance;
+ *               otherwise exact: the distance of every alive & keep row;
+ *       FTS     each MemTable's FTS index searched with the same row filter
+ *               and corpus statistics summed over the MemTables.
+ *  3. Output: an ArrowArrayStream whose batches are materialised lazily in
+ *     get_next: runs of consecutive rows of a scan are zero-copy views;
+ *     ranked rows (lookup, k-NN, FTS) are gathered per run of rows of the
+ *     same batch with mw_array_take, plus the `_distance` / `_score`
+ *     column. The stream owns its batch references: it outlives the
+ *     MemTables and the writer.
+ * Ties (equal distance or score) go by global row, i.e. insertion order. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrow/take.h"
+#include "common/error.h"
+#include "index/fts.h"
+#include "index/hnsw.h"
+#include "lance/pk_index.h"
+#include "memtable/memtable_internal.h"
+#include "query/filter.h"
+
+/* ------------------------------------------------------------ snapshot */
+
+typedef struct q_snap {
+  mw_holder **held;
+  int64_t *len;   /* visible rows of each holder */
+  uint64_t *g0;   /* global row of each holder's row 0 */
+  size_t n_held, cap;
+  uint64_t total;
+  uint64_t *base; /* per MemTable: global row of its row 0 */
+  size_t *h0;     /* per MemTable: its first holder */
+  size_t n_mts;
+} q_snap;
+
+static void snap_free(q_snap *s) {
+  for (size_t i = 0; i < s->n_held; i++) mw_holder_unref(s->held[i]);
+  free(s->held);
+  free(s->len);
+  free(s->g0);
+  free(s->base);
+  free(s->h0);
+  memset(s, 0, sizeof *s);
+}
+
+static mw_status snap_take(q_snap *s, mw_memtable *const *mts, const uint64_t *visible, size_t n,
+                           mw_error *err) {
+  memset(s, 0, sizeof *s);
+  s->base = calloc(n + 1, sizeof *s->base);
+  s->h0 = calloc(n + 1, sizeof *s->h0);
+  s->n_mts = n;
+  if (!s->base || !s->h0) return mw_err(err, MW_ERR_NOMEM, "query: out of memory");
+  for (size_t m = 0; m < n; m++) {
+    mw_memtable *mt = mts[m];
+    s->base[m] = s->total;
+    s->h0[m] = s->n_held;
+    pthread_mutex_lock(&mt->mu);
+    uint64_t v = visible[m] < mt->rows ? visible[m] : mt->rows;
+    size_t need = s->n_held + mt->n_batches;
+    if (need > s->cap) {
+      size_t nc = s->cap ? s->cap * 2 : 16;
+      while (nc < need) nc *= 2;
+      mw_holder **a = realloc(s->held, nc * sizeof *a);
+      if (a) s->held = a;
+      int64_t *b = a ? realloc(s->len, nc * sizeof *b) : NULL;
+      if (b) s->len = b;
+      uint64_t *c = b ? realloc(s->g0, nc * sizeof *c) : NULL;
+      if (c) s->g0 = c;
+      if (!c) {
+        pthread_mutex_unlock(&mt->mu);
+        return mw_err(err, MW_ERR_NOMEM, "query: out of memory");
+      }
+      s->cap = nc;
+    }
+    for (size_t b = 0; b < mt->n_batches && mt->batches[b]->first_row < v; b++) {
+      mw_holder *h = mt->batches[b];
+      mw_holder_ref(h);
+      uint64_t end = h->first_row + (uint64_t)h->array.length;
+      s->held[s->n_held] = h;
+      s->len[s->n_held] = (int64_t)((end <= v ? end : v) - h->first_row);
+      s->g0[s->n_held] = s->total + h->first_row;
+      s->n_held++;
+    }
+    pthread_mutex_unlock(&mt->mu);
+    s->total += v;
+  }
+  s->base[n] = s->total;
+  s->h0[n] = s->n_held;
+  return MW_OK;
+}
+
+/* Holder index of a global row (binary search). */
+static size_t snap_holder(const q_snap *s, uint64_t g) {
+  size_t lo = 0, hi = s->n_held;
+  while (hi - lo > 1) {
+    size_t mid = (lo + hi) / 2;
+    if (s->g0[mid] <= g) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* ------------------------------------------------------------ output */
+
+typedef struct q_seg {
+  mw_holder *h;   /* referenced by the snapshot the state keeps */
+  int64_t start;  /* view mode: first row */
+  int64_t len;    /* rows */
+  size_t first;   /* take mode: index into rows / scores */
+  bool take;
+} q_seg;
+
+typedef struct q_state {
+  q_snap snap;
+  struct ArrowSchema schema;      /* output schema (owned) */
+  struct ArrowSchema proj_schema; /* projected columns only (owned) */
+  int64_t *proj;
+  int64_t n_proj;
+  bool has_extra;
+  q_seg *segs;
+  size_t n_segs, cap_segs, next;
+  int64_t *rows; /* take mode: local rows */
+  float *scores;
+  size_t n_rows, cap_rows;
+  char error[MW_ERROR_MESSAGE_SIZE];
+} q_state;
+
+static void state_free(q_state *s) {
+  if (!s) return;
+  snap_free(&s->snap);
+  mw_schema_release(&s->schema);
+  mw_schema_release(&s->proj_schema);
+  free(s->proj);
+  free(s->segs);
+  free(s->rows);
+  free(s->scores);
+  free(s);
+}
+
+static bool seg_push(q_state *s, q_seg g) {
+  if (s->n_segs == s->cap_segs) {
+    size_t nc = s->cap_segs ? s->cap_segs * 2 : 16;
+    q_seg *p = realloc(s->segs, nc * sizeof *p);
+    if (!p) return false;
+    s->segs = p;
+    s->cap_segs = nc;
+  }
+  s->segs[s->n_segs++] = g;
+  return true;
+}
+
+/* View mode: appends row r of h (merging with the previous run). */
+static bool add_view_row(q_state *s, mw_holder *h, int64_t r) {
+  if (s->n_segs > 0) {
+    q_seg *l = &s->segs[s->n_segs - 1];
+    if (!l->take && l->h == h && l->start + l->len == r) {
+      l->len++;
+      return true;
+    }
+  }
+  return seg_push(s, (q_seg){h, r, 1, 0, false});
+}
+
+/* Take mode: appends row r of h with a score (grouping rows of the same
+ * batch that follow each other in the result). */
+static bool add_take_row(q_state *s, mw_holder *h, int64_t r, float score) {
+  if (s->n_rows == s->cap_rows) {
+    size_t nc = s->cap_rows ? s->cap_rows * 2 : 16;
+    int64_t *a = realloc(s->rows, nc * sizeof *a);
+    if (!a) return false;
+    s->rows = a;
+    float *b = realloc(s->scores, nc * sizeof *b);
+    if (!b) return false;
+    s->scores = b;
+    s->cap_rows = nc;
+  }
+  s->rows[s->n_rows] = r;
+  s->scores[s->n_rows] = score;
+  s->n_rows++;
+  if (s->n_segs > 0) {
+    q_seg *l = &s->segs[s->n_segs - 1];
+    if (l->take && l->h == h) {
+      l->len++;
+      return true;
+    }
+  }
+  return seg_push(s, (q_seg){h, 0, 1, s->n_rows - 1, true});
+}
+
+/* A struct array = a taken batch + one float32 column. */
+typedef struct extra_priv {
+  struct ArrowArray taken;
+  struct ArrowArray *children_store; /* the float column node */
+  struct ArrowArray **children;
+  float *values;
+  const void *fbuf[2]; /* the float column's buffers: no validity, values */
+} extra_priv;
+
+static void extra_child_release(struct ArrowArray *a) { a->release = NULL; }
+
+static void extra_release(struct ArrowArray *a) {
+  extra_priv *p = a->private_data;
+  if (p) {
+    if (p->taken.release) p->taken.release(&p->taken);
+    free(p->children_store);
+    free(p->children);
+    free(p->values);
+    free(p);
+  }
+  a->release = NULL;
+}
+
+static int st_get_next(struct ArrowArrayStream *stream, struct ArrowArray *out) {
+  q_state *s = stream->private_data;
+  memset(out, 0, sizeof *out);
+  if (s->next >= s->n_segs) return 0; /* end: release == NULL */
+  q_seg *g = &s->segs[s->next];
+  if (!g->take) {
+    if (!mw_view_make(out, g->h, g->start, g->len, s->proj, s->n_proj)) {
+      snprintf(s->error, sizeof s->error, "query: out of memory");
+      return ENOMEM;
+    }
+    s->next++;
+    return 0;
+  }
+  struct ArrowArray view, taken;
+  if (!mw_view_make(&view, g->h, 0, g->h->array.length, s->proj, s->n_proj)) {
+    snprintf(s->error, sizeof s->error, "query: out of memory");
+    return ENOMEM;
+  }
+  mw_error e = {0};
+  mw_status st = mw_array_take(&taken, &s->proj_schema, &view, s->rows + g->first, g->len, &e);
+  view.release(&view);
+  if (st != MW_OK) {
+    snprintf(s->error, sizeof s->error, "query: %.480s", e.message);
+    return st == MW_ERR_NOMEM ? ENOMEM : EINVAL;
+  }
+  if (!s->has_extra) {
+    *out = taken;
+    s->next++;
+    return 0;
+  }
+  extra_priv *p = calloc(1, sizeof *p);
+  int64_t nc = taken.n_children + 1;
+  if (p) {
+    p->children = calloc((size_t)nc, sizeof *p->children);
+    p->children_store = calloc(1, sizeof *p->children_store);
+    p->values = malloc((size_t)(g->len ? g->len : 1) * sizeof(float));
+  }
+  if (!p || !p->children || !p->children_store || !p->values) {
+    if (p) {
+      free(p->children);
+      free(p->children_store);
+      free(p->values);
+      free(p);
+    }
+    taken.release(&taken);
+    snprintf(s->error, sizeof s->error, "query: out of memory");
+    return ENOMEM;
+  }
+  memcpy(p->values, s->scores + g->first, (size_t)g->len * sizeof(float));
+  p->taken = taken;
+  for (int64_t i = 0; i < taken.n_children; i++) p->children[i] = taken.children[i];
+  struct ArrowArray *f = p->children_store;
+  p->fbuf[0] = NULL;
+  p->fbuf[1] = p->values;
+  *f = (struct ArrowArray){.length = g->len, .null_count = 0, .offset = 0, .n_buffers = 2, .n_children = 0,
+                           .buffers = p->fbuf, .release = extra_child_release};
+  p->children[nc - 1] = f;
+  *out = (struct ArrowArray){.length = g->len, .null_count = 0, .offset = 0, .n_buffers = 1,
+                             .n_children = nc, .buffers = taken.buffers, .children = p->children,
+                             .release = extra_release, .private_data = p};
+  s->next++;
+  return 0;
+}
+
+static int st_get_schema(struct ArrowArrayStream *stream, struct ArrowSchema *out) {
+  q_state *s = stream->private_data;
+  mw_error e;
+  if (mw_schema_copy(out, &s->schema, &e) != MW_OK) {
+    snprintf(s->error, sizeof s->error, "%s", e.message);
+    return ENOMEM;
+  }
+  return 0;
+}
+
+static const char *st_get_last_error(struct ArrowArrayStream *stream) {
+  q_state *s = stream->private_data;
+  return s->error[0] ? s->error : NULL;
+}
+
+static void st_release(struct ArrowArrayStream *stream) {
+  state_free(stream->private_data);
+  stream->private_data = NULL;
+  stream->release = NULL;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+typedef struct q_hit {
+  uint64_t g; /* global row */
+  float v;    /* distance or score */
+} q_hit;
+
+static int cmp_dist(const void *a, const void *b) {
+  const q_hit *x = a, *y = b;
+  /* NaN last */
+  bool xn = isnan(x->v), yn = isnan(y->v);
+  if (xn != yn) return xn ? 1 : -1;
+  if (!xn && x->v != y->v) return x->v < y->v ? -1 : 1;
+  return (x->g > y->g) - (x->g < y->g);
+}
+
+static int cmp_score(const void *a, const void *b) {
+  const q_hit *x = a, *y = b;
+  if (x->v != y->v) return x->v > y->v ? -1 : 1;
+  return (x->g > y->g) - (x->g < y->g);
+}
+
+/* Row filter of one MemTable for index searches: visible, alive, kept. */
+typedef struct mt_filter {
+  const q_snap *snap;
+  size_t m;
+  const uint8_t *alive;
+  const uint8_t *keep; /* NULL = no filter */
+} mt_filter;
+
+static bool mt_row_ok(void *ctx, uint64_t row) {
+  const mt_filter *f = ctx;
+  uint64_t span = f->snap->base[f->m + 1] - f->snap->base[f->m];
+  if (row >= span) return false;
+  uint64_t g = f->snap->base[f->m] + row;
+  return f->alive[g] && (!f->keep || f->keep[g]);
+}
+
+typedef struct fts_sum {
+  mw_fts **f;
+  size_t n;
+} fts_sum;
+
+static uint64_t fts_sum_df(void *ctx, const char *tok, size_t len) {
+  const fts_sum *s = ctx;
+  uint64_t n = 0;
+  for (size_t i = 0; i < s->n; i++) n += mw_fts_doc_freq(s->f[i], tok, len);
+  return n;
+}
+
+/* The float vector of row r of holder h's column col (NULL when null). */
+static const float *row_vector(const mw_holder *h, int64_t col, int32_t dim, int64_t r) {
+  const struct ArrowArray *root = &h->array;
+  const void *rv = (root->null_count != 0 && root->n_buffers > 0) ? root->buffers[0] : NULL;
+  int64_t p = root->offset + r;
+  if (!mw_bit_get(rv, p)) return NULL;
+  const struct ArrowArray *c = root->children[col];
+  const void *cv = (c->null_count != 0 && c->n_buffers > 0) ? c->buffers[0] : NULL;
+  if (!mw_bit_get(cv, c->offset + p)) return NULL;
+  const struct ArrowArray *items = c->children[0];
+  return (const float *)items->buffers[1] + items->offset + (c->offset + p) * dim;
+}
+
+/* ------------------------------------------------------------ the query */
+
+mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mts, const uint64_t *visible,
+                            size_t n_mts, const mw_query *q, const char *const *def_cols, size_t n_def_cols,
+                            mw_error *err) {
+  memset(out, 0, sizeof *out);
+  if (!q) return mw_err(err, MW_ERR_INVALID, "query: q is NULL");
+  if (n_mts == 0 || !mts) return mw_err(err, MW_ERR_INVALID, "query: no MemTables");
+  const mw_memtable *m0 = mts[0];
+  const struct ArrowSchema *sch = &m0->schema;
+  bool lookup = q->keys != NULL || q->keys_schema != NULL;
+  bool knn = q->nearest_column != NULL || q->vector != NULL;
+  bool fts = q->fts_column != NULL || q->fts_text != NULL;
+  if ((int)lookup + (int)knn + (int)fts > 1)
+    return mw_err(err, MW_ERR_INVALID, "query: set only one of keys (lookup), nearest_column (k-NN) and fts_column (full-text)");
+  if (lookup && (!q->keys || !q->keys_schema))
+    return mw_err(err, MW_ERR_INVALID, "query: a point lookup needs both keys and keys_schema");
+  if (knn && (!q->nearest_column || !q->vector))
+    return mw_err(err, MW_ERR_INVALID, "query: a k-NN query needs both nearest_column and vector");
+  if (fts && (!q->fts_column || !q->fts_text))
+    return mw_err(err, MW_ERR_INVALID, "query: a full-text query needs both fts_column and fts_text");
+  if ((knn || fts) && q->k == 0) return mw_err(err, MW_ERR_INVALID, "query: k must be >= 1");
+  if (q->n_columns > 0 && !q->columns) return mw_err(err, MW_ERR_INVALID, "query: columns is NULL");
+
+  mw_pk pk = {0};
+  MW_TRY(mw_pk_resolve(&pk, sch, NULL, 0, err));
+  if (pk.n == 0) return mw_err(err, MW_ERR_INVALID, "query: the schema has no primary key");
+  int64_t tomb_col = -1;
+  {
+    int64_t last = sch->n_children - 1;
+    if (last >= 0 && sch->children[last]->name && strcmp(sch->children[last]->name, MW_TOMBSTONE_COLUMN) == 0 &&
+        strcmp(sch->children[last]->format, "b") == 0)
+      tomb_col = last;
+  }
+
+  /* Kind-specific checks before any work. */
+  int64_t vcol = -1, tcol = -1;
+  int32_t dim = 0;
+  const char *hnsw_name = NULL, *fts_name = NULL;
+  size_t n_cfg = 0;
+  const mw_index_config *cfg = mw_memtable_index_configs(m0, &n_cfg);
+  if (knn) {
+    vcol = mw_mt_column(m0, q->nearest_column);
+    if (vcol < 0) return mw_err(err, MW_ERR_INVALID, "query: unknown vector column '%s'", q->nearest_column);
+    const mw_type *t = &m0->types[vcol];
+    const struct ArrowSchema *f = sch->children[vcol];
+    if (t->id != MW_T_FIXED_SIZE_LIST || f->n_children != 1 || strcmp(f->children[0]->format, "f") != 0)
+      return mw_err(err, MW_ERR_INVALID, "query: column '%s' is not a fixed_size_list<float32> vector column",
+                    q->nearest_column);
+    dim = t->width;
+    if ((int64_t)q->dim != dim)
+      return mw_err(err, MW_ERR_INVALID, "query: the query vector has %u dimensions, column '%s' has %d", q->dim,
+                    q->nearest_column, dim);
+    for (uint32_t d = 0; d < q->dim; d++)
+      if (!isfinite(q->vector[d]))
+        return mw_err(err, MW_ERR_INVALID, "query: the query vector's component %u is not finite", d);
+    if ((int)q->metric < MW_METRIC_L2 || (int)q->metric > MW_METRIC_DOT)
+      return mw_err(err, MW_ERR_INVALID, "query: unknown metric %d", (int)q->metric);
+    for (size_t i = 0; i < n_cfg; i++)
+      if (cfg[i].kind == MW_INDEX_HNSW && strcmp(cfg[i].column, q->nearest_column) == 0 &&
+          cfg[i].metric == q->metric)
+        hnsw_name = cfg[i].name;
+  }
+  if (fts) {
+    tcol = mw_mt_column(m0, q->fts_column);
+    if (tcol < 0) return mw_err(err, MW_ERR_INVALID, "query: unknown text column '%s'", q->fts_column);
+    for (size_t i = 0; i < n_cfg; i++)
+      if (cfg[i].kind == MW_INDEX_FTS && strcmp(cfg[i].column, q->fts_column) == 0) fts_name = cfg[i].name;
+    if (!fts_name)
+      return mw_err(err, MW_ERR_INVALID,
+                    "query: column '%s' has no full-text (FTS) index; a full-text query needs one", q->fts_column);
+  }
+  /* Lookup keys: one column of the key's type, or a struct of the key columns. */
+  mw_pk kpk = {0};
+  struct ArrowArray kwrap;
+  struct ArrowArray *kchild[1];
+  const void *kbuf[1] = {NULL};
+  const struct ArrowArray *kbatch = NULL;
+  if (lookup) {
+    MW_TRY(mw_array_validate(q->keys_schema, q->keys, "keys", err));
+    kpk.n = pk.n;
+    if (pk.n == 1) {
+      char want[96];
+      mw_type_to_format(want, sizeof want, &pk.type[0]);
+      mw_type kt;
+      MW_TRY(mw_type_from_format(&kt, q->keys_schema->format, err));
+      char got[96];
+      mw_type_to_format(got, sizeof got, &kt);
+      if (strcmp(want, got) != 0)
+        return mw_err(err, MW_ERR_INVALID, "query: keys have format '%s', the primary key column '%s' is '%s'", got,
+                      sch->children[pk.col[0]]->name, want);
+      kpk.col[0] = 0;
+      kpk.type[0] = pk.type[0];
+      kchild[0] = (struct ArrowArray *)q->keys;
+      kwrap = (struct ArrowArray){.length = q->keys->length, .n_buffers = 1, .n_children = 1, .buffers = kbuf,
+                                  .children = kchild};
+      kbatch = &kwrap;
+    } else {
+      if (strcmp(q->keys_schema->format, "+s") != 0 || q->keys_schema->n_children != pk.n)
+        return mw_err(err, MW_ERR_INVALID, "query: a composite primary key is looked up with a struct array of its %d columns in key order",
+                      pk.n);
+      for (int j = 0; j < pk.n; j++) {
+        char want[96], got[96];
+        mw_type kt;
+        mw_type_to_format(want, sizeof want, &pk.type[j]);
+        MW_TRY(mw_type_from_format(&kt, q->keys_schema->children[j]->format, err));
+        mw_type_to_format(got, sizeof got, &kt);
+        if (strcmp(want, got) != 0)
+          return mw_err(err, MW_ERR_INVALID, "query: key column %d has format '%s', expected '%s'", j, got, want);
+        kpk.col[j] = j;
+        kpk.type[j] = pk.type[j];
+      }
+      kbatch = q->keys;
+    }
+  }
+
+  mw_bound_filter *bf = NULL;
+  if (q->filter) MW_TRY(mw_filter_bind(&bf, q->filter, sch, err));
+
+  q_state *s = calloc(1, sizeof *s);
+  uint8_t *alive = NULL, *keep = NULL;
+  q_hit *hits = NULL;
+  mw_status st = MW_OK;
+  if (!s) {
+    mw_bound_filter_free(bf);
+    return mw_err(err, MW_ERR_NOMEM, "query: out of memory");
+  }
+
+  /* Projection: the given columns, else the defaults, else all. */
+  const char *const *cols = q->n_columns ? q->columns : def_cols;
+  size_t n_cols = q->n_columns ? q->n_columns : n_def_cols;
+  if (n_cols == 0) n_cols = (size_t)sch->n_children;
+  s->proj = malloc(n_cols * sizeof *s->proj);
+  if (!s->proj) {
+    st = mw_err(err, MW_ERR_NOMEM, "query: out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < n_cols; i++) {
+    int64_t c = cols ? mw_mt_column(m0, cols[i]) : (int64_t)i;
+    if (c < 0) {
+      st = mw_err(err, MW_ERR_INVALID, "query: unknown column '%s'", cols[i] ? cols[i] : "(null)");
+      goto done;
+    }
+    s->proj[i] = c;
+  }
+  s->n_proj = (int64_t)n_cols;
+  s->has_extra = knn || fts;
+  st = mw_schema_init(&s->proj_schema, "+s", sch->name, NULL, sch->flags, s->n_proj, err);
+  for (int64_t i = 0; st == MW_OK && i < s->n_proj; i++)
+    st = mw_schema_copy(s->proj_schema.children[i], sch->children[s->proj[i]], err);
+  if (st == MW_OK)
+    st = mw_schema_init(&s->schema, "+s", sch->name, sch->metadata, sch->flags, s->n_proj + (s->has_extra ? 1 : 0),
+                        err);
+  for (int64_t i = 0; st == MW_OK && i < s->n_proj; i++)
+    st = mw_schema_copy(s->schema.children[i], sch->children[s->proj[i]], err);
+  if (st == MW_OK && s->has_extra)
+    st = mw_schema_init(s->schema.children[s->n_proj], "f", knn ? "_distance" : "_score", NULL, 0, 0, err);
+  if (st != MW_OK) goto done;
+
+  /* 1. snapshot, 2. alive and keep. */
+  st = snap_take(&s->snap, mts, visible, n_mts, err);
+  if (st != MW_OK) goto done;
+  q_snap *sn = &s->snap;
+  st = mw_mt_mark_latest(&alive, sn->held, sn->len, sn->n_held, sn->total, &pk, tomb_col, err);
+  if (st != MW_OK) goto done;
+  if (bf) {
+    keep = malloc(sn->total ? sn->total : 1);
+    if (!keep) {
+      st = mw_err(err, MW_ERR_NOMEM, "query: out of memory");
+      goto done;
+    }
+    for (size_t b = 0; b < sn->n_held && st == MW_OK; b++)
+      if (sn->len[b] > 0) st = mw_filter_eval(keep + sn->g0[b], bf, &sn->held[b]->array, 0, sn->len[b], err);
+    if (st != MW_OK) goto done;
+  }
+  uint64_t limit = q->limit ? q->limit : UINT64_MAX;
+  bool oom = false;
+
+  if (!lookup && !knn && !fts) {
+    uint64_t n_out = 0;
+    for (size_t b = 0; b < sn->n_held && !oom && n_out < limit; b++)
+      for (int64_t r = 0; r < sn->len[b] && n_out < limit; r++) {
+        uint64_t g = sn->g0[b] + (uint64_t)r;
+        if (!alive[g] || (keep && !keep[g])) continue;
+        if (!add_view_row(s, sn->held[b], r)) {
+          oom = true;
+          break;
+        }
+        n_out++;
+      }
+  } else if (lookup) {
+    /* Hash the query keys, then one pass over the alive rows. */
+    int64_t nk = kbatch->length;
+    uint64_t cap = 16;
+    while (cap < (uint64_t)nk * 2) cap *= 2;
+    uint64_t *slots = calloc(cap, sizeof *slots); /* 1 + distinct key index */
+    size_t *offs = malloc(((size_t)nk + 1) * sizeof *offs);
+    int64_t *first_q = malloc(((size_t)nk + 1) * sizeof *first_q); /* per query: distinct key */
+    uint64_t *found = malloc(((size_t)nk + 1) * sizeof *found);     /* per distinct key: global row + 1 */
+    mw_buf keys, tmp;
+    mw_buf_init(&keys);
+    mw_buf_init(&tmp);
+    size_t n_distinct = 0;
+    if (!slots || !offs || !first_q || !found) oom = true;
+    if (!oom) offs[0] = 0;
+    for (int64_t i = 0; !oom && i < nk; i++) {
+      size_t start = keys.len;
+      mw_pk_encode(&keys, &kpk, kbatch, i);
+      if (!mw_buf_ok(&keys)) {
+        oom = true;
+        break;
+      }
+      uint64_t h = 1469598103934665603ull;
+      for (size_t j = start; j < keys.len; j++) h = (h ^ keys.data[j]) * 1099511628211ull;
+      uint64_t slot = h & (cap - 1);
+      int64_t idx = -1;
+      for (; slots[slot]; slot = (slot + 1) & (cap - 1)) {
+        uint64_t k = slots[slot] - 1;
+        size_t kl = offs[k + 1] - offs[k];
+        if (kl == keys.len - start && memcmp(keys.data + offs[k], keys.data + start, kl) == 0) {
+          idx = (int64_t)k;
+          break;
+        }
+      }
+      if (idx < 0) {
+        idx = (int64_t)n_distinct;
+        slots[slot] = ++n_distinct;
+        offs[n_distinct] = keys.len;
+        found[idx] = 0;
+      } else {
+        keys.len = start;
+      }
+      first_q[i] = idx;
+    }
+    for (size_t b = 0; !oom && b < sn->n_held; b++) {
+      const struct ArrowArray *a = &sn->held[b]->array;
+      for (int64_t r = 0; r < sn->len[b]; r++) {
+        uint64_t g = sn->g0[b] + (uint64_t)r;
+        if (!alive[g] || (keep && !keep[g])) continue;
+        tmp.len = 0;
+        mw_pk_encode(&tmp, &pk, a, r);
+        if (!mw_buf_ok(&tmp)) {
+          oom = true;
+          break;
+        }
+        uint64_t h = 1469598103934665603ull;
+        for (size_t j = 0; j < tmp.len; j++) h = (h ^ tmp.data[j]) * 1099511628211ull;
+        for (uint64_t slot = h & (cap - 1); slots[slot]; slot = (slot + 1) & (cap - 1)) {
+          uint64_t k = slots[slot] - 1;
+          size_t kl = offs[k + 1] - offs[k];
+          if (kl == tmp.len && memcmp(keys.data + offs[k], tmp.data, kl) == 0) {
+            found[k] = g + 1;
+            break;
+          }
+        }
+      }
+    }
+    uint64_t n_out = 0;
+    for (int64_t i = 0; !oom && i < nk && n_out < limit; i++) {
+      uint64_t g1 = found[first_q[i]];
+      if (!g1) continue;
+      size_t b = snap_holder(sn, g1 - 1);
+      if (!add_take_row(s, sn->held[b], (int64_t)(g1 - 1 - sn->g0[b]), 0.0f)) oom = true;
+      n_out++;
+    }
+    free(slots);
+    free(offs);
+    free(first_q);
+    free(found);
+    mw_buf_free(&keys);
+    mw_buf_free(&tmp);
+  } else {
+    /* k-NN or FTS: collect hits, sort, keep the best k (and limit). */
+    size_t k = q->k;
+    if (limit < k) k = (size_t)limit;
+    size_t n_hits = 0, cap_hits = 0;
+    if (knn && hnsw_name && !bf && q->ef != MW_EF_EXACT) {
+      mw_hnsw_hit *hh = malloc(k * sizeof *hh);
+      if (!hh) oom = true;
+      cap_hits = n_mts * k;
+      hits = malloc((cap_hits ? cap_hits : 1) * sizeof *hits);
+      if (!hits) oom = true;
+      for (size_t m = 0; !oom && m < n_mts && st == MW_OK; m++) {
+        mw_hnsw *h = mw_memtable_hnsw(mts[m], hnsw_name);
+        if (!h) continue;
+        mt_filter f = {sn, m, alive, NULL};
+        size_t got = 0;
+        st = mw_hnsw_search(hh, &got, h, q->vector, k, q->ef, mt_row_ok, &f, err);
+        for (size_t i = 0; st == MW_OK && i < got; i++)
+          hits[n_hits++] = (q_hit){sn->base[m] + hh[i].row, hh[i].distance};
+      }
+      free(hh);
+    } else if (knn) {
+      cap_hits = sn->total;
+      hits = malloc((cap_hits ? cap_hits : 1) * sizeof *hits);
+      if (!hits) oom = true;
+      for (size_t b = 0; !oom && b < sn->n_held; b++)
+        for (int64_t r = 0; r < sn->len[b]; r++) {
+          uint64_t g = sn->g0[b] + (uint64_t)r;
+          if (!alive[g] || (keep && !keep[g])) continue;
+          const float *v = row_vector(sn->held[b], vcol, dim, r);
+          if (!v) continue;
+          hits[n_hits++] = (q_hit){g, mw_vec_distance(q->metric, q->vector, v, (uint32_t)dim)};
+        }
+    } else {
+      mw_fts **fs = calloc(n_mts, sizeof *fs);
+      mw_fts_hit *fh = malloc(k * sizeof *fh);
+      cap_hits = n_mts * k;
+      hits = malloc((cap_hits ? cap_hits : 1) * sizeof *hits);
+      if (!fs || !fh || !hits) oom = true;
+      fts_sum sum = {fs, 0};
+      mw_fts_global glob = {0, 0, fts_sum_df, &sum};
+      for (size_t m = 0; !oom && m < n_mts; m++) {
+        mw_fts *f = mw_memtable_fts(mts[m], fts_name);
+        if (!f) continue;
+        fs[sum.n++] = f;
+        glob.n_docs += mw_fts_doc_count(f);
+        glob.total_tokens += mw_fts_total_tokens(f);
+      }
+      size_t tl = strlen(q->fts_text);
+      for (size_t m = 0; !oom && m < n_mts && st == MW_OK; m++) {
+        mw_fts *f = mw_memtable_fts(mts[m], fts_name);
+        if (!f) continue;
+        mt_filter mf = {sn, m, alive, keep};
+        size_t got = 0;
+        st = mw_fts_search(fh, &got, f, q->fts_text, tl, k, mt_row_ok, &mf, &glob, err);
+        for (size_t i = 0; st == MW_OK && i < got; i++)
+          hits[n_hits++] = (q_hit){sn->base[m] + fh[i].row, fh[i].score};
+      }
+      free(fs);
+      free(fh);
+    }
+    if (!oom && st == MW_OK) {
+      qsort(hits, n_hits, sizeof *hits, knn ? cmp_dist : cmp_score);
+      if (n_hits > k) n_hits = k;
+      for (size_t i = 0; i < n_hits && !oom; i++) {
+        size_t b = snap_holder(sn, hits[i].g);
+        if (!add_take_row(s, sn->held[b], (int64_t)(hits[i].g - sn->g0[b]), hits[i].v)) oom = true;
+      }
+    }
+  }
+  if (oom && st == MW_OK) st = mw_err(err, MW_ERR_NOMEM, "query: out of memory");
+
+done:
+  mw_bound_filter_free(bf);
+  free(alive);
+  free(keep);
+  free(hits);
+  if (st != MW_OK) {
+    state_free(s);
+    return st;
+  }
+  out->get_schema = st_get_schema;
+  out->get_next = st_get_next;
+  out->get_last_error = st_get_last_error;
+  out->release = st_release;
+  out->private_data = s;
+  return MW_OK;
+}
