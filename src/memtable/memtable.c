@@ -121,6 +121,10 @@ mw_status mw_memtable_new(mw_memtable **out, const struct ArrowSchema *schema, u
   }
   mt->generation = generation;
   mt->pos_b0 = UINT64_MAX;
+  /* The primary-key map needs a key of a supported type; without one the
+   * MemTable simply keeps no map (newest-row queries then refuse). */
+  if (mw_pk_resolve(&mt->pk, &mt->schema, NULL, 0, NULL) != MW_OK) mt->pk.n = 0;
+  mw_buf_init(&mt->pk_keys);
   atomic_init(&mt->refs, 1);
   mt->n_cols = mt->schema.n_children;
   if (mt->n_cols > 0) {
@@ -224,6 +228,11 @@ void mw_memtable_free(mw_memtable *mt) {
   free_indexes(mt->idx, mt->n_idx);
   free_cfgs(mt->cfgs, mt->n_idx);
   free(mt->types);
+  free(mt->pk_slots);
+  mw_buf_free(&mt->pk_keys);
+  free(mt->pk_off);
+  free(mt->pk_newest);
+  free(mt->pk_prev);
   mw_schema_release(&mt->schema);
   pthread_cond_destroy(&mt->idx_cv);
   pthread_mutex_destroy(&mt->mu);
@@ -414,6 +423,113 @@ uint64_t mw_memtable_unindexed_rows(mw_memtable *mt) {
   return n;
 }
 
+/* ---------------------------------------------------------------- pk map */
+
+uint64_t mw_mt_pk_hash(const uint8_t *key, size_t len) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < len; i++) h = (h ^ key[i]) * 1099511628211ull;
+  return h ^ (h >> 29);
+}
+
+/* Slot of the key (found: *idx = its index) or the empty slot to use. */
+static uint64_t pk_probe(const mw_memtable *mt, const uint8_t *key, size_t len, uint64_t hash, uint64_t *idx) {
+  uint64_t mask = mt->pk_cap - 1;
+  for (uint64_t slot = hash & mask;; slot = (slot + 1) & mask) {
+    uint64_t v = mt->pk_slots[slot];
+    if (!v) {
+      *idx = UINT64_MAX;
+      return slot;
+    }
+    uint64_t k = v - 1;
+    size_t kl = mt->pk_off[k + 1] - mt->pk_off[k];
+    if (kl == len && memcmp(mt->pk_keys.data + mt->pk_off[k], key, len) == 0) {
+      *idx = k;
+      return slot;
+    }
+  }
+}
+
+uint64_t mw_mt_pk_newest(mw_memtable *mt, const uint8_t *key, size_t len, uint64_t hash, uint64_t visible) {
+  uint64_t row = MW_MT_NO_ROW;
+  lock(mt);
+  if (mt->pk.n > 0 && mt->pk_cap > 0) {
+    uint64_t idx;
+    pk_probe(mt, key, len, hash, &idx);
+    if (idx != UINT64_MAX) {
+      row = mt->pk_newest[idx];
+      while (row != MW_MT_NO_ROW && row >= visible) row = mt->pk_prev[row];
+    }
+  }
+  unlock(mt);
+  return row;
+}
+
+/* Makes room (mu held) for `rows` more rows holding at most `rows` new keys
+ * of `bytes` encoded bytes: nothing is published, so a failure changes
+ * nothing. */
+static bool pk_reserve(mw_memtable *mt, uint64_t rows, size_t bytes) {
+  uint64_t need_rows = mt->rows + rows, need_keys = mt->pk_n + rows;
+  if (need_rows > mt->pk_cap_rows) {
+    uint64_t nc = mt->pk_cap_rows ? mt->pk_cap_rows * 2 : 1024;
+    while (nc < need_rows) nc *= 2;
+    uint64_t *p = realloc(mt->pk_prev, nc * sizeof *p);
+    if (!p) return false;
+    mt->pk_prev = p;
+    mt->pk_cap_rows = nc;
+  }
+  if (need_keys > mt->pk_cap_keys) {
+    uint64_t nc = mt->pk_cap_keys ? mt->pk_cap_keys * 2 : 1024;
+    while (nc < need_keys) nc *= 2;
+    size_t *o = realloc(mt->pk_off, (nc + 1) * sizeof *o);
+    if (!o) return false;
+    if (!mt->pk_off) o[0] = 0;
+    mt->pk_off = o;
+    uint64_t *nw = realloc(mt->pk_newest, nc * sizeof *nw);
+    if (!nw) return false;
+    mt->pk_newest = nw;
+    mt->pk_cap_keys = nc;
+  }
+  if (!mw_buf_reserve(&mt->pk_keys, bytes ? bytes : 1)) return false;
+  if (need_keys * 2 > mt->pk_cap) {
+    uint64_t nc = mt->pk_cap ? mt->pk_cap : 2048;
+    while (need_keys * 2 > nc) nc *= 2;
+    uint64_t *slots = calloc(nc, sizeof *slots);
+    if (!slots) return false;
+    uint64_t mask = nc - 1;
+    for (uint64_t k = 0; k < mt->pk_n; k++) {
+      const uint8_t *key = mt->pk_keys.data + mt->pk_off[k];
+      uint64_t slot = mw_mt_pk_hash(key, mt->pk_off[k + 1] - mt->pk_off[k]) & mask;
+      while (slots[slot]) slot = (slot + 1) & mask;
+      slots[slot] = k + 1;
+    }
+    free(mt->pk_slots);
+    mt->pk_slots = slots;
+    mt->pk_cap = nc;
+  }
+  return true;
+}
+
+/* Adds row `row` with key key[0..len) (mu held, room reserved). */
+static void pk_add(mw_memtable *mt, uint64_t row, const uint8_t *key, size_t len, uint64_t hash) {
+  uint64_t idx;
+  uint64_t slot = pk_probe(mt, key, len, hash, &idx);
+  if (idx != UINT64_MAX) {
+    mt->pk_prev[row] = mt->pk_newest[idx];
+    mt->pk_newest[idx] = row;
+    return;
+  }
+  idx = mt->pk_n++;
+  mw_buf_append(&mt->pk_keys, key, len);
+  mt->pk_off[idx + 1] = mt->pk_keys.len;
+  mt->pk_newest[idx] = row;
+  mt->pk_prev[row] = MW_MT_NO_ROW;
+  mt->pk_slots[slot] = idx + 1;
+}
+
+static uint64_t pk_memory(const mw_memtable *mt) {
+  return mt->pk_cap * 8 + mt->pk_keys.cap + mt->pk_cap_keys * 16 + mt->pk_cap_rows * 8;
+}
+
 /* ---------------------------------------------------------------- insert */
 
 mw_status mw_memtable_insert(uint64_t *out_first_batch, mw_memtable *mt, struct ArrowArray *batches,
@@ -436,9 +552,35 @@ mw_status mw_memtable_insert(uint64_t *out_first_batch, mw_memtable *mt, struct 
     atomic_init(&hs[i]->refs, 1);
     hs[i]->bytes = mw_array_byte_size(&mt->schema, &batches[i]);
   }
+  /* Primary-key encodings of the new rows, computed before the lock. */
+  mw_buf enc;
+  mw_buf_init(&enc);
+  size_t *eoff = NULL;
+  uint64_t n_new = 0;
+  if (mt->pk.n > 0) {
+    for (size_t i = 0; i < n; i++) n_new += (uint64_t)batches[i].length;
+    eoff = malloc((n_new + 1) * sizeof *eoff);
+    uint64_t k = 0;
+    for (size_t i = 0; eoff && i < n; i++)
+      for (int64_t r = 0; r < batches[i].length; r++) {
+        eoff[k++] = enc.len;
+        mw_pk_encode(&enc, &mt->pk, &batches[i], r);
+      }
+    if (eoff) eoff[n_new] = enc.len;
+    if (!eoff || !mw_buf_ok(&enc)) {
+      free(eoff);
+      mw_buf_free(&enc);
+      for (size_t i = 0; i < n; i++) free(hs[i]);
+      free(hs);
+      return mw_err(err, MW_ERR_NOMEM, "memtable insert: out of memory");
+    }
+  }
   mw_status st = MW_OK;
   lock(mt);
-  if (mt->frozen) {
+  if (!mt->frozen && mt->pk.n > 0 && !pk_reserve(mt, n_new, enc.len))
+    st = mw_err(err, MW_ERR_NOMEM, "memtable insert: out of memory (primary-key map)");
+  if (st != MW_OK) {
+  } else if (mt->frozen) {
     st = mw_err(err, MW_ERR_INVALID, "memtable generation %" PRIu64 " is frozen: no more inserts",
                 mt->generation);
   } else if (mt->n_batches + n > mt->cap) {
@@ -455,9 +597,18 @@ mw_status mw_memtable_insert(uint64_t *out_first_batch, mw_memtable *mt, struct 
     unlock(mt);
     for (size_t i = 0; i < n; i++) free(hs[i]);
     free(hs);
+    free(eoff);
+    mw_buf_free(&enc);
     return st;
   }
   /* Publish: cannot fail from here on. */
+  for (uint64_t k = 0; k < n_new; k++) {
+    const uint8_t *key = enc.data + eoff[k];
+    size_t len = eoff[k + 1] - eoff[k];
+    pk_add(mt, mt->rows + k, key, len, mw_mt_pk_hash(key, len));
+  }
+  free(eoff);
+  mw_buf_free(&enc);
   if (out_first_batch) *out_first_batch = mt->n_batches;
   for (size_t i = 0; i < n; i++) {
     mw_holder *h = hs[i];
@@ -508,7 +659,7 @@ void mw_memtable_info_get(mw_memtable_info *out, mw_memtable *mt) {
   out->generation = mt->generation;
   out->rows = mt->rows;
   out->batches = mt->n_batches;
-  uint64_t sz = mt->bytes;
+  uint64_t sz = mt->bytes + pk_memory(mt);
   for (size_t i = 0; i < mt->n_idx; i++) {
     const mw_mt_index *x = &mt->idx[i];
     if (x->tree) sz += mw_btree_memory(x->tree);

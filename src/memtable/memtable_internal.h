@@ -17,6 +17,8 @@
 #include <stdint.h>
 
 #include "arrow/c_data.h"
+#include "common/buf.h"
+#include "lance/pk_index.h"
 #include "memtable/index_btree.h"
 #include "memtable/memtable.h"
 #include "memwal.h"
@@ -80,6 +82,20 @@ struct mw_memtable {
   uint64_t bytes;
   bool frozen;
   uint64_t pos_b0, pos_p0;     /* mw_memtable_set_positions (b0 = UINT64_MAX: all durable) */
+  /* The primary-key map (pk.n > 0; pk immutable after new, the rest under
+   * mu): every distinct key's encoding (pk_index.h) with its newest row,
+   * and per row the previous row of the same key, so that the newest row
+   * of a key below a visibility cursor is a hash probe and a short walk.
+   * Kept up to date by insert (room reserved before publishing). */
+  mw_pk pk;
+  uint64_t *pk_slots;          /* open addressing: 0 = empty, else 1 + key index */
+  uint64_t pk_cap;             /* slots (power of two) */
+  mw_buf pk_keys;              /* key encodings, back to back */
+  size_t *pk_off;              /* key i = pk_keys[pk_off[i], pk_off[i + 1]) */
+  uint64_t *pk_newest;         /* key i's newest row */
+  uint64_t pk_n, pk_cap_keys;
+  uint64_t *pk_prev;           /* per row: older row of the same key, UINT64_MAX = none */
+  uint64_t pk_cap_rows;
   _Atomic unsigned refs;       /* mw_memtable_retain / mw_memtable_free */
 };
 
@@ -100,5 +116,11 @@ int64_t mw_mt_column(const mw_memtable *mt, const char *name);
 struct mw_pk;
 mw_status mw_mt_mark_latest(uint8_t **out_alive, mw_holder *const *held, const int64_t *lens, size_t n_held,
                             uint64_t total, const struct mw_pk *pk, int64_t tomb_col, mw_error *err);
+
+/* The newest row < visible of the key encoded in key[0..len) (hash = its
+ * FNV-1a hash, mw_mt_pk_hash), or UINT64_MAX. Takes mu. */
+#define MW_MT_NO_ROW UINT64_MAX
+uint64_t mw_mt_pk_hash(const uint8_t *key, size_t len);
+uint64_t mw_mt_pk_newest(mw_memtable *mt, const uint8_t *key, size_t len, uint64_t hash, uint64_t visible);
 
 #endif

@@ -340,22 +340,6 @@ static int cmp_score(const void *a, const void *b) {
   return (x->g > y->g) - (x->g < y->g);
 }
 
-/* Row filter of one MemTable for index searches: visible, alive, kept. */
-typedef struct mt_filter {
-  const q_snap *snap;
-  size_t m;
-  const uint8_t *alive;
-  const uint8_t *keep; /* NULL = no filter */
-} mt_filter;
-
-static bool mt_row_ok(void *ctx, uint64_t row) {
-  const mt_filter *f = ctx;
-  uint64_t span = f->snap->base[f->m + 1] - f->snap->base[f->m];
-  if (row >= span) return false;
-  uint64_t g = f->snap->base[f->m] + row;
-  return f->alive[g] && (!f->keep || f->keep[g]);
-}
-
 typedef struct fts_sum {
   mw_fts **f;
   size_t n;
@@ -379,6 +363,77 @@ static const float *row_vector(const mw_holder *h, int64_t col, int32_t dim, int
   if (!mw_bit_get(cv, c->offset + p)) return NULL;
   const struct ArrowArray *items = c->children[0];
   return (const float *)items->buffers[1] + items->offset + (c->offset + p) * dim;
+}
+
+/* Is the row's `_tombstone` true? */
+static bool row_is_tomb(const mw_holder *h, int64_t tomb_col, int64_t r) {
+  if (tomb_col < 0) return false;
+  const struct ArrowArray *root = &h->array;
+  const struct ArrowArray *tc = root->children[tomb_col];
+  int64_t p = tc->offset + root->offset + r;
+  const void *v = tc->null_count != 0 ? tc->buffers[0] : NULL;
+  return mw_bit_get(v, p) && mw_bit_get(tc->buffers[1], p);
+}
+
+/* Min-heap (by cmp_dist) sift-down. */
+static void heap_down(q_hit *h, size_t n, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < n && cmp_dist(&h[l], &h[m]) < 0) m = l;
+    if (r < n && cmp_dist(&h[r], &h[m]) < 0) m = r;
+    if (m == i) return;
+    q_hit t = h[i];
+    h[i] = h[m];
+    h[m] = t;
+    i = m;
+  }
+}
+
+/* Liveness on demand through the MemTables' primary-key maps (lookup,
+ * HNSW and FTS queries touch few rows: no full pass). cache[g]: 0 unknown,
+ * 1 dead, 2 alive. A row is alive when it is the newest row of its key
+ * below its MemTable's cursor, no newer MemTable has a visible row of the
+ * key, and it is not a tombstone. */
+typedef struct q_live {
+  mw_memtable *const *mts;
+  const uint64_t *visible;
+  const q_snap *snap;
+  const mw_pk *pk;
+  int64_t tomb_col;
+  uint8_t *cache;
+  mw_buf tmp;
+} q_live;
+
+static bool live_row(q_live *L, size_t m, uint64_t row) {
+  const q_snap *sn = L->snap;
+  if (row >= sn->base[m + 1] - sn->base[m]) return false;
+  uint64_t g = sn->base[m] + row;
+  if (L->cache[g]) return L->cache[g] == 2;
+  size_t b = snap_holder(sn, g);
+  const mw_holder *h = sn->held[b];
+  int64_t r = (int64_t)(g - sn->g0[b]);
+  L->tmp.len = 0;
+  mw_pk_encode(&L->tmp, L->pk, &h->array, r);
+  bool alive = mw_buf_ok(&L->tmp);
+  uint64_t hash = mw_mt_pk_hash(L->tmp.data, L->tmp.len);
+  for (size_t j = sn->n_mts; alive && j-- > m + 1;)
+    alive = mw_mt_pk_newest(L->mts[j], L->tmp.data, L->tmp.len, hash, sn->base[j + 1] - sn->base[j]) == MW_MT_NO_ROW;
+  if (alive) alive = mw_mt_pk_newest(L->mts[m], L->tmp.data, L->tmp.len, hash, sn->base[m + 1] - sn->base[m]) == row;
+  if (alive) alive = !row_is_tomb(h, L->tomb_col, r);
+  L->cache[g] = alive ? 2 : 1;
+  return alive;
+}
+
+typedef struct live_filter {
+  q_live *L;
+  size_t m;
+  const uint8_t *keep; /* NULL = no filter */
+} live_filter;
+
+static bool live_row_ok(void *ctx, uint64_t row) {
+  live_filter *f = ctx;
+  if (!live_row(f->L, f->m, row)) return false;
+  return !f->keep || f->keep[f->L->snap->base[f->m] + row];
 }
 
 /* ------------------------------------------------------------ the query */
@@ -501,6 +556,9 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
   if (q->filter) MW_TRY(mw_filter_bind(&bf, q->filter, sch, err));
 
   q_state *s = calloc(1, sizeof *s);
+  q_live L;
+  memset(&L, 0, sizeof L);
+  mw_buf_init(&L.tmp);
   uint8_t *alive = NULL, *keep = NULL;
   q_hit *hits = NULL;
   mw_status st = MW_OK;
@@ -544,9 +602,18 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
   st = snap_take(&s->snap, mts, visible, n_mts, err);
   if (st != MW_OK) goto done;
   q_snap *sn = &s->snap;
-  st = mw_mt_mark_latest(&alive, sn->held, sn->len, sn->n_held, sn->total, &pk, tomb_col, err);
+  bool knn_graph = knn && hnsw_name && !bf && q->ef != MW_EF_EXACT;
+  bool full_pass = !lookup && !knn && !fts;
+  (void)knn_graph;
+  L = (q_live){mts, visible, sn, &pk, tomb_col, NULL, L.tmp};
+  if (full_pass) {
+    st = mw_mt_mark_latest(&alive, sn->held, sn->len, sn->n_held, sn->total, &pk, tomb_col, err);
+  } else {
+    L.cache = calloc(sn->total ? sn->total : 1, 1);
+    if (!L.cache) st = mw_err(err, MW_ERR_NOMEM, "query: out of memory");
+  }
   if (st != MW_OK) goto done;
-  if (bf) {
+  if (bf && !lookup) {
     keep = malloc(sn->total ? sn->total : 1);
     if (!keep) {
       st = mw_err(err, MW_ERR_NOMEM, "query: out of memory");
@@ -572,92 +639,40 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
         n_out++;
       }
   } else if (lookup) {
-    /* Hash the query keys, then one pass over the alive rows. */
-    int64_t nk = kbatch->length;
-    uint64_t cap = 16;
-    while (cap < (uint64_t)nk * 2) cap *= 2;
-    uint64_t *slots = calloc(cap, sizeof *slots); /* 1 + distinct key index */
-    size_t *offs = malloc(((size_t)nk + 1) * sizeof *offs);
-    int64_t *first_q = malloc(((size_t)nk + 1) * sizeof *first_q); /* per query: distinct key */
-    uint64_t *found = malloc(((size_t)nk + 1) * sizeof *found);     /* per distinct key: global row + 1 */
-    mw_buf keys, tmp;
-    mw_buf_init(&keys);
-    mw_buf_init(&tmp);
-    size_t n_distinct = 0;
-    if (!slots || !offs || !first_q || !found) oom = true;
-    if (!oom) offs[0] = 0;
-    for (int64_t i = 0; !oom && i < nk; i++) {
-      size_t start = keys.len;
-      mw_pk_encode(&keys, &kpk, kbatch, i);
-      if (!mw_buf_ok(&keys)) {
+    /* Each key: its newest visible row, newest MemTable first (a probe of
+     * each MemTable's primary-key map); a tombstone hides it. */
+    uint64_t n_out = 0;
+    for (int64_t i = 0; i < kbatch->length && n_out < limit && !oom && st == MW_OK; i++) {
+      L.tmp.len = 0;
+      mw_pk_encode(&L.tmp, &kpk, kbatch, i);
+      if (!mw_buf_ok(&L.tmp)) {
         oom = true;
         break;
       }
-      uint64_t h = 1469598103934665603ull;
-      for (size_t j = start; j < keys.len; j++) h = (h ^ keys.data[j]) * 1099511628211ull;
-      uint64_t slot = h & (cap - 1);
-      int64_t idx = -1;
-      for (; slots[slot]; slot = (slot + 1) & (cap - 1)) {
-        uint64_t k = slots[slot] - 1;
-        size_t kl = offs[k + 1] - offs[k];
-        if (kl == keys.len - start && memcmp(keys.data + offs[k], keys.data + start, kl) == 0) {
-          idx = (int64_t)k;
-          break;
+      uint64_t hash = mw_mt_pk_hash(L.tmp.data, L.tmp.len);
+      for (size_t m = n_mts; m-- > 0;) {
+        uint64_t row = mw_mt_pk_newest(mts[m], L.tmp.data, L.tmp.len, hash, sn->base[m + 1] - sn->base[m]);
+        if (row == MW_MT_NO_ROW) continue;
+        uint64_t g = sn->base[m] + row;
+        size_t b = snap_holder(sn, g);
+        int64_t r = (int64_t)(g - sn->g0[b]);
+        if (row_is_tomb(sn->held[b], tomb_col, r)) break;
+        if (bf) {
+          uint8_t k1 = 0;
+          st = mw_filter_eval(&k1, bf, &sn->held[b]->array, r, 1, err);
+          if (st != MW_OK || !k1) break;
         }
-      }
-      if (idx < 0) {
-        idx = (int64_t)n_distinct;
-        slots[slot] = ++n_distinct;
-        offs[n_distinct] = keys.len;
-        found[idx] = 0;
-      } else {
-        keys.len = start;
-      }
-      first_q[i] = idx;
-    }
-    for (size_t b = 0; !oom && b < sn->n_held; b++) {
-      const struct ArrowArray *a = &sn->held[b]->array;
-      for (int64_t r = 0; r < sn->len[b]; r++) {
-        uint64_t g = sn->g0[b] + (uint64_t)r;
-        if (!alive[g] || (keep && !keep[g])) continue;
-        tmp.len = 0;
-        mw_pk_encode(&tmp, &pk, a, r);
-        if (!mw_buf_ok(&tmp)) {
-          oom = true;
-          break;
-        }
-        uint64_t h = 1469598103934665603ull;
-        for (size_t j = 0; j < tmp.len; j++) h = (h ^ tmp.data[j]) * 1099511628211ull;
-        for (uint64_t slot = h & (cap - 1); slots[slot]; slot = (slot + 1) & (cap - 1)) {
-          uint64_t k = slots[slot] - 1;
-          size_t kl = offs[k + 1] - offs[k];
-          if (kl == tmp.len && memcmp(keys.data + offs[k], tmp.data, kl) == 0) {
-            found[k] = g + 1;
-            break;
-          }
-        }
+        if (!add_take_row(s, sn->held[b], r, 0.0f)) oom = true;
+        n_out++;
+        break;
       }
     }
-    uint64_t n_out = 0;
-    for (int64_t i = 0; !oom && i < nk && n_out < limit; i++) {
-      uint64_t g1 = found[first_q[i]];
-      if (!g1) continue;
-      size_t b = snap_holder(sn, g1 - 1);
-      if (!add_take_row(s, sn->held[b], (int64_t)(g1 - 1 - sn->g0[b]), 0.0f)) oom = true;
-      n_out++;
-    }
-    free(slots);
-    free(offs);
-    free(first_q);
-    free(found);
-    mw_buf_free(&keys);
-    mw_buf_free(&tmp);
   } else {
     /* k-NN or FTS: collect hits, sort, keep the best k (and limit). */
     size_t k = q->k;
     if (limit < k) k = (size_t)limit;
     size_t n_hits = 0, cap_hits = 0;
-    if (knn && hnsw_name && !bf && q->ef != MW_EF_EXACT) {
+    if (knn_graph) {
       mw_hnsw_hit *hh = malloc(k * sizeof *hh);
       if (!hh) oom = true;
       cap_hits = n_mts * k;
@@ -666,9 +681,9 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
       for (size_t m = 0; !oom && m < n_mts && st == MW_OK; m++) {
         mw_hnsw *h = mw_memtable_hnsw(mts[m], hnsw_name);
         if (!h) continue;
-        mt_filter f = {sn, m, alive, NULL};
+        live_filter f = {&L, m, NULL};
         size_t got = 0;
-        st = mw_hnsw_search(hh, &got, h, q->vector, k, q->ef, mt_row_ok, &f, err);
+        st = mw_hnsw_search(hh, &got, h, q->vector, k, q->ef, live_row_ok, &f, err);
         for (size_t i = 0; st == MW_OK && i < got; i++)
           hits[n_hits++] = (q_hit){sn->base[m] + hh[i].row, hh[i].distance};
       }
@@ -680,11 +695,30 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
       for (size_t b = 0; !oom && b < sn->n_held; b++)
         for (int64_t r = 0; r < sn->len[b]; r++) {
           uint64_t g = sn->g0[b] + (uint64_t)r;
-          if (!alive[g] || (keep && !keep[g])) continue;
+          if (keep && !keep[g]) continue;
           const float *v = row_vector(sn->held[b], vcol, dim, r);
           if (!v) continue;
           hits[n_hits++] = (q_hit){g, mw_vec_distance(q->metric, q->vector, v, (uint32_t)dim)};
         }
+      /* Nearest first, liveness checked lazily: a binary heap over every
+       * candidate, popped until k live rows are found. */
+      if (!oom) {
+        for (size_t i = n_hits / 2; i-- > 0;) heap_down(hits, n_hits, i);
+        size_t n_heap = n_hits, n_live = 0;
+        q_hit *best = malloc(k * sizeof *best);
+        if (!best) oom = true;
+        while (best && n_heap > 0 && n_live < k) {
+          q_hit top = hits[0];
+          hits[0] = hits[--n_heap];
+          heap_down(hits, n_heap, 0);
+          size_t m = 0;
+          while (m + 1 < n_mts && sn->base[m + 1] <= top.g) m++;
+          if (live_row(&L, m, top.g - sn->base[m])) best[n_live++] = top;
+        }
+        if (best) memcpy(hits, best, n_live * sizeof *best);
+        free(best);
+        n_hits = n_live;
+      }
     } else {
       mw_fts **fs = calloc(n_mts, sizeof *fs);
       mw_fts_hit *fh = malloc(k * sizeof *fh);
@@ -704,9 +738,9 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
       for (size_t m = 0; !oom && m < n_mts && st == MW_OK; m++) {
         mw_fts *f = mw_memtable_fts(mts[m], fts_name);
         if (!f) continue;
-        mt_filter mf = {sn, m, alive, keep};
+        live_filter mf = {&L, m, keep};
         size_t got = 0;
-        st = mw_fts_search(fh, &got, f, q->fts_text, tl, k, mt_row_ok, &mf, &glob, err);
+        st = mw_fts_search(fh, &got, f, q->fts_text, tl, k, live_row_ok, &mf, &glob, err);
         for (size_t i = 0; st == MW_OK && i < got; i++)
           hits[n_hits++] = (q_hit){sn->base[m] + fh[i].row, fh[i].score};
       }
@@ -725,6 +759,8 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
   if (oom && st == MW_OK) st = mw_err(err, MW_ERR_NOMEM, "query: out of memory");
 
 done:
+  free(L.cache);
+  mw_buf_free(&L.tmp);
   mw_bound_filter_free(bf);
   free(alive);
   free(keep);
