@@ -389,6 +389,82 @@ static void heap_down(q_hit *h, size_t n, size_t i) {
   }
 }
 
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The BTree's help for a filtered scan: the global rows (ascending) that
+ * one index term of the filter selects in every MemTable of the snapshot
+ * (a superset of the rows passing the filter). *used = false when no term
+ * has a BTree index covering the snapshot's rows, or when the candidates
+ * exceed a quarter of the rows (a full pass is then cheaper). */
+static mw_status btree_candidates(uint64_t **out, size_t *n_out, bool *used, mw_memtable *const *mts,
+                                  const q_snap *sn, const mw_bound_filter *bf, mw_error *err) {
+  *out = NULL;
+  *n_out = 0;
+  *used = false;
+  const mw_filter_term *terms = NULL;
+  size_t n_terms = mw_filter_index_terms(bf, &terms);
+  for (size_t t = 0; t < n_terms; t++) {
+    const mw_filter_term *term = &terms[t];
+    size_t xi = SIZE_MAX;
+    for (size_t i = 0; i < mts[0]->n_idx; i++)
+      if (mts[0]->idx[i].kind == MW_INDEX_BTREE && mts[0]->idx[i].col == (int64_t)term->column) xi = i;
+    if (xi == SIZE_MAX) continue;
+    uint64_t *rows = NULL;
+    size_t n = 0, cap = 0;
+    bool ok = true;
+    for (size_t m = 0; m < sn->n_mts && ok; m++) {
+      mw_memtable *mt = mts[m];
+      uint64_t span = sn->base[m + 1] - sn->base[m];
+      pthread_mutex_lock(&mt->mu);
+      mw_mt_index *x = &mt->idx[xi];
+      if (x->indexed_rows < span) ok = false; /* the tree does not cover the snapshot */
+      size_t nv = term->none ? 0 : term->in ? term->n_values : 1;
+      for (size_t v = 0; ok && v < nv; v++) {
+        uint64_t *ids = NULL;
+        size_t n_ids = 0;
+        mw_status st = mw_btree_lookup(&ids, &n_ids, x->tree, term->in ? MW_FILTER_EQ : term->op,
+                                       term->in ? &term->values[v] : &term->value, err);
+        if (st != MW_OK) {
+          pthread_mutex_unlock(&mt->mu);
+          free(rows);
+          return st;
+        }
+        for (size_t i = 0; ok && i < n_ids; i++) {
+          if (ids[i] >= span) continue;
+          if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            uint64_t *p = realloc(rows, cap * sizeof *p);
+            if (!p) {
+              free(ids);
+              pthread_mutex_unlock(&mt->mu);
+              free(rows);
+              return mw_err(err, MW_ERR_NOMEM, "query: out of memory");
+            }
+            rows = p;
+          }
+          rows[n++] = sn->base[m] + ids[i];
+        }
+        free(ids);
+        if (n > sn->total / 4 + 16) ok = false;
+      }
+      pthread_mutex_unlock(&mt->mu);
+    }
+    if (!ok) {
+      free(rows);
+      continue;
+    }
+    qsort(rows, n, sizeof *rows, cmp_u64);
+    *out = rows;
+    *n_out = n;
+    *used = true;
+    return MW_OK;
+  }
+  return MW_OK;
+}
+
 /* Liveness on demand through the MemTables' primary-key maps (lookup,
  * HNSW and FTS queries touch few rows: no full pass). cache[g]: 0 unknown,
  * 1 dead, 2 alive. A row is alive when it is the newest row of its key
@@ -558,6 +634,9 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
   q_state *s = calloc(1, sizeof *s);
   q_live L;
   memset(&L, 0, sizeof L);
+  uint64_t *cand = NULL;
+  size_t n_cand = 0;
+  bool use_cand = false;
   mw_buf_init(&L.tmp);
   uint8_t *alive = NULL, *keep = NULL;
   q_hit *hits = NULL;
@@ -605,6 +684,11 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
   bool knn_graph = knn && hnsw_name && !bf && q->ef != MW_EF_EXACT;
   bool full_pass = !lookup && !knn && !fts;
   (void)knn_graph;
+  if (full_pass && bf) {
+    st = btree_candidates(&cand, &n_cand, &use_cand, mts, sn, bf, err);
+    if (st != MW_OK) goto done;
+    if (use_cand) full_pass = false;
+  }
   L = (q_live){mts, visible, sn, &pk, tomb_col, NULL, L.tmp};
   if (full_pass) {
     st = mw_mt_mark_latest(&alive, sn->held, sn->len, sn->n_held, sn->total, &pk, tomb_col, err);
@@ -613,7 +697,7 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
     if (!L.cache) st = mw_err(err, MW_ERR_NOMEM, "query: out of memory");
   }
   if (st != MW_OK) goto done;
-  if (bf && !lookup) {
+  if (bf && !lookup && !use_cand) {
     keep = malloc(sn->total ? sn->total : 1);
     if (!keep) {
       st = mw_err(err, MW_ERR_NOMEM, "query: out of memory");
@@ -626,7 +710,24 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
   uint64_t limit = q->limit ? q->limit : UINT64_MAX;
   bool oom = false;
 
-  if (!lookup && !knn && !fts) {
+  if (use_cand) {
+    /* BTree candidates in insertion order: liveness and the whole filter
+     * checked row by row. */
+    uint64_t n_out = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n_cand && n_out < limit && !oom && st == MW_OK; i++) {
+      uint64_t g = cand[i];
+      while (m + 1 < n_mts && sn->base[m + 1] <= g) m++;
+      if (!live_row(&L, m, g - sn->base[m])) continue;
+      size_t b = snap_holder(sn, g);
+      int64_t r = (int64_t)(g - sn->g0[b]);
+      uint8_t k1 = 0;
+      st = mw_filter_eval(&k1, bf, &sn->held[b]->array, r, 1, err);
+      if (st != MW_OK || !k1) continue;
+      if (!add_view_row(s, sn->held[b], r)) oom = true;
+      n_out++;
+    }
+  } else if (!lookup && !knn && !fts) {
     uint64_t n_out = 0;
     for (size_t b = 0; b < sn->n_held && !oom && n_out < limit; b++)
       for (int64_t r = 0; r < sn->len[b] && n_out < limit; r++) {
@@ -759,6 +860,7 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
   if (oom && st == MW_OK) st = mw_err(err, MW_ERR_NOMEM, "query: out of memory");
 
 done:
+  free(cand);
   free(L.cache);
   mw_buf_free(&L.tmp);
   mw_bound_filter_free(bf);
