@@ -526,8 +526,13 @@ static void pk_add(mw_memtable *mt, uint64_t row, const uint8_t *key, size_t len
   mt->pk_slots[slot] = idx + 1;
 }
 
+/* Bytes the map holds for its rows and keys (what it needs, not its
+ * capacities, so that the MemTable size grows smoothly with its rows):
+ * per key its encoding, offset, newest row and two hash slots; per row its
+ * chain link. */
 static uint64_t pk_memory(const mw_memtable *mt) {
-  return mt->pk_cap * 8 + mt->pk_keys.cap + mt->pk_cap_keys * 16 + mt->pk_cap_rows * 8;
+  if (mt->pk.n == 0) return 0;
+  return mt->pk_keys.len + mt->pk_n * (8 + 8 + 16) + mt->rows * 8;
 }
 
 /* ---------------------------------------------------------------- insert */
