@@ -650,12 +650,15 @@ static void test_writer_query_and_replay(void) {
     struct ArrowSchema *kk[1] = {&kid};
     ks.n_children = 1;
     ks.children = kk;
-    const void *kb[2] = {NULL, del};
-    struct ArrowArray col = {.length = 3, .n_buffers = 2, .buffers = kb, .release = tb_kid_release};
-    struct ArrowArray *cc[1] = {&col};
-    const void *rb[1] = {NULL};
-    struct ArrowArray ka = {.length = 3, .n_buffers = 1, .n_children = 1, .buffers = rb, .children = cc,
-                            .release = tb_kid_release};
+    /* the writer keeps the keys' buffers (zero-copy): an owned batch */
+    tb *kt = calloc(1, sizeof *kt);
+    int64_t *ids = tb_alloc(kt, sizeof del);
+    memcpy(ids, del, sizeof del);
+    kt->bufs[0][1] = ids;
+    kt->cols[0] = (struct ArrowArray){.length = 3, .n_buffers = 2, .buffers = kt->bufs[0], .release = tb_kid_release};
+    kt->kids[0] = &kt->cols[0];
+    struct ArrowArray ka = {.length = 3, .n_buffers = 1, .n_children = 1, .buffers = kt->root_bufs,
+                            .children = kt->kids, .release = tb_release_all, .private_data = kt};
     CHECK_OK(mw_shard_writer_delete(NULL, w, &ka, &ks, NULL), NULL);
     for (int i = 0; i < 3; i++) {
       trow t = {0};
