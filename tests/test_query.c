@@ -46,7 +46,16 @@ static float rndf(void) { return (float)(rnd() % 1000000) / 1000000.0f; }
 static char text_pool[20000][64];
 static size_t n_text;
 
+static pthread_mutex_t rng_mu = PTHREAD_MUTEX_INITIALIZER; /* the putter threads share the generator */
+
+static void random_row_locked(trow *r, int64_t id, int with_tomb);
 static void random_row(trow *r, int64_t id, int with_tomb) {
+  pthread_mutex_lock(&rng_mu);
+  random_row_locked(r, id, with_tomb);
+  pthread_mutex_unlock(&rng_mu);
+}
+
+static void random_row_locked(trow *r, int64_t id, int with_tomb) {
   memset(r, 0, sizeof *r);
   r->id = id;
   r->cat_null = rnd() % 8 == 0;
@@ -793,7 +802,9 @@ static void *querier(void *arg) {
   for (int i = 0; i < 40; i++) {
     mw_query q;
     mw_query_init(&q);
+    pthread_mutex_lock(&rng_mu);
     float qv[DIM] = {rndf(), rndf(), rndf(), rndf()};
+    pthread_mutex_unlock(&rng_mu);
     if (i % 2) {
       q.nearest_column = "vec";
       q.vector = qv;

@@ -38,6 +38,7 @@
 #include "arrow/take.h"
 #include "common/error.h"
 #include "index/fts.h"
+#include "index/fts_tokenizer.h"
 #include "index/hnsw.h"
 #include "lance/pk_index.h"
 #include "memtable/memtable_internal.h"
@@ -340,16 +341,40 @@ static int cmp_score(const void *a, const void *b) {
   return (x->g > y->g) - (x->g < y->g);
 }
 
+/* Document frequencies of the query's tokens summed over the MemTables'
+ * FTS indexes, computed before searching: mw_fts_search calls doc_freq with
+ * its own index locked, so the callback must not lock another index (two
+ * read locks taken in opposite orders deadlock behind a waiting writer). */
 typedef struct fts_sum {
-  mw_fts **f;
-  size_t n;
+  mw_fts_tokens toks;
+  uint64_t *df;
 } fts_sum;
 
 static uint64_t fts_sum_df(void *ctx, const char *tok, size_t len) {
   const fts_sum *s = ctx;
-  uint64_t n = 0;
-  for (size_t i = 0; i < s->n; i++) n += mw_fts_doc_freq(s->f[i], tok, len);
-  return n;
+  for (size_t i = 0; i < s->toks.n; i++)
+    if (s->toks.v[i].len == len && memcmp(s->toks.text + s->toks.v[i].offset, tok, len) == 0) return s->df[i];
+  return 0;
+}
+
+static mw_status fts_sum_init(fts_sum *s, mw_fts *const *fs, size_t n, const char *text, mw_error *err) {
+  memset(s, 0, sizeof *s);
+  mw_fts_tokenizer *tk = NULL;
+  MW_TRY(mw_fts_tokenizer_create(&tk, err));
+  mw_status st = mw_fts_tokenize(&s->toks, tk, text, strlen(text), err);
+  mw_fts_tokenizer_free(tk);
+  if (st != MW_OK) return st;
+  s->df = calloc(s->toks.n ? s->toks.n : 1, sizeof *s->df);
+  if (!s->df) return mw_err(err, MW_ERR_NOMEM, "query: out of memory");
+  for (size_t i = 0; i < s->toks.n; i++)
+    for (size_t j = 0; j < n; j++)
+      s->df[i] += mw_fts_doc_freq(fs[j], s->toks.text + s->toks.v[i].offset, s->toks.v[i].len);
+  return MW_OK;
+}
+
+static void fts_sum_free(fts_sum *s) {
+  mw_fts_tokens_free(&s->toks);
+  free(s->df);
 }
 
 /* The float vector of row r of holder h's column col (NULL when null). */
@@ -826,15 +851,18 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
       cap_hits = n_mts * k;
       hits = malloc((cap_hits ? cap_hits : 1) * sizeof *hits);
       if (!fs || !fh || !hits) oom = true;
-      fts_sum sum = {fs, 0};
+      fts_sum sum;
+      memset(&sum, 0, sizeof sum);
       mw_fts_global glob = {0, 0, fts_sum_df, &sum};
+      size_t n_fs = 0;
       for (size_t m = 0; !oom && m < n_mts; m++) {
         mw_fts *f = mw_memtable_fts(mts[m], fts_name);
         if (!f) continue;
-        fs[sum.n++] = f;
+        fs[n_fs++] = f;
         glob.n_docs += mw_fts_doc_count(f);
         glob.total_tokens += mw_fts_total_tokens(f);
       }
+      if (!oom) st = fts_sum_init(&sum, fs, n_fs, q->fts_text, err);
       size_t tl = strlen(q->fts_text);
       for (size_t m = 0; !oom && m < n_mts && st == MW_OK; m++) {
         mw_fts *f = mw_memtable_fts(mts[m], fts_name);
@@ -845,6 +873,7 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
         for (size_t i = 0; st == MW_OK && i < got; i++)
           hits[n_hits++] = (q_hit){sn->base[m] + fh[i].row, fh[i].score};
       }
+      fts_sum_free(&sum);
       free(fs);
       free(fh);
     }
