@@ -801,3 +801,119 @@ size_t mw_hnsw_count(const mw_hnsw *h) { return atomic_load(&((mw_hnsw *)h)->n_r
 uint32_t mw_hnsw_dim(const mw_hnsw *h) { return h->dim; }
 mw_metric mw_hnsw_metric(const mw_hnsw *h) { return h->metric; }
 size_t mw_hnsw_memory(const mw_hnsw *h) { return atomic_load(&((mw_hnsw *)h)->mem); }
+
+/* ----------------------------------------------------------------- export */
+
+void mw_hnsw_graph_free(mw_hnsw_graph *g) {
+  if (!g) return;
+  free(g->rows);
+  free(g->levels);
+  free(g->vecs);
+  for (int l = 0; l < MW_HNSW_MAX_LEVEL; l++) {
+    free(g->off[l]);
+    free(g->nbr[l]);
+  }
+  memset(g, 0, sizeof(*g));
+}
+
+/* Two passes over the node ids: the first numbers the complete nodes and
+ * counts links per level (links to incomplete nodes, which a failed insert
+ * can leave, are dropped), the second copies them renumbered. Node locks
+ * are still taken (cheap, and keeps a misuse from tearing a list). */
+mw_status mw_hnsw_export(mw_hnsw_graph *out, const mw_hnsw *h, mw_error *err) {
+  memset(out, 0, sizeof(*out));
+  out->dim = h->dim;
+  out->metric = h->metric;
+  out->m = h->m;
+  out->ef_construction = h->ef_construction;
+  out->max_level = MW_HNSW_MAX_LEVEL;
+  uint32_t n_res = (uint32_t)atomic_load(&h->n_reserved);
+  if (n_res > MW_HNSW_MAX_NODES) n_res = MW_HNSW_MAX_NODES;
+  uint32_t *newid = malloc(((size_t)n_res + 1) * sizeof(uint32_t));
+  uint32_t *buf = malloc(h->m0 * sizeof(uint32_t));
+  size_t total[MW_HNSW_MAX_LEVEL] = {0};
+  mw_status st = MW_OK;
+  if (!newid || !buf) goto nomem;
+  uint32_t n = 0;
+  for (uint32_t id = 0; id < n_res; id++) {
+    hnsw_chunk *ch = chunk_get(h, id);
+    if (ch && atomic_load_explicit(&ch->nodes[id & (MW_HNSW_CHUNK - 1)].ready, memory_order_acquire))
+      newid[id] = n++;
+    else
+      newid[id] = MW_NO_NODE;
+  }
+  out->n_nodes = n;
+  out->rows = malloc(((size_t)n + 1) * sizeof(uint64_t));
+  out->levels = malloc((size_t)n + 1);
+  out->vecs = malloc(((size_t)n + 1) * sizeof(float *));
+  if (!out->rows || !out->levels || !out->vecs) goto nomem;
+  for (int l = 0; l < MW_HNSW_MAX_LEVEL; l++) {
+    out->off[l] = calloc((size_t)n + 1, sizeof(uint32_t));
+    if (!out->off[l]) goto nomem;
+  }
+  /* pass 1: per-node counts into off[l][i + 1] */
+  for (uint32_t id = 0; id < n_res; id++) {
+    uint32_t i = newid[id];
+    if (i == MW_NO_NODE) continue;
+    hnsw_node *nd = node_at(h, id);
+    out->rows[i] = nd->row;
+    out->levels[i] = nd->level;
+    out->vecs[i] = vec_at(h, id);
+    for (int l = 0; l <= nd->level; l++) {
+      uint32_t c = copy_links(h, id, l, buf), kept = 0;
+      for (uint32_t j = 0; j < c; j++) kept += buf[j] < n_res && newid[buf[j]] != MW_NO_NODE;
+      out->off[l][i + 1] = kept;
+      total[l] += kept;
+    }
+  }
+  for (int l = 0; l < MW_HNSW_MAX_LEVEL; l++) {
+    if (total[l] > UINT32_MAX) {
+      st = mw_err(err, MW_ERR_INVALID, "hnsw export: %zu links at level %d overflow u32 offsets", total[l], l);
+      goto fail;
+    }
+    for (uint32_t i = 0; i < n; i++) out->off[l][i + 1] += out->off[l][i];
+    out->nbr[l] = malloc((total[l] ? total[l] : 1) * sizeof(uint32_t));
+    if (!out->nbr[l]) goto nomem;
+  }
+  /* pass 2: copy renumbered; a list is re-read under its lock and clipped
+   * to the counted length (equal unless an insert ran, which the caller
+   * rules out) */
+  for (uint32_t id = 0; id < n_res; id++) {
+    uint32_t i = newid[id];
+    if (i == MW_NO_NODE) continue;
+    for (int l = 0; l <= out->levels[i]; l++) {
+      uint32_t c = copy_links(h, id, l, buf), at = out->off[l][i], end = out->off[l][i + 1];
+      for (uint32_t j = 0; j < c && at < end; j++)
+        if (buf[j] < n_res && newid[buf[j]] != MW_NO_NODE) out->nbr[l][at++] = newid[buf[j]];
+      while (at < end) out->nbr[l][at++] = i; /* unreachable without a concurrent insert */
+    }
+  }
+  pthread_mutex_lock((pthread_mutex_t *)&h->entry_mu);
+  uint32_t ep = h->entry_node;
+  int top = h->top_level;
+  pthread_mutex_unlock((pthread_mutex_t *)&h->entry_mu);
+  if (n > 0) {
+    if (ep == MW_NO_NODE || ep >= n_res || newid[ep] == MW_NO_NODE) {
+      /* the first node's insert failed after it became the entry: pick the
+       * highest complete node (ties: lowest id) */
+      uint32_t best = 0;
+      for (uint32_t i = 1; i < n; i++)
+        if (out->levels[i] > out->levels[best]) best = i;
+      out->entry = best;
+      out->top_level = out->levels[best];
+    } else {
+      out->entry = newid[ep];
+      out->top_level = (uint32_t)top;
+    }
+  }
+  free(newid);
+  free(buf);
+  return MW_OK;
+nomem:
+  st = mw_err(err, MW_ERR_NOMEM, "hnsw export: out of memory");
+fail:
+  free(newid);
+  free(buf);
+  mw_hnsw_graph_free(out);
+  return st;
+}
