@@ -411,6 +411,64 @@ static void test_export(void) {
   free(data);
 }
 
+/* mw_hnsw_insert_batch: all rows in, on several threads, while searches
+ * run; a non-finite vector anywhere refuses the whole batch. */
+static void test_insert_batch(void) {
+  const uint32_t dim = 16;
+  const size_t n = 6000;
+  float *data = make_data(n, dim, true);
+  uint64_t *rows = malloc(n * sizeof(uint64_t));
+  for (size_t i = 0; i < n; i++) rows[i] = i;
+  mw_hnsw *h = NULL;
+  mw_hnsw_config cfg = {.dim = dim, .metric = MW_METRIC_L2};
+  CHECK_OK(mw_hnsw_create(&h, &cfg, NULL), NULL);
+  /* empty batch */
+  CHECK_OK(mw_hnsw_insert_batch(h, rows, data, 0, 2, NULL), NULL);
+  CHECK_INT(mw_hnsw_count(h), 0);
+  /* a NaN in the last vector: nothing is inserted, the error names it */
+  float *bad = malloc(100 * dim * sizeof(float));
+  memcpy(bad, data, 100 * dim * sizeof(float));
+  bad[99 * dim + 5] = NAN;
+  mw_error e = {0};
+  CHECK(mw_hnsw_insert_batch(h, rows, bad, 100, 2, &e) == MW_ERR_INVALID);
+  CHECK(strstr(e.message, "row 99") != NULL && strstr(e.message, "component 5") != NULL);
+  CHECK_INT(mw_hnsw_count(h), 0);
+  free(bad);
+  /* the first half with threads = 0 (online cores) while 2 threads search */
+  thr_arg srch[2];
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++) {
+    srch[i] = (thr_arg){h, data, dim, 0, 100, 0};
+    pthread_create(&t[i], NULL, searcher, &srch[i]);
+  }
+  CHECK_OK(mw_hnsw_insert_batch(h, rows, data, n / 2, 0, NULL), NULL);
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  for (int i = 0; i < 2; i++) CHECK_INT(srch[i].failures, 0);
+  CHECK_INT(mw_hnsw_count(h), n / 2);
+  /* the second half on 3 threads */
+  CHECK_OK(mw_hnsw_insert_batch(h, rows + n / 2, data + n / 2 * dim, n - n / 2, 3, NULL), NULL);
+  CHECK_INT(mw_hnsw_count(h), n);
+  /* each row is in exactly once: the export holds rows 0..n-1 */
+  mw_hnsw_graph g;
+  CHECK_OK(mw_hnsw_export(&g, h, NULL), NULL);
+  CHECK_INT(g.n_nodes, n);
+  unsigned char *seen = calloc(n, 1);
+  size_t dup = 0;
+  for (uint32_t i = 0; i < g.n_nodes; i++) {
+    if (g.rows[i] >= n || seen[g.rows[i]]) dup++;
+    else seen[g.rows[i]] = 1;
+  }
+  CHECK_INT(dup, 0);
+  free(seen);
+  mw_hnsw_graph_free(&g);
+  double r = recall_at_10(h, data, n, dim, MW_METRIC_L2, 50, 0);
+  printf("  batch build: recall@10 = %.3f\n", r);
+  CHECK(r >= 0.95);
+  mw_hnsw_free(h);
+  free(rows);
+  free(data);
+}
+
 int main(void) {
   MW_RUN(test_distances_match_lance);
   MW_RUN(test_recall_l2_uniform);
@@ -420,5 +478,6 @@ int main(void) {
   MW_RUN(test_filter_and_exact);
   MW_RUN(test_concurrent_insert_search);
   MW_RUN(test_export);
+  MW_RUN(test_insert_batch);
   return mw_test_finish();
 }

@@ -11,14 +11,16 @@
  * cost nothing), so nodes and vectors never move and readers need no lock
  * to reach them.
  *
- * Link lists: a list is [count, id 0, id 1, ...] of _Atomic uint32_t.
- * Writers (add_link) hold the owner's node->mu and store ids, then the
- * count, with release stores; readers take no lock: they load the count and
- * the ids with acquire loads (plain moves on x86-64) and copy them out.
- * A reader racing a writer may see a mix of the old and the new list, but
- * every id it sees is a node that was complete before it was linked (its
- * vector, row and level happen-before the release store that published the
- * id), which is all a graph walk needs.
+ * Link lists: a list is [seq, count, id 0, id 1, ...] of _Atomic
+ * uint32_t. Writers (add_link) hold the owner's node->mu. An append stores
+ * the id, then the count (release stores). A shrink rewrites the list in
+ * place inside a sequence lock: seq is odd while it writes. Readers take no
+ * lock (copy_links): they copy count and ids with acquire loads (plain moves
+ * on x86-64) and retry when seq was odd or changed, so they always get one
+ * consistent list (a torn list makes concurrent inserts pick worse
+ * neighbours and leaves more nodes unreachable). Every id a reader sees is
+ * a node that was complete before it was linked (its vector, row and level
+ * happen-before the release store that published the id).
  *
  * Insert (paper, algorithm 1): reserve a node id, draw its level, write its
  * vector; greedy descent (ef 1) from the entry point down to level+1; then
@@ -69,7 +71,7 @@ typedef _Atomic uint32_t link_t;
 
 typedef struct hnsw_node {
   pthread_mutex_t mu;  /* serialises writers of this node's link lists */
-  link_t *upper;       /* levels 1..level: (1 + m) words each; NULL at level 0 */
+  link_t *upper;       /* levels 1..level: (2 + m) words each; NULL at level 0 */
   uint64_t row;        /* written once before ready/links */
   float inv_norm;      /* 1/|v| (0 for a zero vector); cosine only */
   uint8_t level;       /* written once before ready/links */
@@ -298,7 +300,7 @@ static const float *vec_at(const mw_hnsw *h, uint32_t id) { return (const float 
 /* The list of `n` (node id `id`) at `level` (<= n->level): count, then ids. */
 static link_t *list_of(const mw_hnsw *h, uint32_t id, const hnsw_node *n, int level) {
   if (level == 0) return (link_t *)(slot_at(h, id) + h->vec_bytes);
-  return n->upper + (size_t)(level - 1) * (1 + h->m);
+  return n->upper + (size_t)(level - 1) * (2 + h->m);
 }
 /* inv_norm is read only for cosine: for l2 / dot the node header (another
  * cache line than the vector) is not touched. */
@@ -316,10 +318,20 @@ static uint32_t copy_links(const mw_hnsw *h, uint32_t id, int level, uint32_t *o
   if (level > n->level) return 0;
   link_t *l = list_of(h, id, n, level);
   uint32_t cap = level == 0 ? h->m0 : h->m;
-  uint32_t c = atomic_load_explicit(&l[0], memory_order_acquire);
-  if (c > cap) c = cap;
-  for (uint32_t i = 0; i < c; i++) out[i] = atomic_load_explicit(&l[1 + i], memory_order_acquire);
-  return c;
+  for (;;) {
+    uint32_t s1 = atomic_load_explicit(&l[0], memory_order_acquire);
+    if (s1 & 1) { /* a shrink is rewriting the list: wait for it */
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      continue;
+    }
+    uint32_t c = atomic_load_explicit(&l[1], memory_order_acquire);
+    if (c > cap) c = cap;
+    for (uint32_t i = 0; i < c; i++) out[i] = atomic_load_explicit(&l[2 + i], memory_order_acquire);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&l[0], memory_order_relaxed) == s1) return c;
+  }
 }
 
 /* ------------------------------------------------------------------ heaps */
@@ -647,12 +659,12 @@ static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target) {
   bool ok = true;
   pthread_mutex_lock(&n->mu);
   link_t *l = list_of(h, owner, n, level);
-  uint32_t c = atomic_load_explicit(&l[0], memory_order_relaxed);
+  uint32_t c = atomic_load_explicit(&l[1], memory_order_relaxed);
   for (uint32_t i = 0; i < c; i++)
-    if (atomic_load_explicit(&l[1 + i], memory_order_relaxed) == target) goto out;
-  if (c < cap) {
-    atomic_store_explicit(&l[1 + c], target, memory_order_release);
-    atomic_store_explicit(&l[0], c + 1, memory_order_release);
+    if (atomic_load_explicit(&l[2 + i], memory_order_relaxed) == target) goto out;
+  if (c < cap) { /* an append: id, then count; a reader sees either list */
+    atomic_store_explicit(&l[2 + c], target, memory_order_release);
+    atomic_store_explicit(&l[1], c + 1, memory_order_release);
     goto out;
   }
   cand buf[2 * MW_HNSW_DEFAULT_M + 1], *cs = buf;
@@ -661,7 +673,7 @@ static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target) {
     if (!cs) { ok = false; goto out; }
   }
   for (uint32_t i = 0; i < c; i++) {
-    uint32_t e = atomic_load_explicit(&l[1 + i], memory_order_relaxed);
+    uint32_t e = atomic_load_explicit(&l[2 + i], memory_order_relaxed);
     cs[i] = (cand){dist_nodes(h, owner, e), e};
   }
   cs[c] = (cand){dist_nodes(h, owner, target), target};
@@ -671,8 +683,14 @@ static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target) {
    * list): a full list then drops exactly one link, which keeps nodes
    * linked from somewhere under concurrent inserts */
   size_t kept = select_heuristic_keep(h, cs, c + 1, cap);
-  for (size_t i = 0; i < kept; i++) atomic_store_explicit(&l[1 + i], cs[i].id, memory_order_release);
-  atomic_store_explicit(&l[0], (uint32_t)kept, memory_order_release);
+  /* a rewrite in place: the sequence word is odd meanwhile, so readers
+   * retry instead of copying a half old, half new list */
+  uint32_t seq = atomic_load_explicit(&l[0], memory_order_relaxed);
+  atomic_store_explicit(&l[0], seq + 1, memory_order_relaxed);
+  atomic_thread_fence(memory_order_release);
+  for (size_t i = 0; i < kept; i++) atomic_store_explicit(&l[2 + i], cs[i].id, memory_order_release);
+  atomic_store_explicit(&l[1], (uint32_t)kept, memory_order_release);
+  atomic_store_explicit(&l[0], seq + 2, memory_order_release);
   if (cs != buf) free(cs);
 out:
   pthread_mutex_unlock(&n->mu);
@@ -699,7 +717,7 @@ mw_status mw_hnsw_create(mw_hnsw **out, const mw_hnsw_config *cfg, mw_error *err
   h->seed = cfg->seed;
   h->level_mult = 1.0 / log((double)m);
   h->vec_bytes = (size_t)h->dim * sizeof(float);
-  h->stride = (h->vec_bytes + (1 + (size_t)h->m0) * sizeof(link_t) + 63) / 64 * 64;
+  h->stride = (h->vec_bytes + (2 + (size_t)h->m0) * sizeof(link_t) + 63) / 64 * 64;
   h->dir = calloc(MW_HNSW_DIR_SIZE, sizeof(*h->dir));
   if (!h->dir) {
     free(h);
@@ -760,7 +778,10 @@ static bool chunk_ensure(mw_hnsw *h, uint32_t c) {
   pthread_mutex_lock(&h->grow_mu);
   if (!atomic_load_explicit(&h->dir[c], memory_order_relaxed)) {
     hnsw_chunk *ch = malloc(sizeof(hnsw_chunk));
-    size_t bytes = ((size_t)MW_HNSW_CHUNK * h->stride + MW_HUGE - 1) / MW_HUGE * MW_HUGE;
+    /* 2 MiB aligned and advised: the whole 2 MiB extents get huge pages
+     * (fewer TLB misses in the random walk); the tail keeps small pages,
+     * so nothing is rounded up */
+    size_t bytes = (size_t)MW_HNSW_CHUNK * h->stride;
     void *mem = NULL;
     unsigned char *slots = ch && posix_memalign(&mem, MW_HUGE, bytes) == 0 ? mem : NULL;
     if (slots) {
@@ -798,7 +819,7 @@ static mw_status insert_one(mw_hnsw *h, uint64_t row, const float *vec, mw_error
   n->row = row;
   n->level = (uint8_t)level;
   if (level > 0) {
-    size_t words = (size_t)level * (1 + h->m);
+    size_t words = (size_t)level * (2 + h->m);
     n->upper = malloc(words * sizeof(link_t));
     if (!n->upper) return mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (links of row %llu)", (unsigned long long)row);
     for (size_t i = 0; i < words; i++) atomic_init(&n->upper[i], 0);
@@ -876,6 +897,82 @@ mw_status mw_hnsw_insert(mw_hnsw *h, uint64_t row, const float *vec, mw_error *e
   return st != MW_OK ? st : insert_one(h, row, vec, err);
 }
 
+/* ------------------------------------------------------------ batch insert */
+
+/* Shared state of one mw_hnsw_insert_batch call: `next` hands out rows;
+ * mu guards st / err (the first failure); `stop` (atomic) tells the other
+ * threads to start no further rows. */
+typedef struct batch {
+  mw_hnsw *h;
+  const uint64_t *rows;
+  const float *vecs;
+  size_t n;
+  atomic_size_t next;
+  atomic_bool stop;
+  pthread_mutex_t mu;
+  mw_status st;
+  mw_error err;
+} batch;
+
+static void *batch_worker(void *p) {
+  batch *b = p;
+  mw_error e = {0};
+  while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
+    size_t i = atomic_fetch_add(&b->next, 1);
+    if (i >= b->n) break;
+    mw_status st = insert_one(b->h, b->rows[i], b->vecs + i * b->h->dim, &e);
+    if (st != MW_OK) {
+      pthread_mutex_lock(&b->mu);
+      if (b->st == MW_OK) {
+        b->st = st;
+        b->err = e;
+      }
+      pthread_mutex_unlock(&b->mu);
+      atomic_store(&b->stop, true);
+      break;
+    }
+  }
+  return NULL;
+}
+
+mw_status mw_hnsw_insert_batch(mw_hnsw *h, const uint64_t *rows, const float *vecs, size_t n,
+                               unsigned threads, mw_error *err) {
+  if (n == 0) return MW_OK;
+  if (!rows || !vecs) return mw_err(err, MW_ERR_INVALID, "hnsw: insert_batch of %zu rows without rows or vectors", n);
+  for (size_t i = 0; i < n; i++) {
+    mw_status st = check_finite(rows[i], vecs + i * h->dim, h->dim, err);
+    if (st != MW_OK) return st;
+  }
+  if (threads == 0) {
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    threads = c > 0 ? (unsigned)c : 1;
+  }
+  if (threads > n) threads = (unsigned)n;
+  if (threads > 256) threads = 256;
+  batch b = {.h = h, .rows = rows, .vecs = vecs, .n = n, .st = MW_OK};
+  atomic_init(&b.next, 0);
+  atomic_init(&b.stop, false);
+  pthread_mutex_init(&b.mu, NULL);
+  pthread_t tids[256];
+  unsigned started = 0;
+  mw_status st = MW_OK;
+  for (; started + 1 < threads; started++) /* the caller is the last worker */
+    if (pthread_create(&tids[started], NULL, batch_worker, &b) != 0) {
+      atomic_store(&b.stop, true);
+      st = mw_err(err, MW_ERR_IO, "hnsw: insert_batch could not start thread %u of %u", started + 1, threads);
+      break;
+    }
+  if (st == MW_OK) batch_worker(&b);
+  for (unsigned i = 0; i < started; i++) pthread_join(tids[i], NULL);
+  pthread_mutex_destroy(&b.mu);
+  if (st != MW_OK) return st;
+  if (b.st != MW_OK) {
+    if (err) *err = b.err;
+    return b.st;
+  }
+  return MW_OK;
+}
+
 /* --------------------------------------------------------------- queries */
 
 static int hit_cmp(const void *a, const void *b) {
@@ -884,13 +981,18 @@ static int hit_cmp(const void *a, const void *b) {
   return x->row < y->row ? -1 : x->row > y->row ? 1 : 0;
 }
 
+size_t mw_hnsw_default_ef(const mw_hnsw *h, size_t k) {
+  size_t ef = h->ef_construction;
+  return ef < k ? k : ef;
+}
+
 mw_status mw_hnsw_search(mw_hnsw_hit *hits, size_t *n_hits, const mw_hnsw *hc, const float *query,
                          size_t k, size_t ef, mw_row_filter_fn filter, void *filter_ctx,
                          mw_error *err) {
   mw_hnsw *h = (mw_hnsw *)hc; /* only the scratch pool (own lock) is written */
   *n_hits = 0;
   if (k == 0) return MW_OK;
-  if (ef == 0) ef = h->ef_construction;
+  if (ef == 0) ef = mw_hnsw_default_ef(h, k);
   if (ef < k) ef = k;
   pthread_mutex_lock(&h->entry_mu);
   uint32_t ep = h->entry_node;
