@@ -381,14 +381,19 @@ static void test_memtables_vs_model(void) {
   for (int i = 0; i < 64; i++) keys[i] = (int64_t)(rnd() % 800);
   keys[1] = keys[0];
   struct ArrowSchema ks = {.format = "l", .name = "id", .release = noop_schema_release};
-  const void *kb[2] = {NULL, keys};
-  struct ArrowArray ka = {.length = 64, .n_buffers = 2, .buffers = kb, .release = tb_kid_release};
+  uint8_t kvalid[8];
+  memset(kvalid, 0xff, sizeof kvalid);
+  kvalid[0] &= (uint8_t)~(1u << 5); /* key 5 is null: it names no row */
+  const void *kb[2] = {kvalid, keys};
+  struct ArrowArray ka = {.length = 64, .null_count = 1, .n_buffers = 2, .buffers = kb, .release = tb_kid_release};
+  ks.flags = ARROW_FLAG_NULLABLE;
   q.keys_schema = &ks;
   q.keys = &ka;
   CHECK_OK(mw_memtable_query(&st, mts, vis, 3, &q, NULL, 0, NULL), NULL);
   collect(&r, &st, 0);
   want = 0, bad = 0;
   for (int i = 0; i < 64; i++) {
+    if (i == 5) continue;
     int found = 0;
     for (size_t j = 0; j < m.n; j++) found |= live[j] && m.rows[j].id == keys[i];
     if (found) {

@@ -769,6 +769,15 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
      * each MemTable's primary-key map); a tombstone hides it. */
     uint64_t n_out = 0;
     for (int64_t i = 0; i < kbatch->length && n_out < limit && !oom && st == MW_OK; i++) {
+      /* a null key (or a null struct row) names no row */
+      bool null_key = false;
+      if (kbatch->null_count != 0 && kbatch->buffers && !mw_bit_get(kbatch->buffers[0], kbatch->offset + i))
+        null_key = true;
+      for (int j = 0; j < kpk.n && !null_key; j++) {
+        const struct ArrowArray *c = kbatch->children[kpk.col[j]];
+        if (c->null_count != 0 && !mw_bit_get(c->buffers[0], c->offset + kbatch->offset + i)) null_key = true;
+      }
+      if (null_key) continue;
       L.tmp.len = 0;
       mw_pk_encode(&L.tmp, &kpk, kbatch, i);
       if (!mw_buf_ok(&L.tmp)) {
