@@ -186,6 +186,20 @@ static xop xop_flip(xop op) {
   }
 }
 
+static xop xop_negate(xop op) {
+  switch (op) {
+    case X_EQ: return X_NE;
+    case X_NE: return X_EQ;
+    case X_LT: return X_GE;
+    case X_LE: return X_GT;
+    case X_GT: return X_LE;
+    case X_GE: return X_LT;
+    case X_ISNAN: return X_NOTNAN;
+    case X_NOTNAN: return X_ISNAN;
+  }
+  return op;
+}
+
 /* ------------------------------------------------------------ types */
 
 static void classify(bcol *c) {
@@ -333,6 +347,14 @@ static mw_status fold_lits(binder *b, const mw_expr *x, xop op, const mw_expr *y
   return MW_OK;
 }
 
+/* On a bool column `b != k` is `b = !k` (an index can answer that). */
+static void bool_ne_to_eq(binder *b, bnode *n) {
+  if (b->f->cols[n->col].group == G_BOOL && n->op == X_NE) {
+    n->op = X_EQ;
+    n->key.v.i = !n->key.v.i;
+  }
+}
+
 typedef enum conv { CV_EXACT, CV_SHIFT, CV_ALL_LESS, CV_ALL_GREATER } conv;
 
 /* Converts a (non-NULL, compatible) literal into class lc. CV_EXACT: *k is
@@ -443,6 +465,7 @@ static mw_status cmp_col_lit(binder *b, int col, xop op, const mw_expr *lit, int
     if (k.v.b.n) memcpy(n->key_bytes, k.v.b.p, k.v.b.n);
     n->key.v.b.p = n->key_bytes;
   }
+  bool_ne_to_eq(b, n);
   return MW_OK;
 }
 
@@ -568,7 +591,9 @@ static mw_status compile_logic(binder *b, const mw_expr *e, int *out) {
   size_t n = 0, cap = 0;
   bool saw_null_const = false, absorbed = false;
   mw_status st = MW_OK;
-  for (size_t i = 0; i < e->n_args && st == MW_OK && !absorbed; i++) {
+  /* every child is compiled (and so type-checked) even after an absorbing
+   * constant decided the result */
+  for (size_t i = 0; i < e->n_args && st == MW_OK; i++) {
     int k;
     st = compile(b, e->args[i], &k);
     if (st != MW_OK) break;
@@ -625,6 +650,15 @@ static mw_status compile(binder *b, const mw_expr *e, int *out) {
       bnode *kn = &b->f->nodes[k];
       if (kn->kind == N_CONST) return const_node(b, (uint8_t)(2 - kn->v), out);
       if (kn->kind == N_NNCONST) return nnconst_node(b, kn->col, (uint8_t)(2 - kn->v), out);
+      if (kn->kind == N_CMP_LIT || kn->kind == N_CMP_COL) {
+        /* the value order is total (NaN == NaN, NaN last), so NOT (x op y)
+         * is x negate(op) y, and a null operand stays unknown; the child is
+         * referenced only here, so it is rewritten in place */
+        kn->op = xop_negate(kn->op);
+        if (kn->kind == N_CMP_LIT) bool_ne_to_eq(b, kn);
+        *out = k;
+        return MW_OK;
+      }
       MW_TRY(new_bnode(b, N_NOT, out));
       int *kids = malloc(sizeof *kids);
       if (!kids) return oom(b);

@@ -35,10 +35,11 @@
 #include "memtable/index_btree.h"
 #include "memwal.h"
 
-/* Deepest nesting mw_expr_parse accepts and mw_filter_bind /
- * mw_expr_to_string walk (each parenthesis, NOT and operator level counts
- * one). Deeper (or cyclic) C trees are refused with MW_ERR_INVALID. */
-#define MW_EXPR_MAX_DEPTH 128
+/* Deepest tree (levels of nodes, a lone column = 1) that mw_expr_parse
+ * builds and mw_filter_bind / mw_expr_to_string accept; deeper (or cyclic)
+ * C trees are refused with MW_ERR_INVALID. The parser also caps the
+ * nesting of its input (parentheses + NOTs) at this number. */
+#define MW_EXPR_MAX_DEPTH 64
 
 /* Structural check of a C-built tree (kinds, n_args, args non-NULL, operand
  * kinds where the grammar wants a column or literal, BOOL 0/1, depth): the
