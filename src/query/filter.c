@@ -1001,18 +1001,35 @@ static void eval_cmp_lit(const ectx *x, const bnode *nd, uint8_t *r) {
   xop op = nd->op;
   if (c->lc == LC_BYTES) {
     const struct ArrowArray *a = col_array(x, nd->col);
-    bool large = c->type.id == MW_T_LARGE_UTF8;
     int64_t j0 = a->offset + x->srow;
     const uint8_t *kp = nd->key.v.b.p;
     uint64_t kn = nd->key.v.b.n;
-    for (int64_t i = 0; i < n; i++) {
-      const uint8_t *p;
-      uint64_t len;
-      str_at(a, large, j0 + i, &p, &len);
-      int cm;
-      if (op == X_EQ || op == X_NE) cm = (len == kn && (kn == 0 || memcmp(p, kp, (size_t)kn) == 0)) ? 0 : 1;
-      else cm = cmp_bytes(p, len, kp, kn);
-      r[i] = xop_holds(op, cm) ? V_T : V_F;
+    if (op == X_EQ || op == X_NE) { /* lengths first: memcmp only on equal lengths */
+      uint8_t hit = op == X_EQ ? V_T : V_F;
+      if (c->type.id == MW_T_LARGE_UTF8) {
+        for (int64_t i = 0; i < n; i++) {
+          int64_t s0 = LOADV(int64_t, a->buffers[1], j0 + i), s1 = LOADV(int64_t, a->buffers[1], j0 + i + 1);
+          bool eq = (uint64_t)(s1 - s0) == kn && (kn == 0 || memcmp((const uint8_t *)a->buffers[2] + s0, kp, kn) == 0);
+          r[i] = eq ? hit : (uint8_t)(V_T - hit);
+        }
+      } else {
+        for (int64_t i = 0; i < n; i++) {
+          int32_t s0 = LOADV(int32_t, a->buffers[1], j0 + i), s1 = LOADV(int32_t, a->buffers[1], j0 + i + 1);
+          bool eq = (uint64_t)(int64_t)(s1 - s0) == kn &&
+                    (kn == 0 || memcmp((const uint8_t *)a->buffers[2] + s0, kp, kn) == 0);
+          r[i] = eq ? hit : (uint8_t)(V_T - hit);
+        }
+      }
+    } else {
+      uint8_t tab[3]; /* result by comparison sign + 1 */
+      for (int cm = -1; cm <= 1; cm++) tab[cm + 1] = xop_holds(op, cm) ? V_T : V_F;
+      bool large = c->type.id == MW_T_LARGE_UTF8;
+      for (int64_t i = 0; i < n; i++) {
+        const uint8_t *p;
+        uint64_t len;
+        str_at(a, large, j0 + i, &p, &len);
+        r[i] = tab[cmp_bytes(p, len, kp, kn) + 1];
+      }
     }
   } else {
     decode_vals(x, nd->col, 0);
@@ -1079,6 +1096,10 @@ static bool set_has(lclass lc, const mw_key *set, size_t n, const mw_key *k) {
   return false;
 }
 
+/* IN lists up to this long are matched key by key (a vectorisable loop per
+ * key); longer ones by binary search. */
+#define MW_IN_LINEAR 16
+
 static void eval_in(const ectx *x, const bnode *nd, uint8_t *r) {
   const bcol *c = &x->f->cols[nd->col];
   int64_t n = x->n;
@@ -1089,14 +1110,40 @@ static void eval_in(const ectx *x, const bnode *nd, uint8_t *r) {
     for (int64_t i = 0; i < n; i++) {
       mw_key k;
       str_at(a, large, a->offset + x->srow + i, &k.v.b.p, &k.v.b.n);
-      r[i] = set_has(LC_BYTES, nd->set, nd->n_set, &k) ? V_T : miss;
+      bool hit = false;
+      if (nd->n_set <= MW_IN_LINEAR) {
+        for (size_t s = 0; s < nd->n_set && !hit; s++)
+          hit = nd->set[s].v.b.n == k.v.b.n &&
+                (k.v.b.n == 0 || memcmp(nd->set[s].v.b.p, k.v.b.p, k.v.b.n) == 0);
+      } else {
+        hit = set_has(LC_BYTES, nd->set, nd->n_set, &k);
+      }
+      r[i] = hit ? V_T : miss;
     }
   } else {
     decode_vals(x, nd->col, 0);
-    for (int64_t i = 0; i < n; i++) {
-      mw_key k;
-      k.v.u = x->vals[0].u[i];
-      r[i] = set_has(c->lc, nd->set, nd->n_set, &k) ? V_T : miss;
+    if (nd->n_set <= MW_IN_LINEAR) {
+      uint8_t *hit = r; /* 0/1 per row, then mapped to TRUE / miss */
+      memset(hit, 0, (size_t)n);
+      for (size_t s = 0; s < nd->n_set; s++) {
+        if (c->lc == LC_F64) {
+          const double *v = x->vals[0].f;
+          double k = nd->set[s].v.f;
+          if (k != k) for (int64_t i = 0; i < n; i++) hit[i] |= (uint8_t)(v[i] != v[i]);
+          else for (int64_t i = 0; i < n; i++) hit[i] |= (uint8_t)(v[i] == k);
+        } else { /* int64 and uint64 equality are the same bit test */
+          const uint64_t *v = x->vals[0].u;
+          uint64_t k = nd->set[s].v.u;
+          for (int64_t i = 0; i < n; i++) hit[i] |= (uint8_t)(v[i] == k);
+        }
+      }
+      for (int64_t i = 0; i < n; i++) r[i] = hit[i] ? (uint8_t)V_T : miss;
+    } else {
+      for (int64_t i = 0; i < n; i++) {
+        mw_key k;
+        k.v.u = x->vals[0].u[i];
+        r[i] = set_has(c->lc, nd->set, nd->n_set, &k) ? V_T : miss;
+      }
     }
   }
   if (decode_valid(x, nd->col, x->valid)) apply_nulls(r, x->valid, n);
