@@ -1221,6 +1221,8 @@ mw_status mw_filter_eval(uint8_t *keep, const mw_bound_filter *f, const struct A
   if (start < 0 || len < 0 || start > batch->length || len > batch->length - start || batch->offset < 0)
     return mw_err(err, MW_ERR_INVALID, "filter: rows [%lld, +%lld) outside the batch of %lld rows",
                   (long long)start, (long long)len, (long long)batch->length);
+  if (batch->null_count != 0 && batch->n_buffers > 0 && !batch->buffers)
+    return mw_err(err, MW_ERR_INVALID, "filter: batch has nulls but no buffers");
   if (len == 0) return MW_OK;
   const bnode *root = &f->nodes[f->root];
   if (root->kind == N_CONST) {

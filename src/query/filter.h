@@ -84,8 +84,9 @@ size_t mw_filter_columns(const mw_bound_filter *f, const size_t **out);
  *
  * A term is one top-level AND-conjunct of the bound filter (the whole filter
  * when it is not an AND) that an ordered index on one column can answer:
- * `column OP literal` (or `literal OP column`, flipped), `column IN
- * (literals)`, or a bare bool column (= TRUE). The literal is already
+ * `column OP literal` (or `literal OP column`, flipped; NOT of one is the
+ * negated comparison), `column IN (literals)`, or a bare bool column
+ * (= TRUE; NOT flag = FALSE). The literal is already
  * converted to the column's key domain (mw_key_class_of of its type), and
  * the conversion is exact: the rows whose non-null cell k satisfies
  * `k op value` (mw_key_cmp order, as mw_btree_lookup answers it), or equals
