@@ -931,6 +931,27 @@ static void check_tree(const batch *b, const mw_expr *e, const char *what) {
     }
     diff_rows_checked += len;
   }
+  /* a gather of random rows (any order, repeats), longer than one chunk */
+  if (!bad) {
+    size_t nr = rndn(2) ? rndn(40) : 1024 + rndn(1500);
+    int64_t *rows = malloc((nr + 1) * sizeof *rows);
+    uint8_t *k2 = malloc(nr + 1);
+    for (size_t i = 0; i < nr; i++) rows[i] = (int64_t)rndn((size_t)b->n);
+    if (mw_filter_eval_rows(k2, f, &b->arr, rows, nr, &err) != MW_OK) {
+      CHECK(!"eval_rows");
+      fprintf(stderr, "  %s: eval_rows: %s\n", what, err.message);
+      bad = true;
+    }
+    for (size_t i = 0; i < nr && !bad; i++)
+      if (k2[i] != (ref[rows[i]] == RT)) {
+        CHECK(!"eval_rows matches the reference");
+        fprintf(stderr, "  %s: eval_rows: row %lld\n", what, (long long)rows[i]);
+        bad = true;
+      }
+    diff_rows_checked += (int64_t)nr;
+    free(rows);
+    free(k2);
+  }
   /* every term holds on every passing row; a none term means no row passes */
   const mw_filter_term *terms = NULL;
   size_t nt = mw_filter_index_terms(f, &terms);
@@ -1277,6 +1298,11 @@ static void test_eval_shape_and_helpers(void) {
   CHECK(strstr(err.message, "outside the batch") != NULL);
   CHECK_INT(mw_filter_eval(keep, f, &b.arr, -1, 1, &err), MW_ERR_INVALID);
   CHECK_OK(mw_filter_eval(keep, f, &b.arr, 3000, 0, &err), &err);
+  const int64_t bad_rows[3] = {0, 2999, 3000};
+  CHECK_INT(mw_filter_eval_rows(keep, f, &b.arr, bad_rows, 3, &err), MW_ERR_INVALID);
+  CHECK(strstr(err.message, "row 3000 (index 2 of the list)") != NULL);
+  CHECK_OK(mw_filter_eval_rows(keep, f, &b.arr, bad_rows, 2, &err), &err);
+  CHECK_OK(mw_filter_eval_rows(keep, f, &b.arr, NULL, 0, &err), &err);
   b.arr.n_children = NCOLS - 1;
   CHECK_INT(mw_filter_eval(keep, f, &b.arr, 0, 10, &err), MW_ERR_INVALID);
   b.arr.n_children = NCOLS;

@@ -861,7 +861,9 @@ mw_status mw_filter_bind(mw_bound_filter **out, const mw_expr *e, const struct A
 typedef struct ectx {
   const mw_bound_filter *f;
   const struct ArrowArray *batch;
-  int64_t srow;          /* struct-array index of the chunk's first row (offset included) */
+  int64_t srow;          /* struct-array index (offset included) of the chunk's first row,
+                            or with rows: of the batch's row 0 */
+  const int64_t *rows;   /* NULL: rows srow .. srow + n - 1; else srow + rows[i] */
   int64_t n;             /* rows in the chunk */
   uint8_t *masks;        /* (depth + 1) * MW_FILTER_CHUNK */
   union { int64_t i[MW_FILTER_CHUNK]; uint64_t u[MW_FILTER_CHUNK]; double f[MW_FILTER_CHUNK]; } *vals; /* [2] */
@@ -896,6 +898,20 @@ MW_DEF_LD(float, ld_float)
 MW_DEF_LD(double, ld_double)
 #define LOADV(T, buf, j) ld_##T(buf, j)
 
+/* Runs the body for i in [0, x->n) with J = J0 + the chunk's row i: a
+ * contiguous run (x->rows NULL: row i) or a gather (x->rows[i]). Two loops,
+ * so the contiguous one stays vectorisable. */
+#define ROWS_LOOP(x, J, J0, ...)                                                   \
+  do {                                                                             \
+    const int64_t *rows_ = (x)->rows;                                              \
+    int64_t j0_ = (J0), n_ = (x)->n;                                               \
+    if (!rows_) {                                                                  \
+      for (int64_t i = 0; i < n_; i++) { int64_t J = j0_ + i; __VA_ARGS__ }        \
+    } else {                                                                       \
+      for (int64_t i = 0; i < n_; i++) { int64_t J = j0_ + rows_[i]; __VA_ARGS__ } \
+    }                                                                              \
+  } while (0)
+
 static inline const struct ArrowArray *col_array(const ectx *x, int col) {
   return x->batch->children[x->f->cols[col].idx];
 }
@@ -916,16 +932,12 @@ static bool decode_valid(const ectx *x, int col, uint8_t *v) {
     memset(v, 1, (size_t)n);
     return false;
   }
-  int64_t j0 = a->offset + x->srow;
-  uint8_t any_null = 0;
-  for (int64_t i = 0; i < n; i++) {
-    uint8_t ok = 1;
-    if (bm) ok = (bm[(j0 + i) >> 3] >> ((j0 + i) & 7)) & 1;
-    if (sbm) ok &= (sbm[(x->srow + i) >> 3] >> ((x->srow + i) & 7)) & 1;
-    v[i] = ok;
-    any_null |= (uint8_t)!ok;
-  }
-  return any_null != 0;
+  if (bm) ROWS_LOOP(x, j, a->offset + x->srow, v[i] = (bm[j >> 3] >> (j & 7)) & 1;);
+  else memset(v, 1, (size_t)n);
+  if (sbm) ROWS_LOOP(x, j, x->srow, v[i] &= (sbm[j >> 3] >> (j & 7)) & 1;);
+  uint8_t all = 1;
+  for (int64_t i = 0; i < n; i++) all &= v[i];
+  return !all;
 }
 
 /* Decodes the chunk's values of a numeric / bool / temporal column into
@@ -933,31 +945,31 @@ static bool decode_valid(const ectx *x, int col, uint8_t *v) {
 static void decode_vals(const ectx *x, int col, int which) {
   const struct ArrowArray *a = col_array(x, col);
   const void *buf = a->buffers[1];
-  int64_t j0 = a->offset + x->srow, n = x->n;
+  int64_t j0 = a->offset + x->srow;
   int64_t *oi = x->vals[which].i;
   uint64_t *ou = x->vals[which].u;
   double *of = x->vals[which].f;
   switch (x->f->cols[col].type.id) {
     case MW_T_BOOL: {
       const uint8_t *bits = buf;
-      for (int64_t i = 0; i < n; i++) oi[i] = (bits[(j0 + i) >> 3] >> ((j0 + i) & 7)) & 1;
+      ROWS_LOOP(x, j, j0, oi[i] = (bits[j >> 3] >> (j & 7)) & 1;);
       break;
     }
-    case MW_T_INT8: for (int64_t i = 0; i < n; i++) oi[i] = LOADV(int8_t, buf, j0 + i); break;
-    case MW_T_INT16: for (int64_t i = 0; i < n; i++) oi[i] = LOADV(int16_t, buf, j0 + i); break;
+    case MW_T_INT8: ROWS_LOOP(x, j, j0, oi[i] = LOADV(int8_t, buf, j);); break;
+    case MW_T_INT16: ROWS_LOOP(x, j, j0, oi[i] = LOADV(int16_t, buf, j);); break;
     case MW_T_INT32: case MW_T_DATE32: case MW_T_TIME32:
-      for (int64_t i = 0; i < n; i++) oi[i] = LOADV(int32_t, buf, j0 + i);
+      ROWS_LOOP(x, j, j0, oi[i] = LOADV(int32_t, buf, j););
       break;
     case MW_T_INT64: case MW_T_DATE64: case MW_T_TIME64: case MW_T_TIMESTAMP: case MW_T_DURATION:
-      for (int64_t i = 0; i < n; i++) oi[i] = LOADV(int64_t, buf, j0 + i);
+      ROWS_LOOP(x, j, j0, oi[i] = LOADV(int64_t, buf, j););
       break;
-    case MW_T_UINT8: for (int64_t i = 0; i < n; i++) ou[i] = LOADV(uint8_t, buf, j0 + i); break;
-    case MW_T_UINT16: for (int64_t i = 0; i < n; i++) ou[i] = LOADV(uint16_t, buf, j0 + i); break;
-    case MW_T_UINT32: for (int64_t i = 0; i < n; i++) ou[i] = LOADV(uint32_t, buf, j0 + i); break;
-    case MW_T_UINT64: for (int64_t i = 0; i < n; i++) ou[i] = LOADV(uint64_t, buf, j0 + i); break;
-    case MW_T_FLOAT16: for (int64_t i = 0; i < n; i++) of[i] = half_to_double(LOADV(uint16_t, buf, j0 + i)); break;
-    case MW_T_FLOAT32: for (int64_t i = 0; i < n; i++) of[i] = LOADV(float, buf, j0 + i); break;
-    case MW_T_FLOAT64: for (int64_t i = 0; i < n; i++) of[i] = LOADV(double, buf, j0 + i); break;
+    case MW_T_UINT8: ROWS_LOOP(x, j, j0, ou[i] = LOADV(uint8_t, buf, j);); break;
+    case MW_T_UINT16: ROWS_LOOP(x, j, j0, ou[i] = LOADV(uint16_t, buf, j);); break;
+    case MW_T_UINT32: ROWS_LOOP(x, j, j0, ou[i] = LOADV(uint32_t, buf, j);); break;
+    case MW_T_UINT64: ROWS_LOOP(x, j, j0, ou[i] = LOADV(uint64_t, buf, j);); break;
+    case MW_T_FLOAT16: ROWS_LOOP(x, j, j0, of[i] = half_to_double(LOADV(uint16_t, buf, j));); break;
+    case MW_T_FLOAT32: ROWS_LOOP(x, j, j0, of[i] = LOADV(float, buf, j);); break;
+    case MW_T_FLOAT64: ROWS_LOOP(x, j, j0, of[i] = LOADV(double, buf, j);); break;
     default: break;
   }
 }
@@ -1006,30 +1018,31 @@ static void eval_cmp_lit(const ectx *x, const bnode *nd, uint8_t *r) {
     uint64_t kn = nd->key.v.b.n;
     if (op == X_EQ || op == X_NE) { /* lengths first: memcmp only on equal lengths */
       uint8_t hit = op == X_EQ ? V_T : V_F;
+      const uint8_t *data = a->buffers[2];
+      const void *offs = a->buffers[1];
       if (c->type.id == MW_T_LARGE_UTF8) {
-        for (int64_t i = 0; i < n; i++) {
-          int64_t s0 = LOADV(int64_t, a->buffers[1], j0 + i), s1 = LOADV(int64_t, a->buffers[1], j0 + i + 1);
-          bool eq = (uint64_t)(s1 - s0) == kn && (kn == 0 || memcmp((const uint8_t *)a->buffers[2] + s0, kp, kn) == 0);
+        ROWS_LOOP(x, j, j0, {
+          int64_t s0 = LOADV(int64_t, offs, j), s1 = LOADV(int64_t, offs, j + 1);
+          bool eq = (uint64_t)(s1 - s0) == kn && (kn == 0 || memcmp(data + s0, kp, kn) == 0);
           r[i] = eq ? hit : (uint8_t)(V_T - hit);
-        }
+        });
       } else {
-        for (int64_t i = 0; i < n; i++) {
-          int32_t s0 = LOADV(int32_t, a->buffers[1], j0 + i), s1 = LOADV(int32_t, a->buffers[1], j0 + i + 1);
-          bool eq = (uint64_t)(int64_t)(s1 - s0) == kn &&
-                    (kn == 0 || memcmp((const uint8_t *)a->buffers[2] + s0, kp, kn) == 0);
+        ROWS_LOOP(x, j, j0, {
+          int32_t s0 = LOADV(int32_t, offs, j), s1 = LOADV(int32_t, offs, j + 1);
+          bool eq = (uint64_t)(int64_t)(s1 - s0) == kn && (kn == 0 || memcmp(data + s0, kp, kn) == 0);
           r[i] = eq ? hit : (uint8_t)(V_T - hit);
-        }
+        });
       }
     } else {
       uint8_t tab[3]; /* result by comparison sign + 1 */
       for (int cm = -1; cm <= 1; cm++) tab[cm + 1] = xop_holds(op, cm) ? V_T : V_F;
       bool large = c->type.id == MW_T_LARGE_UTF8;
-      for (int64_t i = 0; i < n; i++) {
+      ROWS_LOOP(x, j, j0, {
         const uint8_t *p;
         uint64_t len;
-        str_at(a, large, j0 + i, &p, &len);
+        str_at(a, large, j, &p, &len);
         r[i] = tab[cmp_bytes(p, len, kp, kn) + 1];
-      }
+      });
     }
   } else {
     decode_vals(x, nd->col, 0);
@@ -1056,13 +1069,14 @@ static void eval_cmp_col(const ectx *x, const bnode *nd, uint8_t *r) {
   if (A->lc == LC_BYTES) {
     const struct ArrowArray *a = col_array(x, nd->col), *b = col_array(x, nd->col2);
     bool al = A->type.id == MW_T_LARGE_UTF8, bl = B->type.id == MW_T_LARGE_UTF8;
-    for (int64_t i = 0; i < n; i++) {
+    int64_t db = b->offset - a->offset; /* element of b = element of a + db */
+    ROWS_LOOP(x, j, a->offset + x->srow, {
       const uint8_t *p, *q;
       uint64_t pn, qn;
-      str_at(a, al, a->offset + x->srow + i, &p, &pn);
-      str_at(b, bl, b->offset + x->srow + i, &q, &qn);
+      str_at(a, al, j, &p, &pn);
+      str_at(b, bl, j + db, &q, &qn);
       r[i] = xop_holds(nd->op, cmp_bytes(p, pn, q, qn)) ? V_T : V_F;
-    }
+    });
   } else {
     decode_vals(x, nd->col, 0);
     decode_vals(x, nd->col2, 1);
@@ -1107,9 +1121,9 @@ static void eval_in(const ectx *x, const bnode *nd, uint8_t *r) {
   if (c->lc == LC_BYTES) {
     const struct ArrowArray *a = col_array(x, nd->col);
     bool large = c->type.id == MW_T_LARGE_UTF8;
-    for (int64_t i = 0; i < n; i++) {
+    ROWS_LOOP(x, j, a->offset + x->srow, {
       mw_key k;
-      str_at(a, large, a->offset + x->srow + i, &k.v.b.p, &k.v.b.n);
+      str_at(a, large, j, &k.v.b.p, &k.v.b.n);
       bool hit = false;
       if (nd->n_set <= MW_IN_LINEAR) {
         for (size_t s = 0; s < nd->n_set && !hit; s++)
@@ -1119,7 +1133,7 @@ static void eval_in(const ectx *x, const bnode *nd, uint8_t *r) {
         hit = set_has(LC_BYTES, nd->set, nd->n_set, &k);
       }
       r[i] = hit ? V_T : miss;
-    }
+    });
   } else {
     decode_vals(x, nd->col, 0);
     if (nd->n_set <= MW_IN_LINEAR) {
@@ -1212,24 +1226,30 @@ static mw_status check_column(const struct ArrowArray *batch, const bcol *c, int
   return MW_OK;
 }
 
-mw_status mw_filter_eval(uint8_t *keep, const mw_bound_filter *f, const struct ArrowArray *batch,
-                         int64_t start, int64_t len, mw_error *err) {
+/* Shared checks of both eval entry points. */
+static mw_status check_batch(const mw_bound_filter *f, const struct ArrowArray *batch, mw_error *err) {
   if (!batch || !f) return mw_err(err, MW_ERR_INVALID, "filter: NULL batch or filter");
   if (batch->n_children != (int64_t)f->n_fields || (f->n_fields && !batch->children))
     return mw_err(err, MW_ERR_INVALID, "filter: batch has %lld columns, the schema %zu",
                   (long long)batch->n_children, f->n_fields);
-  if (start < 0 || len < 0 || start > batch->length || len > batch->length - start || batch->offset < 0)
-    return mw_err(err, MW_ERR_INVALID, "filter: rows [%lld, +%lld) outside the batch of %lld rows",
-                  (long long)start, (long long)len, (long long)batch->length);
+  if (batch->length < 0 || batch->offset < 0)
+    return mw_err(err, MW_ERR_INVALID, "filter: batch length %lld / offset %lld",
+                  (long long)batch->length, (long long)batch->offset);
   if (batch->null_count != 0 && batch->n_buffers > 0 && !batch->buffers)
     return mw_err(err, MW_ERR_INVALID, "filter: batch has nulls but no buffers");
+  return MW_OK;
+}
+
+/* rows NULL: rows start .. start + len - 1; else rows[0 .. len). */
+static mw_status eval_impl(uint8_t *keep, const mw_bound_filter *f, const struct ArrowArray *batch,
+                           int64_t start, int64_t len, const int64_t *rows, mw_error *err) {
   if (len == 0) return MW_OK;
   const bnode *root = &f->nodes[f->root];
   if (root->kind == N_CONST) {
     memset(keep, root->v == V_T, (size_t)len);
     return MW_OK;
   }
-  int64_t need = batch->offset + start + len;
+  int64_t need = batch->offset + (rows ? batch->length : start + len);
   for (size_t i = 0; i < f->n_cols; i++)
     if (f->cols[i].used) MW_TRY(check_column(batch, &f->cols[i], need, err));
   size_t mask_bytes = (size_t)(f->depth + 1) * MW_FILTER_CHUNK;
@@ -1241,7 +1261,12 @@ mw_status mw_filter_eval(uint8_t *keep, const mw_bound_filter *f, const struct A
   x.masks = mem + vals_bytes;
   x.valid = x.masks + mask_bytes;
   for (int64_t done = 0; done < len; done += MW_FILTER_CHUNK) {
-    x.srow = batch->offset + start + done;
+    if (rows) {
+      x.srow = batch->offset;
+      x.rows = rows + done;
+    } else {
+      x.srow = batch->offset + start + done;
+    }
     x.n = len - done < MW_FILTER_CHUNK ? len - done : MW_FILTER_CHUNK;
     uint8_t *r = x.masks;
     eval_node(&x, f->root, r, 1);
@@ -1249,6 +1274,27 @@ mw_status mw_filter_eval(uint8_t *keep, const mw_bound_filter *f, const struct A
   }
   free(mem);
   return MW_OK;
+}
+
+mw_status mw_filter_eval(uint8_t *keep, const mw_bound_filter *f, const struct ArrowArray *batch,
+                         int64_t start, int64_t len, mw_error *err) {
+  MW_TRY(check_batch(f, batch, err));
+  if (start < 0 || len < 0 || start > batch->length || len > batch->length - start)
+    return mw_err(err, MW_ERR_INVALID, "filter: rows [%lld, +%lld) outside the batch of %lld rows",
+                  (long long)start, (long long)len, (long long)batch->length);
+  return eval_impl(keep, f, batch, start, len, NULL, err);
+}
+
+mw_status mw_filter_eval_rows(uint8_t *keep, const mw_bound_filter *f, const struct ArrowArray *batch,
+                              const int64_t *rows, size_t n_rows, mw_error *err) {
+  MW_TRY(check_batch(f, batch, err));
+  if (n_rows > (size_t)INT64_MAX || (n_rows && !rows))
+    return mw_err(err, MW_ERR_INVALID, "filter: bad row list");
+  for (size_t i = 0; i < n_rows; i++)
+    if (rows[i] < 0 || rows[i] >= batch->length)
+      return mw_err(err, MW_ERR_INVALID, "filter: row %lld (index %zu of the list) outside the batch of %lld rows",
+                    (long long)rows[i], i, (long long)batch->length);
+  return eval_impl(keep, f, batch, 0, (int64_t)n_rows, rows, err);
 }
 
 int mw_filter_constant(const mw_bound_filter *f) {

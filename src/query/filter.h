@@ -72,6 +72,14 @@ void mw_bound_filter_free(mw_bound_filter *f); /* NULL ok */
 mw_status mw_filter_eval(uint8_t *keep, const mw_bound_filter *f, const struct ArrowArray *batch,
                          int64_t start, int64_t len, mw_error *err);
 
+/* The same for a list of rows (e.g. the candidates an index returned):
+ * keep[k] = 1 when the filter is TRUE for row rows[k] of the batch (0-based
+ * logical rows: the struct's offset is added), for k in [0, n_rows). Rows
+ * may come in any order and repeat; one outside [0, batch->length) is
+ * MW_ERR_INVALID. The referenced columns must cover the whole batch. */
+mw_status mw_filter_eval_rows(uint8_t *keep, const mw_bound_filter *f, const struct ArrowArray *batch,
+                              const int64_t *rows, size_t n_rows, mw_error *err);
+
 /* When the filter folded to a constant: 1 = every row passes, 0 = no row
  * does (FALSE or unknown); -1 = it depends on the rows. */
 int mw_filter_constant(const mw_bound_filter *f);
@@ -101,7 +109,7 @@ size_t mw_filter_columns(const mw_bound_filter *f, const size_t **out);
  * This is only an optimisation: the rows of ANY one term are a superset of
  * the rows that pass the filter, so a caller may fetch the candidates of
  * one term from the index and must still evaluate the whole filter on
- * them (mw_filter_eval). */
+ * them (mw_filter_eval_rows evaluates just the candidates). */
 typedef struct mw_filter_term {
   size_t column;         /* child index in the bound schema */
   const char *name;      /* the column's name (owned by the bound filter) */
