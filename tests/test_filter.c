@@ -14,6 +14,7 @@
  * implementation. */
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 
 #include "arrow/c_data.h"
 #include "memtable/index_btree.h"
@@ -980,10 +981,10 @@ static void check_tree(const batch *b, const mw_expr *e, const char *what) {
 }
 
 static void test_random_differential(void) {
-#if defined(__SANITIZE_ADDRESS__)
-  const int n_batches = 4, n_trees = 150; /* ASan: fewer trees (each still > 1 chunk) */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  const int n_batches = 4, n_trees = 150; /* sanitizers: fewer trees (each still > 1 chunk) */
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
   const int n_batches = 4, n_trees = 150;
 #else
   const int n_batches = 6, n_trees = 400;
@@ -1352,6 +1353,71 @@ static void test_eval_shape_and_helpers(void) {
   free_batch(&b);
 }
 
+/* One bound filter shared by threads that also parse and bind their own
+ * (the parser's one-time locale setup, the binder's sort): same results. */
+typedef struct share_job {
+  const batch *b;
+  const mw_bound_filter *shared;
+  const char *text;
+  const uint8_t *want;
+  int mismatches;
+} share_job;
+
+static void *share_thread(void *arg) {
+  share_job *j = arg;
+  uint8_t *keep = malloc((size_t)j->b->n);
+  for (int rep = 0; rep < 20; rep++) {
+    mw_expr *e = NULL;
+    mw_bound_filter *own = NULL;
+    if (mw_expr_parse(&e, j->text, NULL) != MW_OK || mw_filter_bind(&own, e, &j->b->schema, NULL) != MW_OK) {
+      j->mismatches++;
+    } else {
+      const mw_bound_filter *fs[2] = {j->shared, own};
+      for (int k = 0; k < 2; k++)
+        if (mw_filter_eval(keep, fs[k], &j->b->arr, 0, j->b->n, NULL) != MW_OK ||
+            memcmp(keep, j->want, (size_t)j->b->n) != 0)
+          j->mismatches++;
+    }
+    mw_bound_filter_free(own);
+    mw_expr_free(e);
+  }
+  free(keep);
+  return NULL;
+}
+
+static void test_threads_share_filter(void) {
+  batch b;
+  make_batch(&b, 2500, 3, true, 15);
+  const char *text = "s IN ('a', 'b', 'zeta', 'ab', 'abc', 'ba', 'A', 'x', 'y', 'z', 'w', 'v', 'u', 't', 'r', 'q', 'p') "
+                     "AND (f64 > 0.5e0 OR i64 <= -1) OR NOT b AND u64 IN (5, 3, 2, 1, 0)";
+  mw_expr *e = NULL;
+  mw_bound_filter *f = NULL;
+  CHECK_OK(mw_expr_parse(&e, text, errp), errp);
+  CHECK_OK(mw_filter_bind(&f, e, &b.schema, errp), errp);
+  uint8_t *want = malloc((size_t)b.n);
+  CHECK_OK(mw_filter_eval(want, f, &b.arr, 0, b.n, errp), errp);
+  int64_t pass = 0;
+  for (int64_t r = 0; r < b.n; r++) {
+    CHECK_INT(want[r], ref_eval(&b, e, r) == RT);
+    pass += want[r];
+  }
+  CHECK(pass > 0 && pass < b.n);
+  share_job jobs[4];
+  pthread_t th[4];
+  for (int t = 0; t < 4; t++) {
+    jobs[t] = (share_job){.b = &b, .shared = f, .text = text, .want = want};
+    CHECK_INT(pthread_create(&th[t], NULL, share_thread, &jobs[t]), 0);
+  }
+  for (int t = 0; t < 4; t++) {
+    pthread_join(th[t], NULL);
+    CHECK_INT(jobs[t].mismatches, 0);
+  }
+  free(want);
+  mw_bound_filter_free(f);
+  mw_expr_free(e);
+  free_batch(&b);
+}
+
 int main(void) {
   init_pools();
   MW_RUN(test_parse_accept);
@@ -1365,5 +1431,6 @@ int main(void) {
   MW_RUN(test_eval_shape_and_helpers);
   MW_RUN(test_random_differential);
   MW_RUN(test_terms_exact_btree);
+  MW_RUN(test_threads_share_filter);
   return mw_test_finish();
 }
