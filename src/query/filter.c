@@ -865,9 +865,14 @@ typedef struct ectx {
                             or with rows: of the batch's row 0 */
   const int64_t *rows;   /* NULL: rows srow .. srow + n - 1; else srow + rows[i] */
   int64_t n;             /* rows in the chunk */
-  uint8_t *masks;        /* (depth + 1) * MW_FILTER_CHUNK */
-  union { int64_t i[MW_FILTER_CHUNK]; uint64_t u[MW_FILTER_CHUNK]; double f[MW_FILTER_CHUNK]; } *vals; /* [2] */
-  uint8_t *valid;        /* 2 * MW_FILTER_CHUNK: 1 = non-null */
+  int64_t cap;           /* rows per chunk the scratch holds (<= MW_FILTER_CHUNK) */
+  uint8_t *masks;        /* (depth + 1) * cap */
+  /* decoded values of up to two columns: integers (vi and vu share memory:
+   * signed/unsigned views of one buffer) and doubles, cap each */
+  int64_t *vi[2];
+  uint64_t *vu[2];
+  double *vf[2];
+  uint8_t *valid;        /* 2 * cap: 1 = non-null */
 } ectx;
 
 static double half_to_double(uint16_t h) {
@@ -946,9 +951,9 @@ static void decode_vals(const ectx *x, int col, int which) {
   const struct ArrowArray *a = col_array(x, col);
   const void *buf = a->buffers[1];
   int64_t j0 = a->offset + x->srow;
-  int64_t *oi = x->vals[which].i;
-  uint64_t *ou = x->vals[which].u;
-  double *of = x->vals[which].f;
+  int64_t *oi = x->vi[which];
+  uint64_t *ou = x->vu[which];
+  double *of = x->vf[which];
   switch (x->f->cols[col].type.id) {
     case MW_T_BOOL: {
       const uint8_t *bits = buf;
@@ -972,6 +977,12 @@ static void decode_vals(const ectx *x, int col, int which) {
     case MW_T_FLOAT64: ROWS_LOOP(x, j, j0, of[i] = LOADV(double, buf, j);); break;
     default: break;
   }
+}
+
+/* Decoded value i of buffer `which` as a key of class lc. */
+static inline void key_at(const ectx *x, lclass lc, int which, int64_t i, mw_key *k) {
+  if (lc == LC_F64) k->v.f = x->vf[which][i];
+  else k->v.u = x->vu[which][i];
 }
 
 /* Bytes of element i of the chunk of a utf8 / large_utf8 column. */
@@ -1047,15 +1058,15 @@ static void eval_cmp_lit(const ectx *x, const bnode *nd, uint8_t *r) {
   } else {
     decode_vals(x, nd->col, 0);
     if (c->lc == LC_I64) {
-      const int64_t *v = x->vals[0].i;
+      const int64_t *v = x->vi[0];
       int64_t k = nd->key.v.i;
       CMP_LOOPS(v, k, NO_NAN)
     } else if (c->lc == LC_U64) {
-      const uint64_t *v = x->vals[0].u;
+      const uint64_t *v = x->vu[0];
       uint64_t k = nd->key.v.u;
       CMP_LOOPS(v, k, NO_NAN)
     } else {
-      const double *v = x->vals[0].f;
+      const double *v = x->vf[0];
       double k = nd->key.v.f;
       CMP_LOOPS(v, k, IS_NAN)
     }
@@ -1081,20 +1092,20 @@ static void eval_cmp_col(const ectx *x, const bnode *nd, uint8_t *r) {
     decode_vals(x, nd->col, 0);
     decode_vals(x, nd->col2, 1);
     if (A->lc == LC_I64 && B->lc == LC_I64) {
-      const int64_t *u = x->vals[0].i, *v = x->vals[1].i;
+      const int64_t *u = x->vi[0], *v = x->vi[1];
       for (int64_t i = 0; i < n; i++) r[i] = xop_holds(nd->op, (u[i] > v[i]) - (u[i] < v[i])) ? V_T : V_F;
     } else {
       for (int64_t i = 0; i < n; i++) {
         mw_key ka, kb;
-        ka.v.u = x->vals[0].u[i];
-        kb.v.u = x->vals[1].u[i];
+        key_at(x, A->lc, 0, i, &ka);
+        key_at(x, B->lc, 1, i, &kb);
         r[i] = xop_holds(nd->op, num_cmp(A->lc, &ka, B->lc, &kb)) ? V_T : V_F;
       }
     }
   }
   bool na = decode_valid(x, nd->col, x->valid);
   if (na) apply_nulls(r, x->valid, n);
-  if (decode_valid(x, nd->col2, x->valid + MW_FILTER_CHUNK)) apply_nulls(r, x->valid + MW_FILTER_CHUNK, n);
+  if (decode_valid(x, nd->col2, x->valid + x->cap)) apply_nulls(r, x->valid + x->cap, n);
 }
 
 static bool set_has(lclass lc, const mw_key *set, size_t n, const mw_key *k) {
@@ -1141,12 +1152,12 @@ static void eval_in(const ectx *x, const bnode *nd, uint8_t *r) {
       memset(hit, 0, (size_t)n);
       for (size_t s = 0; s < nd->n_set; s++) {
         if (c->lc == LC_F64) {
-          const double *v = x->vals[0].f;
+          const double *v = x->vf[0];
           double k = nd->set[s].v.f;
           if (k != k) for (int64_t i = 0; i < n; i++) hit[i] |= (uint8_t)(v[i] != v[i]);
           else for (int64_t i = 0; i < n; i++) hit[i] |= (uint8_t)(v[i] == k);
         } else { /* int64 and uint64 equality are the same bit test */
-          const uint64_t *v = x->vals[0].u;
+          const uint64_t *v = x->vu[0];
           uint64_t k = nd->set[s].v.u;
           for (int64_t i = 0; i < n; i++) hit[i] |= (uint8_t)(v[i] == k);
         }
@@ -1155,7 +1166,7 @@ static void eval_in(const ectx *x, const bnode *nd, uint8_t *r) {
     } else {
       for (int64_t i = 0; i < n; i++) {
         mw_key k;
-        k.v.u = x->vals[0].u[i];
+        key_at(x, c->lc, 0, i, &k);
         r[i] = set_has(c->lc, nd->set, nd->n_set, &k) ? V_T : miss;
       }
     }
@@ -1187,7 +1198,7 @@ static void eval_node(const ectx *x, int k, uint8_t *r, int level) {
       return;
     case N_AND: case N_OR: {
       bool is_and = nd->kind == N_AND;
-      uint8_t *t = x->masks + (size_t)level * MW_FILTER_CHUNK;
+      uint8_t *t = x->masks + (size_t)level * (size_t)x->cap;
       eval_node(x, nd->kids[0], r, level);
       for (size_t c = 1; c < nd->n_kids; c++) {
         /* short-circuit: the chunk is decided once all FALSE (AND) / TRUE (OR) */
@@ -1252,14 +1263,22 @@ static mw_status eval_impl(uint8_t *keep, const mw_bound_filter *f, const struct
   int64_t need = batch->offset + (rows ? batch->length : start + len);
   for (size_t i = 0; i < f->n_cols; i++)
     if (f->cols[i].used) MW_TRY(check_column(batch, &f->cols[i], need, err));
-  size_t mask_bytes = (size_t)(f->depth + 1) * MW_FILTER_CHUNK;
-  size_t vals_bytes = 2 * sizeof(*((ectx *)0)->vals);
-  uint8_t *mem = malloc(vals_bytes + mask_bytes + 2 * MW_FILTER_CHUNK);
+  /* scratch for one chunk: on the stack for short evaluations (a few rows,
+   * e.g. index candidates one at a time), else one allocation */
+  int64_t cap = len < MW_FILTER_CHUNK ? len : MW_FILTER_CHUNK;
+  size_t ucap = (size_t)cap;
+  size_t bytes = 4 * ucap * 8 + (size_t)(f->depth + 1) * ucap + 2 * ucap;
+  uint64_t stack_mem[512];
+  uint8_t *mem = bytes <= sizeof stack_mem ? (uint8_t *)stack_mem : malloc(bytes);
   if (!mem) return mw_err(err, MW_ERR_NOMEM, "filter: out of memory");
-  ectx x = {.f = f, .batch = batch};
-  x.vals = (void *)mem;
-  x.masks = mem + vals_bytes;
-  x.valid = x.masks + mask_bytes;
+  ectx x = {.f = f, .batch = batch, .cap = cap};
+  for (int w = 0; w < 2; w++) {
+    x.vu[w] = (uint64_t *)(void *)(mem + (size_t)w * ucap * 8);
+    x.vi[w] = (int64_t *)(void *)x.vu[w];
+    x.vf[w] = (double *)(void *)(mem + (size_t)(2 + w) * ucap * 8);
+  }
+  x.masks = mem + 4 * ucap * 8;
+  x.valid = x.masks + (size_t)(f->depth + 1) * ucap;
   for (int64_t done = 0; done < len; done += MW_FILTER_CHUNK) {
     if (rows) {
       x.srow = batch->offset;
@@ -1272,7 +1291,7 @@ static mw_status eval_impl(uint8_t *keep, const mw_bound_filter *f, const struct
     eval_node(&x, f->root, r, 1);
     for (int64_t i = 0; i < x.n; i++) keep[done + i] = (uint8_t)(r[i] >> 1);
   }
-  free(mem);
+  if (mem != (uint8_t *)stack_mem) free(mem);
   return MW_OK;
 }
 
