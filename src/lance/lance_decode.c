@@ -40,6 +40,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lz4.h>
+#include <zstd.h>
+
 #include "common/error.h"
 #include "lance/pb.h"
 
@@ -82,23 +85,27 @@ void mw_lv_init(mw_lv *v, mw_lv_kind kind, uint32_t width, uint32_t dim) {
   mw_buf_init(&v->data);
   mw_buf_init(&v->offs);
   mw_buf_init(&v->valid);
+  mw_buf_init(&v->ivalid);
 }
 
 void mw_lv_free(mw_lv *v) {
   mw_buf_free(&v->data);
   mw_buf_free(&v->offs);
   mw_buf_free(&v->valid);
+  mw_buf_free(&v->ivalid);
   v->n = 0;
 }
 
 void mw_lance_page_free(mw_lance_page *p) {
   mw_lv_free(&p->v);
+  free(p->fsst);
+  p->fsst = NULL;
   free(p->rep);
   free(p->def);
   p->rep = p->def = NULL;
 }
 
-static bool lv_ok(const mw_lv *v) { return !v->data.failed && !v->offs.failed && !v->valid.failed; }
+static bool lv_ok(const mw_lv *v) { return !v->data.failed && !v->offs.failed && !v->valid.failed && !v->ivalid.failed; }
 
 /* ---- protobuf helpers: a message is walked whole once (pb_valid), then
  * fields are looked up */
@@ -224,6 +231,19 @@ static void lv_pad(mw_lv *v, uint64_t k) {
   }
 }
 
+/* item validity of a fixed_size_list: k items from bits (starting at bit
+ * `from`) appended after the items already held */
+static void lv_item_valid(mw_lv *v, uint64_t at_item, const uint8_t *bits, uint64_t from, uint64_t k) {
+  if (!v->has_ivalid) {
+    bool all = true;
+    for (uint64_t j = 0; j < k && all; j++) all = (bits[(from + j) >> 3] >> ((from + j) & 7)) & 1;
+    if (all) return;
+    v->has_ivalid = true;
+    bits_fill(&v->ivalid, 0, at_item, true);
+  }
+  bits_append(&v->ivalid, at_item, bits, from, k);
+}
+
 /* ---- 2.1 compressive encodings ----
  * ce_decode appends n values to v (of v's shape) from the value buffers of
  * one mini-block chunk (or of a whole page for levels). */
@@ -231,6 +251,7 @@ static void lv_pad(mw_lv *v, uint64_t k) {
 typedef struct vbufs {
   span b[8];
   int n;
+  bool block; /* one whole-page buffer (levels, dictionary): block formats */
 } vbufs;
 
 static const char *ce_name(uint32_t which) {
@@ -295,7 +316,7 @@ static mw_status flat_decode(dctx *d, const uint8_t *m, size_t mn, span b, uint6
   return MW_OK;
 }
 
-static mw_status variable_decode(dctx *d, const uint8_t *m, size_t mn, span b, uint64_t n, mw_lv *v) {
+static mw_status variable_decode(dctx *d, const uint8_t *m, size_t mn, span b, uint64_t n, mw_lv *v, bool block) {
   if (v->kind != MW_LV_VAR) return corrupt(d, b.pos, "variable-width values in a fixed-width column");
   const uint8_t *oe, *fl;
   size_t oe_n, fl_n;
@@ -310,6 +331,28 @@ static mw_status variable_decode(dctx *d, const uint8_t *m, size_t mn, span b, u
   uint64_t ob = pb_u64(fl, fl_n, 1);
   if (ob != 32 && ob != 64) return corrupt(d, b.pos, "variable offsets of %llu bits", (unsigned long long)ob);
   unsigned w = (unsigned)(ob / 8);
+  if (block) {
+    /* [bits per offset][start of the bytes][offsets from 0][bytes], the two
+     * header words as wide as an offset */
+    if (b.n < 2 * (size_t)w || (w == 4 ? mw_load_u32le(b.p) : mw_load_u64le(b.p)) != ob)
+      return corrupt(d, b.pos, "variable block without its header");
+    uint64_t bs = w == 4 ? mw_load_u32le(b.p + 4) : mw_load_u64le(b.p + 8);
+    if (n + 1 > (b.n - 2 * w) / w || bs < 2 * w + (n + 1) * w || bs > b.n)
+      return corrupt(d, b.pos, "variable block of %zu bytes cannot hold %llu offsets", b.n, (unsigned long long)(n + 1));
+    const uint8_t *op = b.p + 2 * w, *data = b.p + bs;
+    uint64_t dn = b.n - bs, prev = w == 4 ? mw_load_u32le(op) : mw_load_u64le(op);
+    if (prev > dn) return corrupt(d, b.pos, "variable block first offset %llu past the data", (unsigned long long)prev);
+    lv_start_var(v);
+    for (uint64_t i = 0; i < n; i++) {
+      uint64_t o = w == 4 ? mw_load_u32le(op + (i + 1) * w) : mw_load_u64le(op + (i + 1) * w);
+      if (o < prev || o > dn)
+        return corrupt(d, b.pos + 2 * w + (i + 1) * w, "variable offset %llu of value %llu out of range", (unsigned long long)o,
+                       (unsigned long long)i);
+      var_append(v, data + prev, o - prev);
+      prev = o;
+    }
+    return MW_OK;
+  }
   if (n + 1 > b.n / w) return corrupt(d, b.pos, "variable buffer of %zu bytes cannot hold %llu offsets", b.n,
                                       (unsigned long long)(n + 1));
   uint64_t prev = w == 4 ? mw_load_u32le(b.p) : mw_load_u64le(b.p);
@@ -370,6 +413,102 @@ static mw_status inline_bp_decode(dctx *d, const uint8_t *m, size_t mn, span b, 
   return MW_OK;
 }
 
+/* out-of-line bitpacking: chunks of 1024 values packed at a fixed width
+ * (FastLanes layout, ceil(1024 * w / T) words of T each); the last partial
+ * chunk either packed whole or stored raw (told apart by the size) */
+static mw_status ool_bp_decode(dctx *d, const uint8_t *m, size_t mn, span b, uint64_t n, mw_lv *v) {
+  uint64_t ub = pb_u64(m, mn, 1);
+  const uint8_t *ve, *vm;
+  size_t ven, vmn;
+  uint32_t vw;
+  if (!pb_msg(m, mn, 3, &ve, &ven)) return corrupt(d, b.pos, "out-of-line bitpacking without values");
+  MW_TRY(pb_oneof(d, ve, ven, &vw, &vm, &vmn, b.pos, "bitpacked values"));
+  if (vw != 1) return unsupported(d, "out_of_line_bitpacking of compressed values");
+  uint64_t w = pb_u64(vm, vmn, 1);
+  if (ub != 8 && ub != 16 && ub != 32 && ub != 64) return corrupt(d, b.pos, "bitpacking of %llu-bit values", (unsigned long long)ub);
+  if (v->kind != MW_LV_FIXED || v->width != ub / 8 || v->dim)
+    return corrupt(d, b.pos, "bitpacking of %llu bits in a column of %u-byte values", (unsigned long long)ub, v->width);
+  if (w > ub) return corrupt(d, b.pos, "bit width %llu above %llu", (unsigned long long)w, (unsigned long long)ub);
+  unsigned T = (unsigned)(ub / 8);
+  uint64_t wpc = (1024 * w + ub - 1) / ub; /* words per chunk */
+  uint64_t whole = n / 1024, tail = n % 1024, words = b.n / T;
+  bool raw_tail = tail && words == whole * wpc + tail;
+  uint64_t need = whole * wpc + (tail ? (raw_tail ? tail : wpc) : 0);
+  if (words < need) return corrupt(d, b.pos, "bitpacked buffer of %zu bytes for %llu values at width %llu", b.n,
+                                   (unsigned long long)n, (unsigned long long)w);
+  uint8_t *tmp = malloc((size_t)1024 * T);
+  if (!tmp) return nomem(d);
+  for (uint64_t c = 0; c < whole + (tail ? 1 : 0); c++) {
+    uint64_t k = c < whole ? 1024 : tail;
+    const uint8_t *src = b.p + c * wpc * T;
+    if (c == whole && raw_tail) {
+      mw_buf_append(&v->data, src, (size_t)(k * T));
+      continue;
+    }
+    if (w == 0) memset(tmp, 0, (size_t)1024 * T);
+    else fl_unpack(tmp, src, T, (unsigned)w);
+    mw_buf_append(&v->data, tmp, (size_t)(k * T));
+  }
+  free(tmp);
+  v->n += n;
+  return MW_OK;
+}
+
+/* general compression of buffer 0 (LZ4 block with a u32 size prefix, or
+ * zstd: a u64 size prefix or a bare frame), then the inner encoding */
+static mw_status general_decode(dctx *d, const uint8_t *m, size_t mn, const vbufs *bufs, uint64_t n, mw_lv *v,
+                                const mw_lv *dict, int depth) {
+  span b = bufs->b[0];
+  const uint8_t *cm, *inner;
+  size_t cmn, inner_n;
+  if (!pb_msg(m, mn, 3, &inner, &inner_n)) return corrupt(d, b.pos, "general encoding without values");
+  pb_msg(m, mn, 1, &cm, &cmn);
+  uint64_t scheme = cm ? pb_u64(cm, cmn, 1) : 0;
+  uint8_t *out = NULL;
+  size_t out_n = 0;
+  if (scheme == 1) {
+    if (b.n < 4) return corrupt(d, b.pos, "lz4 buffer of %zu bytes", b.n);
+    uint32_t sz = mw_load_u32le(b.p);
+    if (sz > (1u << 30) || b.n - 4 > INT32_MAX) return corrupt(d, b.pos, "lz4 size %u too large", sz);
+    out = malloc(sz ? sz : 1);
+    if (!out) return nomem(d);
+    int got = LZ4_decompress_safe((const char *)b.p + 4, (char *)out, (int)(b.n - 4), (int)sz);
+    if (got < 0 || (uint32_t)got != sz) {
+      free(out);
+      return corrupt(d, b.pos, "lz4 block does not decompress to %u bytes", sz);
+    }
+    out_n = sz;
+  } else if (scheme == 2) {
+    const uint8_t *src = b.p;
+    size_t sn = b.n;
+    unsigned long long sz;
+    if (sn >= 4 && mw_load_u32le(src) == 0xFD2FB528u && (sn < 5 || !(src[4] & 0x10))) {
+      sz = ZSTD_getFrameContentSize(src, sn);
+    } else {
+      if (sn < 8) return corrupt(d, b.pos, "zstd buffer of %zu bytes", sn);
+      sz = mw_load_u64le(src);
+      src += 8;
+      sn -= 8;
+    }
+    if (sz > (1ull << 30)) return corrupt(d, b.pos, "zstd size unknown or too large");
+    out = malloc(sz ? (size_t)sz : 1);
+    if (!out) return nomem(d);
+    size_t got = ZSTD_decompress(out, (size_t)sz, src, sn);
+    if (ZSTD_isError(got) || got != sz) {
+      free(out);
+      return corrupt(d, b.pos, "zstd data does not decompress to %llu bytes", sz);
+    }
+    out_n = (size_t)sz;
+  } else {
+    return unsupported(d, "general with an unknown compression scheme");
+  }
+  vbufs nb = *bufs;
+  nb.b[0] = (span){out, out_n, b.pos};
+  mw_status s = ce_decode(d, inner, inner_n, &nb, n, v, dict, depth + 1);
+  free(out);
+  return s;
+}
+
 static mw_status constant_decode(dctx *d, const uint8_t *m, size_t mn, uint64_t n, mw_lv *v, uint64_t pos) {
   mw_pb_field f;
   if (!pb_get(m, mn, 1, &f) || f.wire_type != 2) {
@@ -387,6 +526,123 @@ static mw_status constant_decode(dctx *d, const uint8_t *m, size_t mn, uint64_t 
     for (uint64_t i = 0; i < n; i++) mw_buf_append(&v->data, f.data, f.len);
     v->n += n;
   }
+  return MW_OK;
+}
+
+/* FSST symbol table (Lance's export): u64 LE info ("FSST" in the top 32
+ * bits, bit 24 = compression on, low byte = symbol count), the symbols as 8
+ * bytes each, then one length byte per symbol. */
+typedef struct fsst_table {
+  bool on;
+  unsigned n;
+  uint8_t sym[255][8];
+  uint8_t len[255];
+} fsst_table;
+
+static mw_status fsst_table_read(dctx *d, fsst_table *t, const uint8_t *p, size_t n, uint64_t pos) {
+  if (n < 8) return corrupt(d, pos, "fsst symbol table of %zu bytes", n);
+  uint64_t info = mw_load_u64le(p);
+  if ((info >> 32) != 0x46535354u) return corrupt(d, pos, "fsst symbol table without its magic");
+  t->on = (info >> 24) & 1;
+  t->n = (unsigned)(info & 255);
+  if (t->n > 255 || n < 8 + (size_t)t->n * 9) return corrupt(d, pos, "fsst symbol table of %zu bytes for %u symbols", n, t->n);
+  for (unsigned i = 0; i < t->n; i++) {
+    memcpy(t->sym[i], p + 8 + 8 * i, 8);
+    t->len[i] = p[8 + 8 * t->n + i];
+    if (t->len[i] < 1 || t->len[i] > 8) return corrupt(d, pos, "fsst symbol %u of length %u", i, t->len[i]);
+  }
+  return MW_OK;
+}
+
+/* one compressed string: code 255 escapes the next byte, other codes are
+ * symbols */
+static mw_status fsst_expand(dctx *d, const fsst_table *t, const uint8_t *in, size_t n, mw_buf *out, uint64_t pos) {
+  if (!t->on) {
+    mw_buf_append(out, in, n);
+    return MW_OK;
+  }
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = in[i];
+    if (c == 255) {
+      if (i + 1 >= n) return corrupt(d, pos, "fsst escape at the end of a string");
+      mw_buf_u8(out, in[++i]);
+    } else if (c < t->n) {
+      mw_buf_append(out, t->sym[c], t->len[c]);
+    } else {
+      return corrupt(d, pos, "fsst code %u of a table with %u symbols", c, t->n);
+    }
+  }
+  return out->failed ? nomem(d) : MW_OK;
+}
+
+static mw_status fsst_decode(dctx *d, const uint8_t *m, size_t mn, const vbufs *bufs, uint64_t n, mw_lv *v, int depth) {
+  uint64_t pos = bufs->n ? bufs->b[0].pos : d->c->meta_pos;
+  if (v->kind != MW_LV_VAR) return corrupt(d, pos, "fsst in a fixed-width column");
+  mw_pb_field st;
+  const uint8_t *inner;
+  size_t inner_n;
+  if (!pb_get(m, mn, 1, &st) || st.wire_type != 2) return corrupt(d, pos, "fsst without a symbol table");
+  if (!pb_msg(m, mn, 2, &inner, &inner_n)) return corrupt(d, pos, "fsst without values");
+  fsst_table *t = malloc(sizeof *t);
+  if (!t) return nomem(d);
+  mw_status s = fsst_table_read(d, t, st.data, st.len, d->c->meta_pos);
+  mw_lv c;
+  mw_lv_init(&c, MW_LV_VAR, 0, 0);
+  if (s == MW_OK) s = ce_decode(d, inner, inner_n, bufs, n, &c, NULL, depth + 1);
+  lv_start_var(v);
+  for (uint64_t i = 0; s == MW_OK && i < c.n; i++) {
+    uint64_t a = mw_load_u64le(c.offs.data + 8 * i), b = mw_load_u64le(c.offs.data + 8 * (i + 1));
+    s = fsst_expand(d, t, c.data.data + a, (size_t)(b - a), &v->data, pos);
+    mw_buf_u64le(&v->offs, v->data.len);
+    v->n++;
+  }
+  mw_lv_free(&c);
+  free(t);
+  return s;
+}
+
+/* RLE: run values (flat of the value width) and u8/u16/u32 run lengths;
+ * in a mini-block two buffers, as a block (levels) one buffer framed as
+ * u64 values size, values, run lengths. Runs past n are an error. */
+static mw_status rle_decode(dctx *d, const uint8_t *m, size_t mn, const vbufs *bufs, uint64_t n, mw_lv *v) {
+  uint64_t pos = bufs->b[0].pos;
+  const uint8_t *ve, *le, *vm, *lm;
+  size_t ven, len_, vmn, lmn;
+  uint32_t vw, lw;
+  if (!pb_msg(m, mn, 1, &ve, &ven) || !pb_msg(m, mn, 2, &le, &len_)) return corrupt(d, pos, "rle without values or run lengths");
+  MW_TRY(pb_oneof(d, ve, ven, &vw, &vm, &vmn, pos, "rle values"));
+  MW_TRY(pb_oneof(d, le, len_, &lw, &lm, &lmn, pos, "rle run lengths"));
+  if (vw != 1 || lw != 1) return unsupported(d, "rle with compressed values or run lengths");
+  uint64_t vbits = pb_u64(vm, vmn, 1), lbits = pb_u64(lm, lmn, 1);
+  if (v->kind != MW_LV_FIXED || vbits != (uint64_t)v->width * 8 || v->dim)
+    return corrupt(d, pos, "rle of %llu-bit values in a column of %u-byte values", (unsigned long long)vbits, v->width);
+  if (lbits != 8 && lbits != 16 && lbits != 32) return corrupt(d, pos, "rle run lengths of %llu bits", (unsigned long long)lbits);
+  span vals, lens;
+  if (!bufs->block) {
+    if (bufs->n < 2) return corrupt(d, pos, "rle without a run-length buffer");
+    vals = bufs->b[0];
+    lens = bufs->b[1];
+  } else {
+    span b = bufs->b[0];
+    if (b.n < 8) return corrupt(d, b.pos, "rle block of %zu bytes", b.n);
+    uint64_t vs = mw_load_u64le(b.p);
+    if (vs > b.n - 8) return corrupt(d, b.pos, "rle values size %llu past the %zu-byte block", (unsigned long long)vs, b.n);
+    vals = (span){b.p + 8, (size_t)vs, b.pos + 8};
+    lens = (span){b.p + 8 + vs, b.n - 8 - (size_t)vs, b.pos + 8 + vs};
+  }
+  unsigned w = v->width, lb = (unsigned)(lbits / 8);
+  if (vals.n % w || lens.n % lb || vals.n / w != lens.n / lb)
+    return corrupt(d, vals.pos, "rle with %zu value bytes and %zu run-length bytes", vals.n, lens.n);
+  uint64_t runs = vals.n / w, got = 0;
+  for (uint64_t r = 0; r < runs && got < n; r++) {
+    uint64_t len = lb == 1 ? lens.p[r] : lb == 2 ? mw_load_u16le(lens.p + 2 * r) : mw_load_u32le(lens.p + 4 * r);
+    if (len > n - got) len = n - got;
+    for (uint64_t k = 0; k < len; k++) mw_buf_append(&v->data, vals.p + r * w, w);
+    got += len;
+    if (v->data.failed) return nomem(d);
+  }
+  if (got != n) return corrupt(d, vals.pos, "rle runs hold %llu values, expected %llu", (unsigned long long)got, (unsigned long long)n);
+  v->n += n;
   return MW_OK;
 }
 
@@ -424,22 +680,34 @@ static mw_status ce_decode(dctx *d, const uint8_t *enc, size_t enc_n, const vbuf
     return corrupt(d, pos, "%s encoding without a value buffer", ce_name(which));
   switch (which) {
     case 1: MW_TRY(flat_decode(d, m, mn, bufs->b[0], n, v, true)); break;
-    case 2: MW_TRY(variable_decode(d, m, mn, bufs->b[0], n, v)); break;
+    case 2: MW_TRY(variable_decode(d, m, mn, bufs->b[0], n, v, bufs->block)); break;
     case 3: MW_TRY(constant_decode(d, m, mn, n, v, pos)); break;
     case 5: MW_TRY(inline_bp_decode(d, m, mn, bufs->b[0], n, v)); break;
+    case 8: MW_TRY(rle_decode(d, m, mn, bufs, n, v)); break;
+    case 6: MW_TRY(fsst_decode(d, m, mn, bufs, n, v, depth)); break;
+    case 4: MW_TRY(ool_bp_decode(d, m, mn, bufs->b[0], n, v)); break;
+    case 10: MW_TRY(general_decode(d, m, mn, bufs, n, v, dict, depth)); break;
     case 11: {
       uint64_t dim = pb_u64(m, mn, 1);
-      if (pb_u64(m, mn, 3)) return unsupported(d, "fixed_size_list with item validity");
+      bool hv = pb_u64(m, mn, 3) != 0;
       if (v->kind != MW_LV_FIXED || dim == 0 || dim != v->dim)
         return corrupt(d, pos, "fixed_size_list of %llu items does not match the column", (unsigned long long)dim);
       if (n > UINT64_MAX / dim) return corrupt(d, pos, "fixed_size_list item count overflows");
       const uint8_t *inner;
       size_t inner_n;
       if (!pb_msg(m, mn, 2, &inner, &inner_n)) return corrupt(d, pos, "fixed_size_list without values");
+      vbufs ib = *bufs;
+      if (hv) { /* item validity in the first buffer, then the values */
+        if (bufs->n < 2 || bufs->b[0].n < (n * dim + 7) / 8)
+          return corrupt(d, pos, "fixed_size_list item validity missing or short");
+        lv_item_valid(v, v->n * dim, bufs->b[0].p, 0, n * dim);
+        for (int i = 1; i < bufs->n; i++) ib.b[i - 1] = bufs->b[i];
+        ib.n = bufs->n - 1;
+      }
       mw_lv items;
       mw_lv_init(&items, MW_LV_FIXED, v->width / v->dim, 0);
       items.data = v->data; /* items are appended straight to the values */
-      mw_status s = ce_decode(d, inner, inner_n, bufs, n * dim, &items, NULL, depth + 1);
+      mw_status s = ce_decode(d, inner, inner_n, &ib, n * dim, &items, NULL, depth + 1);
       v->data = items.data;
       if (s != MW_OK) return s;
       v->n += n;
@@ -476,7 +744,7 @@ static mw_status ce_decode(dctx *d, const uint8_t *enc, size_t enc_n, const vbuf
 static mw_status levels_to_u16(dctx *d, const uint8_t *enc, size_t enc_n, span b, uint64_t n, uint16_t *out) {
   mw_lv lv;
   mw_lv_init(&lv, MW_LV_FIXED, 2, 0);
-  vbufs vb = {.b = {b}, .n = 1};
+  vbufs vb = {.b = {b}, .n = 1, .block = true};
   mw_status s = ce_decode(d, enc, enc_n, &vb, n, &lv, NULL, 0);
   if (s == MW_OK && lv.n != n) s = corrupt(d, b.pos, "level buffer holds %llu levels, expected %llu", (unsigned long long)lv.n, (unsigned long long)n);
   if (s == MW_OK)
@@ -537,7 +805,7 @@ static mw_status decode_dictionary(dctx *d, const uint8_t *m, size_t mn, const m
   if (bufs->n < 3) return corrupt(d, d->c->meta_pos, "dictionary page without a dictionary buffer");
   uint64_t items = pb_u64(m, mn, 5);
   mw_lv_init(dict, shape->kind, shape->width, shape->dim);
-  vbufs vb = {.b = {{bufs->ptr[2], (size_t)bufs->len[2], bufs->pos[2]}}, .n = 1};
+  vbufs vb = {.b = {{bufs->ptr[2], (size_t)bufs->len[2], bufs->pos[2]}}, .n = 1, .block = true};
   /* general (LZ4 block) items are not decoded here yet */
   MW_TRY(ce_decode(d, de, de_n, &vb, items, dict, NULL, 0));
   return MW_OK;
@@ -714,6 +982,122 @@ static mw_status constant_layout(dctx *d, mw_lance_page *out, const uint8_t *m, 
   return lv_ok(&out->v) ? MW_OK : nomem(d);
 }
 
+/* full_zip_layout: buffer 0 holds every item zipped with its control word
+ * (rep << bits_def | def, 0/1/2/4 bytes); fixed: then bits_per_value / 8
+ * value bytes for every item (a fixed_size_list with validity puts its
+ * ceil(dim / 8) item-validity bytes first); variable: a length of
+ * bits_per_offset / 8 bytes and the bytes, only for valid visible items.
+ * Buffer 1 (a repetition index) is not needed to decode a whole page. */
+static mw_status full_zip_decode(dctx *d, mw_lance_page *out, const uint8_t *m, size_t mn,
+                                 const mw_lance_page_bufs *bufs, uint64_t rows) {
+  uint64_t mpos = d->c->meta_pos;
+  (void)rows;
+  MW_TRY(get_layers(d, out, m, mn, 8, mpos));
+  uint64_t brep = pb_u64(m, mn, 1), bdef = pb_u64(m, mn, 2), bpv = pb_u64(m, mn, 3), bpo = pb_u64(m, mn, 4);
+  uint64_t items = pb_u64(m, mn, 5);
+  if (brep > 16 || bdef > 16) return corrupt(d, mpos, "full-zip control word of %llu + %llu bits", (unsigned long long)brep, (unsigned long long)bdef);
+  if (brep) return unsupported(d, "full_zip_layout with repetition levels");
+  unsigned cw = brep + bdef == 0 ? 0 : brep + bdef <= 8 ? 1 : brep + bdef <= 16 ? 2 : 4;
+  const uint8_t *ve, *vm;
+  size_t ven, vmn;
+  uint32_t vw;
+  if (!pb_msg(m, mn, 7, &ve, &ven)) return corrupt(d, mpos, "full-zip layout without value compression");
+  MW_TRY(pb_oneof(d, ve, ven, &vw, &vm, &vmn, mpos, "full-zip values"));
+  if (bufs->n < 1) return corrupt(d, mpos, "full-zip page without buffers");
+  span b = {bufs->ptr[0], (size_t)bufs->len[0], bufs->pos[0]};
+  mw_lv *v = &out->v;
+  bool fixed = bpv != 0;
+  uint64_t fsl_dim = 0, vbytes = 0, ivbytes = 0;
+  if (fixed) {
+    if (bpv % 8) return corrupt(d, mpos, "full-zip values of %llu bits", (unsigned long long)bpv);
+    vbytes = bpv / 8;
+    if (vw == 11) {
+      fsl_dim = pb_u64(vm, vmn, 1);
+      if (pb_u64(vm, vmn, 3)) ivbytes = (fsl_dim + 7) / 8;
+      const uint8_t *ie, *im;
+      size_t ien, imn;
+      uint32_t iw;
+      if (!pb_msg(vm, vmn, 2, &ie, &ien)) return corrupt(d, mpos, "fixed_size_list without values");
+      MW_TRY(pb_oneof(d, ie, ien, &iw, &im, &imn, mpos, "fixed_size_list values"));
+      if (iw != 1) return unsupported(d, "full-zip fixed_size_list of compressed items");
+      if (fsl_dim != v->dim || v->kind != MW_LV_FIXED || pb_u64(im, imn, 1) * fsl_dim != (uint64_t)v->width * 8)
+        return corrupt(d, mpos, "full-zip fixed_size_list does not match the column");
+    } else if (vw == 1) {
+      if (pb_u64(vm, vmn, 1) != bpv) return corrupt(d, mpos, "full-zip flat width differs from bits_per_value");
+    } else {
+      return unsupported(d, ce_name(vw));
+    }
+    if (v->kind == MW_LV_VAR || (v->kind == MW_LV_FIXED && vbytes != v->width + ivbytes) || v->kind == MW_LV_BOOL)
+      return corrupt(d, mpos, "full-zip values of %llu bytes in a column of %u-byte values", (unsigned long long)vbytes, v->width);
+  } else {
+    fsst_table *ft = NULL;
+    if (vw == 6) {
+      mw_pb_field st;
+      const uint8_t *ie, *im;
+      size_t ien, imn;
+      uint32_t iw;
+      if (!pb_get(vm, vmn, 1, &st) || st.wire_type != 2 || !pb_msg(vm, vmn, 2, &ie, &ien))
+        return corrupt(d, mpos, "fsst without a symbol table or values");
+      MW_TRY(pb_oneof(d, ie, ien, &iw, &im, &imn, mpos, "fsst values"));
+      if (iw != 2) return unsupported(d, "full-zip fsst of non-variable values");
+      ft = malloc(sizeof *ft);
+      if (!ft) return nomem(d);
+      mw_status s = fsst_table_read(d, ft, st.data, st.len, mpos);
+      if (s != MW_OK) {
+        free(ft);
+        return s;
+      }
+    } else if (vw != 2) {
+      return unsupported(d, ce_name(vw));
+    }
+    out->fsst = ft;
+    if (bpo != 8 && bpo != 16 && bpo != 32 && bpo != 64) return corrupt(d, mpos, "full-zip lengths of %llu bits", (unsigned long long)bpo);
+    if (v->kind != MW_LV_VAR) return corrupt(d, mpos, "variable full-zip values in a fixed-width column");
+  }
+  if (bdef) {
+    out->def = malloc(items ? (size_t)items * 2 : 2);
+    if (!out->def) return nomem(d);
+    out->n_levels = items;
+  }
+  size_t at = 0;
+  for (uint64_t i = 0; i < items; i++) {
+    uint32_t word = 0;
+    if (cw > b.n - at) return corrupt(d, b.pos + at, "full-zip item %llu truncated", (unsigned long long)i);
+    for (unsigned k = 0; k < cw; k++) word |= (uint32_t)b.p[at + k] << (8 * k);
+    at += cw;
+    uint16_t def = (uint16_t)(word & ((1u << bdef) - 1));
+    if (bdef) out->def[i] = def;
+    if (fixed) {
+      if (vbytes > b.n - at) return corrupt(d, b.pos + at, "full-zip value %llu truncated", (unsigned long long)i);
+      if (ivbytes) lv_item_valid(v, v->n * fsl_dim, b.p + at, 0, fsl_dim);
+      mw_buf_append(&v->data, b.p + at + ivbytes, (size_t)(vbytes - ivbytes));
+      v->n++;
+      at += (size_t)vbytes;
+    } else if (def == 0) {
+      unsigned lb = (unsigned)(bpo / 8);
+      if (lb > b.n - at) return corrupt(d, b.pos + at, "full-zip length %llu truncated", (unsigned long long)i);
+      uint64_t len = 0;
+      for (unsigned k = 0; k < lb; k++) len |= (uint64_t)b.p[at + k] << (8 * k);
+      at += lb;
+      if (len > b.n - at) return corrupt(d, b.pos + at, "full-zip value %llu of %llu bytes truncated", (unsigned long long)i, (unsigned long long)len);
+      if (out->fsst) {
+        lv_start_var(v);
+        MW_TRY(fsst_expand(d, out->fsst, b.p + at, (size_t)len, &v->data, b.pos + at));
+        mw_buf_u64le(&v->offs, v->data.len);
+        v->n++;
+      } else {
+        var_append(v, b.p + at, len);
+      }
+      at += (size_t)len;
+    } else {
+      var_append(v, NULL, 0);
+    }
+    if (!lv_ok(v)) return nomem(d);
+  }
+  if (v->has_ivalid && v->ivalid.len < (v->n * fsl_dim + 7) / 8) bits_fill(&v->ivalid, v->n * fsl_dim, 0, true);
+  return MW_OK;
+}
+
 /* ---- 2.0 ArrayEncoding trees ---- */
 
 static mw_status page_buf(dctx *d, const uint8_t *buffer_msg, size_t bn, const mw_lance_page_bufs *bufs, span *out) {
@@ -879,6 +1263,7 @@ mw_status mw_lance_decode_page(mw_lance_page *out, const char *type_url, size_t 
   out->n_levels = 0;
   out->rep = out->def = NULL;
   out->n_layers = 0;
+  out->fsst = NULL;
   static const char u20[] = "/lance.encodings.ArrayEncoding", u21[] = "/lance.encodings21.PageLayout";
   if (url_len == sizeof u20 - 1 && memcmp(type_url, u20, url_len) == 0) {
     mw_status s = ae_decode(&d, enc, enc_len, bufs, rows, &out->v, 0);
@@ -899,7 +1284,7 @@ mw_status mw_lance_decode_page(mw_lance_page *out, const char *type_url, size_t 
   switch (which) {
     case 1: return miniblock_decode(&d, out, m, mn, bufs, rows);
     case 2: return constant_layout(&d, out, m, mn, rows);
-    case 3: return unsupported(&d, "full_zip_layout");
+    case 3: return full_zip_decode(&d, out, m, mn, bufs, rows);
     case 4: return unsupported(&d, "blob_layout");
     default: return unsupported(&d, "unknown PageLayout");
   }

@@ -28,6 +28,8 @@ typedef struct mw_lv {
   mw_buf offs;    /* MW_LV_VAR: n + 1 u64 offsets */
   mw_buf valid;   /* item validity bits, only when has_valid */
   bool has_valid;
+  mw_buf ivalid;  /* fixed_size_list: validity of each of the n * dim items */
+  bool has_ivalid;
 } mw_lv;
 
 /* A decoded page. levels: one per item slot and per null / empty list (only
@@ -39,6 +41,7 @@ typedef struct mw_lance_page {
   uint16_t *rep, *def; /* malloc'ed, NULL when absent */
   uint8_t layers[16];
   int n_layers;
+  void *fsst; /* decoder scratch (freed by mw_lance_page_free) */
 } mw_lance_page;
 
 /* The page's buffers as read from the file. */

@@ -581,6 +581,14 @@ static void copy_value(acc *a, const mw_lv *pv, uint64_t i, bool valid) {
       break;
     }
   }
+  if (v->dim && (pv->has_ivalid || v->has_ivalid)) {
+    if (!v->has_ivalid) {
+      v->has_ivalid = true;
+      for (uint64_t j = 0; j < v->n * v->dim; j++) setbit(&v->ivalid, j, true);
+    }
+    for (uint64_t j = 0; j < v->dim; j++)
+      setbit(&v->ivalid, v->n * v->dim + j, !pv->has_ivalid || getbit(pv->ivalid.data, i * v->dim + j));
+  }
   if (!valid && !v->has_valid) {
     v->has_valid = true;
     for (uint64_t j = 0; j < v->n; j++) setbit(&v->valid, j, true);
@@ -914,6 +922,10 @@ static mw_status leaf_array(struct ArrowArray *out, const rfield *f, acc *a, mw_
     if (s != MW_OK) {
       out->release(out);
       return s;
+    }
+    if (v->has_ivalid) {
+      out->children[0]->null_count = count_nulls(&v->ivalid, v->n * v->dim);
+      arr_take(out->children[0], 0, &v->ivalid);
     }
     arr_take(out->children[0], 1, &v->data);
   } else {
