@@ -151,7 +151,7 @@ static char names[64][16];
 
 /* a batch of the flat types (+ nested ones when nested), with nulls */
 static batch gen_batch(pool *pl, int64_t n, bool nested, int pct) {
-  int ncols = (int)N_FLAT + (nested ? 4 : 0);
+  int ncols = (int)N_FLAT + (nested ? 5 : 0);
   batch b;
   b.schema = new_sch(pl, "+s", "", false, ncols);
   b.array = new_arr(pl, n, 1, ncols);
@@ -193,8 +193,8 @@ static batch gen_batch(pool *pl, int64_t n, bool nested, int pct) {
     sa->children[2] = in;
     b.schema->children[c] = st;
     b.array->children[c] = sa;
-    /* lists: list<int64>, large_list<utf8>, list<bool>, list<fsl float 4> */
-    const char *lf[] = {"+l", "+L", "+l", "+l"}, *items[] = {"l", "u", "b", "+w:4"}, *ln[] = {"li", "lu", "lb", "lv"};
+    /* lists: list<int64>, large_list<utf8>, list<bool>, large_list<double> */
+    const char *lf[] = {"+l", "+L", "+l", "+L"}, *items[] = {"l", "u", "b", "g"}, *ln[] = {"li", "lu", "lb", "lg"};
     for (int k = 0; k < 4; k++) {
       struct ArrowSchema *ls = new_sch(pl, lf[k], ln[k], true, 1);
       ls->children[0] = new_sch(pl, items[k], "item", true, items[k][0] == '+' ? 1 : 0);
@@ -461,7 +461,11 @@ static void test_corrupt(void) {
   uint8_t *d = write_file(&b, MW_LANCE_V2_1, 64, 0, &n);
   mw_error e = {0}, *ep = &e;
   mw_lance_reader *r = NULL;
-  if (!d) return;
+  CHECK(d != NULL);
+  if (!d) {
+    pool_free(&pl);
+    return;
+  }
   CHECK_INT(mw_lance_reader_open_mem(&r, d, 39, "t.lance", ep), MW_ERR_CORRUPT);
   CHECK(strstr(e.message, "at byte") != NULL);
   CHECK_INT(mw_lance_reader_open_mem(&r, d, n - 1, "t.lance", ep), MW_ERR_CORRUPT);
