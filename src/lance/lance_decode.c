@@ -47,6 +47,7 @@
 #include "lance/pb.h"
 
 #define MAX_ENC_DEPTH 16
+#define MAX_PAGE_ITEMS ((uint64_t)1 << 28) /* items a list page may claim */
 
 typedef struct span {
   const uint8_t *p;
@@ -813,7 +814,6 @@ static mw_status decode_dictionary(dctx *d, const uint8_t *m, size_t mn, const m
 
 static mw_status miniblock_decode(dctx *d, mw_lance_page *out, const uint8_t *m, size_t mn,
                                   const mw_lance_page_bufs *bufs, uint64_t rows) {
-  (void)rows;
   uint64_t mpos = d->c->meta_pos;
   const uint8_t *rep_e = NULL, *def_e = NULL, *val_e = NULL;
   size_t rep_n = 0, def_n = 0, val_n = 0;
@@ -824,6 +824,12 @@ static mw_status miniblock_decode(dctx *d, mw_lance_page *out, const uint8_t *m,
   uint64_t nbuf = pb_u64(m, mn, 7), num_items = pb_u64(m, mn, 9);
   bool large = pb_u64(m, mn, 10) != 0;
   if (nbuf < 1 || nbuf > 8) return corrupt(d, mpos, "mini-block layout with %llu buffers", (unsigned long long)nbuf);
+  /* without lists every row is one item; lists: a sanity cap (every item
+   * costs memory to decode, a hostile page must not claim billions) */
+  if (!has_rep && num_items != rows)
+    return corrupt(d, mpos, "mini-block page of %llu rows holds %llu items", (unsigned long long)rows, (unsigned long long)num_items);
+  if (num_items > MAX_PAGE_ITEMS)
+    return corrupt(d, mpos, "mini-block page claims %llu items", (unsigned long long)num_items);
   if (bufs->n < 2) return corrupt(d, mpos, "mini-block page with %d buffers", bufs->n);
   mw_lv dict;
   memset(&dict, 0, sizeof dict);
@@ -899,7 +905,7 @@ static mw_status miniblock_decode(dctx *d, mw_lance_page *out, const uint8_t *m,
       if (q > c.n) q = c.n;
     }
     if (s != MW_OK) break;
-    if ((has_rep || has_def) && nl == 0 && k > 0) {
+    if ((has_rep || has_def) && nl < k) {
       s = corrupt(d, c.pos, "chunk %llu has %llu items and no levels", (unsigned long long)ci, (unsigned long long)k);
       break;
     }
@@ -991,12 +997,12 @@ static mw_status constant_layout(dctx *d, mw_lance_page *out, const uint8_t *m, 
 static mw_status full_zip_decode(dctx *d, mw_lance_page *out, const uint8_t *m, size_t mn,
                                  const mw_lance_page_bufs *bufs, uint64_t rows) {
   uint64_t mpos = d->c->meta_pos;
-  (void)rows;
   MW_TRY(get_layers(d, out, m, mn, 8, mpos));
   uint64_t brep = pb_u64(m, mn, 1), bdef = pb_u64(m, mn, 2), bpv = pb_u64(m, mn, 3), bpo = pb_u64(m, mn, 4);
   uint64_t items = pb_u64(m, mn, 5);
   if (brep > 16 || bdef > 16) return corrupt(d, mpos, "full-zip control word of %llu + %llu bits", (unsigned long long)brep, (unsigned long long)bdef);
   if (brep) return unsupported(d, "full_zip_layout with repetition levels");
+  if (items != rows) return corrupt(d, mpos, "full-zip page of %llu rows holds %llu items", (unsigned long long)rows, (unsigned long long)items);
   unsigned cw = brep + bdef == 0 ? 0 : brep + bdef <= 8 ? 1 : brep + bdef <= 16 ? 2 : 4;
   const uint8_t *ve, *vm;
   size_t ven, vmn;
