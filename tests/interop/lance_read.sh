@@ -12,7 +12,7 @@ set -u
 . "$(dirname "$0")/common.sh"
 need_node
 need_peers node_modules/@lancedb/lancedb/ node_modules/apache-arrow/
-js_tmp "$HERE/lance_read_tables.mjs"
+js_tmp "$HERE/lance_read_tables.mjs" "$HERE/lance_read_nested.mjs"
 DB="$TMP/db"
 mkdir -p "$DB" "$TMP/out"
 COLS="id low_i32 high_i64 small_u8 neg_i16 f32 f64 flag day ts word text long_text blob vec nothing same"
@@ -41,6 +41,20 @@ for spec in small:10 big:100000; do
     "$BIN" lance-cat "$f" --columns vec,id,text | sed -n '1p;31339,40002p' >"$TMP/range_want"
     cmp -s "$TMP/range" "$TMP/range_want" && ok "$name: row range 31337:40001" || fail "$name: row range differs"
   fi
+done
+# nested columns: structs (in structs) and lists with null / empty lists
+# and null items
+for spec in nest_small:10 nest_big:20000; do
+  name=${spec%%:*} rows=${spec#*:}
+  node "$TMP/js/lance_read_nested.mjs" "$DB" "$TMP/out" "$rows" "$name" >"$TMP/$name.log" 2>&1 \
+    || die "lance_read_nested.mjs $name: $(tail -3 "$TMP/$name.log")"
+  "$BIN" ipc-cat "$TMP/out/$name.arrows" >"$TMP/want" || die "ipc-cat of LanceDB's read of $name"
+  check "$name: LanceDB read $rows rows" "$rows" "$(($(wc -l <"$TMP/want") - 1))"
+  "$BIN" lance-cat "$DB/$name.lance" >"$TMP/got" 2>"$TMP/err"
+  check "$name: lance-cat exit" "0 " "$? $(head -c 300 "$TMP/err")"
+  check "$name: rows identical to LanceDB's" "$(tail -n +2 "$TMP/want" | sort | md5sum)" "$(tail -n +2 "$TMP/got" | sort | md5sum)"
+  "$BIN" lance-cat "$DB/$name.lance" --columns ls,st --rows 3:9 >"$TMP/got" 2>"$TMP/err"
+  check "$name: projection + range rows" 7 "$(wc -l <"$TMP/got")"
 done
 [ "$fails" = 0 ] && exit $fail
 echo "$fails failures" >&2
