@@ -1001,8 +1001,17 @@ static mw_status full_zip_decode(dctx *d, mw_lance_page *out, const uint8_t *m, 
   uint64_t brep = pb_u64(m, mn, 1), bdef = pb_u64(m, mn, 2), bpv = pb_u64(m, mn, 3), bpo = pb_u64(m, mn, 4);
   uint64_t items = pb_u64(m, mn, 5);
   if (brep > 16 || bdef > 16) return corrupt(d, mpos, "full-zip control word of %llu + %llu bits", (unsigned long long)brep, (unsigned long long)bdef);
-  if (brep) return unsupported(d, "full_zip_layout with repetition levels");
-  if (items != rows) return corrupt(d, mpos, "full-zip page of %llu rows holds %llu items", (unsigned long long)rows, (unsigned long long)items);
+  if (brep && pb_u64(m, mn, 3)) return unsupported(d, "fixed-width full_zip_layout with repetition levels");
+  if (!brep && items != rows)
+    return corrupt(d, mpos, "full-zip page of %llu rows holds %llu items", (unsigned long long)rows, (unsigned long long)items);
+  if (items > MAX_PAGE_ITEMS) return corrupt(d, mpos, "full-zip page claims %llu items", (unsigned long long)items);
+  /* visible levels: def values of the non-list layers (lists' null / empty
+   * levels have no item) */
+  unsigned max_vis = 0;
+  for (int j = 0; j < out->n_layers; j++) max_vis += out->layers[j] == 3 ? 1 : 0;
+  for (int j = 0; j < out->n_layers; j++)
+    if (out->layers[j] == 3 && j > 0 && (out->layers[j - 1] == 2 || out->layers[j - 1] >= 4))
+      return unsupported(d, "full_zip_layout with a nullable layer above a list");
   unsigned cw = brep + bdef == 0 ? 0 : brep + bdef <= 8 ? 1 : brep + bdef <= 16 ? 2 : 4;
   const uint8_t *ve, *vm;
   size_t ven, vmn;
@@ -1060,9 +1069,10 @@ static mw_status full_zip_decode(dctx *d, mw_lance_page *out, const uint8_t *m, 
     if (bpo != 8 && bpo != 16 && bpo != 32 && bpo != 64) return corrupt(d, mpos, "full-zip lengths of %llu bits", (unsigned long long)bpo);
     if (v->kind != MW_LV_VAR) return corrupt(d, mpos, "variable full-zip values in a fixed-width column");
   }
-  if (bdef) {
-    out->def = malloc(items ? (size_t)items * 2 : 2);
-    if (!out->def) return nomem(d);
+  if (bdef || brep) {
+    out->def = calloc(items ? (size_t)items : 1, 2);
+    out->rep = brep ? calloc(items ? (size_t)items : 1, 2) : NULL;
+    if (!out->def || (brep && !out->rep)) return nomem(d);
     out->n_levels = items;
   }
   size_t at = 0;
@@ -1072,7 +1082,9 @@ static mw_status full_zip_decode(dctx *d, mw_lance_page *out, const uint8_t *m, 
     for (unsigned k = 0; k < cw; k++) word |= (uint32_t)b.p[at + k] << (8 * k);
     at += cw;
     uint16_t def = (uint16_t)(word & ((1u << bdef) - 1));
-    if (bdef) out->def[i] = def;
+    if (out->def) out->def[i] = def;
+    if (out->rep) out->rep[i] = (uint16_t)(word >> bdef);
+    if (def > max_vis) continue; /* a null or empty list: no item */
     if (fixed) {
       if (vbytes > b.n - at) return corrupt(d, b.pos + at, "full-zip value %llu truncated", (unsigned long long)i);
       if (ivbytes) lv_item_valid(v, v->n * fsl_dim, b.p + at, 0, fsl_dim);
@@ -1101,6 +1113,10 @@ static mw_status full_zip_decode(dctx *d, mw_lance_page *out, const uint8_t *m, 
     if (!lv_ok(v)) return nomem(d);
   }
   if (v->has_ivalid && v->ivalid.len < (v->n * fsl_dim + 7) / 8) bits_fill(&v->ivalid, v->n * fsl_dim, 0, true);
+  if (at != b.n) return corrupt(d, b.pos + at, "full-zip data has %zu bytes after the last item", b.n - at);
+  uint64_t vis = pb_u64(m, mn, 6);
+  if (brep && vis != v->n)
+    return corrupt(d, mpos, "full-zip page holds %llu visible items, its layout says %llu", (unsigned long long)v->n, (unsigned long long)vis);
   return MW_OK;
 }
 

@@ -1,10 +1,11 @@
 // Usage: node lance_read_nested.mjs DB_DIR OUT_DIR ROWS NAME
 // LanceDB creates table NAME with ROWS rows of nested columns: id int64,
 // st struct<a int32, b utf8, inner struct<z double>> (null structs, null
-// inner structs, null fields), li list<int32> and ls list<utf8> (null
-// lists, empty lists, null items). LanceDB reads it back and the rows are
-// written as an Arrow IPC stream OUT_DIR/NAME.arrows (what `memwal
-// lance-cat` of the dataset must print). Values are deterministic.
+// inner structs, null fields); li list<int32>, ls list<utf8> and ll
+// list<utf8> of long strings (full-zip pages), with null lists, empty lists
+// and null items. LanceDB reads it back and the rows are written as an Arrow
+// IPC stream OUT_DIR/NAME.arrows (what `memwal lance-cat` of the dataset
+// must print). Values are deterministic.
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as lancedb from "@lancedb/lancedb";
@@ -18,12 +19,14 @@ const schema = new A.Schema([
   new A.Field("st", st, true),
   new A.Field("li", new A.List(new A.Field("item", new A.Int32(), true)), true),
   new A.Field("ls", new A.List(new A.Field("item", new A.Utf8(), true)), true),
+  new A.Field("ll", new A.List(new A.Field("item", new A.Utf8(), true)), true),
 ]);
-const rows = { id: [], st: [], li: [], ls: [] };
+const rows = { id: [], st: [], li: [], ls: [], ll: [] };
 for (let i = 0; i < N; i++) {
   rows.id.push(BigInt(i));
   rows.st.push(i % 11 === 5 ? null : { a: i % 3 === 0 ? null : i, b: i % 4 === 1 ? null : `s${i % 50}`, inner: i % 13 === 2 ? null : { z: i % 5 === 0 ? null : i / 4 } });
   rows.li.push(i % 9 === 4 ? null : i % 9 === 5 ? [] : Array.from({ length: i % 6 }, (_, k) => (k === 2 && i % 2 ? null : i * 10 + k)));
+  rows.ll.push(i % 8 === 1 ? null : i % 8 === 2 ? [] : Array.from({ length: 1 + (i % 3) }, (_, k) => (k === 1 && i % 5 === 0 ? null : `${i}/${k}:` + "long".repeat(80 + (i % 17)))));
   rows.ls.push(i % 10 === 3 ? null : i % 10 === 6 ? [] : Array.from({ length: i % 4 }, (_, k) => (k === 1 && i % 3 === 0 ? null : `v${i}_${k}`)));
 }
 const vecs = schema.fields.map((f) => A.vectorFromArray(rows[f.name], f.type));
