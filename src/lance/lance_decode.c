@@ -20,17 +20,26 @@
  *     the last chunk's count = num_items - the others; buffer 1 = the
  *     chunks, each: u16 num_levels, [u16 rep bytes], [u16 def bytes],
  *     num_buffers sizes (u16, u32 with large chunks), 0xFE pad to 8, then rep,
- *     def and each value buffer, each padded to 8; buffer 2 = dictionary
- *     (when the layout has one).
- *   all_null_layout (constant): every item null (or an inline value).
- *   Compressive encodings for values and levels: flat, variable (offsets
- *   flat 32/64 in front of the bytes, relative to the buffer start),
- *   fixed_size_list (without item validity), constant, inline bitpacking
- *   (FastLanes: per chunk of up to 1024 values a T-sized bit width then
- *   1024 * W / T words of T; value index of (row, lane) =
- *   FL_ORDER[row / 8] * 16 + (row % 8) * 128 + lane, FL_ORDER = 0 4 2 6 1 5 3
- *   7), dictionary (indices decoded, then looked up in the dictionary page
- *   buffer). Everything else: "unsupported encoding X in column Y".
+ *     def and each value buffer, each padded to 8; buffer 2 = the dictionary
+ *     when the layout has one (the chunks then hold indices into it).
+ *   full_zip_layout: per item a control word (rep << bits_def | def) zipped
+ *     with its value: fixed bytes (a fixed_size_list with item validity puts
+ *     the validity bits first), or a length + bytes for valid variable items.
+ *   all_null_layout (constant): every item null, or an inline value.
+ *   Compressive encodings (values, levels, dictionaries): flat; variable
+ *   (mini-block: offsets relative to the buffer in front of the bytes; block:
+ *   [bits per offset][bytes start][offsets from 0][bytes]); constant;
+ *   inline bitpacking (per chunk of up to 1024 values a T-sized bit width
+ *   then 1024 * W / T words) and out-of-line bitpacking (chunks of 1024 at a
+ *   fixed width, a raw or padded tail), both FastLanes: value index of (row,
+ *   lane) = FL_ORDER[row / 8] * 16 + (row % 8) * 128 + lane, FL_ORDER = 0 4
+ *   2 6 1 5 3 7; RLE (values + u8/u16/u32 run lengths: two mini-block
+ *   buffers, or one block [u64 values size][values][lengths]); general
+ *   (LZ4 block with a u32 size prefix, zstd with a u64 prefix or a bare
+ *   frame) around any of these; FSST (symbol table in the protobuf: u64
+ *   info, 8-byte symbols, lengths; code 255 escapes a literal byte);
+ *   fixed_size_list (with or without item validity).
+ *   Anything else: "unsupported encoding X in column Y".
  * Every size and offset is checked before use; messages give the file
  * offset of the offending page buffer (plus the offset inside it). */
 #include "lance/lance_decode.h"
@@ -807,7 +816,6 @@ static mw_status decode_dictionary(dctx *d, const uint8_t *m, size_t mn, const m
   uint64_t items = pb_u64(m, mn, 5);
   mw_lv_init(dict, shape->kind, shape->width, shape->dim);
   vbufs vb = {.b = {{bufs->ptr[2], (size_t)bufs->len[2], bufs->pos[2]}}, .n = 1, .block = true};
-  /* general (LZ4 block) items are not decoded here yet */
   MW_TRY(ce_decode(d, de, de_n, &vb, items, dict, NULL, 0));
   return MW_OK;
 }
