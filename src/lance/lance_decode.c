@@ -25,7 +25,10 @@
  *   full_zip_layout: per item a control word (rep << bits_def | def) zipped
  *     with its value: fixed bytes (a fixed_size_list with item validity puts
  *     the validity bits first), or a length + bytes for valid variable items.
- *   all_null_layout (constant): every item null, or an inline value.
+ *   constant layout (all_null_layout): one value for every item, inline
+ *     (field 6) or in page buffer 0 (framed: u32 buffer count, u32 sizes,
+ *     then the value, or 2 offsets + bytes for variable width); neither:
+ *     every item null.
  *   Compressive encodings (values, levels, dictionaries): flat; variable
  *   (mini-block: offsets relative to the buffer in front of the bytes; block:
  *   [bits per offset][bytes start][offsets from 0][bytes]); constant;
@@ -957,19 +960,49 @@ static mw_status miniblock_decode(dctx *d, mw_lance_page *out, const uint8_t *m,
 
 /* all_null_layout / constant layout: every item null unless the layout
  * carries an inline value (field 6) */
-static mw_status constant_layout(dctx *d, mw_lance_page *out, const uint8_t *m, size_t mn, uint64_t rows) {
+static mw_status constant_layout(dctx *d, mw_lance_page *out, const uint8_t *m, size_t mn,
+                                const mw_lance_page_bufs *bufs, uint64_t rows) {
   MW_TRY(get_layers(d, out, m, mn, 5, d->c->meta_pos));
   for (int i = 0; i < out->n_layers; i++)
     if (out->layers[i] == 2 || out->layers[i] >= 4) return unsupported(d, "constant layout of list columns");
   mw_pb_field f;
+  if (pb_get(m, mn, 7, &f) || pb_get(m, mn, 8, &f)) return unsupported(d, "constant layout with rep/def levels");
+  /* the value: inline, else the page's buffer 0, else none (all null) */
+  const uint8_t *val = NULL;
+  size_t val_n = 0;
   if (pb_get(m, mn, 6, &f) && f.wire_type == 2) {
-    uint8_t e[2] = {0, 0};
-    (void)e;
-    mw_buf enc;
+    val = f.data;
+    val_n = f.len;
+  } else if (bufs->n >= 1) {
+    /* a value in a buffer is framed as [u32 buffer count][u32 size each]
+     * [buffers]: one buffer (the value) for fixed width; offsets (2, of 4
+     * or 8 bytes) and the bytes for variable width */
+    const uint8_t *p = bufs->ptr[0];
+    size_t n = (size_t)bufs->len[0];
+    uint64_t pos = bufs->pos[0];
+    uint32_t nb = n >= 4 ? mw_load_u32le(p) : 0;
+    if (nb < 1 || nb > 2 || n < 4 + 4 * (size_t)nb) return corrupt(d, pos, "constant value buffer without its framing");
+    uint64_t s0 = mw_load_u32le(p + 4), s1 = nb == 2 ? mw_load_u32le(p + 8) : 0;
+    size_t h = 4 + 4 * (size_t)nb;
+    if (s0 + s1 != n - h) return corrupt(d, pos, "constant value buffer of %zu bytes frames %llu + %llu", n, (unsigned long long)s0, (unsigned long long)s1);
+    if (nb == 1) {
+      val = p + h;
+      val_n = (size_t)s0;
+    } else {
+      if (s0 != 8 && s0 != 16) return corrupt(d, pos, "constant value offsets of %llu bytes", (unsigned long long)s0);
+      unsigned w = (unsigned)(s0 / 2);
+      uint64_t a = w == 4 ? mw_load_u32le(p + h) : mw_load_u64le(p + h);
+      uint64_t b = w == 4 ? mw_load_u32le(p + h + w) : mw_load_u64le(p + h + w);
+      if (a > b || b > s1) return corrupt(d, pos + h, "constant value offsets %llu..%llu past %llu bytes", (unsigned long long)a, (unsigned long long)b, (unsigned long long)s1);
+      val = p + h + s0 + a;
+      val_n = (size_t)(b - a);
+    }
+  }
+  if (val) {
+    mw_buf enc, ce;
     mw_buf_init(&enc);
-    mw_pb_bytes(&enc, 1, f.data, f.len);
-    mw_buf ce;
     mw_buf_init(&ce);
+    mw_pb_bytes(&enc, 1, val, val_n);
     mw_pb_msg(&ce, 3, &enc);
     vbufs vb = {.n = 0};
     mw_status s = mw_buf_ok(&ce) ? ce_decode(d, ce.data, ce.len, &vb, rows, &out->v, NULL, 0) : nomem(d);
@@ -978,13 +1011,12 @@ static mw_status constant_layout(dctx *d, mw_lance_page *out, const uint8_t *m, 
     return s;
   }
   /* all null: the innermost nullable layer is null for every row */
-  if (pb_get(m, mn, 7, &f) || pb_get(m, mn, 8, &f)) return unsupported(d, "constant layout with rep/def buffers");
+  int j = 0;
+  while (j < out->n_layers && out->layers[j] != 3) j++;
+  if (j == out->n_layers) return corrupt(d, d->c->meta_pos, "all-null page without a nullable layer");
   lv_pad(&out->v, rows);
-  if (out->layers[0] != 3) {
-    /* a null struct layer: every row at the first nullable layer's def 1 */
-    int j = 0;
-    while (j < out->n_layers && out->layers[j] != 3) j++;
-    if (j == out->n_layers) return corrupt(d, d->c->meta_pos, "all-null page without a nullable layer");
+  if (j > 0) {
+    /* a null struct layer: every row at def 1 */
     out->def = calloc(rows ? (size_t)rows : 1, 2);
     if (!out->def) return nomem(d);
     for (uint64_t i = 0; i < rows; i++) out->def[i] = 1;
@@ -1313,7 +1345,7 @@ mw_status mw_lance_decode_page(mw_lance_page *out, const char *type_url, size_t 
   MW_TRY(pb_oneof(&d, enc, enc_len, &which, &m, &mn, ctx->meta_pos, "PageLayout"));
   switch (which) {
     case 1: return miniblock_decode(&d, out, m, mn, bufs, rows);
-    case 2: return constant_layout(&d, out, m, mn, rows);
+    case 2: return constant_layout(&d, out, m, mn, bufs, rows);
     case 3: return full_zip_decode(&d, out, m, mn, bufs, rows);
     case 4: return unsupported(&d, "blob_layout");
     default: return unsupported(&d, "unknown PageLayout");

@@ -17,7 +17,7 @@ need_peers node_modules/@lancedb/lancedb/ node_modules/apache-arrow/
 js_tmp "$HERE/lance_read_tables.mjs" "$HERE/lance_read_nested.mjs"
 DB="$TMP/db"
 mkdir -p "$DB" "$TMP/out"
-COLS="id low_i32 high_i64 small_u8 neg_i16 f32 f64 flag day ts word text long_text blob vec nothing same"
+COLS="id low_i32 high_i64 small_u8 neg_i16 f32 f64 flag day ts word text long_text blob vec nothing same same_text"
 
 # NAME:ROWS:DIM (ROWS not = 3 mod 7: apache-arrow JS drops a trailing null vector)
 for spec in small:10:128 big:100000:128 wide:3001:1024; do

@@ -1,12 +1,14 @@
 // Usage: node lance_read_tables.mjs DB_DIR OUT_DIR ROWS NAME [DIM]
 // LanceDB (default storage: file format 2.2) creates table NAME with ROWS
-// rows of deterministic data in one `add`-style create: ints of low and high
+// rows of deterministic data in one create: ints of low and high
 // cardinality, floats, bools, dates, timestamps, short (dictionary-friendly)
-// and long (full-zip sized) strings, binary, DIM-d (default 128) float vectors, and
-// nullable variants with nulls (every 7th row from row 3; one all-null
-// column). Then LanceDB reads the table back and the rows are written as an
-// Arrow IPC stream OUT_DIR/NAME.arrows (what `memwal lance-cat` of the
-// dataset must print, row for row).
+// and long (full-zip sized) strings, binary, DIM-d (default 128) float
+// vectors, nullable variants with nulls (every 7th row from row 3), an
+// all-null column, and constant int64 and long-string columns (constant
+// pages, the long one with its value in a page buffer). Then LanceDB reads
+// the table back and the rows are written as an Arrow IPC stream
+// OUT_DIR/NAME.arrows (what `memwal lance-cat` of the dataset must print,
+// row for row).
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as lancedb from "@lancedb/lancedb";
@@ -39,6 +41,7 @@ const schema = new A.Schema([
   f("vec", new A.FixedSizeList(DIM, new A.Field("item", new A.Float32(), true))),
   f("nothing", new A.Int32()),
   f("same", new A.Int64()),
+  f("same_text", new A.Utf8(), false),
 ]);
 const cols = {};
 for (const fl of schema.fields) cols[fl.name] = [];
@@ -63,6 +66,7 @@ for (let i = 0; i < N; i++) {
   cols.vec.push(nul ? null : v);
   cols.nothing.push(null);
   cols.same.push(42n);
+  cols.same_text.push("constant ".repeat(40));
 }
 const vectors = schema.fields.map((fl) => A.vectorFromArray(cols[fl.name], fl.type));
 const data = new A.Table(schema, Object.fromEntries(schema.fields.map((fl, k) => [fl.name, vectors[k]])));
