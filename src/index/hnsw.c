@@ -993,6 +993,10 @@ mw_status mw_hnsw_search(mw_hnsw_hit *hits, size_t *n_hits, const mw_hnsw *hc, c
   *n_hits = 0;
   if (k == 0) return MW_OK;
   if (ef == 0) ef = mw_hnsw_default_ef(h, k);
+  /* a beam wider than the index visits everything reachable, as a beam of
+   * the index's size does: clamp, so a huge ef does not size the scratch */
+  size_t n_now = (size_t)atomic_load(&h->n_reserved);
+  if (ef > n_now) ef = n_now;
   if (ef < k) ef = k;
   pthread_mutex_lock(&h->entry_mu);
   uint32_t ep = h->entry_node;
