@@ -13,7 +13,9 @@
  *    position of that entry is the position its generation covers.
  *  - The MemTable flusher thread takes the oldest frozen MemTable once it is
  *    covered and, WITHOUT holding mu: indexes any rows not yet indexed,
- *    checks fencing, writes {8 hex}_gen_{g}/ (mw_lance_write_generation; a
+ *    checks fencing, writes {8 hex}_gen_{g}/ (mw_lance_write_generation,
+ *    with a Lance BTree index under _indices/ for each BTree index config,
+ *    registered in the generation manifest, which is written last; a
  *    fresh folder name on every attempt: an abandoned folder is never
  *    referenced and readers ignore it; values too large for a Lance 2.1
  *    page make that generation a 2.0 dataset when the schema allows it,
@@ -116,6 +118,21 @@ static mw_status write_generation(mw_shard_writer *w, const frozen_mt *f, const 
   char prefix[160];
   mw_lance_gen_options o;
   mw_lance_gen_options_init(&o);
+  /* The generation's Lance indexes (gen_index.h): one per BTree index of
+   * the writer, named as the writer names it (the base index's name for a
+   * table writer). */
+  mw_gen_index *gix = calloc(w->n_indexes ? w->n_indexes : 1, sizeof *gix);
+  if (!gix) s = mw_err(e, MW_ERR_NOMEM, "out of memory");
+  size_t ngix = 0;
+  for (size_t i = 0; gix && i < w->n_indexes; i++) {
+    if (w->indexes[i].kind != MW_INDEX_BTREE) continue;
+    gix[ngix].name = w->indexes[i].name;
+    gix[ngix].column = w->indexes[i].column;
+    gix[ngix].kind = w->indexes[i].kind;
+    ngix++;
+  }
+  o.indexes = gix;
+  o.n_indexes = ngix;
   for (int attempt = 0; s == MW_OK && attempt < 2; attempt++) {
     uint8_t rnd[16];
     s = mw_uuid_v4(rnd, e);
@@ -138,6 +155,7 @@ static mw_status write_generation(mw_shard_writer *w, const frozen_mt *f, const 
   for (size_t i = 0; i < n; i++)
     if (arrays[i].release) arrays[i].release(&arrays[i]);
   free(arrays);
+  free(gix);
   return s;
 }
 
