@@ -9,12 +9,16 @@
  * "invalid magic"). No state is kept between calls; not thread-affine. */
 #include "lance/gen_index.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
 #include "common/uuid.h"
+#include "index/fts.h"
+#include "lance/lance_file.h"
 #include "lance/pb.h"
 
 #define MAX_FILES 8
@@ -95,6 +99,467 @@ static mw_status build_btree(gen_out *o, const mw_gen_rows *g, int col, mw_error
   return s;
 }
 
+/* ------------------------------------------------------------------ files */
+
+/* A column being built: up to 3 buffers, and for a list one child. */
+typedef struct gcol {
+  struct ArrowArray a, child;
+  const void *bufs[3], *cbufs[3];
+  struct ArrowArray *kids[1];
+  mw_buf b[3], cb[3];
+} gcol;
+
+static void gcol_init(gcol *c) {
+  memset(c, 0, sizeof *c);
+  for (int i = 0; i < 3; i++) {
+    mw_buf_init(&c->b[i]);
+    mw_buf_init(&c->cb[i]);
+  }
+}
+
+static void gcol_free(gcol *c) {
+  for (int i = 0; i < 3; i++) {
+    mw_buf_free(&c->b[i]);
+    mw_buf_free(&c->cb[i]);
+  }
+}
+
+static void noop_release(struct ArrowArray *a) { a->release = NULL; }
+
+/* Finishes a flat column of n rows (nbuf buffers, b[0] = validity or empty). */
+static bool gcol_finish(gcol *c, int64_t n, int64_t nulls, int nbuf) {
+  for (int i = 0; i < 3; i++) {
+    if (!mw_buf_ok(&c->b[i]) || !mw_buf_ok(&c->cb[i])) return false;
+    c->bufs[i] = c->b[i].len ? c->b[i].data : NULL;
+    c->cbufs[i] = c->cb[i].data;
+  }
+  c->a = (struct ArrowArray){.length = n, .null_count = nulls, .n_buffers = nbuf, .buffers = c->bufs,
+                             .release = noop_release};
+  return true;
+}
+
+/* Finishes a list<large_binary> column: b[1] = i32 list offsets (n + 1),
+ * cb[1] = i64 item offsets (items + 1), cb[2] = item bytes. */
+static bool gcol_finish_list(gcol *c, int64_t n, int64_t items) {
+  if (!gcol_finish(c, n, 0, 2)) return false;
+  c->child = (struct ArrowArray){.length = items, .n_buffers = 3, .buffers = c->cbufs, .release = noop_release};
+  c->kids[0] = &c->child;
+  c->a.n_children = 1;
+  c->a.children = c->kids;
+  return true;
+}
+
+/* Writes one Lance 2.0 file of the given columns. fmts/names: per column
+ * format and name ("+l" columns get a "Z" (large_binary) item); nullable:
+ * bitmask of nullable columns; meta: schema metadata (may be NULL). */
+static mw_status write_file20(uint8_t **out, size_t *out_len, int ncol, const char *const *fmts,
+                              const char *const *names, unsigned nullable, const char *meta, gcol *cols, int64_t rows,
+                              mw_error *err) {
+  struct ArrowSchema sch;
+  mw_status s = mw_schema_init(&sch, "+s", "", meta, 0, ncol, err);
+  if (s != MW_OK) return s;
+  for (int i = 0; s == MW_OK && i < ncol; i++) {
+    bool lst = fmts[i][0] == '+';
+    s = mw_schema_init(sch.children[i], fmts[i], names[i], NULL, (nullable >> i & 1) ? ARROW_FLAG_NULLABLE : 0,
+                       lst ? 1 : 0, err);
+    if (s == MW_OK && lst) s = mw_schema_init(sch.children[i]->children[0], "Z", "item", NULL, ARROW_FLAG_NULLABLE, 0, err);
+  }
+  struct ArrowArray *kids[8];
+  const void *nobuf[1] = {NULL};
+  for (int i = 0; i < ncol && i < 8; i++) kids[i] = &cols[i].a;
+  struct ArrowArray root = {.length = rows, .n_buffers = 1, .buffers = nobuf, .n_children = ncol, .children = kids,
+                            .release = noop_release};
+  mw_lance_file_writer *fw = NULL;
+  if (s == MW_OK) {
+    mw_lance_file_options fo;
+    mw_lance_file_options_init(&fo);
+    fo.version = MW_LANCE_V2_0;
+    fo.schema_metadata = meta;
+    s = mw_lance_file_writer_open(&fw, &sch, &fo, err);
+  }
+  if (s == MW_OK) s = mw_lance_file_writer_write(fw, &root, NULL, 0, err);
+  if (s == MW_OK) s = mw_lance_file_writer_finish(fw, out, out_len, err);
+  mw_lance_file_writer_free(fw);
+  mw_schema_release(&sch);
+  return s;
+}
+
+static char *meta_of(const mw_kv *kv, int n, mw_error *err) {
+  bool ok = true;
+  char *m = mw_metadata_build(kv, n, &ok);
+  if (!ok) mw_err(err, MW_ERR_NOMEM, "out of memory");
+  return ok ? m : (char *)"";
+}
+
+static mw_kv kv_str(const char *k, const char *v) {
+  return (mw_kv){k, (int32_t)strlen(k), v, (int32_t)strlen(v)};
+}
+
+/* -------------------------------------------------------------------- FTS */
+
+#define FTS_BLOCK 128
+#define FTS_IMPACT_GROUP 32
+
+/* Lance's tokenizer parameters, as it writes them into metadata.lance
+ * (key order as Lance 12 serialises them). */
+static const char FTS_PARAMS[] =
+    "{\"lance_tokenizer\":null,\"base_tokenizer\":\"simple\",\"language\":\"English\",\"with_position\":false,"
+    "\"max_token_length\":40,\"lower_case\":true,\"stem\":true,\"remove_stop_words\":true,\"custom_stop_words\":null,"
+    "\"ascii_folding\":true,\"min_ngram_length\":3,\"max_ngram_length\":3,\"prefix_only\":false,\"block_size\":128,"
+    "\"split_identifiers\":false,\"split_on_numerics\":false,\"preserve_original\":false,\"index_operators\":false}";
+
+static void varint(mw_buf *b, uint64_t v) { mw_pb_varint(b, v); }
+
+static uint32_t bitlen32(uint32_t v) {
+  uint32_t n = 0;
+  while (v) {
+    n++;
+    v >>= 1;
+  }
+  return n;
+}
+
+/* u8 width, then 128 values bit-packed in the 4-lane layout (value i in
+ * lane i % 4, slot i / 4; each lane's 32 values LSB-first in `width` u32
+ * words; word k of lane j at u32 index 4k + j). */
+static void pack128(mw_buf *b, const uint32_t *v) {
+  uint32_t mx = 0;
+  for (int i = 0; i < FTS_BLOCK; i++)
+    if (v[i] > mx) mx = v[i];
+  uint32_t w = bitlen32(mx);
+  mw_buf_u8(b, (uint8_t)w);
+  if (!w) return;
+  uint32_t words[4 * 32];
+  memset(words, 0, sizeof words);
+  for (int i = 0; i < FTS_BLOCK; i++) {
+    uint32_t lane = (uint32_t)i % 4, slot = (uint32_t)i / 4;
+    uint64_t bit = (uint64_t)slot * w;
+    uint32_t k = (uint32_t)(bit / 32), sh = (uint32_t)(bit % 32);
+    words[4 * k + lane] |= v[i] << sh;
+    if (sh + w > 32) words[4 * (k + 1) + lane] |= v[i] >> (32 - sh);
+  }
+  for (uint32_t i = 0; i < 4 * w; i++) mw_buf_u32le(b, words[i]);
+}
+
+static uint32_t dl_norm(uint32_t dl) {
+  if (dl < 8) return dl;
+  uint32_t s = bitlen32(dl) - 4;
+  return ((dl >> s) & 7) | ((s + 1) << 3);
+}
+
+typedef struct fpair {
+  uint32_t tf, dl;
+} fpair;
+
+static int fpair_cmp(const void *a, const void *b) {
+  const fpair *x = a, *y = b;
+  if (x->tf != y->tf) return x->tf < y->tf ? -1 : 1;
+  return x->dl < y->dl ? -1 : x->dl > y->dl;
+}
+
+/* One impact entry over postings [a, b) (tmp: scratch of 2 (b - a) pairs). */
+static void impact_entry(mw_buf *out, const uint32_t *doc, const uint32_t *tf, const uint32_t *dlen, size_t a,
+                         size_t b, fpair *tmp) {
+  size_t n = 0;
+  for (size_t i = a; i < b; i++) tmp[n++] = (fpair){tf[i], dlen[doc[i]]};
+  qsort(tmp, n, sizeof *tmp, fpair_cmp);
+  /* minimum dl per distinct frequency (the first of each run) */
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (m == 0 || tmp[i].tf != tmp[m - 1].tf) tmp[m++] = tmp[i];
+  /* from the highest frequency down, keep a pair only if its dl is below
+   * every kept dl; the kept pairs, reversed, ascend in both */
+  fpair *fr = tmp + n; /* the frontier, built from the top down */
+  size_t k = 0;
+  uint32_t best = UINT32_MAX;
+  for (size_t i = m; i-- > 0;)
+    if (tmp[i].dl < best) {
+      best = tmp[i].dl;
+      fr[k++] = tmp[i];
+    }
+  /* ascending frequency; norms; equal norms merge keeping the larger
+   * frequency (the later one) */
+  size_t q = 0;
+  for (size_t i = k; i-- > 0;) {
+    fpair p = {fr[i].tf, dl_norm(fr[i].dl)};
+    if (q && tmp[q - 1].dl == p.dl) tmp[q - 1] = p;
+    else tmp[q++] = p;
+  }
+  varint(out, doc[b - 1]);
+  varint(out, q);
+  uint32_t pf = 0, pn = 0;
+  for (size_t i = 0; i < q; i++) {
+    uint32_t dn = tmp[i].dl - pn;
+    uint32_t x = dn != 1;
+    varint(out, ((uint64_t)(tmp[i].tf - pf - 1) << 1) | x);
+    if (x) mw_buf_u8(out, (uint8_t)dn);
+    pf = tmp[i].tf;
+    pn = tmp[i].dl;
+  }
+}
+
+/* Lance's block score terms, in f32 and in Lance's order of operations
+ * (compute_block_score_and_impact_block): per posting tf / (tf + doc_norm)
+ * with doc_norm = K1 (1 - B + B dl / avgdl), avgdl = total / N; the block
+ * maximum times idf_scale = idf(n, N) (K1 + 1), idf = ln((N - n + 0.5) /
+ * (n + 0.5) + 1). Volatile stores keep every step in f32. */
+static float lance_idf_scale(uint32_t n, uint32_t n_docs) {
+  volatile float N = (float)n_docs, q = (float)n;
+  volatile float r = (N - q + 0.5f) / (q + 0.5f) + 1.0f;
+  volatile float idf = logf(r);
+  return idf * (1.2f + 1.0f);
+}
+
+static float lance_doc_weight(uint32_t tf, uint32_t dl, float avgdl) {
+  volatile float norm = 1.2f * (1.0f - 0.75f + 0.75f * (float)dl / avgdl);
+  volatile float f = (float)tf;
+  return f / (f + norm);
+}
+
+typedef struct fdoc {
+  uint64_t off;
+  uint32_t len, src;
+} fdoc;
+
+static int fdoc_cmp(const void *a, const void *b) {
+  const fdoc *x = a, *y = b;
+  return x->off < y->off ? -1 : x->off > y->off;
+}
+
+typedef struct dtf {
+  uint32_t doc, tf;
+} dtf;
+
+static int dtf_cmp(const void *a, const void *b) {
+  const dtf *x = a, *y = b;
+  return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index *ix, mw_error *err) {
+  if (!ix->fts) return mw_err(err, MW_ERR_INVALID, "FTS index without its in-memory index");
+  mw_fts_export x;
+  MW_TRY(mw_fts_export_copy(&x, ix->fts, err));
+  mw_status s = MW_OK;
+  fdoc *docs = malloc(((size_t)x.n_docs + 1) * sizeof *docs);
+  uint32_t *newid = malloc(((size_t)x.n_docs + 1) * sizeof *newid);
+  uint32_t *dlen = malloc(((size_t)x.n_docs + 1) * sizeof *dlen);
+  dtf *tp = malloc((x.post_off[x.n_terms] + 1) * sizeof *tp);
+  uint32_t *pdoc = malloc((x.post_off[x.n_terms] + 1) * sizeof *pdoc);
+  uint32_t *ptf = malloc((x.post_off[x.n_terms] + 1) * sizeof *ptf);
+  fpair *scratch = malloc(2 * (x.post_off[x.n_terms] + 1) * sizeof *scratch);
+  gcol tk[2], dc[2], iv[4], md[1];
+  for (int i = 0; i < 2; i++) gcol_init(&tk[i]), gcol_init(&dc[i]);
+  for (int i = 0; i < 4; i++) gcol_init(&iv[i]);
+  gcol_init(&md[0]);
+  mw_buf blk;
+  mw_buf_init(&blk);
+  char *m_docs = NULL, *m_inv = NULL, *m_meta = NULL;
+  uint8_t *fb = NULL;
+  size_t fl = 0;
+  if (!docs || !newid || !dlen || !tp || !pdoc || !ptf || !scratch) {
+    s = mw_err(err, MW_ERR_NOMEM, "out of memory building FTS index");
+    goto done;
+  }
+  /* documents of the generation, in row-offset order */
+  uint32_t nd = 0;
+  uint64_t total = 0;
+  for (uint32_t d = 0; d < x.n_docs; d++) {
+    newid[d] = UINT32_MAX;
+    uint64_t r = x.doc_row[d];
+    if (r < g->n_input && g->offset_of[r] >= 0) docs[nd++] = (fdoc){(uint64_t)g->offset_of[r], x.doc_len[d], d};
+  }
+  qsort(docs, nd, sizeof *docs, fdoc_cmp);
+  for (uint32_t i = 0; i < nd; i++) {
+    newid[docs[i].src] = i;
+    dlen[i] = docs[i].len;
+    total += docs[i].len;
+  }
+
+  /* docs file: {_rowid u64, _num_tokens u32}, metadata total_tokens */
+  for (uint32_t i = 0; i < nd; i++) {
+    mw_buf_u64le(&dc[0].b[1], docs[i].off);
+    mw_buf_u32le(&dc[1].b[1], docs[i].len);
+  }
+  char tt[24];
+  snprintf(tt, sizeof tt, "%llu", (unsigned long long)total);
+  mw_kv dkv[1] = {kv_str("total_tokens", tt)};
+  m_docs = meta_of(dkv, 1, err);
+  if (!m_docs[0]) s = MW_ERR_NOMEM;
+
+  /* terms, postings, blocks */
+  mw_buf_u32le(&tk[0].b[1], 0);
+  mw_buf_u32le(&iv[0].b[1], 0);
+  mw_buf_u64le(&iv[0].cb[1], 0);
+  mw_buf_u32le(&iv[3].b[1], 0);
+  mw_buf_u64le(&iv[3].cb[1], 0);
+  uint32_t nt = 0;
+  int64_t post_items = 0, imp_items = 0;
+  for (uint32_t t = 0; s == MW_OK && t < x.n_terms; t++) {
+    size_t n = 0;
+    for (uint64_t p = x.post_off[t]; p < x.post_off[t + 1]; p++) {
+      uint32_t d = newid[x.post_doc[p]];
+      if (d != UINT32_MAX) tp[n++] = (dtf){d, x.post_tf[p]};
+    }
+    if (!n) continue;
+    qsort(tp, n, sizeof *tp, dtf_cmp);
+    for (size_t i = 0; i < n; i++) {
+      pdoc[i] = tp[i].doc;
+      ptf[i] = tp[i].tf;
+    }
+    /* token */
+    mw_buf_append(&tk[0].b[2], x.keys + x.key_off[t], x.key_len[t]);
+    mw_buf_u32le(&tk[0].b[1], (uint32_t)tk[0].b[2].len);
+    mw_buf_u32le(&tk[1].b[1], nt);
+    float idf_scale = lance_idf_scale((uint32_t)n, nd), avgdl_f = (float)total / (float)nd;
+    float max_score = -FLT_MAX;
+    size_t nb = (n + FTS_BLOCK - 1) / FTS_BLOCK;
+    for (size_t bi = 0; bi < nb; bi++) {
+      size_t a = bi * FTS_BLOCK, b = a + FTS_BLOCK < n ? a + FTS_BLOCK : n;
+      float bs = -FLT_MAX;
+      for (size_t i = a; i < b; i++) {
+        float w = lance_doc_weight(ptf[i], dlen[pdoc[i]], avgdl_f);
+        if (w > bs) bs = w;
+      }
+      bs *= idf_scale;
+      if (bs > max_score) max_score = bs;
+      blk.len = 0;
+      uint8_t f4[4];
+      memcpy(f4, &bs, 4);
+      mw_buf_append(&blk, f4, 4);
+      if (b - a == FTS_BLOCK) {
+        uint32_t dv[FTS_BLOCK], fv[FTS_BLOCK];
+        mw_buf_u32le(&blk, pdoc[a]);
+        for (size_t i = 0; i < FTS_BLOCK; i++) {
+          dv[i] = i ? pdoc[a + i] - pdoc[a + i - 1] : 0;
+          fv[i] = ptf[a + i];
+        }
+        pack128(&blk, dv);
+        pack128(&blk, fv);
+      } else {
+        for (size_t i = a; i < b; i++) varint(&blk, i == a ? pdoc[i] : pdoc[i] - pdoc[i - 1]);
+        for (size_t i = a; i < b; i++) varint(&blk, ptf[i]);
+      }
+      mw_buf_append(&iv[0].cb[2], blk.data, blk.len);
+      mw_buf_u64le(&iv[0].cb[1], iv[0].cb[2].len);
+      post_items++;
+    }
+    mw_buf_u32le(&iv[0].b[1], (uint32_t)post_items);
+    uint8_t f4[4];
+    memcpy(f4, &max_score, 4);
+    mw_buf_append(&iv[1].b[1], f4, 4);
+    mw_buf_u32le(&iv[2].b[1], (uint32_t)n);
+    /* impacts: one level-0 entry per block, then one level-1 entry per
+     * group of FTS_IMPACT_GROUP blocks */
+    for (size_t bi = 0; bi < nb; bi++) {
+      size_t a = bi * FTS_BLOCK, b = a + FTS_BLOCK < n ? a + FTS_BLOCK : n;
+      blk.len = 0;
+      impact_entry(&blk, pdoc, ptf, dlen, a, b, scratch);
+      mw_buf_append(&iv[3].cb[2], blk.data, blk.len);
+      mw_buf_u64le(&iv[3].cb[1], iv[3].cb[2].len);
+      imp_items++;
+    }
+    for (size_t gi = 0; gi * FTS_IMPACT_GROUP < nb; gi++) {
+      size_t a = gi * FTS_IMPACT_GROUP * FTS_BLOCK, b = a + (size_t)FTS_IMPACT_GROUP * FTS_BLOCK;
+      if (b > n) b = n;
+      blk.len = 0;
+      impact_entry(&blk, pdoc, ptf, dlen, a, b, scratch);
+      mw_buf_append(&iv[3].cb[2], blk.data, blk.len);
+      mw_buf_u64le(&iv[3].cb[1], iv[3].cb[2].len);
+      imp_items++;
+    }
+    mw_buf_u32le(&iv[3].b[1], (uint32_t)imp_items);
+    nt++;
+    if (post_items > INT32_MAX || imp_items > INT32_MAX || tk[0].b[2].len > INT32_MAX)
+      s = mw_err(err, MW_ERR_UNSUPPORTED, "FTS index too large for one partition");
+  }
+  if (s == MW_OK &&
+      !(gcol_finish(&tk[0], nt, 0, 3) && gcol_finish(&tk[1], nt, 0, 2) && gcol_finish(&dc[0], nd, 0, 2) &&
+        gcol_finish(&dc[1], nd, 0, 2) && gcol_finish_list(&iv[0], nt, post_items) && gcol_finish(&iv[1], nt, 0, 2) &&
+        gcol_finish(&iv[2], nt, 0, 2) && gcol_finish_list(&iv[3], nt, imp_items) && mw_buf_ok(&blk)))
+    s = mw_err(err, MW_ERR_NOMEM, "out of memory building FTS index");
+  uint64_t part = 0;
+  if (s == MW_OK) {
+    uint8_t r[16];
+    s = mw_uuid_v4(r, err);
+    for (int i = 0; i < 8; i++) part = part << 8 | r[i];
+    part >>= 1; /* Lance's ids are u64; stay below 2^63 for any JSON reader */
+  }
+  char name[96];
+  static const char *const tk_f[2] = {"u", "I"}, *const tk_n[2] = {"_token", "_token_id"};
+  static const char *const dc_f[2] = {"L", "I"}, *const dc_n[2] = {"_rowid", "_num_tokens"};
+  static const char *const iv_f[4] = {"+l", "f", "I", "+l"},
+                           *const iv_n[4] = {"_posting", "_max_score", "_length", "_impacts"};
+  mw_kv ikv[3] = {kv_str("format_version", "2"), kv_str("posting_block_size", "128"),
+                  kv_str("posting_tail_codec", "varint_delta_v1")};
+  if (s == MW_OK) {
+    m_inv = meta_of(ikv, 3, err);
+    if (!m_inv[0]) s = MW_ERR_NOMEM;
+  }
+  if (s == MW_OK) {
+    s = write_file20(&fb, &fl, 2, tk_f, tk_n, 0, NULL, tk, nt, err);
+    snprintf(name, sizeof name, "part_%llu_tokens.lance", (unsigned long long)part);
+    if (s == MW_OK) s = add_file(o, name, fb, fl, err);
+  }
+  if (s == MW_OK) {
+    s = write_file20(&fb, &fl, 2, dc_f, dc_n, 0, m_docs, dc, nd, err);
+    snprintf(name, sizeof name, "part_%llu_docs.lance", (unsigned long long)part);
+    if (s == MW_OK) s = add_file(o, name, fb, fl, err);
+  }
+  if (s == MW_OK) {
+    s = write_file20(&fb, &fl, 4, iv_f, iv_n, 0x9, m_inv, iv, nt, err);
+    snprintf(name, sizeof name, "part_%llu_invert.lance", (unsigned long long)part);
+    if (s == MW_OK) s = add_file(o, name, fb, fl, err);
+  }
+  if (s == MW_OK) {
+    /* metadata.lance: one null utf8 row; the index's parameters */
+    char parts[32];
+    snprintf(parts, sizeof parts, "[%llu]", (unsigned long long)part);
+    mw_kv mkv[6] = {kv_str("params", FTS_PARAMS), kv_str("partitions", parts), kv_str("token_set_format", "arrow"),
+                    kv_str("posting_tail_codec", "varint_delta_v1"), kv_str("format_version", "2"),
+                    kv_str("posting_block_size", "128")};
+    m_meta = meta_of(mkv, 6, err);
+    if (!m_meta[0]) s = MW_ERR_NOMEM;
+    mw_buf_u8(&md[0].b[0], 0);
+    mw_buf_u32le(&md[0].b[1], 0);
+    mw_buf_u32le(&md[0].b[1], 0);
+    static const char *const md_f[1] = {"u"}, *const md_n[1] = {"_placeholder"};
+    if (s == MW_OK && !gcol_finish(&md[0], 1, 1, 3)) s = mw_err(err, MW_ERR_NOMEM, "out of memory");
+    if (s == MW_OK) s = write_file20(&fb, &fl, 1, md_f, md_n, 1, m_meta, md, 1, err);
+    if (s == MW_OK) s = add_file(o, "metadata.lance", fb, fl, err);
+  }
+  /* InvertedIndexDetails as Lance 12 records the default tokenizer */
+  mw_pb_str(&o->details, 1, "simple");
+  mw_pb_str(&o->details, 2, "\"English\"");
+  mw_pb_u64(&o->details, 4, 40);
+  for (uint32_t f = 5; f <= 8; f++) mw_pb_u64(&o->details, f, 1);
+  mw_pb_u64(&o->details, 9, 3);
+  mw_pb_u64(&o->details, 10, 3);
+  mw_pb_u64(&o->details, 12, FTS_BLOCK);
+  mw_pb_u64(&o->details, 15, 2);
+  o->type_url = "/lance.table.InvertedIndexDetails";
+  o->index_version = 2;
+  o->created_at = false;
+  o->list_files = false;
+  if (s == MW_OK && !mw_buf_ok(&o->details)) s = mw_err(err, MW_ERR_NOMEM, "out of memory");
+done:
+  if (m_docs && m_docs[0]) free(m_docs);
+  if (m_inv && m_inv[0]) free(m_inv);
+  if (m_meta && m_meta[0]) free(m_meta);
+  for (int i = 0; i < 2; i++) gcol_free(&tk[i]), gcol_free(&dc[i]);
+  for (int i = 0; i < 4; i++) gcol_free(&iv[i]);
+  gcol_free(&md[0]);
+  mw_buf_free(&blk);
+  free(docs);
+  free(newid);
+  free(dlen);
+  free(tp);
+  free(pdoc);
+  free(ptf);
+  free(scratch);
+  mw_fts_export_free(&x);
+  return s;
+}
+
 mw_status mw_gen_index_write(mw_buf *section, mw_objstore *store, const char *prefix, const mw_gen_index *ix,
                              const mw_gen_rows *g, uint64_t created_ms, mw_error *err) {
   const char *iname = ix->name ? ix->name : "";
@@ -108,6 +573,15 @@ mw_status mw_gen_index_write(mw_buf *section, mw_objstore *store, const char *pr
   mw_status s;
   switch (ix->kind) {
     case MW_INDEX_BTREE: s = build_btree(&o, g, col, err); break;
+    case MW_INDEX_FTS: {
+      mw_type t;
+      s = mw_type_from_format(&t, g->schema->children[col]->format, err);
+      if (s == MW_OK && t.id != MW_T_UTF8 && t.id != MW_T_LARGE_UTF8)
+        s = mw_err(err, MW_ERR_UNSUPPORTED, "index '%s': FTS on column '%s', which is not a string column", iname,
+                   ix->column);
+      if (s == MW_OK) s = build_fts(&o, g, ix, err);
+      break;
+    }
     default:
       s = mw_err(err, MW_ERR_UNSUPPORTED, "index '%s': generation index kind %d is not built yet", iname,
                  (int)ix->kind);

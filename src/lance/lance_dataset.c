@@ -30,8 +30,8 @@ mw_status mw_lance_manifest_encode(uint8_t **out, size_t *out_len, const mw_lanc
   mw_buf_init(&fmt);
   mw_status s = mw_lance_write_fields(&m, 1, info->schema, info->pk_names, info->n_pk, err);
   if (s != MW_OK) goto done;
-  /* DataFile: the leaf fields (one column each, in order) */
-  size_t nf = mw_lance_leaf_field_ids(info->schema, NULL, 0);
+  /* DataFile: the fields of the file's columns, in order */
+  size_t nf = mw_lance_column_field_ids(info->schema, info->version, NULL, 0);
   uint64_t *ids = calloc(nf + 1, sizeof *ids), *cols = calloc(nf + 1, sizeof *cols);
   int32_t *leaf = calloc(nf + 1, sizeof *leaf);
   if (!ids || !cols || !leaf) {
@@ -39,7 +39,7 @@ mw_status mw_lance_manifest_encode(uint8_t **out, size_t *out_len, const mw_lanc
     s = mw_err(err, MW_ERR_NOMEM, "out of memory");
     goto done;
   }
-  mw_lance_leaf_field_ids(info->schema, leaf, nf);
+  mw_lance_column_field_ids(info->schema, info->version, leaf, nf);
   for (size_t i = 0; i < nf; i++) {
     ids[i] = (uint64_t)leaf[i];
     cols[i] = (uint64_t)i;

@@ -68,6 +68,12 @@ mw_status mw_lance_check_batch(const struct ArrowSchema *schema, const struct Ar
  * lists. Returns the number of leaves (ids holds the first `cap`). */
 size_t mw_lance_leaf_field_ids(const struct ArrowSchema *schema, int32_t *ids, size_t cap);
 
+/* Field ids of the file's columns in order for a version: the leaves, and
+ * in 2.0 a list's own id before its item's (a 2.0 list is two columns).
+ * What DataFile.fields lists. Returns the count (ids holds the first cap). */
+size_t mw_lance_column_field_ids(const struct ArrowSchema *schema, mw_lance_version version, int32_t *ids,
+                                 size_t cap);
+
 /* Lance logical type string of a column ("int64", "timestamp:us:UTC",
  * "fixed_size_list:float:128", ...). MW_ERR_UNSUPPORTED otherwise. */
 mw_status mw_lance_logical_type(char *buf, size_t cap, const struct ArrowSchema *field,
