@@ -18,9 +18,18 @@
  * recall@10 0.35, FTS 2.1 ms. Lance's numbers include its query layer; these
  * are the bare indexes.
  *
+ * --data clustered replaces the uniform vectors by 50 clusters (centres
+ * uniform in [-2, 2), points centre + 0.3 * (sum of three uniform
+ * [-0.5, 0.5)), row i in cluster i % 50) and the queries by points drawn
+ * the same way (other seed). --batch 1 builds the HNSW-alone index with
+ * mw_hnsw_insert_batch on T threads instead of T threads of single inserts.
+ * ef 0 in the list is the index's default (printed as default_ef).
+ *
  * Usage: bench_index [--rows N] [--dim D] [--k K] [--queries Q]
- *                    [--threads T] [--ef E1,E2,...] [--metric l2|cosine|dot] */
+ *                    [--threads T] [--ef E1,E2,...] [--metric l2|cosine|dot]
+ *                    [--data uniform|clustered] [--batch 0|1] */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +57,14 @@ static uint64_t rng_next(uint64_t *s) {
   return *s;
 }
 static float urand(uint64_t *s) { return (float)((rng_next(s) >> 40) * 0x1.0p-24) - 0.5f; }
+
+/* n points of the clustered data set: point i in cluster (i + off) % 50 */
+static void make_clustered(float *v, size_t n, uint32_t dim, const float *centers, uint64_t *s, size_t off) {
+  for (size_t i = 0; i < n; i++) {
+    const float *c = centers + ((i + off) % 50) * dim;
+    for (uint32_t j = 0; j < dim; j++) v[i * dim + j] = c[j] + 0.3f * (urand(s) + urand(s) + urand(s));
+  }
+}
 
 static const char *W[10] = {"alpha", "beta", "gamma", "delta", "epsilon",
                             "zeta", "theta", "kappa", "lambda", "sigma"};
@@ -110,6 +127,7 @@ int main(int argc, char **argv) {
   int threads = 2;
   const char *efs = "0,10,20,40,100";
   mw_metric metric = MW_METRIC_L2;
+  bool clustered = false, use_batch = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--rows")) rows = strtoull(argv[i + 1], NULL, 10);
     else if (!strcmp(argv[i], "--dim")) dim = (uint32_t)atoi(argv[i + 1]);
@@ -117,6 +135,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--queries")) queries = strtoull(argv[i + 1], NULL, 10);
     else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--ef")) efs = argv[i + 1];
+    else if (!strcmp(argv[i], "--data")) clustered = !strcmp(argv[i + 1], "clustered");
+    else if (!strcmp(argv[i], "--batch")) use_batch = atoi(argv[i + 1]) != 0;
     else if (!strcmp(argv[i], "--metric")) {
       if (mw_metric_parse(&metric, argv[i + 1], NULL) != MW_OK) return 2;
     } else {
@@ -128,7 +148,13 @@ int main(int argc, char **argv) {
 
   uint64_t seed = 0x5eed;
   float *vecs = malloc(rows * dim * sizeof(float));
-  for (size_t i = 0; i < rows * dim; i++) vecs[i] = urand(&seed);
+  float *centers = malloc(50 * (size_t)dim * sizeof(float));
+  uint64_t cseed = 0xc1u;
+  for (size_t i = 0; i < 50 * (size_t)dim; i++) centers[i] = 4 * urand(&cseed);
+  if (clustered)
+    make_clustered(vecs, rows, dim, centers, &seed, 0);
+  else
+    for (size_t i = 0; i < rows * dim; i++) vecs[i] = urand(&seed);
   mw_hnsw_config cfg = {.dim = dim, .metric = metric};
   mw_error err = {0};
 
@@ -140,7 +166,21 @@ int main(int argc, char **argv) {
     return 1;
   }
   double c_h, c_f, c_b;
-  double t_h = run_ingest(h, NULL, vecs, dim, rows, threads, &c_h);
+  double t_h;
+  if (use_batch) {
+    uint64_t *ids = malloc(rows * sizeof(uint64_t));
+    for (size_t i = 0; i < rows; i++) ids[i] = i;
+    double c0 = cpu_now(), t0 = now();
+    if (mw_hnsw_insert_batch(h, ids, vecs, rows, (unsigned)threads, &err) != MW_OK) {
+      fprintf(stderr, "bench_index: %s\n", err.message);
+      return 1;
+    }
+    t_h = now() - t0;
+    c_h = cpu_now() - c0;
+    free(ids);
+  } else {
+    t_h = run_ingest(h, NULL, vecs, dim, rows, threads, &c_h);
+  }
   double t_f = run_ingest(NULL, f, vecs, dim, rows, threads, &c_f);
   mw_hnsw_free(h);
   mw_fts_free(f);
@@ -148,18 +188,21 @@ int main(int argc, char **argv) {
   double t_b = run_ingest(h, f, vecs, dim, rows, threads, &c_b);
   /* rows/s = wall clock; *_cpu_us_per_row = CPU time of all threads per
    * row (what a shared, loaded machine does not distort) */
-  printf("{\"phase\":\"ingest\",\"rows\":%zu,\"dim\":%u,\"threads\":%d,\"metric\":\"%s\","
+  printf("{\"phase\":\"ingest\",\"data\":\"%s\",\"batch\":%d,\"rows\":%zu,\"dim\":%u,\"threads\":%d,\"metric\":\"%s\","
          "\"hnsw_rows_per_s\":%.0f,\"fts_rows_per_s\":%.0f,\"both_rows_per_s\":%.0f,"
          "\"hnsw_cpu_us_per_row\":%.1f,\"fts_cpu_us_per_row\":%.2f,\"both_cpu_us_per_row\":%.1f,"
          "\"hnsw_mb\":%.1f,\"fts_mb\":%.1f}\n",
-         rows, dim, threads, mw_metric_name(metric), rows / t_h, rows / t_f, rows / t_b, c_h / rows * 1e6,
+         clustered ? "clustered" : "uniform", use_batch, rows, dim, threads, mw_metric_name(metric), rows / t_h, rows / t_f, rows / t_b, c_h / rows * 1e6,
          c_f / rows * 1e6, c_b / rows * 1e6, mw_hnsw_memory(h) / 1048576.0, mw_fts_memory(f) / 1048576.0);
   fflush(stdout);
 
   /* vector queries */
   uint64_t qseed = 0xfeed;
   float *qv = malloc(queries * dim * sizeof(float));
-  for (size_t i = 0; i < queries * dim; i++) qv[i] = urand(&qseed);
+  if (clustered)
+    make_clustered(qv, queries, dim, centers, &qseed, 17);
+  else
+    for (size_t i = 0; i < queries * dim; i++) qv[i] = urand(&qseed);
   mw_hnsw_hit *exact = malloc(queries * k * sizeof(*exact)), *hits = malloc(k * sizeof(*hits));
   size_t *n_exact = malloc(queries * sizeof(size_t));
   double *lat = malloc(queries * sizeof(double));
@@ -185,7 +228,7 @@ int main(int argc, char **argv) {
     }
     printf("{\"phase\":\"vector\",\"k\":%zu,\"ef\":%zu%s,\"queries\":%zu,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
            "\"recall\":%.3f}\n",
-           k, ef ? ef : 100, ef ? "" : ",\"default_ef\":true", queries, pct(lat, queries, 0.5),
+           k, ef ? ef : mw_hnsw_default_ef(h, k), ef ? "" : ",\"default_ef\":true", queries, pct(lat, queries, 0.5),
            pct(lat, queries, 0.99), (double)found / (double)total);
     fflush(stdout);
     e = strchr(e, ',');
@@ -212,6 +255,7 @@ int main(int argc, char **argv) {
   mw_hnsw_free(h);
   mw_fts_free(f);
   free(vecs);
+  free(centers);
   free(qv);
   free(exact);
   free(hits);

@@ -1,7 +1,7 @@
 /* test_hnsw.c - the in-memory HNSW index: distances as Lance reports them,
  * recall@10 against brute force on uniform random and clustered data for
  * the three metrics, filters, the exact helper, concurrent inserts and
- * searches (run under TSan: listed in MW_THREADED_TESTS). */
+ * searches (run under TSan: listed in MW_THREADED_TESTS), the graph export. */
 #include <math.h>
 #include <pthread.h>
 
@@ -245,6 +245,230 @@ static void test_concurrent_insert_search(void) {
   free(data);
 }
 
+/* ------------------------------------------------------------------ export */
+
+/* The beam search of hnsw.c written again over an exported graph (same
+ * order of neighbour visits, same (distance, node) tie-break): if the
+ * export holds exactly the index's lists, it returns exactly what
+ * mw_hnsw_search returns. */
+typedef struct g_cand {
+  float d;
+  uint32_t id;
+} g_cand;
+static bool g_lt(g_cand a, g_cand b) { return a.d < b.d || (a.d == b.d && a.id < b.id); }
+
+static size_t graph_search(mw_hnsw_hit *hits, const mw_hnsw_graph *g, const float *q, size_t k, size_t ef) {
+  uint32_t cur = g->entry;
+  float curd = mw_vec_distance(g->metric, q, g->vecs[cur], g->dim);
+  for (int l = (int)g->top_level; l > 0; l--) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      uint32_t from = g->off[l][cur], to = g->off[l][cur + 1];
+      for (uint32_t j = from; j < to; j++) {
+        uint32_t e = g->nbr[l][j];
+        float d = mw_vec_distance(g->metric, q, g->vecs[e], g->dim);
+        if (d < curd || (d == curd && e < cur)) {
+          cur = e;
+          curd = d;
+          changed = true;
+        }
+      }
+    }
+  }
+  /* candidates and results as plain arrays (slow, simple) */
+  bool *seen = calloc(g->n_nodes, 1);
+  g_cand *cands = malloc(g->n_nodes * sizeof(g_cand)), *res = malloc((ef + 1) * sizeof(g_cand));
+  size_t nc = 0, nr = 0;
+  cands[nc++] = (g_cand){curd, cur};
+  res[nr++] = (g_cand){curd, cur};
+  seen[cur] = true;
+  while (nc) {
+    size_t bi = 0; /* nearest candidate */
+    for (size_t i = 1; i < nc; i++)
+      if (g_lt(cands[i], cands[bi])) bi = i;
+    g_cand c = cands[bi];
+    cands[bi] = cands[--nc];
+    size_t wi = 0; /* farthest result */
+    for (size_t i = 1; i < nr; i++)
+      if (g_lt(res[wi], res[i])) wi = i;
+    if (nr >= ef && c.d > res[wi].d) break;
+    for (uint32_t j = g->off[0][c.id]; j < g->off[0][c.id + 1]; j++) {
+      uint32_t e = g->nbr[0][j];
+      if (seen[e]) continue;
+      seen[e] = true;
+      g_cand ce = {mw_vec_distance(g->metric, q, g->vecs[e], g->dim), e};
+      wi = 0;
+      for (size_t i = 1; i < nr; i++)
+        if (g_lt(res[wi], res[i])) wi = i;
+      if (nr < ef || g_lt(ce, res[wi])) {
+        cands[nc++] = ce;
+        res[nr++] = ce;
+        if (nr > ef) {
+          wi = 0;
+          for (size_t i = 1; i < nr; i++)
+            if (g_lt(res[wi], res[i])) wi = i;
+          res[wi] = res[--nr];
+        }
+      }
+    }
+  }
+  /* nearest first, ties by row */
+  for (size_t i = 1; i < nr; i++)
+    for (size_t j = i; j > 0; j--) {
+      g_cand a = res[j - 1], b = res[j];
+      bool swap = a.d > b.d || (a.d == b.d && g->rows[a.id] > g->rows[b.id]);
+      if (!swap) break;
+      res[j - 1] = b;
+      res[j] = a;
+    }
+  size_t n = nr < k ? nr : k;
+  for (size_t i = 0; i < n; i++) hits[i] = (mw_hnsw_hit){g->rows[res[i].id], res[i].d};
+  free(seen);
+  free(cands);
+  free(res);
+  return n;
+}
+
+static void test_export(void) {
+  const uint32_t dim = 24;
+  const size_t n = 3000;
+  float *data = make_data(n, dim, true);
+  mw_hnsw *h = NULL;
+  mw_hnsw_config cfg = {.dim = dim, .metric = MW_METRIC_L2, .seed = 3};
+  CHECK_OK(mw_hnsw_create(&h, &cfg, NULL), NULL);
+  mw_hnsw_graph g;
+  /* empty index: no nodes */
+  CHECK_OK(mw_hnsw_export(&g, h, NULL), NULL);
+  CHECK_INT(g.n_nodes, 0);
+  CHECK_INT(g.dim, dim);
+  mw_hnsw_graph_free(&g);
+  /* row ids are the caller's: 5000 + 3i; one refused insert in between
+   * (not finite) must not leave a node */
+  float bad[24] = {INFINITY};
+  for (size_t i = 0; i < n; i++) {
+    CHECK_OK(mw_hnsw_insert(h, 5000 + 3 * i, data + i * dim, NULL), NULL);
+    if (i == 100) CHECK(mw_hnsw_insert(h, 1, bad, NULL) == MW_ERR_INVALID);
+  }
+  CHECK_OK(mw_hnsw_export(&g, h, NULL), NULL);
+  CHECK_INT(g.n_nodes, n);
+  CHECK_INT(g.dim, dim);
+  CHECK_INT(g.metric, MW_METRIC_L2);
+  CHECK_INT(g.m, MW_HNSW_DEFAULT_M);
+  CHECK_INT(g.ef_construction, MW_HNSW_DEFAULT_EF_CONSTRUCTION);
+  CHECK_INT(g.max_level, MW_HNSW_MAX_LEVEL);
+  uint32_t max_level = 0;
+  size_t bad_rows = 0, bad_vecs = 0, bad_deg = 0, bad_links = 0, upper_nodes = 0;
+  for (uint32_t i = 0; i < g.n_nodes; i++) {
+    if (g.rows[i] != 5000 + 3 * (uint64_t)i) bad_rows++;
+    if (memcmp(g.vecs[i], data + (size_t)i * dim, dim * sizeof(float)) != 0) bad_vecs++;
+    if (g.levels[i] > max_level) max_level = g.levels[i];
+    if (g.levels[i] > 0) upper_nodes++;
+    for (uint32_t l = 0; l < MW_HNSW_MAX_LEVEL; l++) {
+      uint32_t from = g.off[l][i], to = g.off[l][i + 1];
+      if (to < from) { bad_deg++; continue; }
+      uint32_t deg = to - from, cap = l == 0 ? 2 * g.m : g.m;
+      if (deg > cap || (l > g.levels[i] && deg != 0)) bad_deg++;
+      if (l <= g.levels[i] && g.n_nodes > 1 && l == 0 && deg == 0) bad_deg++; /* level 0 is connected */
+      for (uint32_t j = from; j < to; j++) {
+        uint32_t e = g.nbr[l][j];
+        /* in range, not itself, on this level, no duplicates */
+        if (e >= g.n_nodes || e == i || g.levels[e] < l) bad_links++;
+        for (uint32_t k = from; k < j; k++)
+          if (g.nbr[l][k] == e) bad_links++;
+      }
+    }
+  }
+  CHECK_INT(bad_rows, 0);
+  CHECK_INT(bad_vecs, 0);
+  CHECK_INT(bad_deg, 0);
+  CHECK_INT(bad_links, 0);
+  for (uint32_t l = 0; l < MW_HNSW_MAX_LEVEL; l++) CHECK_INT(g.off[l][0], 0);
+  CHECK(g.off[0][g.n_nodes] > (uint32_t)n * 4); /* level 0 is well linked */
+  CHECK(upper_nodes > 0 && upper_nodes < n / 4); /* ~1/M of the nodes reach level 1 */
+  CHECK(g.entry < g.n_nodes);
+  CHECK_INT(g.top_level, max_level);
+  CHECK_INT(g.levels[g.entry], g.top_level);
+  /* the lists are the ones the index walks: the same search over the
+   * export returns exactly the index's hits (rows and distances) */
+  size_t same = 0;
+  for (size_t q = 0; q < 40; q++) {
+    float qv[24];
+    for (uint32_t j = 0; j < dim; j++) qv[j] = data[((q * 131) % n) * dim + j] + 0.2f * urand();
+    mw_hnsw_hit a[10], b[10];
+    size_t na = 0, ef = q % 2 ? 10 : 40;
+    CHECK_OK(mw_hnsw_search(a, &na, h, qv, 10, ef, NULL, NULL, NULL), NULL);
+    size_t nb = graph_search(b, &g, qv, 10, ef);
+    bool eq = na == nb;
+    for (size_t i = 0; eq && i < na; i++) eq = a[i].row == b[i].row && a[i].distance == b[i].distance;
+    same += eq;
+  }
+  CHECK_INT(same, 40);
+  mw_hnsw_graph_free(&g);
+  CHECK(g.rows == NULL && g.n_nodes == 0);
+  mw_hnsw_graph_free(&g); /* twice is harmless */
+  mw_hnsw_free(h);
+  free(data);
+}
+
+/* mw_hnsw_insert_batch: all rows in, on several threads, while searches
+ * run; a non-finite vector anywhere refuses the whole batch. */
+static void test_insert_batch(void) {
+  const uint32_t dim = 16;
+  const size_t n = 6000;
+  float *data = make_data(n, dim, true);
+  uint64_t *rows = malloc(n * sizeof(uint64_t));
+  for (size_t i = 0; i < n; i++) rows[i] = i;
+  mw_hnsw *h = NULL;
+  mw_hnsw_config cfg = {.dim = dim, .metric = MW_METRIC_L2};
+  CHECK_OK(mw_hnsw_create(&h, &cfg, NULL), NULL);
+  /* empty batch */
+  CHECK_OK(mw_hnsw_insert_batch(h, rows, data, 0, 2, NULL), NULL);
+  CHECK_INT(mw_hnsw_count(h), 0);
+  /* a NaN in the last vector: nothing is inserted, the error names it */
+  float *bad = malloc(100 * dim * sizeof(float));
+  memcpy(bad, data, 100 * dim * sizeof(float));
+  bad[99 * dim + 5] = NAN;
+  mw_error e = {0};
+  CHECK(mw_hnsw_insert_batch(h, rows, bad, 100, 2, &e) == MW_ERR_INVALID);
+  CHECK(strstr(e.message, "row 99") != NULL && strstr(e.message, "component 5") != NULL);
+  CHECK_INT(mw_hnsw_count(h), 0);
+  free(bad);
+  /* the first half with threads = 0 (online cores) while 2 threads search */
+  thr_arg srch[2];
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++) {
+    srch[i] = (thr_arg){h, data, dim, 0, 100, 0};
+    pthread_create(&t[i], NULL, searcher, &srch[i]);
+  }
+  CHECK_OK(mw_hnsw_insert_batch(h, rows, data, n / 2, 0, NULL), NULL);
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  for (int i = 0; i < 2; i++) CHECK_INT(srch[i].failures, 0);
+  CHECK_INT(mw_hnsw_count(h), n / 2);
+  /* the second half on 3 threads */
+  CHECK_OK(mw_hnsw_insert_batch(h, rows + n / 2, data + n / 2 * dim, n - n / 2, 3, NULL), NULL);
+  CHECK_INT(mw_hnsw_count(h), n);
+  /* each row is in exactly once: the export holds rows 0..n-1 */
+  mw_hnsw_graph g;
+  CHECK_OK(mw_hnsw_export(&g, h, NULL), NULL);
+  CHECK_INT(g.n_nodes, n);
+  unsigned char *seen = calloc(n, 1);
+  size_t dup = 0;
+  for (uint32_t i = 0; i < g.n_nodes; i++) {
+    if (g.rows[i] >= n || seen[g.rows[i]]) dup++;
+    else seen[g.rows[i]] = 1;
+  }
+  CHECK_INT(dup, 0);
+  free(seen);
+  mw_hnsw_graph_free(&g);
+  double r = recall_at_10(h, data, n, dim, MW_METRIC_L2, 50, 0);
+  printf("  batch build: recall@10 = %.3f\n", r);
+  CHECK(r >= 0.95);
+  mw_hnsw_free(h);
+  free(rows);
+  free(data);
+}
+
 int main(void) {
   MW_RUN(test_distances_match_lance);
   MW_RUN(test_recall_l2_uniform);
@@ -253,5 +477,7 @@ int main(void) {
   MW_RUN(test_recall_dot_clustered);
   MW_RUN(test_filter_and_exact);
   MW_RUN(test_concurrent_insert_search);
+  MW_RUN(test_export);
+  MW_RUN(test_insert_batch);
   return mw_test_finish();
 }

@@ -1,11 +1,26 @@
 /* hnsw.c - the in-memory HNSW index (see hnsw.h for the design, the
  * distance conventions and the locking).
  *
- * Storage: nodes live in chunks of MW_HNSW_CHUNK nodes, each chunk holding
- * the node headers and, after them, the chunk's vectors (dim floats per
- * node). A directory of chunk pointers is allocated once (calloc: untouched
- * pages cost nothing), so nodes and vectors never move and readers need no
- * lock to reach them.
+ * Storage: nodes live in chunks of MW_HNSW_CHUNK nodes. A chunk holds the
+ * node headers (lock, row, level, upper-level links) and a 64-byte aligned
+ * slot array: per node its vector (dim floats) followed by its level-0 link
+ * list (a count and 2M ids), so the walk at level 0, which dominates both
+ * inserts and searches, reads one contiguous run of cache lines per node.
+ * Upper levels (1/M of the nodes) keep their lists in one malloc per node.
+ * A directory of chunk pointers is allocated once (calloc: untouched pages
+ * cost nothing), so nodes and vectors never move and readers need no lock
+ * to reach them.
+ *
+ * Link lists: a list is [seq, count, id 0, id 1, ...] of _Atomic
+ * uint32_t. Writers (add_link) hold the owner's node->mu. An append stores
+ * the id, then the count (release stores). A shrink rewrites the list in
+ * place inside a sequence lock: seq is odd while it writes. Readers take no
+ * lock (copy_links): they copy count and ids with acquire loads (plain moves
+ * on x86-64) and retry when seq was odd or changed, so they always get one
+ * consistent list (a torn list makes concurrent inserts pick worse
+ * neighbours and leaves more nodes unreachable). Every id a reader sees is
+ * a node that was complete before it was linked (its vector, row and level
+ * happen-before the release store that published the id).
  *
  * Insert (paper, algorithm 1): reserve a node id, draw its level, write its
  * vector; greedy descent (ef 1) from the entry point down to level+1; then
@@ -21,9 +36,17 @@
  *
  * Search: greedy descent to level 1, then a beam search with
  * max(ef, k) at level 0; with a filter the beam walks every node but only
- * rows the filter keeps enter the result set. Visited nodes are a bitmap
- * per call over the ids reserved when the call started (newer nodes are
- * skipped). */
+ * rows the filter keeps enter the result set.
+ *
+ * Scratch: each insert or search borrows a scratch object from the index's
+ * pool (pool_mu guards the free list; the object is then private to the
+ * call): a visited array of u32 epoch stamps (a node is visited when its
+ * stamp equals the current epoch; the epoch is bumped per beam search
+ * instead of clearing the array, which is cleared only when the epoch
+ * wraps), both heaps and the candidate buffers. So a call allocates nothing
+ * once the pool is warm; the pool's memory is counted in mw_hnsw_memory and
+ * freed by mw_hnsw_free. Nodes reserved after a call started (ids >= its
+ * snapshot of n_reserved) are skipped by that call. */
 #include "index/hnsw.h"
 
 #include <math.h>
@@ -32,6 +55,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MW_HUGE ((size_t)2 << 20)
 
 #include "common/error.h"
 
@@ -40,26 +67,46 @@
 #define MW_HNSW_DIR_SIZE (MW_HNSW_MAX_NODES >> MW_HNSW_CHUNK_BITS)
 #define MW_NO_NODE UINT32_MAX
 
+typedef _Atomic uint32_t link_t;
+
 typedef struct hnsw_node {
-  pthread_mutex_t mu;              /* guards links and cnt */
-  uint32_t *links;                 /* level 0: m0 ids, then m per upper level */
-  uint16_t cnt[MW_HNSW_MAX_LEVEL]; /* links in use per level (guarded by mu) */
-  uint64_t row;                    /* written once before ready/links */
-  float inv_norm;                  /* 1/|v| (0 for a zero vector); cosine only */
-  uint8_t level;                   /* written once before ready/links */
-  atomic_bool ready;               /* vector, row, level written */
+  pthread_mutex_t mu;  /* serialises writers of this node's link lists */
+  link_t *upper;       /* levels 1..level: (2 + m) words each; NULL at level 0 */
+  uint64_t row;        /* written once before ready/links */
+  float inv_norm;      /* 1/|v| (0 for a zero vector); cosine only */
+  uint8_t level;       /* written once before ready/links */
+  atomic_bool ready;   /* vector, row, level written */
 } hnsw_node;
 
 typedef struct hnsw_chunk {
+  unsigned char *slots; /* MW_HNSW_CHUNK * stride bytes, 64-aligned */
   hnsw_node nodes[MW_HNSW_CHUNK];
-  float vecs[]; /* MW_HNSW_CHUNK * dim */
 } hnsw_chunk;
+
+typedef struct cand {
+  float d;
+  uint32_t id;
+} cand;
+
+/* Per-call working memory, borrowed from the pool (see the top comment). */
+typedef struct hnsw_scratch {
+  struct hnsw_scratch *next; /* pool free list (pool_mu) */
+  uint32_t *stamp;           /* visited epochs, stamp_cap entries */
+  size_t stamp_cap;
+  uint32_t epoch;
+  cand *cands, *res, *eps, *sel;
+  size_t cands_cap, res_cap, eps_cap, sel_cap;
+  uint32_t *nbuf;            /* room for m0 ids */
+  size_t bytes;              /* counted in h->mem */
+} hnsw_scratch;
 
 struct mw_hnsw {
   uint32_t dim, m, m0, ef_construction;
   mw_metric metric;
   uint64_t seed;
   double level_mult; /* 1 / ln(m) */
+  size_t stride;     /* bytes per level-0 slot: vector, count, m0 ids; 64-aligned */
+  size_t vec_bytes;  /* dim * 4 */
   _Atomic(hnsw_chunk *) *dir; /* MW_HNSW_DIR_SIZE chunk pointers */
   pthread_mutex_t grow_mu;    /* serialises chunk allocation */
   atomic_uint_fast32_t n_reserved;
@@ -68,6 +115,8 @@ struct mw_hnsw {
   pthread_mutex_t entry_mu; /* guards entry_node and top_level */
   uint32_t entry_node;
   int top_level;
+  pthread_mutex_t pool_mu;  /* guards pool */
+  hnsw_scratch *pool;
 };
 
 /* ---------------------------------------------------------------- metrics */
@@ -235,6 +284,7 @@ float mw_vec_distance(mw_metric metric, const float *a, const float *b, uint32_t
   return dist_pre(metric, a, ia, b, ib, dim);
 }
 
+
 /* ------------------------------------------------------------------ nodes */
 
 static hnsw_chunk *chunk_get(const mw_hnsw *h, uint32_t id) {
@@ -243,11 +293,14 @@ static hnsw_chunk *chunk_get(const mw_hnsw *h, uint32_t id) {
 static hnsw_node *node_at(const mw_hnsw *h, uint32_t id) {
   return &chunk_get(h, id)->nodes[id & (MW_HNSW_CHUNK - 1)];
 }
-static const float *vec_at(const mw_hnsw *h, uint32_t id) {
-  return chunk_get(h, id)->vecs + (size_t)(id & (MW_HNSW_CHUNK - 1)) * h->dim;
+static unsigned char *slot_at(const mw_hnsw *h, uint32_t id) {
+  return chunk_get(h, id)->slots + (size_t)(id & (MW_HNSW_CHUNK - 1)) * h->stride;
 }
-static uint32_t *links_of(const mw_hnsw *h, hnsw_node *n, int level) {
-  return level == 0 ? n->links : n->links + h->m0 + (size_t)(level - 1) * h->m;
+static const float *vec_at(const mw_hnsw *h, uint32_t id) { return (const float *)slot_at(h, id); }
+/* The list of `n` (node id `id`) at `level` (<= n->level): count, then ids. */
+static link_t *list_of(const mw_hnsw *h, uint32_t id, const hnsw_node *n, int level) {
+  if (level == 0) return (link_t *)(slot_at(h, id) + h->vec_bytes);
+  return n->upper + (size_t)(level - 1) * (2 + h->m);
 }
 /* inv_norm is read only for cosine: for l2 / dot the node header (another
  * cache line than the vector) is not touched. */
@@ -258,67 +311,82 @@ static float dist_nodes(const mw_hnsw *h, uint32_t a, uint32_t b) {
   return dist_pre(h->metric, vec_at(h, a), inv_norm_at(h, a), vec_at(h, b), inv_norm_at(h, b), h->dim);
 }
 
-/* Copies the links of `id` at `level` into out (room for m0); returns count. */
+/* Copies the links of `id` at `level` into out (room for m0), without a
+ * lock (see the top comment); returns the count. */
 static uint32_t copy_links(const mw_hnsw *h, uint32_t id, int level, uint32_t *out) {
   hnsw_node *n = node_at(h, id);
-  pthread_mutex_lock(&n->mu);
-  uint32_t c = level <= n->level ? n->cnt[level] : 0;
-  const uint32_t *l = links_of(h, n, level);
-  for (uint32_t i = 0; i < c; i++) out[i] = l[i]; /* short: a loop beats a memcpy call */
-  pthread_mutex_unlock(&n->mu);
-  return c;
+  if (level > n->level) return 0;
+  link_t *l = list_of(h, id, n, level);
+  uint32_t cap = level == 0 ? h->m0 : h->m;
+  for (;;) {
+    uint32_t s1 = atomic_load_explicit(&l[0], memory_order_acquire);
+    if (s1 & 1) { /* a shrink is rewriting the list: wait for it */
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      continue;
+    }
+    uint32_t c = atomic_load_explicit(&l[1], memory_order_acquire);
+    if (c > cap) c = cap;
+    for (uint32_t i = 0; i < c; i++) out[i] = atomic_load_explicit(&l[2 + i], memory_order_acquire);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&l[0], memory_order_relaxed) == s1) return c;
+  }
 }
 
 /* ------------------------------------------------------------------ heaps */
 
-typedef struct cand {
-  float d;
-  uint32_t id;
-} cand;
-
 /* a is "less" than b: nearer, ties by id */
-static bool cand_lt(cand a, cand b) { return a.d < b.d || (a.d == b.d && a.id < b.id); }
+static inline bool cand_lt(cand a, cand b) { return a.d < b.d || (a.d == b.d && a.id < b.id); }
 
-typedef struct heap {
-  cand *v;
-  size_t n, cap;
-  bool max; /* max-heap (top = farthest) or min-heap (top = nearest) */
-} heap;
-
-static bool heap_above(const heap *hp, cand a, cand b) { return hp->max ? cand_lt(b, a) : cand_lt(a, b); }
-
-static bool heap_push(heap *hp, cand c) {
-  if (hp->n == hp->cap) {
-    size_t nc = hp->cap ? hp->cap * 2 : 64;
-    cand *nv = realloc(hp->v, nc * sizeof(cand));
-    if (!nv) return false;
-    hp->v = nv;
-    hp->cap = nc;
-  }
-  size_t i = hp->n++;
+/* Min-heap (top = nearest) and max-heap (top = farthest) over cand arrays;
+ * the caller guarantees room for one more element on push. */
+static inline void minheap_push(cand *v, size_t *n, cand c) {
+  size_t i = (*n)++;
   while (i > 0) {
     size_t p = (i - 1) / 2;
-    if (!heap_above(hp, c, hp->v[p])) break;
-    hp->v[i] = hp->v[p];
+    if (!cand_lt(c, v[p])) break;
+    v[i] = v[p];
     i = p;
   }
-  hp->v[i] = c;
-  return true;
+  v[i] = c;
 }
-
-static cand heap_pop(heap *hp) {
-  cand top = hp->v[0], last = hp->v[--hp->n];
-  size_t i = 0;
+static inline cand minheap_pop(cand *v, size_t *n) {
+  cand top = v[0], last = v[--*n];
+  size_t i = 0, cnt = *n;
   for (;;) {
-    size_t l = 2 * i + 1, r = l + 1, b = i;
-    cand bv = last;
-    if (l < hp->n && heap_above(hp, hp->v[l], bv)) { b = l; bv = hp->v[l]; }
-    if (r < hp->n && heap_above(hp, hp->v[r], bv)) { b = r; bv = hp->v[r]; }
-    if (b == i) break;
-    hp->v[i] = hp->v[b];
+    size_t l = 2 * i + 1, b = l;
+    if (l >= cnt) break;
+    if (l + 1 < cnt && cand_lt(v[l + 1], v[l])) b = l + 1;
+    if (!cand_lt(v[b], last)) break;
+    v[i] = v[b];
     i = b;
   }
-  if (hp->n) hp->v[i] = last;
+  if (cnt) v[i] = last;
+  return top;
+}
+static inline void maxheap_push(cand *v, size_t *n, cand c) {
+  size_t i = (*n)++;
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (!cand_lt(v[p], c)) break;
+    v[i] = v[p];
+    i = p;
+  }
+  v[i] = c;
+}
+static inline cand maxheap_pop(cand *v, size_t *n) {
+  cand top = v[0], last = v[--*n];
+  size_t i = 0, cnt = *n;
+  for (;;) {
+    size_t l = 2 * i + 1, b = l;
+    if (l >= cnt) break;
+    if (l + 1 < cnt && cand_lt(v[l], v[l + 1])) b = l + 1;
+    if (!cand_lt(last, v[b])) break;
+    v[i] = v[b];
+    i = b;
+  }
+  if (cnt) v[i] = last;
   return top;
 }
 
@@ -335,27 +403,117 @@ static void cand_sort(cand *c, size_t n) {
   }
 }
 
+/* ---------------------------------------------------------------- scratch */
+
+static bool grow(void **p, size_t *cap, size_t need, size_t elem, size_t *bytes) {
+  if (*cap >= need) return true;
+  size_t nc = *cap ? *cap : 64;
+  while (nc < need) nc *= 2;
+  void *np = realloc(*p, nc * elem);
+  if (!np) return false;
+  *bytes += (nc - *cap) * elem;
+  *p = np;
+  *cap = nc;
+  return true;
+}
+
+/* Borrows a scratch object with a visited array covering n_snap ids and
+ * heaps for a beam of `ef`. NULL when out of memory. */
+static hnsw_scratch *scratch_get(mw_hnsw *h, uint32_t n_snap, size_t ef) {
+  pthread_mutex_lock(&h->pool_mu);
+  hnsw_scratch *s = h->pool;
+  if (s) h->pool = s->next;
+  pthread_mutex_unlock(&h->pool_mu);
+  if (!s) {
+    s = calloc(1, sizeof(*s));
+    if (!s) return NULL;
+    s->bytes = sizeof(*s);
+    s->nbuf = malloc(h->m0 * sizeof(uint32_t));
+    if (!s->nbuf) {
+      free(s);
+      return NULL;
+    }
+    s->bytes += h->m0 * sizeof(uint32_t);
+    atomic_fetch_add(&h->mem, s->bytes);
+  }
+  size_t before = s->bytes, old_cap = s->stamp_cap;
+  bool ok = true;
+  if (s->stamp_cap < n_snap) {
+    /* grow by at least a quarter so a growing index does not realloc per call */
+    size_t want = (size_t)n_snap + n_snap / 4 + 1024;
+    uint32_t *ns = realloc(s->stamp, want * sizeof(uint32_t));
+    if (ns) {
+      memset(ns + old_cap, 0, (want - old_cap) * sizeof(uint32_t));
+      s->stamp = ns;
+      s->stamp_cap = want;
+      s->bytes += (want - old_cap) * sizeof(uint32_t);
+    } else {
+      ok = false;
+    }
+  }
+  ok = ok && grow((void **)&s->res, &s->res_cap, ef + 2, sizeof(cand), &s->bytes) &&
+       grow((void **)&s->eps, &s->eps_cap, ef + 2, sizeof(cand), &s->bytes) &&
+       grow((void **)&s->sel, &s->sel_cap, ef + 2, sizeof(cand), &s->bytes) &&
+       grow((void **)&s->cands, &s->cands_cap, ef + h->m0 + 2, sizeof(cand), &s->bytes);
+  atomic_fetch_add(&h->mem, s->bytes - before);
+  if (!ok) {
+    pthread_mutex_lock(&h->pool_mu);
+    s->next = h->pool;
+    h->pool = s;
+    pthread_mutex_unlock(&h->pool_mu);
+    return NULL;
+  }
+  return s;
+}
+
+static void scratch_put(mw_hnsw *h, hnsw_scratch *s) {
+  if (!s) return;
+  pthread_mutex_lock(&h->pool_mu);
+  s->next = h->pool;
+  h->pool = s;
+  pthread_mutex_unlock(&h->pool_mu);
+}
+
+static void scratch_free(hnsw_scratch *s) {
+  free(s->stamp);
+  free(s->cands);
+  free(s->res);
+  free(s->eps);
+  free(s->sel);
+  free(s->nbuf);
+  free(s);
+}
+
 /* ---------------------------------------------------------------- search */
 
 typedef struct search_ctx {
-  const mw_hnsw *h;
+  mw_hnsw *h;
   const float *q;
   float q_inv;
   uint32_t n_snap;  /* ids >= this are ignored */
-  uint64_t *visited;
-  uint32_t *nbuf;   /* room for m0 links */
-  heap cands, res;
+  hnsw_scratch *sc;
+  size_t n_res;     /* elements of sc->res (a max-heap) after search_layer */
   mw_row_filter_fn filter;
   void *filter_ctx;
 } search_ctx;
 
-static float dist_q(search_ctx *s, uint32_t id) {
+static inline float dist_q(const search_ctx *s, uint32_t id) {
   const mw_hnsw *h = s->h;
   return dist_pre(h->metric, s->q, s->q_inv, vec_at(h, id), inv_norm_at(h, id), h->dim);
 }
 
-static bool keep(search_ctx *s, uint32_t id) {
+static inline bool keep(const search_ctx *s, uint32_t id) {
   return !s->filter || s->filter(s->filter_ctx, node_at(s->h, id)->row);
+}
+
+static inline void prefetch_vec(const mw_hnsw *h, uint32_t id) {
+#if defined(__GNUC__)
+  const unsigned char *p = slot_at(h, id);
+  for (size_t o = 0; o < h->vec_bytes; o += 64) __builtin_prefetch(p + o);
+#else
+  (void)h;
+  (void)id;
+#endif
 }
 
 /* Greedy walk at one level from *cur (distance *curd) to a local minimum. */
@@ -363,9 +521,9 @@ static void greedy(search_ctx *s, int level, uint32_t *cur, float *curd) {
   bool changed = true;
   while (changed) {
     changed = false;
-    uint32_t c = copy_links(s->h, *cur, level, s->nbuf);
+    uint32_t c = copy_links(s->h, *cur, level, s->sc->nbuf);
     for (uint32_t i = 0; i < c; i++) {
-      uint32_t e = s->nbuf[i];
+      uint32_t e = s->sc->nbuf[i];
       if (e >= s->n_snap) continue;
       float d = dist_q(s, e);
       if (d < *curd || (d == *curd && e < *cur)) {
@@ -377,71 +535,84 @@ static void greedy(search_ctx *s, int level, uint32_t *cur, float *curd) {
   }
 }
 
-/* Beam search (paper, algorithm 2) at `level` from the entry points in
- * s->res (which it replaces with the best `ef`, as a max-heap). */
+/* Beam search (paper, algorithm 2) at `level` from the entry points eps;
+ * leaves the best `ef` kept ones in sc->res (a max-heap of s->n_res).
+ * sc has room for ef + 2 results and the candidate heap grows as needed. */
 static bool search_layer(search_ctx *s, const cand *eps, size_t n_eps, size_t ef, int level) {
-  memset(s->visited, 0, ((size_t)s->n_snap + 63) / 64 * sizeof(uint64_t));
-  s->cands.n = 0;
-  s->res.n = 0;
+  hnsw_scratch *sc = s->sc;
+  if (++sc->epoch == 0) { /* wrapped: forget every stamp */
+    memset(sc->stamp, 0, sc->stamp_cap * sizeof(uint32_t));
+    sc->epoch = 1;
+  }
+  const uint32_t ep = sc->epoch;
+  uint32_t *stamp = sc->stamp;
+  size_t nc = 0, nr = 0;
   for (size_t i = 0; i < n_eps; i++) {
     uint32_t id = eps[i].id;
-    if (s->visited[id >> 6] >> (id & 63) & 1) continue;
-    s->visited[id >> 6] |= 1ull << (id & 63);
-    if (!heap_push(&s->cands, eps[i])) return false;
+    if (stamp[id] == ep) continue;
+    stamp[id] = ep;
+    if (nc + 1 > sc->cands_cap) {
+      size_t b = 0;
+      if (!grow((void **)&sc->cands, &sc->cands_cap, nc + 1, sizeof(cand), &b)) return false;
+      sc->bytes += b;
+      atomic_fetch_add(&s->h->mem, b);
+    }
+    minheap_push(sc->cands, &nc, eps[i]);
     if (keep(s, id)) {
-      if (!heap_push(&s->res, eps[i])) return false;
-      if (s->res.n > ef) heap_pop(&s->res);
+      maxheap_push(sc->res, &nr, eps[i]);
+      if (nr > ef) maxheap_pop(sc->res, &nr);
     }
   }
-  while (s->cands.n) {
-    cand c = heap_pop(&s->cands);
-    if (s->res.n >= ef && c.d > s->res.v[0].d) break;
-    uint32_t nl = copy_links(s->h, c.id, level, s->nbuf);
-#if defined(__GNUC__)
-    /* start loading the unvisited neighbours' vectors before the first
-     * distance: the walk is bound by memory latency as much as by flops */
+  while (nc) {
+    cand c = minheap_pop(sc->cands, &nc);
+    if (nr >= ef && c.d > sc->res[0].d) break;
+    uint32_t nl = copy_links(s->h, c.id, level, sc->nbuf);
+    /* drop visited / too new ids, then start loading the remaining
+     * vectors before the first distance: the walk is bound by memory
+     * latency as much as by flops */
+    uint32_t nn = 0;
     for (uint32_t i = 0; i < nl; i++) {
-      uint32_t e = s->nbuf[i];
-      if (e < s->n_snap && !(s->visited[e >> 6] >> (e & 63) & 1)) __builtin_prefetch(vec_at(s->h, e));
+      uint32_t e = sc->nbuf[i];
+      if (e >= s->n_snap || stamp[e] == ep) continue;
+      stamp[e] = ep;
+      sc->nbuf[nn++] = e;
     }
-#endif
-    for (uint32_t i = 0; i < nl; i++) {
-      uint32_t e = s->nbuf[i];
-      if (e >= s->n_snap || (s->visited[e >> 6] >> (e & 63) & 1)) continue;
-      s->visited[e >> 6] |= 1ull << (e & 63);
+    for (uint32_t i = 0; i < nn && i < 4; i++) prefetch_vec(s->h, sc->nbuf[i]);
+    if (nc + nn > sc->cands_cap) {
+      size_t b = 0;
+      if (!grow((void **)&sc->cands, &sc->cands_cap, nc + nn, sizeof(cand), &b)) return false;
+      sc->bytes += b;
+      atomic_fetch_add(&s->h->mem, b);
+    }
+    for (uint32_t i = 0; i < nn; i++) {
+      if (i + 4 < nn) prefetch_vec(s->h, sc->nbuf[i + 4]);
+      uint32_t e = sc->nbuf[i];
       cand ce = {dist_q(s, e), e};
-      if (s->res.n < ef || cand_lt(ce, s->res.v[0])) {
-        if (!heap_push(&s->cands, ce)) return false;
+      if (nr < ef || cand_lt(ce, sc->res[0])) {
+        minheap_push(sc->cands, &nc, ce);
         if (keep(s, e)) {
-          if (!heap_push(&s->res, ce)) return false;
-          if (s->res.n > ef) heap_pop(&s->res);
+          maxheap_push(sc->res, &nr, ce);
+          if (nr > ef) maxheap_pop(sc->res, &nr);
         }
       }
     }
   }
+  s->n_res = nr;
   return true;
 }
 
-static void ctx_free(search_ctx *s) {
-  free(s->visited);
-  free(s->nbuf);
-  free(s->cands.v);
-  free(s->res.v);
-}
-
-static bool ctx_init(search_ctx *s, const mw_hnsw *h, const float *q) {
+static bool ctx_init(search_ctx *s, mw_hnsw *h, const float *q, size_t ef) {
   memset(s, 0, sizeof(*s));
   s->h = h;
   s->q = q;
   s->q_inv = h->metric == MW_METRIC_COSINE ? inv_norm_of(q, h->dim) : 0;
   s->n_snap = (uint32_t)atomic_load(&h->n_reserved);
   if (s->n_snap > MW_HNSW_MAX_NODES) s->n_snap = MW_HNSW_MAX_NODES;
-  s->visited = malloc((((size_t)s->n_snap + 63) / 64 + 1) * sizeof(uint64_t));
-  s->nbuf = malloc(h->m0 * sizeof(uint32_t));
-  s->cands.max = false;
-  s->res.max = true;
-  return s->visited && s->nbuf;
+  s->sc = scratch_get(h, s->n_snap, ef);
+  return s->sc != NULL;
 }
+
+static void ctx_free(search_ctx *s) { scratch_put(s->h, s->sc); }
 
 /* The heuristic of algorithm 4: walks `c` (sorted nearest first, distances
  * to the base point) and keeps an element only if it is nearer to the base
@@ -480,19 +651,20 @@ static size_t select_heuristic_keep(const mw_hnsw *h, cand *c, size_t n, size_t 
 }
 
 /* Adds a link owner -> target at `level` (no-op if present); an overflowing
- * list is re-selected around its owner. */
+ * list is re-selected around its owner. Holds owner's mu (only writers
+ * take it); readers see the release stores. */
 static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target) {
   hnsw_node *n = node_at(h, owner);
   uint32_t cap = level == 0 ? h->m0 : h->m;
   bool ok = true;
   pthread_mutex_lock(&n->mu);
-  uint32_t *l = links_of(h, n, level);
-  uint32_t c = n->cnt[level];
+  link_t *l = list_of(h, owner, n, level);
+  uint32_t c = atomic_load_explicit(&l[1], memory_order_relaxed);
   for (uint32_t i = 0; i < c; i++)
-    if (l[i] == target) goto out;
-  if (c < cap) {
-    l[c] = target;
-    n->cnt[level] = (uint16_t)(c + 1);
+    if (atomic_load_explicit(&l[2 + i], memory_order_relaxed) == target) goto out;
+  if (c < cap) { /* an append: id, then count; a reader sees either list */
+    atomic_store_explicit(&l[2 + c], target, memory_order_release);
+    atomic_store_explicit(&l[1], c + 1, memory_order_release);
     goto out;
   }
   cand buf[2 * MW_HNSW_DEFAULT_M + 1], *cs = buf;
@@ -500,7 +672,10 @@ static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target) {
     cs = malloc((cap + 1) * sizeof(cand));
     if (!cs) { ok = false; goto out; }
   }
-  for (uint32_t i = 0; i < c; i++) cs[i] = (cand){dist_nodes(h, owner, l[i]), l[i]};
+  for (uint32_t i = 0; i < c; i++) {
+    uint32_t e = atomic_load_explicit(&l[2 + i], memory_order_relaxed);
+    cs[i] = (cand){dist_nodes(h, owner, e), e};
+  }
   cs[c] = (cand){dist_nodes(h, owner, target), target};
   cand_sort(cs, c + 1);
   /* heuristic first, then refill to capacity with the nearest pruned ones
@@ -508,8 +683,14 @@ static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target) {
    * list): a full list then drops exactly one link, which keeps nodes
    * linked from somewhere under concurrent inserts */
   size_t kept = select_heuristic_keep(h, cs, c + 1, cap);
-  for (size_t i = 0; i < kept; i++) l[i] = cs[i].id;
-  n->cnt[level] = (uint16_t)kept;
+  /* a rewrite in place: the sequence word is odd meanwhile, so readers
+   * retry instead of copying a half old, half new list */
+  uint32_t seq = atomic_load_explicit(&l[0], memory_order_relaxed);
+  atomic_store_explicit(&l[0], seq + 1, memory_order_relaxed);
+  atomic_thread_fence(memory_order_release);
+  for (size_t i = 0; i < kept; i++) atomic_store_explicit(&l[2 + i], cs[i].id, memory_order_release);
+  atomic_store_explicit(&l[1], (uint32_t)kept, memory_order_release);
+  atomic_store_explicit(&l[0], seq + 2, memory_order_release);
   if (cs != buf) free(cs);
 out:
   pthread_mutex_unlock(&n->mu);
@@ -535,6 +716,8 @@ mw_status mw_hnsw_create(mw_hnsw **out, const mw_hnsw_config *cfg, mw_error *err
   h->ef_construction = cfg->ef_construction ? cfg->ef_construction : MW_HNSW_DEFAULT_EF_CONSTRUCTION;
   h->seed = cfg->seed;
   h->level_mult = 1.0 / log((double)m);
+  h->vec_bytes = (size_t)h->dim * sizeof(float);
+  h->stride = (h->vec_bytes + (2 + (size_t)h->m0) * sizeof(link_t) + 63) / 64 * 64;
   h->dir = calloc(MW_HNSW_DIR_SIZE, sizeof(*h->dir));
   if (!h->dir) {
     free(h);
@@ -542,6 +725,7 @@ mw_status mw_hnsw_create(mw_hnsw **out, const mw_hnsw_config *cfg, mw_error *err
   }
   pthread_mutex_init(&h->grow_mu, NULL);
   pthread_mutex_init(&h->entry_mu, NULL);
+  pthread_mutex_init(&h->pool_mu, NULL);
   h->entry_node = MW_NO_NODE;
   h->top_level = -1;
   atomic_init(&h->n_reserved, 0);
@@ -558,13 +742,20 @@ void mw_hnsw_free(mw_hnsw *h) {
     if (!ch) continue;
     for (uint32_t i = 0; i < MW_HNSW_CHUNK; i++) {
       pthread_mutex_destroy(&ch->nodes[i].mu);
-      free(ch->nodes[i].links);
+      free(ch->nodes[i].upper);
     }
+    free(ch->slots);
     free(ch);
+  }
+  while (h->pool) {
+    hnsw_scratch *s = h->pool;
+    h->pool = s->next;
+    scratch_free(s);
   }
   free(h->dir);
   pthread_mutex_destroy(&h->grow_mu);
   pthread_mutex_destroy(&h->entry_mu);
+  pthread_mutex_destroy(&h->pool_mu);
   free(h);
 }
 
@@ -582,48 +773,60 @@ static int draw_level(const mw_hnsw *h, uint32_t id) {
   return l >= MW_HNSW_MAX_LEVEL - 1 ? MW_HNSW_MAX_LEVEL - 1 : (int)l;
 }
 
-mw_status mw_hnsw_insert(mw_hnsw *h, uint64_t row, const float *vec, mw_error *err) {
-  for (uint32_t i = 0; i < h->dim; i++)
-    if (!isfinite(vec[i]))
-      return mw_err(err, MW_ERR_INVALID, "hnsw: row %llu: component %u is not finite",
-                    (unsigned long long)row, i);
+static bool chunk_ensure(mw_hnsw *h, uint32_t c) {
+  if (atomic_load_explicit(&h->dir[c], memory_order_acquire)) return true;
+  pthread_mutex_lock(&h->grow_mu);
+  if (!atomic_load_explicit(&h->dir[c], memory_order_relaxed)) {
+    hnsw_chunk *ch = malloc(sizeof(hnsw_chunk));
+    /* 2 MiB aligned and advised: the whole 2 MiB extents get huge pages
+     * (fewer TLB misses in the random walk); the tail keeps small pages,
+     * so nothing is rounded up */
+    size_t bytes = (size_t)MW_HNSW_CHUNK * h->stride;
+    void *mem = NULL;
+    unsigned char *slots = ch && posix_memalign(&mem, MW_HUGE, bytes) == 0 ? mem : NULL;
+    if (slots) {
+#ifdef MADV_HUGEPAGE
+      (void)madvise(slots, bytes, MADV_HUGEPAGE);
+#endif
+      memset(slots, 0, bytes); /* level-0 counts start at 0 */
+      ch->slots = slots;
+      for (uint32_t i = 0; i < MW_HNSW_CHUNK; i++) {
+        pthread_mutex_init(&ch->nodes[i].mu, NULL);
+        ch->nodes[i].upper = NULL;
+        ch->nodes[i].level = 0;
+        atomic_init(&ch->nodes[i].ready, false);
+      }
+      atomic_fetch_add(&h->mem, sizeof(hnsw_chunk) + bytes);
+      atomic_store_explicit(&h->dir[c], ch, memory_order_release);
+    } else {
+      free(ch);
+    }
+  }
+  pthread_mutex_unlock(&h->grow_mu);
+  return atomic_load_explicit(&h->dir[c], memory_order_acquire) != NULL;
+}
+
+static mw_status insert_one(mw_hnsw *h, uint64_t row, const float *vec, mw_error *err) {
   uint32_t id = (uint32_t)atomic_fetch_add(&h->n_reserved, 1);
   if (id >= MW_HNSW_MAX_NODES) {
     atomic_fetch_sub(&h->n_reserved, 1);
     return mw_err(err, MW_ERR_INVALID, "hnsw: index full (%u nodes)", (unsigned)MW_HNSW_MAX_NODES);
   }
   uint32_t c = id >> MW_HNSW_CHUNK_BITS;
-  if (!atomic_load_explicit(&h->dir[c], memory_order_acquire)) {
-    pthread_mutex_lock(&h->grow_mu);
-    if (!atomic_load_explicit(&h->dir[c], memory_order_relaxed)) {
-      size_t bytes = sizeof(hnsw_chunk) + (size_t)MW_HNSW_CHUNK * h->dim * sizeof(float);
-      hnsw_chunk *ch = malloc(bytes);
-      if (ch) {
-        for (uint32_t i = 0; i < MW_HNSW_CHUNK; i++) {
-          pthread_mutex_init(&ch->nodes[i].mu, NULL);
-          ch->nodes[i].links = NULL;
-          ch->nodes[i].level = 0;
-          memset(ch->nodes[i].cnt, 0, sizeof(ch->nodes[i].cnt));
-          atomic_init(&ch->nodes[i].ready, false);
-        }
-        atomic_fetch_add(&h->mem, bytes);
-        atomic_store_explicit(&h->dir[c], ch, memory_order_release);
-      }
-    }
-    pthread_mutex_unlock(&h->grow_mu);
-    if (!atomic_load_explicit(&h->dir[c], memory_order_acquire))
-      return mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (chunk %u)", c);
-  }
+  if (!chunk_ensure(h, c)) return mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (chunk %u)", c);
   hnsw_node *n = node_at(h, id);
   int level = draw_level(h, id);
   n->row = row;
   n->level = (uint8_t)level;
-  size_t nlinks = h->m0 + (size_t)level * h->m;
-  n->links = malloc(nlinks * sizeof(uint32_t));
-  if (!n->links) return mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (links of row %llu)", (unsigned long long)row);
-  atomic_fetch_add(&h->mem, nlinks * sizeof(uint32_t));
+  if (level > 0) {
+    size_t words = (size_t)level * (2 + h->m);
+    n->upper = malloc(words * sizeof(link_t));
+    if (!n->upper) return mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (links of row %llu)", (unsigned long long)row);
+    for (size_t i = 0; i < words; i++) atomic_init(&n->upper[i], 0);
+    atomic_fetch_add(&h->mem, words * sizeof(link_t));
+  }
   float *v = (float *)vec_at(h, id);
-  memcpy(v, vec, h->dim * sizeof(float));
+  memcpy(v, vec, h->vec_bytes);
   n->inv_norm = h->metric == MW_METRIC_COSINE ? inv_norm_of(v, h->dim) : 0;
   atomic_store_explicit(&n->ready, true, memory_order_release);
   atomic_fetch_add(&h->n_ready, 1);
@@ -641,48 +844,33 @@ mw_status mw_hnsw_insert(mw_hnsw *h, uint64_t row, const float *vec, mw_error *e
 
   search_ctx s;
   mw_status st = MW_OK;
-  if (!ctx_init(&s, h, v)) {
+  if (!ctx_init(&s, h, v, h->ef_construction)) {
     st = mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (insert of row %llu)", (unsigned long long)row);
     goto done;
   }
+  hnsw_scratch *sc = s.sc;
   uint32_t cur = ep;
   float curd = dist_q(&s, ep);
   for (int lc = top; lc > level; lc--) greedy(&s, lc, &cur, &curd);
-  cand *eps = malloc(sizeof(cand) * (h->ef_construction + 1));
-  if (!eps) {
-    st = mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (insert of row %llu)", (unsigned long long)row);
-    goto done;
-  }
   size_t n_eps = 1;
-  eps[0] = (cand){curd, cur};
+  sc->eps[0] = (cand){curd, cur};
   for (int lc = top < level ? top : level; lc >= 0; lc--) {
-    if (!search_layer(&s, eps, n_eps, h->ef_construction, lc)) {
+    if (!search_layer(&s, sc->eps, n_eps, h->ef_construction, lc)) {
       st = mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (insert of row %llu)", (unsigned long long)row);
       break;
     }
-    n_eps = s.res.n;
-    for (size_t i = n_eps; i > 0; i--) eps[i - 1] = heap_pop(&s.res); /* farthest first out */
+    n_eps = s.n_res;
+    for (size_t i = n_eps; i > 0; i--) sc->eps[i - 1] = maxheap_pop(sc->res, &s.n_res); /* farthest first out */
     /* select on a copy: eps (all of W) seeds the next level */
-    cand *sel = s.cands.v; /* reuse: cands is empty after search_layer's use */
-    if (s.cands.cap < n_eps) {
-      sel = realloc(s.cands.v, n_eps * sizeof(cand));
-      if (!sel) {
-        st = mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (insert of row %llu)", (unsigned long long)row);
-        break;
-      }
-      s.cands.v = sel;
-      s.cands.cap = n_eps;
-    }
-    memcpy(sel, eps, n_eps * sizeof(cand));
-    size_t kept = select_heuristic(h, sel, n_eps, h->m);
+    memcpy(sc->sel, sc->eps, n_eps * sizeof(cand));
+    size_t kept = select_heuristic(h, sc->sel, n_eps, h->m);
     for (size_t i = 0; i < kept && st == MW_OK; i++) {
-      if (sel[i].id == id) continue;
-      if (!add_link(h, id, lc, sel[i].id) || !add_link(h, sel[i].id, lc, id))
+      if (sc->sel[i].id == id) continue;
+      if (!add_link(h, id, lc, sc->sel[i].id) || !add_link(h, sc->sel[i].id, lc, id))
         st = mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (links of row %llu)", (unsigned long long)row);
     }
     if (st != MW_OK) break;
   }
-  free(eps);
   if (st == MW_OK && level > top) {
     pthread_mutex_lock(&h->entry_mu);
     if (level > h->top_level) {
@@ -696,6 +884,95 @@ done:
   return st;
 }
 
+static mw_status check_finite(uint64_t row, const float *vec, uint32_t dim, mw_error *err) {
+  for (uint32_t i = 0; i < dim; i++)
+    if (!isfinite(vec[i]))
+      return mw_err(err, MW_ERR_INVALID, "hnsw: row %llu: component %u is not finite",
+                    (unsigned long long)row, i);
+  return MW_OK;
+}
+
+mw_status mw_hnsw_insert(mw_hnsw *h, uint64_t row, const float *vec, mw_error *err) {
+  mw_status st = check_finite(row, vec, h->dim, err);
+  return st != MW_OK ? st : insert_one(h, row, vec, err);
+}
+
+/* ------------------------------------------------------------ batch insert */
+
+/* Shared state of one mw_hnsw_insert_batch call: `next` hands out rows;
+ * mu guards st / err (the first failure); `stop` (atomic) tells the other
+ * threads to start no further rows. */
+typedef struct batch {
+  mw_hnsw *h;
+  const uint64_t *rows;
+  const float *vecs;
+  size_t n;
+  atomic_size_t next;
+  atomic_bool stop;
+  pthread_mutex_t mu;
+  mw_status st;
+  mw_error err;
+} batch;
+
+static void *batch_worker(void *p) {
+  batch *b = p;
+  mw_error e = {0};
+  while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
+    size_t i = atomic_fetch_add(&b->next, 1);
+    if (i >= b->n) break;
+    mw_status st = insert_one(b->h, b->rows[i], b->vecs + i * b->h->dim, &e);
+    if (st != MW_OK) {
+      pthread_mutex_lock(&b->mu);
+      if (b->st == MW_OK) {
+        b->st = st;
+        b->err = e;
+      }
+      pthread_mutex_unlock(&b->mu);
+      atomic_store(&b->stop, true);
+      break;
+    }
+  }
+  return NULL;
+}
+
+mw_status mw_hnsw_insert_batch(mw_hnsw *h, const uint64_t *rows, const float *vecs, size_t n,
+                               unsigned threads, mw_error *err) {
+  if (n == 0) return MW_OK;
+  if (!rows || !vecs) return mw_err(err, MW_ERR_INVALID, "hnsw: insert_batch of %zu rows without rows or vectors", n);
+  for (size_t i = 0; i < n; i++) {
+    mw_status st = check_finite(rows[i], vecs + i * h->dim, h->dim, err);
+    if (st != MW_OK) return st;
+  }
+  if (threads == 0) {
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    threads = c > 0 ? (unsigned)c : 1;
+  }
+  if (threads > n) threads = (unsigned)n;
+  if (threads > 256) threads = 256;
+  batch b = {.h = h, .rows = rows, .vecs = vecs, .n = n, .st = MW_OK};
+  atomic_init(&b.next, 0);
+  atomic_init(&b.stop, false);
+  pthread_mutex_init(&b.mu, NULL);
+  pthread_t tids[256];
+  unsigned started = 0;
+  mw_status st = MW_OK;
+  for (; started + 1 < threads; started++) /* the caller is the last worker */
+    if (pthread_create(&tids[started], NULL, batch_worker, &b) != 0) {
+      atomic_store(&b.stop, true);
+      st = mw_err(err, MW_ERR_IO, "hnsw: insert_batch could not start thread %u of %u", started + 1, threads);
+      break;
+    }
+  if (st == MW_OK) batch_worker(&b);
+  for (unsigned i = 0; i < started; i++) pthread_join(tids[i], NULL);
+  pthread_mutex_destroy(&b.mu);
+  if (st != MW_OK) return st;
+  if (b.st != MW_OK) {
+    if (err) *err = b.err;
+    return b.st;
+  }
+  return MW_OK;
+}
+
 /* --------------------------------------------------------------- queries */
 
 static int hit_cmp(const void *a, const void *b) {
@@ -704,21 +981,27 @@ static int hit_cmp(const void *a, const void *b) {
   return x->row < y->row ? -1 : x->row > y->row ? 1 : 0;
 }
 
-mw_status mw_hnsw_search(mw_hnsw_hit *hits, size_t *n_hits, const mw_hnsw *h, const float *query,
+size_t mw_hnsw_default_ef(const mw_hnsw *h, size_t k) {
+  size_t ef = h->ef_construction;
+  return ef < k ? k : ef;
+}
+
+mw_status mw_hnsw_search(mw_hnsw_hit *hits, size_t *n_hits, const mw_hnsw *hc, const float *query,
                          size_t k, size_t ef, mw_row_filter_fn filter, void *filter_ctx,
                          mw_error *err) {
+  mw_hnsw *h = (mw_hnsw *)hc; /* only the scratch pool (own lock) is written */
   *n_hits = 0;
   if (k == 0) return MW_OK;
-  if (ef == 0) ef = h->ef_construction;
+  if (ef == 0) ef = mw_hnsw_default_ef(h, k);
   if (ef < k) ef = k;
-  pthread_mutex_lock((pthread_mutex_t *)&h->entry_mu);
+  pthread_mutex_lock(&h->entry_mu);
   uint32_t ep = h->entry_node;
   int top = h->top_level;
-  pthread_mutex_unlock((pthread_mutex_t *)&h->entry_mu);
+  pthread_mutex_unlock(&h->entry_mu);
   if (ep == MW_NO_NODE) return MW_OK;
   search_ctx s;
   mw_status st = MW_OK;
-  if (!ctx_init(&s, h, query)) {
+  if (!ctx_init(&s, h, query, ef)) {
     st = mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (search)");
     goto done;
   }
@@ -732,22 +1015,29 @@ mw_status mw_hnsw_search(mw_hnsw_hit *hits, size_t *n_hits, const mw_hnsw *h, co
     st = mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (search)");
     goto done;
   }
-  size_t n = s.res.n;
-  mw_hnsw_hit *all = malloc((n ? n : 1) * sizeof(*all));
-  if (!all) {
+  /* pop farthest first into eps (room for ef + 2) so eps[0..n) is nearest first */
+  size_t n = s.n_res;
+  for (size_t i = n; i > 0; i--) s.sc->eps[i - 1] = maxheap_pop(s.sc->res, &s.n_res);
+  size_t out = n < k ? n : k;
+  /* the order by (distance, node id) can differ from (distance, row) only
+   * among equal distances: take every hit tied with the last one kept,
+   * then sort by (distance, row) */
+  size_t take = out;
+  while (take < n && s.sc->eps[take].d == s.sc->eps[out - 1].d) take++;
+  mw_hnsw_hit small[64], *buf = take <= 64 ? small : malloc(take * sizeof(*buf));
+  if (!buf) {
     st = mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (search)");
     goto done;
   }
-  for (size_t i = 0; i < n; i++) all[i] = (mw_hnsw_hit){node_at(h, s.res.v[i].id)->row, s.res.v[i].d};
-  qsort(all, n, sizeof(*all), hit_cmp);
-  *n_hits = n < k ? n : k;
-  memcpy(hits, all, *n_hits * sizeof(*all));
-  free(all);
+  for (size_t i = 0; i < take; i++) buf[i] = (mw_hnsw_hit){node_at(h, s.sc->eps[i].id)->row, s.sc->eps[i].d};
+  qsort(buf, take, sizeof(*buf), hit_cmp);
+  memcpy(hits, buf, out * sizeof(*buf));
+  *n_hits = out;
+  if (buf != small) free(buf);
 done:
   ctx_free(&s);
   return st;
 }
-
 /* max-heap on (distance, row) over hit structs: top = worst kept */
 static bool hit_worse(mw_hnsw_hit a, mw_hnsw_hit b) { return hit_cmp(&a, &b) > 0; }
 
@@ -801,3 +1091,119 @@ size_t mw_hnsw_count(const mw_hnsw *h) { return atomic_load(&((mw_hnsw *)h)->n_r
 uint32_t mw_hnsw_dim(const mw_hnsw *h) { return h->dim; }
 mw_metric mw_hnsw_metric(const mw_hnsw *h) { return h->metric; }
 size_t mw_hnsw_memory(const mw_hnsw *h) { return atomic_load(&((mw_hnsw *)h)->mem); }
+
+/* ----------------------------------------------------------------- export */
+
+void mw_hnsw_graph_free(mw_hnsw_graph *g) {
+  if (!g) return;
+  free(g->rows);
+  free(g->levels);
+  free(g->vecs);
+  for (int l = 0; l < MW_HNSW_MAX_LEVEL; l++) {
+    free(g->off[l]);
+    free(g->nbr[l]);
+  }
+  memset(g, 0, sizeof(*g));
+}
+
+/* Two passes over the node ids: the first numbers the complete nodes and
+ * counts links per level (links to incomplete nodes, which a failed insert
+ * can leave, are dropped), the second copies them renumbered. Node locks
+ * are still taken (cheap, and keeps a misuse from tearing a list). */
+mw_status mw_hnsw_export(mw_hnsw_graph *out, const mw_hnsw *h, mw_error *err) {
+  memset(out, 0, sizeof(*out));
+  out->dim = h->dim;
+  out->metric = h->metric;
+  out->m = h->m;
+  out->ef_construction = h->ef_construction;
+  out->max_level = MW_HNSW_MAX_LEVEL;
+  uint32_t n_res = (uint32_t)atomic_load(&h->n_reserved);
+  if (n_res > MW_HNSW_MAX_NODES) n_res = MW_HNSW_MAX_NODES;
+  uint32_t *newid = malloc(((size_t)n_res + 1) * sizeof(uint32_t));
+  uint32_t *buf = malloc(h->m0 * sizeof(uint32_t));
+  size_t total[MW_HNSW_MAX_LEVEL] = {0};
+  mw_status st = MW_OK;
+  if (!newid || !buf) goto nomem;
+  uint32_t n = 0;
+  for (uint32_t id = 0; id < n_res; id++) {
+    hnsw_chunk *ch = chunk_get(h, id);
+    if (ch && atomic_load_explicit(&ch->nodes[id & (MW_HNSW_CHUNK - 1)].ready, memory_order_acquire))
+      newid[id] = n++;
+    else
+      newid[id] = MW_NO_NODE;
+  }
+  out->n_nodes = n;
+  out->rows = malloc(((size_t)n + 1) * sizeof(uint64_t));
+  out->levels = malloc((size_t)n + 1);
+  out->vecs = malloc(((size_t)n + 1) * sizeof(float *));
+  if (!out->rows || !out->levels || !out->vecs) goto nomem;
+  for (int l = 0; l < MW_HNSW_MAX_LEVEL; l++) {
+    out->off[l] = calloc((size_t)n + 1, sizeof(uint32_t));
+    if (!out->off[l]) goto nomem;
+  }
+  /* pass 1: per-node counts into off[l][i + 1] */
+  for (uint32_t id = 0; id < n_res; id++) {
+    uint32_t i = newid[id];
+    if (i == MW_NO_NODE) continue;
+    hnsw_node *nd = node_at(h, id);
+    out->rows[i] = nd->row;
+    out->levels[i] = nd->level;
+    out->vecs[i] = vec_at(h, id);
+    for (int l = 0; l <= nd->level; l++) {
+      uint32_t c = copy_links(h, id, l, buf), kept = 0;
+      for (uint32_t j = 0; j < c; j++) kept += buf[j] < n_res && newid[buf[j]] != MW_NO_NODE;
+      out->off[l][i + 1] = kept;
+      total[l] += kept;
+    }
+  }
+  for (int l = 0; l < MW_HNSW_MAX_LEVEL; l++) {
+    if (total[l] > UINT32_MAX) {
+      st = mw_err(err, MW_ERR_INVALID, "hnsw export: %zu links at level %d overflow u32 offsets", total[l], l);
+      goto fail;
+    }
+    for (uint32_t i = 0; i < n; i++) out->off[l][i + 1] += out->off[l][i];
+    out->nbr[l] = malloc((total[l] ? total[l] : 1) * sizeof(uint32_t));
+    if (!out->nbr[l]) goto nomem;
+  }
+  /* pass 2: copy renumbered; a list is re-read under its lock and clipped
+   * to the counted length (equal unless an insert ran, which the caller
+   * rules out) */
+  for (uint32_t id = 0; id < n_res; id++) {
+    uint32_t i = newid[id];
+    if (i == MW_NO_NODE) continue;
+    for (int l = 0; l <= out->levels[i]; l++) {
+      uint32_t c = copy_links(h, id, l, buf), at = out->off[l][i], end = out->off[l][i + 1];
+      for (uint32_t j = 0; j < c && at < end; j++)
+        if (buf[j] < n_res && newid[buf[j]] != MW_NO_NODE) out->nbr[l][at++] = newid[buf[j]];
+      while (at < end) out->nbr[l][at++] = i; /* unreachable without a concurrent insert */
+    }
+  }
+  pthread_mutex_lock((pthread_mutex_t *)&h->entry_mu);
+  uint32_t ep = h->entry_node;
+  int top = h->top_level;
+  pthread_mutex_unlock((pthread_mutex_t *)&h->entry_mu);
+  if (n > 0) {
+    if (ep == MW_NO_NODE || ep >= n_res || newid[ep] == MW_NO_NODE) {
+      /* the first node's insert failed after it became the entry: pick the
+       * highest complete node (ties: lowest id) */
+      uint32_t best = 0;
+      for (uint32_t i = 1; i < n; i++)
+        if (out->levels[i] > out->levels[best]) best = i;
+      out->entry = best;
+      out->top_level = out->levels[best];
+    } else {
+      out->entry = newid[ep];
+      out->top_level = (uint32_t)top;
+    }
+  }
+  free(newid);
+  free(buf);
+  return MW_OK;
+nomem:
+  st = mw_err(err, MW_ERR_NOMEM, "hnsw export: out of memory");
+fail:
+  free(newid);
+  free(buf);
+  mw_hnsw_graph_free(out);
+  return st;
+}

@@ -89,6 +89,25 @@ void mw_hnsw_free(mw_hnsw *h);
  * index usable (the reserved node is then an unreachable hole). */
 mw_status mw_hnsw_insert(mw_hnsw *h, uint64_t row, const float *vec, mw_error *err);
 
+/* Inserts n vectors (vecs: n * dim floats, row i's at vecs + i * dim,
+ * copied) with row ids rows[0..n) on `threads` threads (0 = the number of
+ * online cores; never more than n; 1 = the calling thread only). Rows are
+ * handed out in order from a shared counter, so which thread inserts which
+ * row varies, and so does the graph (as with concurrent mw_hnsw_insert
+ * calls). Thread-safe (may run concurrently with other inserts and
+ * searches).
+ * All or error: every vector is checked first; a non-finite component
+ * returns MW_ERR_INVALID (naming the row and component) with no row
+ * inserted. After that, an insert can fail only for resources
+ * (MW_ERR_NOMEM, MW_ERR_INVALID "index full"): then no further rows are
+ * started, the first error is returned, and the rows whose inserts had
+ * completed stay in the index (searchable; which ones is not reported, so
+ * a caller that needs to know treats the index as failed), the failing
+ * row's node may be an unreachable hole as with mw_hnsw_insert.
+ * MW_ERR_IO if a thread cannot be started (rows inserted so far stay). */
+mw_status mw_hnsw_insert_batch(mw_hnsw *h, const uint64_t *rows, const float *vecs, size_t n,
+                               unsigned threads, mw_error *err);
+
 /* Approximate k nearest neighbours of `query`, nearest first (ties by row
  * id). `ef` is the search beam (0 = max(k, ef_construction); raised to k).
  * With a filter, only rows it keeps are returned: the graph is still walked
@@ -99,6 +118,10 @@ mw_status mw_hnsw_insert(mw_hnsw *h, uint64_t row, const float *vec, mw_error *e
 mw_status mw_hnsw_search(mw_hnsw_hit *hits, size_t *n_hits, const mw_hnsw *h,
                          const float *query, size_t k, size_t ef,
                          mw_row_filter_fn filter, void *filter_ctx, mw_error *err);
+
+/* The beam mw_hnsw_search uses for ef = 0 at this k and the index's
+ * current size (see mw_hnsw_search). */
+size_t mw_hnsw_default_ef(const mw_hnsw *h, size_t k);
 
 /* Exact (brute-force) k nearest over every complete node the filter keeps
  * (NULL filter = all), nearest first, ties by row id. Thread-safe. */
