@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrow/float_fmt.h"
 #include "common/error.h"
 #include "common/uuid.h"
 #include "index/fts.h"
+#include "index/hnsw.h"
 #include "lance/lance_file.h"
 #include "lance/pb.h"
 
@@ -138,43 +140,80 @@ static bool gcol_finish(gcol *c, int64_t n, int64_t nulls, int nbuf) {
   return true;
 }
 
-/* Finishes a list<large_binary> column: b[1] = i32 list offsets (n + 1),
- * cb[1] = i64 item offsets (items + 1), cb[2] = item bytes. */
-static bool gcol_finish_list(gcol *c, int64_t n, int64_t items) {
+/* Finishes a list column: b[1] = i32 list offsets (n + 1); the items in
+ * cb (cnbuf buffers: large_binary cb[1] i64 offsets + cb[2] bytes, fixed
+ * width cb[1] values). */
+static bool gcol_finish_list(gcol *c, int64_t n, int64_t items, int cnbuf) {
   if (!gcol_finish(c, n, 0, 2)) return false;
-  c->child = (struct ArrowArray){.length = items, .n_buffers = 3, .buffers = c->cbufs, .release = noop_release};
+  c->child = (struct ArrowArray){.length = items, .n_buffers = cnbuf, .buffers = c->cbufs, .release = noop_release};
   c->kids[0] = &c->child;
   c->a.n_children = 1;
   c->a.children = c->kids;
   return true;
 }
 
-/* Writes one Lance 2.0 file of the given columns. fmts/names: per column
- * format and name ("+l" columns get a "Z" (large_binary) item); nullable:
- * bitmask of nullable columns; meta: schema metadata (may be NULL). */
-static mw_status write_file20(uint8_t **out, size_t *out_len, int ncol, const char *const *fmts,
-                              const char *const *names, unsigned nullable, const char *meta, gcol *cols, int64_t rows,
+/* Finishes a fixed_size_list column of n rows whose items are in cb[1]. */
+static bool gcol_finish_fsl(gcol *c, int64_t n, int64_t items) {
+  if (!gcol_finish(c, n, 0, 1)) return false;
+  c->child = (struct ArrowArray){.length = items, .n_buffers = 2, .buffers = c->cbufs, .release = noop_release};
+  c->kids[0] = &c->child;
+  c->a.n_children = 1;
+  c->a.children = c->kids;
+  return true;
+}
+
+/* A Lance 2.0 index file: per column format and name; a list or
+ * fixed_size_list format carries its item format after '|' ("+l|Z",
+ * "+w:8|C"); nullable / fullzip: bitmasks of nullable columns and of
+ * columns whose field metadata says lance-encoding:structural-encoding =
+ * fullzip (as Lance marks its HNSW list columns); meta: schema metadata;
+ * gb: one extra global buffer (entry 1; NULL = none). */
+typedef struct fspec {
+  int ncol;
+  const char *const *fmts, *const *names;
+  unsigned nullable, fullzip;
+  const char *meta;
+  const uint8_t *gb;
+  size_t gb_len;
+} fspec;
+
+static mw_status write_file20(uint8_t **out, size_t *out_len, const fspec *f, gcol *cols, int64_t rows,
                               mw_error *err) {
   struct ArrowSchema sch;
-  mw_status s = mw_schema_init(&sch, "+s", "", meta, 0, ncol, err);
+  mw_status s = mw_schema_init(&sch, "+s", "", f->meta, 0, f->ncol, err);
   if (s != MW_OK) return s;
-  for (int i = 0; s == MW_OK && i < ncol; i++) {
-    bool lst = fmts[i][0] == '+';
-    s = mw_schema_init(sch.children[i], fmts[i], names[i], NULL, (nullable >> i & 1) ? ARROW_FLAG_NULLABLE : 0,
-                       lst ? 1 : 0, err);
-    if (s == MW_OK && lst) s = mw_schema_init(sch.children[i]->children[0], "Z", "item", NULL, ARROW_FLAG_NULLABLE, 0, err);
+  char *fz = NULL;
+  bool ok = true;
+  if (f->fullzip) fz = mw_metadata_with(NULL, "lance-encoding:structural-encoding", "fullzip", &ok);
+  if (!ok) s = mw_err(err, MW_ERR_NOMEM, "out of memory");
+  for (int i = 0; s == MW_OK && i < f->ncol; i++) {
+    char fmt[32];
+    snprintf(fmt, sizeof fmt, "%s", f->fmts[i]);
+    char *bar = strchr(fmt, '|');
+    if (bar) *bar = 0;
+    s = mw_schema_init(sch.children[i], fmt, f->names[i], (f->fullzip >> i & 1) ? fz : NULL,
+                       (f->nullable >> i & 1) ? ARROW_FLAG_NULLABLE : 0, bar ? 1 : 0, err);
+    if (s == MW_OK && bar) s = mw_schema_init(sch.children[i]->children[0], bar + 1, "item", NULL, ARROW_FLAG_NULLABLE, 0, err);
   }
+  free(fz);
   struct ArrowArray *kids[8];
   const void *nobuf[1] = {NULL};
-  for (int i = 0; i < ncol && i < 8; i++) kids[i] = &cols[i].a;
-  struct ArrowArray root = {.length = rows, .n_buffers = 1, .buffers = nobuf, .n_children = ncol, .children = kids,
-                            .release = noop_release};
+  for (int i = 0; i < f->ncol && i < 8; i++) kids[i] = &cols[i].a;
+  struct ArrowArray root = {.length = rows, .n_buffers = 1, .buffers = nobuf, .n_children = f->ncol,
+                            .children = kids, .release = noop_release};
   mw_lance_file_writer *fw = NULL;
+  const uint8_t *gbs[1] = {f->gb};
+  size_t gbl[1] = {f->gb_len};
   if (s == MW_OK) {
     mw_lance_file_options fo;
     mw_lance_file_options_init(&fo);
     fo.version = MW_LANCE_V2_0;
-    fo.schema_metadata = meta;
+    fo.schema_metadata = f->meta;
+    if (f->gb) {
+      fo.global_buffers = gbs;
+      fo.global_buffer_lens = gbl;
+      fo.n_global_buffers = 1;
+    }
     s = mw_lance_file_writer_open(&fw, &sch, &fo, err);
   }
   if (s == MW_OK) s = mw_lance_file_writer_write(fw, &root, NULL, 0, err);
@@ -474,8 +513,8 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   }
   if (s == MW_OK &&
       !(gcol_finish(&tk[0], nt, 0, 3) && gcol_finish(&tk[1], nt, 0, 2) && gcol_finish(&dc[0], nd, 0, 2) &&
-        gcol_finish(&dc[1], nd, 0, 2) && gcol_finish_list(&iv[0], nt, post_items) && gcol_finish(&iv[1], nt, 0, 2) &&
-        gcol_finish(&iv[2], nt, 0, 2) && gcol_finish_list(&iv[3], nt, imp_items) && mw_buf_ok(&blk)))
+        gcol_finish(&dc[1], nd, 0, 2) && gcol_finish_list(&iv[0], nt, post_items, 3) && gcol_finish(&iv[1], nt, 0, 2) &&
+        gcol_finish(&iv[2], nt, 0, 2) && gcol_finish_list(&iv[3], nt, imp_items, 3) && mw_buf_ok(&blk)))
     s = mw_err(err, MW_ERR_NOMEM, "out of memory building FTS index");
   uint64_t part = 0;
   if (s == MW_OK) {
@@ -487,7 +526,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   char name[96];
   static const char *const tk_f[2] = {"u", "I"}, *const tk_n[2] = {"_token", "_token_id"};
   static const char *const dc_f[2] = {"L", "I"}, *const dc_n[2] = {"_rowid", "_num_tokens"};
-  static const char *const iv_f[4] = {"+l", "f", "I", "+l"},
+  static const char *const iv_f[4] = {"+l|Z", "f", "I", "+l|Z"},
                            *const iv_n[4] = {"_posting", "_max_score", "_length", "_impacts"};
   mw_kv ikv[3] = {kv_str("format_version", "2"), kv_str("posting_block_size", "128"),
                   kv_str("posting_tail_codec", "varint_delta_v1")};
@@ -496,17 +535,20 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
     if (!m_inv[0]) s = MW_ERR_NOMEM;
   }
   if (s == MW_OK) {
-    s = write_file20(&fb, &fl, 2, tk_f, tk_n, 0, NULL, tk, nt, err);
+    fspec fs = {2, tk_f, tk_n, 0, 0, NULL, NULL, 0};
+    s = write_file20(&fb, &fl, &fs, tk, nt, err);
     snprintf(name, sizeof name, "part_%llu_tokens.lance", (unsigned long long)part);
     if (s == MW_OK) s = add_file(o, name, fb, fl, err);
   }
   if (s == MW_OK) {
-    s = write_file20(&fb, &fl, 2, dc_f, dc_n, 0, m_docs, dc, nd, err);
+    fspec fs = {2, dc_f, dc_n, 0, 0, m_docs, NULL, 0};
+    s = write_file20(&fb, &fl, &fs, dc, nd, err);
     snprintf(name, sizeof name, "part_%llu_docs.lance", (unsigned long long)part);
     if (s == MW_OK) s = add_file(o, name, fb, fl, err);
   }
   if (s == MW_OK) {
-    s = write_file20(&fb, &fl, 4, iv_f, iv_n, 0x9, m_inv, iv, nt, err);
+    fspec fs = {4, iv_f, iv_n, 0x9, 0, m_inv, NULL, 0};
+    s = write_file20(&fb, &fl, &fs, iv, nt, err);
     snprintf(name, sizeof name, "part_%llu_invert.lance", (unsigned long long)part);
     if (s == MW_OK) s = add_file(o, name, fb, fl, err);
   }
@@ -524,7 +566,8 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
     mw_buf_u32le(&md[0].b[1], 0);
     static const char *const md_f[1] = {"u"}, *const md_n[1] = {"_placeholder"};
     if (s == MW_OK && !gcol_finish(&md[0], 1, 1, 3)) s = mw_err(err, MW_ERR_NOMEM, "out of memory");
-    if (s == MW_OK) s = write_file20(&fb, &fl, 1, md_f, md_n, 1, m_meta, md, 1, err);
+    fspec fs = {1, md_f, md_n, 1, 0, m_meta, NULL, 0};
+    if (s == MW_OK) s = write_file20(&fb, &fl, &fs, md, 1, err);
     if (s == MW_OK) s = add_file(o, "metadata.lance", fb, fl, err);
   }
   /* InvertedIndexDetails as Lance 12 records the default tokenizer */
@@ -560,6 +603,227 @@ done:
   return s;
 }
 
+/* ------------------------------------------------------------ IVF_HNSW_SQ */
+
+/* lance.index.pb.IVF with one partition: offsets [0], lengths [len], a zero
+ * centroid tensor (FLOAT32 = 2) of shape [1, dim]. */
+static void ivf_pb(mw_buf *out, uint64_t len, uint32_t dim) {
+  uint64_t zero = 0, shape[2] = {1, dim};
+  mw_pb_packed_u64(out, 2, &zero, 1);
+  mw_pb_packed_u64(out, 3, &len, 1);
+  mw_buf t;
+  mw_buf_init(&t);
+  mw_pb_u64(&t, 1, 2);
+  mw_pb_packed_u64(&t, 2, shape, 2);
+  mw_pb_key(&t, 3, 2);
+  mw_pb_varint(&t, (uint64_t)dim * 4);
+  mw_buf_append_zeros(&t, (size_t)dim * 4);
+  mw_pb_msg(out, 4, &t);
+  mw_buf_free(&t);
+}
+
+typedef struct hnode {
+  uint64_t off;
+  uint32_t src;
+} hnode;
+
+static int hnode_cmp(const void *a, const void *b) {
+  const hnode *x = a, *y = b;
+  return x->off < y->off ? -1 : x->off > y->off;
+}
+
+typedef struct hnbr {
+  float d;
+  uint32_t id;
+} hnbr;
+
+static int hnbr_cmp(const void *a, const void *b) {
+  const hnbr *x = a, *y = b;
+  if (x->d != y->d) return x->d < y->d ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index *ix, bool *skip, mw_error *err) {
+  *skip = false;
+  if (!ix->hnsw) return mw_err(err, MW_ERR_INVALID, "HNSW index without its in-memory index");
+  mw_hnsw_graph x;
+  MW_TRY(mw_hnsw_export(&x, ix->hnsw, err));
+  mw_status s = MW_OK;
+  uint32_t dim = x.dim, nn = 0;
+  hnode *nodes = malloc(((size_t)x.n_nodes + 1) * sizeof *nodes);
+  uint32_t *newid = malloc(((size_t)x.n_nodes + 1) * sizeof *newid);
+  hnbr *tmp = malloc((2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) + 64) * sizeof *tmp);
+  gcol ax[2], hx[3];
+  for (int i = 0; i < 2; i++) gcol_init(&ax[i]);
+  for (int i = 0; i < 3; i++) gcol_init(&hx[i]);
+  mw_buf ivf_a, ivf_h, js;
+  mw_buf_init(&ivf_a);
+  mw_buf_init(&ivf_h);
+  mw_buf_init(&js);
+  char *m_aux = NULL, *m_idx = NULL;
+  uint8_t *fb = NULL;
+  size_t fl = 0;
+  if (!nodes || !newid || !tmp) {
+    s = mw_err(err, MW_ERR_NOMEM, "out of memory building HNSW index");
+    goto done;
+  }
+  /* the generation's vectors: graph nodes whose rows survived, by offset */
+  for (uint32_t i = 0; i < x.n_nodes; i++) {
+    newid[i] = UINT32_MAX;
+    uint64_t r = x.rows[i];
+    if (r < g->n_input && g->offset_of[r] >= 0) nodes[nn++] = (hnode){(uint64_t)g->offset_of[r], i};
+  }
+  if (nn == 0) { /* e.g. a generation of tombstones: no vector index (as Lance) */
+    *skip = true;
+    goto done;
+  }
+  qsort(nodes, nn, sizeof *nodes, hnode_cmp);
+  for (uint32_t k = 0; k < nn; k++) newid[nodes[k].src] = k;
+
+  /* auxiliary.idx: {_rowid, __sq_code}, SQ8 over the global bounds */
+  double lo = INFINITY, hi = -INFINITY;
+  for (uint32_t k = 0; k < nn; k++) {
+    const float *v = x.vecs[nodes[k].src];
+    for (uint32_t j = 0; j < dim; j++) {
+      if (v[j] < lo) lo = v[j];
+      if (v[j] > hi) hi = v[j];
+    }
+  }
+  for (uint32_t k = 0; k < nn; k++) {
+    mw_buf_u64le(&ax[0].b[1], nodes[k].off);
+    const float *v = x.vecs[nodes[k].src];
+    for (uint32_t j = 0; j < dim; j++) {
+      double c = hi > lo ? ((double)v[j] - lo) * 255.0 / (hi - lo) : 0;
+      mw_buf_u8(&ax[1].cb[1], (uint8_t)(c < 0 ? 0 : c > 255 ? 255 : c));
+    }
+  }
+  char slo[MW_FLOAT_FMT_MAX + 1], shi[MW_FLOAT_FMT_MAX + 1];
+  slo[mw_float_fmt_f64(slo, lo)] = 0;
+  shi[mw_float_fmt_f64(shi, hi)] = 0;
+  char sq[256], sqa[320];
+  snprintf(sq, sizeof sq, "{\"dim\":%u,\"num_bits\":8,\"bounds\":{\"start\":%s,\"end\":%s}}", dim, slo, shi);
+  snprintf(sqa, sizeof sqa, "[\"{\\\"dim\\\":%u,\\\"num_bits\\\":8,\\\"bounds\\\":{\\\"start\\\":%s,\\\"end\\\":%s}}\"]", dim,
+           slo, shi);
+  const char *metric = mw_metric_name(x.metric);
+  mw_kv akv[4] = {kv_str("distance_type", metric), kv_str("lance:sq", sq), kv_str("storage_metadata", sqa),
+                  kv_str("lance:ivf", "1")};
+  m_aux = meta_of(akv, 4, err);
+  if (!m_aux[0]) s = MW_ERR_NOMEM;
+  ivf_pb(&ivf_a, nn, dim);
+  char fslf[32];
+  snprintf(fslf, sizeof fslf, "+w:%u|C", dim);
+  const char *ax_f[2] = {"L", fslf};
+  static const char *const ax_n[2] = {"_rowid", "__sq_code"};
+  if (s == MW_OK && !(gcol_finish(&ax[0], nn, 0, 2) && gcol_finish_fsl(&ax[1], nn, (int64_t)nn * dim) &&
+                      mw_buf_ok(&ivf_a)))
+    s = mw_err(err, MW_ERR_NOMEM, "out of memory building HNSW index");
+  if (s == MW_OK) {
+    fspec fs = {2, ax_f, ax_n, 0x2, 0, m_aux, ivf_a.data, ivf_a.len};
+    s = write_file20(&fb, &fl, &fs, ax, nn, err);
+    if (s == MW_OK) s = add_file(o, "auxiliary.idx", fb, fl, err);
+  }
+
+  /* index.idx: one row per (node, level), level by level; neighbours
+   * remapped (dropped nodes removed), sorted by distance */
+  uint32_t levels = x.max_level ? x.max_level : MW_HNSW_MAX_LEVEL;
+  if (levels > MW_HNSW_MAX_LEVEL) levels = MW_HNSW_MAX_LEVEL;
+  uint64_t lvl_off[MW_HNSW_MAX_LEVEL + 1];
+  uint64_t rows = 0, items = 0;
+  int top = 0;
+  uint32_t entry = UINT32_MAX;
+  mw_buf_u32le(&hx[1].b[1], 0);
+  mw_buf_u32le(&hx[2].b[1], 0);
+  for (uint32_t l = 0; s == MW_OK && l < levels; l++) {
+    lvl_off[l] = rows;
+    for (uint32_t k = 0; k < nn; k++) {
+      uint32_t i = nodes[k].src;
+      if (x.levels[i] < l) continue;
+      if ((int)l >= top) {
+        if ((int)l > top || entry == UINT32_MAX) entry = k;
+        top = (int)l;
+      }
+      size_t cnt = 0;
+      for (uint32_t p = x.off[l][i]; p < x.off[l][i + 1]; p++) {
+        uint32_t nb = x.nbr[l][p];
+        if (nb >= x.n_nodes || newid[nb] == UINT32_MAX || nb == i) continue;
+        if (cnt == 2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) + 64) break;
+        tmp[cnt++] = (hnbr){mw_vec_distance(x.metric, x.vecs[i], x.vecs[nb], dim), newid[nb]};
+      }
+      qsort(tmp, cnt, sizeof *tmp, hnbr_cmp);
+      mw_buf_u32le(&hx[0].b[1], k);
+      for (size_t j = 0; j < cnt; j++) {
+        mw_buf_u32le(&hx[1].cb[1], tmp[j].id);
+        uint8_t f4[4];
+        memcpy(f4, &tmp[j].d, 4);
+        mw_buf_append(&hx[2].cb[1], f4, 4);
+      }
+      items += cnt;
+      rows++;
+      mw_buf_u32le(&hx[1].b[1], (uint32_t)items);
+      mw_buf_u32le(&hx[2].b[1], (uint32_t)items);
+    }
+    if (items > INT32_MAX) s = mw_err(err, MW_ERR_UNSUPPORTED, "HNSW graph too large for one index file");
+  }
+  lvl_off[levels] = rows;
+  /* the entry point: the original one when it survived and sits on the top
+   * level, else the first node of the top level */
+  if (x.entry < x.n_nodes && newid[x.entry] != UINT32_MAX && x.levels[x.entry] == top) entry = newid[x.entry];
+  static const char ep[] = "[\"{\\\"entry_point\\\":";
+  mw_buf_append(&js, ep, sizeof ep - 1);
+  char num[48];
+  int nl = snprintf(num, sizeof num, "%u", entry);
+  mw_buf_append(&js, num, (size_t)nl);
+  nl = snprintf(num, sizeof num, ",\\\"params\\\":{\\\"max_level\\\":%u,", levels);
+  mw_buf_append(&js, num, (size_t)nl);
+  nl = snprintf(num, sizeof num, "\\\"m\\\":%u,", x.m ? x.m : MW_HNSW_DEFAULT_M);
+  mw_buf_append(&js, num, (size_t)nl);
+  nl = snprintf(num, sizeof num, "\\\"ef_construction\\\":%u,",
+                x.ef_construction ? x.ef_construction : MW_HNSW_DEFAULT_EF_CONSTRUCTION);
+  mw_buf_append(&js, num, (size_t)nl);
+  static const char pf[] = "\\\"prefetch_distance\\\":2},\\\"level_offsets\\\":[";
+  mw_buf_append(&js, pf, sizeof pf - 1);
+  for (uint32_t l = 0; l <= levels; l++) {
+    nl = snprintf(num, sizeof num, "%s%llu", l ? "," : "", (unsigned long long)lvl_off[l]);
+    mw_buf_append(&js, num, (size_t)nl);
+  }
+  mw_buf_append(&js, "]}\"]", 5); /* with the NUL */
+  char idxj[128];
+  snprintf(idxj, sizeof idxj, "{\"type\":\"IVF_HNSW_SQ\",\"distance_type\":\"%s\"}", metric);
+  if (s == MW_OK && !mw_buf_ok(&js)) s = mw_err(err, MW_ERR_NOMEM, "out of memory");
+  if (s == MW_OK) {
+    mw_kv hkv[3] = {kv_str("lance:index", idxj), kv_str("lance:hnsw", (const char *)js.data), kv_str("lance:ivf", "1")};
+    m_idx = meta_of(hkv, 3, err);
+    if (!m_idx[0]) s = MW_ERR_NOMEM;
+  }
+  ivf_pb(&ivf_h, rows, dim);
+  static const char *const hx_f[3] = {"I", "+l|I", "+l|f"}, *const hx_n[3] = {"__vector_id", "__neighbors", "_distance"};
+  if (s == MW_OK && !(gcol_finish(&hx[0], (int64_t)rows, 0, 2) && gcol_finish_list(&hx[1], (int64_t)rows, (int64_t)items, 2) &&
+                      gcol_finish_list(&hx[2], (int64_t)rows, (int64_t)items, 2) && mw_buf_ok(&ivf_h)))
+    s = mw_err(err, MW_ERR_NOMEM, "out of memory building HNSW index");
+  if (s == MW_OK) {
+    fspec fs = {3, hx_f, hx_n, 0x6, 0x6, m_idx, ivf_h.data, ivf_h.len};
+    s = write_file20(&fb, &fl, &fs, hx, (int64_t)rows, err);
+    if (s == MW_OK) s = add_file(o, "index.idx", fb, fl, err);
+  }
+  o->type_url = "/lance.index.pb.VectorIndexDetails";
+  o->index_version = 1;
+  o->created_at = true;
+  o->list_files = false;
+done:
+  if (m_aux && m_aux[0]) free(m_aux);
+  if (m_idx && m_idx[0]) free(m_idx);
+  for (int i = 0; i < 2; i++) gcol_free(&ax[i]);
+  for (int i = 0; i < 3; i++) gcol_free(&hx[i]);
+  mw_buf_free(&ivf_a);
+  mw_buf_free(&ivf_h);
+  mw_buf_free(&js);
+  free(nodes);
+  free(newid);
+  free(tmp);
+  mw_hnsw_graph_free(&x);
+  return s;
+}
+
 mw_status mw_gen_index_write(mw_buf *section, mw_objstore *store, const char *prefix, const mw_gen_index *ix,
                              const mw_gen_rows *g, uint64_t created_ms, mw_error *err) {
   const char *iname = ix->name ? ix->name : "";
@@ -571,6 +835,7 @@ mw_status mw_gen_index_write(mw_buf *section, mw_objstore *store, const char *pr
   memset(&o, 0, sizeof o);
   mw_buf_init(&o.details);
   mw_status s;
+  bool skip = false;
   switch (ix->kind) {
     case MW_INDEX_BTREE: s = build_btree(&o, g, col, err); break;
     case MW_INDEX_FTS: {
@@ -582,9 +847,14 @@ mw_status mw_gen_index_write(mw_buf *section, mw_objstore *store, const char *pr
       if (s == MW_OK) s = build_fts(&o, g, ix, err);
       break;
     }
+    case MW_INDEX_HNSW: s = build_hnsw(&o, g, ix, &skip, err); break;
     default:
       s = mw_err(err, MW_ERR_UNSUPPORTED, "index '%s': generation index kind %d is not built yet", iname,
                  (int)ix->kind);
+  }
+  if (s == MW_OK && skip) {
+    mw_buf_free(&o.details);
+    return MW_OK;
   }
   uint8_t uuid[16];
   char ustr[MW_UUID_STR_LEN + 1];

@@ -1289,6 +1289,21 @@ mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, si
   mw_pb_metadata(&sch, 5, w->opts.schema_metadata);
   mw_pb_msg(&fd, 1, &sch);
   if (w->rows) mw_pb_u64(&fd, 2, w->rows);
+  /* extra global buffers (entries 1..n), after the data pages */
+  size_t ngb = w->opts.n_global_buffers;
+  uint64_t *gbx = calloc(2 * ngb + 1, sizeof *gbx);
+  if (!gbx) {
+    mw_buf_free(&fd);
+    mw_buf_free(&sch);
+    return mw_err(err, MW_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < ngb; i++) {
+    pad64(&w->file);
+    gbx[2 * i] = w->file.len;
+    gbx[2 * i + 1] = w->opts.global_buffer_lens[i];
+    if (w->opts.global_buffer_lens[i])
+      mw_buf_append(&w->file, w->opts.global_buffers[i], w->opts.global_buffer_lens[i]);
+  }
   pad64(&w->file);
   uint64_t gb_pos = w->file.len, gb_len = fd.len;
   mw_buf_append(&w->file, fd.data, fd.len);
@@ -1298,7 +1313,10 @@ mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, si
   /* column metadata */
   uint64_t cms = w->file.len;
   uint64_t *cm = calloc((size_t)w->n_cols * 2 + 1, sizeof *cm);
-  if (!cm) return mw_err(err, MW_ERR_NOMEM, "out of memory");
+  if (!cm) {
+    free(gbx);
+    return mw_err(err, MW_ERR_NOMEM, "out of memory");
+  }
   for (int64_t j = 0; j < w->n_cols; j++) {
     col *c = &w->cols[j];
     mw_buf meta, cenc, ce, direct, enc;
@@ -1326,10 +1344,15 @@ mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, si
   uint64_t gbo = w->file.len;
   mw_buf_u64le(&w->file, gb_pos);
   mw_buf_u64le(&w->file, gb_len);
+  for (size_t i = 0; i < ngb; i++) {
+    mw_buf_u64le(&w->file, gbx[2 * i]);
+    mw_buf_u64le(&w->file, gbx[2 * i + 1]);
+  }
+  free(gbx);
   mw_buf_u64le(&w->file, cms);
   mw_buf_u64le(&w->file, cmo);
   mw_buf_u64le(&w->file, gbo);
-  mw_buf_u32le(&w->file, 1);
+  mw_buf_u32le(&w->file, (uint32_t)(1 + ngb));
   mw_buf_u32le(&w->file, (uint32_t)w->n_cols);
   uint8_t ver[4];
   if (w->opts.version == MW_LANCE_V2_1) {

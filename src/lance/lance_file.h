@@ -93,6 +93,13 @@ typedef struct mw_lance_file_options {
   uint64_t max_page_bytes;   /* 0 = MW_LANCE_DEFAULT_PAGE_BYTES */
   uint64_t max_page_rows;    /* 0 = unlimited */
   const char *schema_metadata; /* Arrow metadata blob for FileDescriptor.schema.metadata (may be NULL) */
+  /* Extra global buffers (borrowed until finish): entries 1..n of the
+   * global buffer table (entry 0 is the file descriptor), written after the
+   * data pages, each 64-byte aligned. Schema metadata refers to them by
+   * index (e.g. Lance's vector indexes: lance:ivf = "1"). */
+  const uint8_t *const *global_buffers;
+  const size_t *global_buffer_lens;
+  size_t n_global_buffers;
   const char *const *pk_names; /* primary key columns in order (NULL: from metadata) */
   size_t n_pk;
 } mw_lance_file_options;

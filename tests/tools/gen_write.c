@@ -1,9 +1,10 @@
 /* gen_write.c - test tool for the generation-index interop tests:
- *   mw_gen_write IN.arrows OUT_DIR [--btree COL NAME] [--fts COL NAME]...
+ *   mw_gen_write IN.arrows OUT_DIR [--btree|--fts|--hnsw COL NAME]...
  * reads the batches of an Arrow IPC stream (a table's columns, primary key
  * `id`), appends `_tombstone` (bool, not null, false) as a MemWAL
- * generation has it, builds the in-memory index of every --fts column the
- * way a MemTable does (mw_fts, row id = the input row number), and writes
+ * generation has it, builds the in-memory index of every --fts / --hnsw
+ * column the way a MemTable does (mw_fts / mw_hnsw with Lance's defaults,
+ * l2; row id = the input row number), and writes
  * the rows as a flushed generation dataset in OUT_DIR
  * (mw_lance_write_generation: deduplicated by id, newest wins) with the
  * Lance indexes asked for. Prints the write result as one JSON line. The
@@ -16,6 +17,7 @@
 
 #include "arrow/c_data.h"
 #include "index/fts.h"
+#include "index/hnsw.h"
 #include "lance/lance_dataset.h"
 
 static void noop(struct ArrowArray *a) { a->release = NULL; }
@@ -88,6 +90,7 @@ int main(int argc, char **argv) {
   }
   mw_gen_index ix[8];
   mw_fts *fts[8] = {0};
+  mw_hnsw *hn[8] = {0};
   size_t nix = 0;
   for (int a = 3; a + 2 < argc && nix < 8; a += 3) {
     const char *col = argv[a + 1], *name = argv[a + 2];
@@ -119,6 +122,29 @@ int main(int argc, char **argv) {
         }
       }
       ix[nix].fts = fts[nix];
+    } else if (strcmp(argv[a], "--hnsw") == 0) {
+      ix[nix].kind = MW_INDEX_HNSW;
+      mw_type t;
+      if (mw_type_from_format(&t, in.children[c]->format, &e) != MW_OK || t.id != MW_T_FIXED_SIZE_LIST) {
+        fprintf(stderr, "%s is not a fixed_size_list column\n", col);
+        return 1;
+      }
+      mw_hnsw_config hc = {.dim = (uint32_t)t.width, .metric = MW_METRIC_L2, .seed = 42};
+      if (mw_hnsw_create(&hn[nix], &hc, &e) != MW_OK) return 1;
+      uint64_t row = 0;
+      for (size_t k = 0; k < nb; k++) {
+        const struct ArrowArray *v = b[k].children[c], *it = v->children[0];
+        for (int64_t r = 0; r < b[k].length; r++, row++) {
+          int64_t p = b[k].offset + v->offset + r;
+          if (v->null_count && v->buffers[0] && !mw_bit_get(v->buffers[0], p)) continue;
+          const float *vec = (const float *)it->buffers[1] + (it->offset + p * t.width);
+          if (mw_hnsw_insert(hn[nix], row, vec, &e) != MW_OK) {
+            fprintf(stderr, "hnsw insert: %s\n", e.message);
+            return 1;
+          }
+        }
+      }
+      ix[nix].hnsw = hn[nix];
     } else {
       fprintf(stderr, "unknown option %s\n", argv[a]);
       return 2;
@@ -148,7 +174,10 @@ int main(int argc, char **argv) {
   printf("{\"input_rows\":%llu,\"physical_rows\":%llu}\n", (unsigned long long)res.input_rows,
          (unsigned long long)res.physical_rows);
   mw_objstore_close(st);
-  for (size_t i = 0; i < nix; i++) mw_fts_free(fts[i]);
+  for (size_t i = 0; i < nix; i++) {
+    mw_fts_free(fts[i]);
+    mw_hnsw_free(hn[i]);
+  }
   for (size_t k = 0; k < nb; k++) {
     free((void *)tbufs[2 * k + 1]);
     free(kids[k]);
