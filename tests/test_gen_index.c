@@ -4,8 +4,13 @@
  * offsets after dedup, page statistics as Lance computes them), their
  * manifest entry (bytes of the fields Lance writes, file sizes equal to the
  * stored objects), the manifest framing with an index section, field ids
- * of nested schemas, and failures that publish no generation. LanceDB's
- * reading of these files is tested in tests/interop/gen_btree.sh. */
+ * of nested schemas, and failures that publish no generation; the FTS files
+ * (docs after dedup, tokens in byte order, bit-packed blocks decoded
+ * independently, the impact frontier bytes, Lance's details bytes) and the
+ * IVF_HNSW_SQ files (row offsets, SQ8 codes, neighbours remapped and sorted,
+ * the IVF global buffer, no index for a generation without vectors).
+ * LanceDB's reading of these files: tests/interop/gen_btree.sh, gen_fts.sh,
+ * gen_vec.sh. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +19,8 @@
 #include "arrow/c_data.h"
 #include "common/buf.h"
 #include "common/uuid.h"
+#include "index/fts.h"
+#include "index/hnsw.h"
 #include "lance/gen_index.h"
 #include "lance/lance_dataset.h"
 #include "lance/pb.h"
@@ -347,9 +354,329 @@ static void test_no_index_and_failures(void) {
   gb_free(&g);
 }
 
+/* ---- FTS and HNSW, fed directly (no data batches needed) ---- */
+
+typedef struct keys {
+  char k[16][200];
+  int n;
+} keys;
+
+static int keys_cb(void *arg, const char *key, uint64_t size) {
+  (void)size;
+  keys *l = arg;
+  if (l->n < 16) snprintf(l->k[l->n++], sizeof l->k[0], "%s", key);
+  return 0;
+}
+
+/* The object under prefix whose key ends with `suffix` (NULL if none). */
+static uint8_t *get_suffix(mw_objstore *st, const keys *l, const char *suffix, size_t *len) {
+  for (int i = 0; i < l->n; i++) {
+    size_t a = strlen(l->k[i]), b = strlen(suffix);
+    if (a >= b && strcmp(l->k[i] + a - b, suffix) == 0) return get_obj(st, l->k[i], len);
+  }
+  return NULL;
+}
+
+/* One column's item bytes (2.0 binary: buffer 0 u64 ends, buffer 1 bytes)
+ * of item `i` in page 0. */
+static bool bin_item(const uint8_t *d, size_t n, uint32_t col, uint64_t i, const uint8_t **p, size_t *len) {
+  const uint8_t *e, *b;
+  uint64_t rows, el, bl;
+  if (!lt_page_buffer(d, n, col, 0, 0, &rows, &e, &el) || !lt_page_buffer(d, n, col, 0, 1, &rows, &b, &bl) ||
+      i >= rows)
+    return false;
+  uint64_t s = i ? mw_load_u64le(e + 8 * (i - 1)) : 0, t = mw_load_u64le(e + 8 * i);
+  if (t < s || t > bl) return false;
+  *p = b + s;
+  *len = (size_t)(t - s);
+  return true;
+}
+
+/* The 4-lane bit-packed layout of 128 values, decoded independently. */
+static void unpack128(const uint8_t *p, uint32_t w, uint32_t *out) {
+  for (int i = 0; i < 128; i++) {
+    uint32_t lane = (uint32_t)i % 4, slot = (uint32_t)i / 4, v = 0;
+    for (uint32_t bit = 0; bit < w; bit++) {
+      uint64_t pos = (uint64_t)slot * w + bit;
+      uint32_t word = mw_load_u32le(p + 4 * (4 * (pos / 32) + lane));
+      v |= ((word >> (pos % 32)) & 1u) << bit;
+    }
+    out[i] = v;
+  }
+}
+
+static void schema_text(struct ArrowSchema *s) {
+  mw_schema_init(s, "+s", "", NULL, 0, 2, NULL);
+  mw_schema_init(s->children[0], "l", "id", NULL, 0, 0, NULL);
+  mw_schema_init(s->children[1], "u", "text", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+}
+
+/* 300 input rows: every text has "alpha", every 3rd "beta", every 50th
+ * "gamma gamma"; row 5 null and row 7 only stop words (no documents); rows
+ * r % 10 == 9 dropped by dedup. Four more rows (300..303) carry the impact
+ * frontier case for "xylo": (tf 1, dl 3), (2, 12), (2, 15), (3, 40). */
+static void test_fts_generation(void) {
+  enum { N = 304 };
+  mw_error e = {0}, *ep = &e;
+  mw_fts *f = NULL;
+  CHECK_OK(mw_fts_create(&f, ep), ep);
+  if (!f) return;
+  char text[1024];
+  for (int r = 0; r < 300; r++) {
+    if (r == 5) continue;
+    if (r == 7) snprintf(text, sizeof text, "the of and");
+    else snprintf(text, sizeof text, "alpha%s%s", r % 3 == 0 ? " beta" : "", r % 50 == 0 ? " gamma gamma" : "");
+    CHECK_OK(mw_fts_insert(f, (uint64_t)r, text, strlen(text), ep), ep);
+  }
+  static const int xtf[4] = {1, 2, 2, 3}, xdl[4] = {3, 12, 15, 40};
+  for (int k = 0; k < 4; k++) {
+    size_t o = 0;
+    for (int t = 0; t < xtf[k]; t++) o += (size_t)snprintf(text + o, sizeof text - o, "xylo ");
+    for (int t = xtf[k]; t < xdl[k]; t++) o += (size_t)snprintf(text + o, sizeof text - o, "w%d ", t);
+    CHECK_OK(mw_fts_insert(f, (uint64_t)(300 + k), text, o, ep), ep);
+  }
+  int64_t off[N];
+  int64_t kept = 0;
+  for (int r = 0; r < N; r++) off[r] = (r < 300 && r % 10 == 9) ? -1 : kept++;
+  struct ArrowSchema s;
+  schema_text(&s);
+  mw_gen_rows g = {&s, NULL, NULL, (uint64_t)kept, off, N};
+  mw_gen_index ix = {.name = "text_idx", .column = "text", .kind = MW_INDEX_FTS, .fts = f};
+  mw_objstore *st;
+  CHECK_OK(mw_objstore_open(&st, "memory://gen_index_fts", NULL, ep), ep);
+  mw_buf sec;
+  mw_buf_init(&sec);
+  CHECK_OK(mw_gen_index_write(&sec, st, "g", &ix, &g, 1234, ep), ep);
+  /* the entry: InvertedIndexDetails exactly as Lance 12 writes it, index
+   * version 2, no created_at, no files */
+  mw_pb_field en, any, url, val, fl;
+  CHECK(mw_pb_find(sec.data, sec.len, 1, &en) && mw_pb_find(en.data, en.len, 6, &any));
+  CHECK(mw_pb_find(any.data, any.len, 1, &url) && url.len == 33 &&
+        memcmp(url.data, "/lance.table.InvertedIndexDetails", 33) == 0);
+  static const uint8_t lance_details[38] = {0x0a, 0x06, 's', 'i', 'm', 'p', 'l', 'e', 0x12, 0x09, '"', 'E', 'n',
+                                            'g', 'l', 'i', 's', 'h', '"', 0x20, 0x28, 0x28, 0x01, 0x30, 0x01, 0x38,
+                                            0x01, 0x40, 0x01, 0x48, 0x03, 0x50, 0x03, 0x60, 0x80, 0x01, 0x78, 0x02};
+  CHECK(mw_pb_find(any.data, any.len, 2, &val) && val.len == 38 && memcmp(val.data, lance_details, 38) == 0);
+  CHECK(mw_pb_find(en.data, en.len, 7, &fl) && fl.val == 2);
+  CHECK(!mw_pb_find(en.data, en.len, 8, &fl) && !mw_pb_find(en.data, en.len, 10, &fl));
+  keys l = {0};
+  CHECK_OK(mw_objstore_list(st, "g/_indices/", keys_cb, &l, ep), ep);
+  CHECK_INT(l.n, 4);
+  size_t ml, tl, dl, il;
+  uint8_t *md = get_suffix(st, &l, "/metadata.lance", &ml), *tk = get_suffix(st, &l, "_tokens.lance", &tl),
+          *dc = get_suffix(st, &l, "_docs.lance", &dl), *iv = get_suffix(st, &l, "_invert.lance", &il);
+  CHECK(md && tk && dc && iv);
+  if (md && tk && dc && iv) {
+    /* metadata: the arrow token set, the partition id of the part files */
+    CHECK(memmem(md, ml, "token_set_format", 16) && memmem(md, ml, "arrow", 5) && memmem(md, ml, "varint_delta_v1", 15));
+    const char *part = strstr(l.k[0], "part_") ? strstr(l.k[0], "part_") + 5 : strstr(l.k[1], "part_") + 5;
+    char pid[32] = {0};
+    for (int i = 0; i < 31 && part[i] >= '0' && part[i] <= '9'; i++) pid[i] = part[i];
+    char pl[40];
+    snprintf(pl, sizeof pl, "[%s]", pid);
+    CHECK(pid[0] && memmem(md, ml, pl, strlen(pl)) != NULL);
+    /* docs: rows with tokens that survived (not 5, 7, r % 10 == 9), in offset order */
+    const uint8_t *b;
+    uint64_t rows, bl;
+    CHECK(lt_page_buffer(dc, dl, 0, 0, 0, &rows, &b, &bl));
+    int want_docs = 0, bad = 0;
+    for (int r = 0; r < N; r++)
+      if (off[r] >= 0 && r != 5 && r != 7) {
+        if (want_docs < (int)rows && (int64_t)mw_load_u64le(b + 8 * want_docs) != off[r]) bad++;
+        want_docs++;
+      }
+    CHECK_INT(rows, want_docs);
+    CHECK_INT(bad, 0);
+    /* tokens: byte order, ids = rows */
+    static const char *const toks[3] = {"alpha", "beta", "gamma"};
+    for (int i = 0; i < 3; i++) {
+      const uint8_t *p;
+      size_t n;
+      CHECK(bin_item(tk, tl, 0, (uint64_t)i, &p, &n) && n == strlen(toks[i]) && memcmp(p, toks[i], n) == 0);
+    }
+    CHECK(lt_page_buffer(tk, tl, 1, 0, 0, &rows, &b, &bl));
+    CHECK(rows >= 3 && mw_load_u32le(b + 4) == 1 && mw_load_u32le(b + 8) == 2);
+    /* invert: alpha in every document of rows < 300 -> 1 full block + tail */
+    CHECK(lt_page_buffer(iv, il, 3, 0, 0, &rows, &b, &bl)); /* _length */
+    int alpha_df = want_docs - 4;                            /* all but the xylo docs */
+    CHECK_INT(mw_load_u32le(b), alpha_df);
+    const uint8_t *p;
+    size_t n;
+    CHECK(bin_item(iv, il, 1, 0, &p, &n) && n > 4 + 4 + 1 + 1);
+    if (n > 10) {
+      CHECK_INT(mw_load_u32le(p + 4), 0); /* first doc id */
+      uint32_t w = p[8], v[128];
+      CHECK_INT(w, 1); /* deltas 0, 1, 1, ...: 1 bit */
+      unpack128(p + 9, w, v);
+      int ok = v[0] == 0;
+      for (int i = 1; i < 128; i++) ok &= v[i] == 1;
+      CHECK(ok);
+      uint32_t fw = p[9 + 16 * w];
+      CHECK_INT(fw, 1); /* every tf is 1 */
+      unpack128(p + 10 + 16 * w, fw, v);
+      ok = 1;
+      for (int i = 0; i < 128; i++) ok &= v[i] == 1;
+      CHECK(ok);
+    }
+    /* impacts of "xylo" (the last token by bytes: "w..." < "xylo"): level 0
+     * and level 1 entries both = last doc, 3 pairs (1, 3) (2, 12) (3, norm 26) */
+    const uint8_t *li;
+    uint64_t lr, lb;
+    CHECK(lt_page_buffer(iv, il, 4, 0, 0, &lr, &li, &lb)); /* _impacts list ends */
+    if (lr > 0) {
+      uint64_t last = lr - 1, end = mw_load_u64le(li + 8 * last), start = last ? mw_load_u64le(li + 8 * (last - 1)) : 0;
+      CHECK_INT(end - start, 2); /* one block: level 0 + level 1 */
+      /* varint last doc id (two bytes here), pair count 3, then per pair
+       * varint((freq delta - 1) << 1 | 1) and the norm delta byte */
+      uint32_t last_doc = (uint32_t)want_docs - 1;
+      CHECK(last_doc >= 128 && last_doc < 16384);
+      uint8_t want[9] = {(uint8_t)(0x80 | (last_doc & 0x7f)), (uint8_t)(last_doc >> 7), 3, 0x01, 3, 0x01, 9, 0x01, 14};
+      for (uint64_t it = start; it < end; it++) {
+        CHECK(bin_item(iv, il, 5, it, &p, &n) && n == 9 && memcmp(p, want, 9) == 0);
+      }
+    }
+  }
+  free(md);
+  free(tk);
+  free(dc);
+  free(iv);
+  mw_buf_free(&sec);
+  mw_objstore_close(st);
+  mw_schema_release(&s);
+  mw_fts_free(f);
+}
+
+/* 200 4-d vectors, rows r % 5 == 0 dropped by dedup: auxiliary.idx (row
+ * offsets, SQ8 codes over the survivors' bounds, truncated), index.idx
+ * (level 0 = every node, neighbours of survivors only, sorted by squared
+ * L2, degree <= 2M), the IVF buffer; then all rows dropped: no index. */
+static void test_hnsw_generation(void) {
+  enum { N = 200, D = 4 };
+  mw_error e = {0}, *ep = &e;
+  mw_hnsw *h = NULL;
+  mw_hnsw_config hc = {.dim = D, .metric = MW_METRIC_L2, .seed = 7};
+  CHECK_OK(mw_hnsw_create(&h, &hc, ep), ep);
+  if (!h) return;
+  static float vec[N][D];
+  for (int r = 0; r < N; r++)
+    for (int j = 0; j < D; j++) vec[r][j] = (float)((r * 37 + j * 11) % 97) / 13.0f - 3.0f;
+  for (int r = 0; r < N; r++) CHECK_OK(mw_hnsw_insert(h, (uint64_t)r, vec[r], ep), ep);
+  int64_t off[N];
+  int64_t kept = 0;
+  for (int r = 0; r < N; r++) off[r] = r % 5 == 0 ? -1 : kept++;
+  struct ArrowSchema s;
+  mw_schema_init(&s, "+s", "", NULL, 0, 2, NULL);
+  mw_schema_init(s.children[0], "l", "id", NULL, 0, 0, NULL);
+  mw_schema_init(s.children[1], "+w:4", "vector", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(s.children[1]->children[0], "f", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  mw_gen_rows g = {&s, NULL, NULL, (uint64_t)kept, off, N};
+  mw_gen_index ix = {.name = "vector_idx", .column = "vector", .kind = MW_INDEX_HNSW, .hnsw = h};
+  mw_objstore *st;
+  CHECK_OK(mw_objstore_open(&st, "memory://gen_index_hnsw", NULL, ep), ep);
+  mw_buf sec;
+  mw_buf_init(&sec);
+  CHECK_OK(mw_gen_index_write(&sec, st, "g", &ix, &g, 99, ep), ep);
+  mw_pb_field en, fl;
+  CHECK(mw_pb_find(sec.data, sec.len, 1, &en));
+  CHECK(mw_pb_find(en.data, en.len, 7, &fl) && fl.val == 1);
+  CHECK(mw_pb_find(en.data, en.len, 8, &fl) && fl.val == 99);
+  CHECK(mw_pb_find(en.data, en.len, 2, &fl) && fl.len == 1 && fl.data[0] == 1); /* field id of vector */
+  keys l = {0};
+  CHECK_OK(mw_objstore_list(st, "g/_indices/", keys_cb, &l, ep), ep);
+  CHECK_INT(l.n, 2);
+  size_t al, xl;
+  uint8_t *ax = get_suffix(st, &l, "/auxiliary.idx", &al), *hx = get_suffix(st, &l, "/index.idx", &xl);
+  CHECK(ax && hx);
+  if (ax && hx) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (int r = 0; r < N; r++)
+      for (int j = 0; r % 5 && j < D; j++) {
+        if (vec[r][j] < lo) lo = vec[r][j];
+        if (vec[r][j] > hi) hi = vec[r][j];
+      }
+    const uint8_t *b, *c;
+    uint64_t rows, bl, cl;
+    CHECK(lt_page_buffer(ax, al, 0, 0, 0, &rows, &b, &bl) && lt_page_buffer(ax, al, 1, 0, 0, &rows, &c, &cl));
+    CHECK_INT(rows, kept);
+    int bad = 0, k = 0;
+    for (int r = 0; r < N && cl == (uint64_t)kept * D; r++) {
+      if (r % 5 == 0) continue;
+      if ((int64_t)mw_load_u64le(b + 8 * k) != off[r]) bad++;
+      for (int j = 0; j < D; j++)
+        if (c[k * D + j] != (uint8_t)(((double)vec[r][j] - lo) * 255.0 / (hi - lo))) bad++;
+      k++;
+    }
+    CHECK_INT(bad, 0);
+    CHECK(memmem(ax, al, "lance:sq", 8) && memmem(ax, al, "storage_metadata", 16) && memmem(ax, al, "distance_type", 13));
+    /* the IVF protobuf in global buffer 1: offsets [0], lengths [kept], centroid [1, D] zeros */
+    lt_footer ft;
+    memset(&ft, 0, sizeof ft);
+    CHECK(lt_footer_read(&ft, ax, al) && ft.ngb == 2);
+    uint64_t gp = mw_load_u64le(ax + ft.gbo + 16), gl = mw_load_u64le(ax + ft.gbo + 24);
+    mw_pb_field f2, f3, f4, sh, dt;
+    CHECK(gp + gl <= al && mw_pb_find(ax + gp, gl, 2, &f2) && f2.len == 1 && f2.data[0] == 0);
+    CHECK(mw_pb_find(ax + gp, gl, 3, &f3) && f3.len == 2 && (f3.data[0] | (f3.data[1] << 7)) == (128 | kept));
+    CHECK(mw_pb_find(ax + gp, gl, 4, &f4) && mw_pb_find(f4.data, f4.len, 2, &sh) && sh.len == 2 && sh.data[0] == 1 &&
+          sh.data[1] == D && mw_pb_find(f4.data, f4.len, 3, &dt) && dt.len == 4 * D);
+    /* index.idx: level 0 lists nodes 0..kept-1; neighbours valid and sorted */
+    const uint8_t *vid, *no, *ni, *dof, *di;
+    uint64_t vr, nr, nir, dr, dir, x1, x2, x3, x4, x5;
+    CHECK(lt_page_buffer(hx, xl, 0, 0, 0, &vr, &vid, &x1) && lt_page_buffer(hx, xl, 1, 0, 0, &nr, &no, &x2) &&
+          lt_page_buffer(hx, xl, 2, 0, 0, &nir, &ni, &x3) && lt_page_buffer(hx, xl, 3, 0, 0, &dr, &dof, &x4) &&
+          lt_page_buffer(hx, xl, 4, 0, 0, &dir, &di, &x5));
+    CHECK(vr >= (uint64_t)kept && nr == vr && dr == vr && nir == dir);
+    int order = 0, range = 0, sorted = 0, dist = 0, deg = 0;
+    uint64_t prev = 0;
+    for (uint64_t i = 0; i < (uint64_t)kept && i < vr; i++) {
+      if (mw_load_u32le(vid + 4 * i) != i) order++;
+      uint64_t end = mw_load_u64le(no + 8 * i);
+      if (end - prev > 32) deg++;
+      float last = -1;
+      for (uint64_t p = prev; p < end && p < nir; p++) {
+        uint32_t nb = mw_load_u32le(ni + 4 * p);
+        float d;
+        memcpy(&d, di + 4 * p, 4);
+        if (nb >= (uint32_t)kept || nb == i) range++;
+        if (d < last) sorted++;
+        last = d;
+        /* node ids map back to rows: the (nb)-th and (i)-th survivors */
+        int ra = (int)(i / 4 * 5 + i % 4 + 1), rb = (int)(nb / 4 * 5 + nb % 4 + 1);
+        if (nb < (uint32_t)kept && fabsf(mw_vec_distance(MW_METRIC_L2, vec[ra], vec[rb], D) - d) > 1e-4f) dist++;
+      }
+      prev = end;
+    }
+    CHECK_INT(order, 0);
+    CHECK_INT(range, 0);
+    CHECK_INT(sorted, 0);
+    CHECK_INT(dist, 0);
+    CHECK_INT(deg, 0);
+    char lv[64];
+    snprintf(lv, sizeof lv, "level_offsets\\\":[0,%lld,", (long long)kept);
+    CHECK(memmem(hx, xl, lv, strlen(lv)) != NULL);
+    CHECK(memmem(hx, xl, "IVF_HNSW_SQ", 11) && memmem(hx, xl, "fullzip", 7));
+  }
+  free(ax);
+  free(hx);
+  /* every row dropped (a generation of tombstones): no vector index */
+  for (int r = 0; r < N; r++) off[r] = -1;
+  mw_gen_rows g0 = {&s, NULL, NULL, 0, off, N};
+  sec.len = 0;
+  CHECK_OK(mw_gen_index_write(&sec, st, "g0", &ix, &g0, 99, ep), ep);
+  CHECK_INT(sec.len, 0);
+  keys l0 = {0};
+  CHECK_OK(mw_objstore_list(st, "g0/", keys_cb, &l0, ep), ep);
+  CHECK_INT(l0.n, 0);
+  mw_buf_free(&sec);
+  mw_objstore_close(st);
+  mw_schema_release(&s);
+  mw_hnsw_free(h);
+}
+
 int main(void) {
   MW_RUN(test_roaring_and_field_ids);
   MW_RUN(test_btree_generation);
   MW_RUN(test_no_index_and_failures);
+  MW_RUN(test_fts_generation);
+  MW_RUN(test_hnsw_generation);
   return mw_test_finish();
 }
