@@ -499,6 +499,9 @@ typedef struct mw_shard_writer_config {
   uint64_t retry_initial_backoff_ms;     /* [100] */
   uint64_t retry_max_backoff_ms;         /* [5 000] */
   uint64_t retry_max_elapsed_ms;         /* [60 000] */
+  /* Indexing (fields added after version 2 of this struct). */
+  uint32_t index_threads;                /* threads inserting into an HNSW index during one
+                                            indexing pass; 0 = the online cores [0] */
 } mw_shard_writer_config;
 
 /** Fills every field with its default (in brackets above). */
@@ -784,10 +787,13 @@ MW_API mw_status mw_expr_to_string(char **out, const mw_expr *e, mw_error *err);
  *    filter, without such an index, or with ef = MW_EF_EXACT the search is
  *    exact (brute force over the rows that pass the filter);
  *  - full-text: `fts_column` + `fts_text`: a match query (a row matches if
- *    it holds ANY of the text's tokens, Lance's default tokenizer), best
- *    first (ties by insertion order), with a float32 `_score` column (BM25,
- *    LSM.md section 7, statistics of the indexed rows of the MemTables
- *    queried). The column needs an FTS index (MW_ERR_INVALID otherwise).
+ *    it holds ANY of the text's tokens, Lance's default tokenizer), the k
+ *    best first (ties by insertion order), with a float32 `_score` column
+ *    (BM25 exactly as LSM.md section 7 states; N, the document frequencies
+ *    and the average length are summed over every indexed row of the
+ *    MemTables queried, older versions of a key included, as Lance's LSM
+ *    search sums them over its sources). The column needs an FTS index
+ *    (MW_ERR_INVALID otherwise).
  * `filter` applies to the newest row of each key in every kind; `columns`
  * projects (the `_distance` / `_score` column is always last); `limit`
  * caps the rows returned (0 = no cap; k-NN returns min(k, limit)).
@@ -808,7 +814,7 @@ typedef struct mw_query {
   const char *nearest_column;        /* [NULL] */
   const float *vector;               /* dim floats [NULL] */
   uint32_t dim;
-  uint32_t k;                        /* [10] */
+  uint32_t k;                        /* rows of a k-NN or full-text query [10] */
   uint32_t ef;                       /* HNSW beam; 0 = default [0] */
   mw_metric metric;                  /* [MW_METRIC_L2] */
   /* full-text */

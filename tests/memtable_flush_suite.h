@@ -307,7 +307,24 @@ static void test_triggers_and_manifest(int trigger) {
   probe.release(&probe);
   if (trigger == 0) c.max_memtable_rows = 30;
   if (trigger == 1) c.max_memtable_batches = 3;
-  if (trigger == 2) c.max_memtable_size = 3 * bs - 1;
+  if (trigger == 2) {
+    /* The size counts the batches and the MemTable's primary-key map: read
+     * what three puts add up to from a probe writer, freeze at that. */
+    char pname[40];
+    snprintf(pname, sizeof pname, "%s_probe", name);
+    mw_objstore *ps = wt_store(pname);
+    mw_shard_writer_config pc;
+    cfg_init(&pc, 1);
+    mw_shard_writer *pw = NULL;
+    CHECK_OK(mw_shard_writer_open(&pw, ps, &pc, &sc, NULL, 0, NULL), NULL);
+    for (int i = 0; pw && i < 3; i++) CHECK_OK(put1(pw, i * 10, 10), NULL);
+    mw_memtable_stats pms = {0};
+    if (pw) CHECK_OK(mw_shard_writer_memtable_stats(&pms, pw, NULL), NULL);
+    CHECK(pms.estimated_size >= 3 * bs);
+    mw_shard_writer_close(pw, NULL);
+    mw_objstore_close(ps);
+    c.max_memtable_size = pms.estimated_size;
+  }
   mw_shard_writer *w = NULL;
   mw_error e = {0};
   CHECK_OK(mw_shard_writer_open(&w, s, &c, &sc, NULL, 0, &e), &e);
@@ -536,7 +553,20 @@ static void test_backpressure_released(void) {
   struct ArrowArray probe = make_batch(0, 10);
   uint64_t bs = mw_array_byte_size(&sc, &probe);
   probe.release(&probe);
-  c.max_unflushed_memtable_bytes = 2 * bs;
+  /* The budget counts the batches and each MemTable's primary-key map:
+   * two puts' worth, read from a probe writer. */
+  mw_objstore *ps = wt_store("mtf_bp_probe");
+  mw_shard_writer_config pc;
+  cfg_init(&pc, 1);
+  mw_shard_writer *pw = NULL;
+  CHECK_OK(mw_shard_writer_open(&pw, ps, &pc, &sc, NULL, 0, NULL), NULL);
+  if (pw) CHECK_OK(put1(pw, 0, 10), NULL);
+  mw_memtable_stats pms = {0};
+  if (pw) CHECK_OK(mw_shard_writer_memtable_stats(&pms, pw, NULL), NULL);
+  CHECK(pms.estimated_size > bs);
+  mw_shard_writer_close(pw, NULL);
+  mw_objstore_close(ps);
+  c.max_unflushed_memtable_bytes = 2 * pms.estimated_size;
   mw_shard_writer *w = NULL;
   mw_error e = {0};
   CHECK_OK(mw_shard_writer_open(&w, s, &c, &sc, NULL, 0, &e), &e);

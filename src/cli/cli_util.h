@@ -59,4 +59,17 @@ void mw_cli_release_batches(struct ArrowArray *batches, size_t n_batches);
 mw_status mw_cli_schema_without(struct ArrowSchema *out, const struct ArrowSchema *in,
                                 const char *const *drop, mw_error *err);
 
+/* cli_writer.c: the writer schema of a shard (its first WAL entry with
+ * columns, without fence metadata); 0 or 1 (message printed). */
+int mw_cli_shard_schema(struct ArrowSchema *out, mw_objstore *store, const char *shard, const char *cmd);
+
+/* cli_writer.c: calls fn for every unflushed WAL entry with rows of a shard,
+ * read-only (no claim, no fence), in position order, after checking its
+ * batches against schema. fn may take the entry's batches (set their
+ * release to NULL). 0, or fn's non-zero status, or 1 (message printed). */
+struct mw_wal_entry;
+typedef int (*mw_cli_entry_fn)(void *ctx, uint64_t pos, struct mw_wal_entry *e);
+int mw_cli_walk_unflushed(mw_objstore *store, const char *shard, const struct ArrowSchema *schema, const char *cmd,
+                          mw_cli_entry_fn fn, void *ctx);
+
 #endif

@@ -349,7 +349,7 @@ static const char scan_usage[] =
 
 /* The writer schema of a shard: the schema of its first WAL entry, without
  * writer_epoch / fence_sentinel. */
-static int shard_schema(struct ArrowSchema *out, mw_objstore *store, const char *shard, const char *cmd) {
+int mw_cli_shard_schema(struct ArrowSchema *out, mw_objstore *store, const char *shard, const char *cmd) {
   mw_error err = {0};
   mw_wal_tailer *t = NULL;
   if (mw_wal_tailer_open(&t, store, shard, &err) != MW_OK) {
@@ -399,7 +399,7 @@ static int open_replayed_writer(mw_shard_writer **w, mw_objstore **store, struct
   }
   /* Reading a shard never creates its table folder. */
   if (mw_cli_check_exists(cmd, o.uri) || open_store(store, cmd, &o)) return 1;
-  if (shard_schema(schema, *store, o.shard, cmd)) {
+  if (mw_cli_shard_schema(schema, *store, o.shard, cmd)) {
     mw_objstore_close(*store);
     return 1;
   }
@@ -434,35 +434,30 @@ static int same_columns(char *why, size_t cap, const struct ArrowSchema *want, c
   return 1;
 }
 
-/* scan --read-only: the rows a ShardWriter's replay would put in its
- * MemTable, read with a WalTailer: start after the manifest's
- * replay_after_wal_entry_position (when the shard was ever flushed; else at
- * 0, or 1 for 1-based shards), stop at the first absent position, skip
- * entries without rows (fences). Reads only: the manifest is read with
- * mw_shard_manifest_read, nothing is claimed or written. A writer working
- * meanwhile may append more entries; the scan shows those it reached. */
-static int scan_read_only(const writer_opts *o) {
-  mw_objstore *store = NULL;
-  if (mw_cli_check_exists("scan", o->uri) || open_store(&store, "scan", o)) return 1;
-  struct ArrowSchema schema = {0};
-  if (shard_schema(&schema, store, o->shard, "scan")) {
-    mw_objstore_close(store);
-    return 1;
-  }
+/* The unflushed WAL entries of a shard, read-only: the rows a
+ * ShardWriter's replay would put in its MemTable, read with a WalTailer:
+ * start after the manifest's replay_after_wal_entry_position (when the
+ * shard was ever flushed; else at 0, or 1 for 1-based shards), stop at the
+ * first absent position, skip entries without rows (fences), check each
+ * entry's columns against `schema`, and hand each entry to fn (a non-zero
+ * return stops the walk with that status). Reads only: the manifest is read
+ * with mw_shard_manifest_read, nothing is claimed or written. A writer
+ * working meanwhile may append more entries; the walk sees those it
+ * reaches. Used by scan and query. */
+int mw_cli_walk_unflushed(mw_objstore *store, const char *shard, const struct ArrowSchema *schema, const char *cmd,
+                          mw_cli_entry_fn fn, void *ctx) {
   mw_error err = {0};
   int code = 1;
   mw_wal_tailer *t = NULL;
   mw_shard_manifest_info *mi = NULL;
-  mw_buf b;
-  mw_buf_init(&b);
   mw_wal_entry e = {0};
-  mw_status s = mw_shard_manifest_read(&mi, store, o->shard, &err);
+  mw_status s = mw_shard_manifest_read(&mi, store, shard, &err);
   if (s != MW_OK && s != MW_ERR_NOT_FOUND) { /* no manifest: never flushed */
-    fprintf(stderr, "memwal scan: %s\n", err.message);
+    fprintf(stderr, "memwal %s: %s\n", cmd, err.message);
     goto out;
   }
-  if (mw_wal_tailer_open(&t, store, o->shard, &err) != MW_OK) {
-    fprintf(stderr, "memwal scan: %s\n", err.message);
+  if (mw_wal_tailer_open(&t, store, shard, &err) != MW_OK) {
+    fprintf(stderr, "memwal %s: %s\n", cmd, err.message);
     goto out;
   }
   uint64_t pos = 0;
@@ -473,6 +468,75 @@ static int scan_read_only(const writer_opts *o) {
     s = mw_wal_tailer_read_entry(&e, t, pos, &err);
     if (s == MW_ERR_NOT_FOUND) s = mw_wal_tailer_read_entry(&e, t, ++pos, &err); /* 1-based */
   }
+  for (;;) {
+    if (s == MW_ERR_NOT_FOUND) break; /* the first absent position: done */
+    if (s != MW_OK) {
+      fprintf(stderr, "memwal %s: %s\n", cmd, err.message);
+      goto out;
+    }
+    if (e.rows > 0) {
+      char why[256];
+      if (!same_columns(why, sizeof why, schema, &e.schema)) {
+        fprintf(stderr, "memwal %s: WAL entry at position %" PRIu64 " does not match the shard's schema: %s\n", cmd,
+                pos, why);
+        goto out;
+      }
+      for (size_t i = 0; i < e.n_batches; i++) {
+        if (mw_batch_validate(schema, &e.batches[i], &err) != MW_OK) {
+          fprintf(stderr, "memwal %s: WAL entry at position %" PRIu64 ": %s\n", cmd, pos, err.message);
+          goto out;
+        }
+      }
+      int rc = fn(ctx, pos, &e);
+      if (rc) {
+        code = rc;
+        goto out;
+      }
+    }
+    mw_wal_entry_release(&e);
+    if (pos == UINT64_MAX) break;
+    s = mw_wal_tailer_read_entry(&e, t, ++pos, &err);
+  }
+  code = 0;
+out:
+  mw_wal_entry_release(&e);
+  mw_shard_manifest_info_free(mi);
+  mw_wal_tailer_close(t);
+  return code;
+}
+
+typedef struct scan_print {
+  const struct ArrowSchema *schema;
+  mw_buf *b;
+} scan_print;
+
+static int scan_print_entry(void *ctx, uint64_t pos, mw_wal_entry *e) {
+  scan_print *p = ctx;
+  mw_error err = {0};
+  for (size_t i = 0; i < e->n_batches; i++) {
+    if (mw_json_rows(p->b, p->schema, &e->batches[i], &err) != MW_OK) {
+      fprintf(stderr, "memwal scan: WAL entry at position %" PRIu64 ": %s\n", pos, err.message);
+      return 1;
+    }
+  }
+  fwrite(p->b->data, 1, p->b->len, stdout);
+  p->b->len = 0;
+  return 0;
+}
+
+/* scan --read-only: prints the unflushed rows in WAL order. */
+static int scan_read_only(const writer_opts *o) {
+  mw_objstore *store = NULL;
+  if (mw_cli_check_exists("scan", o->uri) || open_store(&store, "scan", o)) return 1;
+  struct ArrowSchema schema = {0};
+  if (mw_cli_shard_schema(&schema, store, o->shard, "scan")) {
+    mw_objstore_close(store);
+    return 1;
+  }
+  mw_error err = {0};
+  int code = 1;
+  mw_buf b;
+  mw_buf_init(&b);
   if (mw_json_schema(&b, &schema, &err) != MW_OK) {
     fprintf(stderr, "memwal scan: %s\n", err.message);
     goto out;
@@ -480,40 +544,14 @@ static int scan_read_only(const writer_opts *o) {
   mw_buf_u8(&b, '\n');
   fwrite(b.data, 1, b.len, stdout);
   b.len = 0;
-  for (;;) {
-    if (s == MW_ERR_NOT_FOUND) break; /* the first absent position: done */
-    if (s != MW_OK) {
-      fprintf(stderr, "memwal scan: %s\n", err.message);
-      goto out;
-    }
-    if (e.rows > 0) {
-      char why[256];
-      if (!same_columns(why, sizeof why, &schema, &e.schema)) {
-        fprintf(stderr, "memwal scan: WAL entry at position %" PRIu64 " does not match the shard's schema: %s\n",
-                pos, why);
-        goto out;
-      }
-      for (size_t i = 0; i < e.n_batches; i++) {
-        if (mw_batch_validate(&schema, &e.batches[i], &err) != MW_OK ||
-            mw_json_rows(&b, &schema, &e.batches[i], &err) != MW_OK) {
-          fprintf(stderr, "memwal scan: WAL entry at position %" PRIu64 ": %s\n", pos, err.message);
-          goto out;
-        }
-      }
-      fwrite(b.data, 1, b.len, stdout);
-      b.len = 0;
-    }
-    mw_wal_entry_release(&e);
-    if (pos == UINT64_MAX) break;
-    s = mw_wal_tailer_read_entry(&e, t, ++pos, &err);
+  scan_print sp = {&schema, &b};
+  code = mw_cli_walk_unflushed(store, o->shard, &schema, "scan", scan_print_entry, &sp);
+  if (code == 0 && fflush(stdout) != 0) {
+    fprintf(stderr, "memwal scan: writing output failed\n");
+    code = 1;
   }
-  code = fflush(stdout) == 0 ? 0 : 1;
-  if (code) fprintf(stderr, "memwal scan: writing output failed\n");
 out:
-  mw_wal_entry_release(&e);
   mw_buf_free(&b);
-  mw_shard_manifest_info_free(mi);
-  mw_wal_tailer_close(t);
   mw_schema_release(&schema);
   mw_objstore_close(store);
   return code;

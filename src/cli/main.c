@@ -17,6 +17,7 @@ static const mw_cli_command commands[] = {
   {"put", "put URI --shard UUID --input FILE.arrows [--wal-only] [--no-durable] ...   ingest through a ShardWriter", mw_cli_put},
   {"delete", "delete URI --shard UUID --input KEYS.arrows [--flush-on-close]   write tombstones for primary keys", mw_cli_delete},
   {"scan", "scan URI --shard UUID [--claim]   print a shard's unflushed rows (read-only unless --claim)", mw_cli_scan},
+  {"query", "query URI --shard UUID [--index NAME:COLUMN:KIND[:METRIC]]... [--filter EXPR] [--nearest COL --vector JSON] [--fts TEXT --fts-column COL] [--keys JSON] [-k K] [--columns A,B] [--limit N]   query a shard's unflushed rows (read-only)", mw_cli_query},
   {"flush", "flush URI --shard UUID   replay a shard, flush its MemTable as a generation", mw_cli_flush},
   {"bench", "bench URI [--rows N] [--batch-rows N] ...   ingest generated rows, print rows/s", mw_cli_bench},
   {"describe", "describe URI   print the base Lance table (schema, primary key, MemWAL spec, shards) as JSON", mw_cli_describe},

@@ -60,6 +60,25 @@ mw_status mw_memtable_insert(uint64_t *out_first_batch, mw_memtable *mt, struct 
  * *out_rows (may be NULL): how many rows became covered by every index. */
 mw_status mw_memtable_index_pending(uint64_t *out_rows, mw_memtable *mt, mw_error *err);
 
+/* Indexes every index up to row `target` (exclusive; capped at the rows
+ * present), waiting for another thread already working on an index. Used
+ * by a synchronous put after it inserted unindexed (so the writer's lock is
+ * not held while indexing). */
+mw_status mw_memtable_index_upto(mw_memtable *mt, uint64_t target, mw_error *err);
+
+/* The visibility cursor: the rows a query may see, a prefix [0, v) with v =
+ * min(rows covered by every index, rows of the first `durable_batches`
+ * batches). Pass UINT64_MAX when durability does not restrict. */
+uint64_t mw_memtable_visible_rows(mw_memtable *mt, uint64_t durable_batches);
+
+/* Writer bookkeeping for the visibility cursor under durable writes:
+ * batches [0, b0) are durable (replayed from the WAL) and batch b >= b0 has
+ * the writer's batch position p0 + (b - b0). A new MemTable starts with
+ * b0 = UINT64_MAX (every batch durable). mw_memtable_durable_batches gives
+ * how many leading batches are durable when positions < durable_end are. */
+void mw_memtable_set_positions(mw_memtable *mt, uint64_t b0, uint64_t p0);
+uint64_t mw_memtable_durable_batches(mw_memtable *mt, uint64_t durable_end);
+
 /* Rows inserted but not yet indexed. */
 uint64_t mw_memtable_unindexed_rows(mw_memtable *mt);
 
@@ -140,5 +159,15 @@ struct mw_hnsw *mw_memtable_hnsw(mw_memtable *mt, const char *index_name);
 struct mw_fts *mw_memtable_fts(mw_memtable *mt, const char *index_name);
 /* The index configs the MemTable was created with (borrowed, n_out set). */
 const mw_index_config *mw_memtable_index_configs(const mw_memtable *mt, size_t *n_out);
+
+/* One query (mw_query, memwal.h) over the MemTables mts[0..n) (oldest
+ * first, equal schemas with a primary key), MemTable m restricted to its
+ * first visible[m] rows (its visibility cursor). def_cols/n_def_cols: the
+ * projection when q->n_columns is 0 (NULL/0 = every column). The stream
+ * holds its own batch references (it may outlive the MemTables). See
+ * memtable_query.c. */
+mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mts, const uint64_t *visible,
+                            size_t n_mts, const struct mw_query *q, const char *const *def_cols, size_t n_def_cols,
+                            mw_error *err);
 
 #endif

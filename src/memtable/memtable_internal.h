@@ -17,6 +17,8 @@
 #include <stdint.h>
 
 #include "arrow/c_data.h"
+#include "common/buf.h"
+#include "lance/pk_index.h"
 #include "memtable/index_btree.h"
 #include "memtable/memtable.h"
 #include "memwal.h"
@@ -41,16 +43,25 @@ bool mw_view_make(struct ArrowArray *out, mw_holder *h, int64_t start, int64_t l
                   const int64_t *proj, int64_t n_proj);
 
 
-/* One in-memory index. Rows [0, indexed_rows) are in the tree (always a
- * prefix: rows are indexed in insertion order); `cursor` is the batch that
- * holds row indexed_rows. */
+/* One in-memory index. Rows [0, indexed_rows) are in it (always a prefix:
+ * rows are indexed in insertion order); `cursor` is the batch that holds
+ * row indexed_rows. A BTree is updated under mu (it is not thread-safe and
+ * cheap); an HNSW or FTS index is thread-safe and expensive, so its
+ * indexer marks the index `busy`, releases mu while it inserts the rest of
+ * batch `cursor`, then advances indexed_rows under mu and broadcasts
+ * idx_cv. At most one indexer per index at a time, so the prefix rule
+ * holds; other threads that need the index to progress wait on idx_cv. */
 typedef struct mw_mt_index {
   char *name;
   int64_t col;
   mw_type type;
-  mw_btree *tree;
+  mw_index_kind kind;
+  mw_btree *tree;        /* MW_INDEX_BTREE */
+  struct mw_hnsw *hnsw;  /* MW_INDEX_HNSW */
+  struct mw_fts *fts;    /* MW_INDEX_FTS */
   uint64_t indexed_rows;
   size_t cursor;
+  bool busy;
 } mw_mt_index;
 
 struct mw_memtable {
@@ -62,12 +73,29 @@ struct mw_memtable {
   uint64_t generation;
   mw_mt_index *idx;            /* trees and counters guarded by mu */
   size_t n_idx;
+  mw_index_config *cfgs;       /* copies of the configs (names owned) */
+  pthread_cond_t idx_cv;       /* an index's busy flag cleared (it progressed or failed) */
   /* guarded by mu */
   mw_holder **batches;
   size_t n_batches, cap;
   uint64_t rows;
   uint64_t bytes;
   bool frozen;
+  uint64_t pos_b0, pos_p0;     /* mw_memtable_set_positions (b0 = UINT64_MAX: all durable) */
+  /* The primary-key map (pk.n > 0; pk immutable after new, the rest under
+   * mu): every distinct key's encoding (pk_index.h) with its newest row,
+   * and per row the previous row of the same key, so that the newest row
+   * of a key below a visibility cursor is a hash probe and a short walk.
+   * Kept up to date by insert (room reserved before publishing). */
+  mw_pk pk;
+  uint64_t *pk_slots;          /* open addressing: 0 = empty, else 1 + key index */
+  uint64_t pk_cap;             /* slots (power of two) */
+  mw_buf pk_keys;              /* key encodings, back to back */
+  size_t *pk_off;              /* key i = pk_keys[pk_off[i], pk_off[i + 1]) */
+  uint64_t *pk_newest;         /* key i's newest row */
+  uint64_t pk_n, pk_cap_keys;
+  uint64_t *pk_prev;           /* per row: older row of the same key, UINT64_MAX = none */
+  uint64_t pk_cap_rows;
   _Atomic unsigned refs;       /* mw_memtable_retain / mw_memtable_free */
 };
 
@@ -80,5 +108,19 @@ mw_status mw_mt_filter_value(mw_key *out, bool *is_null, const mw_type *col_type
 
 /* Top-level column index by name, -1 if absent. */
 int64_t mw_mt_column(const mw_memtable *mt, const char *name);
+
+/* Marks in *out_alive (one byte per snapshot row: holders in order, the
+ * first lens[b] rows of holder b, or all its rows when lens is NULL; total =
+ * their sum) the rows that are the newest of their primary key and not a
+ * tombstone (tomb_col: the `_tombstone` column, -1 = none). malloc'ed. */
+struct mw_pk;
+mw_status mw_mt_mark_latest(uint8_t **out_alive, mw_holder *const *held, const int64_t *lens, size_t n_held,
+                            uint64_t total, const struct mw_pk *pk, int64_t tomb_col, mw_error *err);
+
+/* The newest row < visible of the key encoded in key[0..len) (hash = its
+ * FNV-1a hash, mw_mt_pk_hash), or UINT64_MAX. Takes mu. */
+#define MW_MT_NO_ROW UINT64_MAX
+uint64_t mw_mt_pk_hash(const uint8_t *key, size_t len);
+uint64_t mw_mt_pk_newest(mw_memtable *mt, const uint8_t *key, size_t len, uint64_t hash, uint64_t visible);
 
 #endif

@@ -162,8 +162,8 @@ static bool ids_to_runs(scan_state *s, mw_holder **hs, size_t n, const uint64_t 
 /* Marks in alive[] (one byte per snapshot row, batches in order) the rows
  * that are the newest of their primary key and not a tombstone: a walk from
  * the newest row backwards over an open-addressing set of key encodings. */
-static mw_status mark_latest(uint8_t **out_alive, mw_holder **held, size_t n_held, uint64_t total,
-                             const mw_pk *pk, int64_t tomb_col, mw_error *err) {
+mw_status mw_mt_mark_latest(uint8_t **out_alive, mw_holder *const *held, const int64_t *lens, size_t n_held,
+                            uint64_t total, const mw_pk *pk, int64_t tomb_col, mw_error *err) {
   *out_alive = NULL;
   uint8_t *alive = calloc(total ? total : 1, 1);
   uint64_t cap = 16;
@@ -181,7 +181,7 @@ static mw_status mark_latest(uint8_t **out_alive, mw_holder **held, size_t n_hel
   for (size_t b = n_held; b-- > 0;) {
     const struct ArrowArray *a = &held[b]->array;
     const struct ArrowArray *tc = tomb_col >= 0 ? a->children[tomb_col] : NULL;
-    for (int64_t r = a->length; r-- > 0;) {
+    for (int64_t r = lens ? lens[b] : a->length; r-- > 0;) {
       row_id--;
       size_t start = keys.len;
       mw_pk_encode(&keys, pk, a, r);
@@ -406,7 +406,7 @@ static mw_status scan_impl(struct ArrowArrayStream *out, mw_memtable *const *mts
     uint64_t total = 0;
     for (size_t i = 0; i < s->n_held; i++) total += (uint64_t)s->held[i]->array.length;
     uint8_t *alive = NULL;
-    st = mark_latest(&alive, s->held, s->n_held, total, &pk, tomb_col, err);
+    st = mw_mt_mark_latest(&alive, s->held, NULL, s->n_held, total, &pk, tomb_col, err);
     if (st != MW_OK) goto fail;
     bool ok = latest_runs(s, alive, fcol, fcol >= 0 ? &m0->types[fcol] : NULL, kc, filter, fnull, &fkey);
     free(alive);

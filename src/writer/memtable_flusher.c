@@ -65,6 +65,9 @@ mw_status w_freeze_active(mw_shard_writer *w, mw_error *err) {
    * durable_end what it is holds its last batch. */
   f->covered = w->durable_end >= f->batch_end && w->have_wal_pos;
   f->wal_pos = f->covered ? w->last_wal_pos : 0;
+  /* Batch positions of the new MemTable start here (the visibility cursor
+   * of durable writes); during replay every batch is durable (default). */
+  if (w->replay_done) mw_memtable_set_positions(next, 0, w->next_batch_pos);
   w->active = next;
   pthread_cond_signal(&w->mt_cv);
   w->flush_requested = true;

@@ -378,6 +378,8 @@ static void free_items(pending_batch **items, size_t n) {
 static mw_status put_stored(mw_batch_range *out, mw_shard_writer *w, struct ArrowArray *batches, size_t n,
                             mw_error *err) {
   uint64_t t0 = w_now_ns();
+  mw_memtable *index_mt = NULL; /* sync_indexed_write: the MemTable to index */
+  uint64_t index_target = 0;
 
   /* Allocate the queue items before taking the lock (all or nothing). */
   pending_batch **items = calloc(n, sizeof *items);
@@ -404,7 +406,16 @@ static mw_status put_stored(mw_batch_range *out, mw_shard_writer *w, struct Arro
   if (s == MW_OK && w->cfg.enable_memtable) {
     /* insert is all-or-nothing and the last step that can fail cleanly. */
     uint64_t first = 0;
-    s = mw_memtable_insert(&first, w->active, batches, n, w->cfg.sync_indexed_write != 0, err);
+    /* Inserted unindexed: a synchronous put indexes its rows below, with
+     * the writer's lock released. */
+    s = mw_memtable_insert(&first, w->active, batches, n, false, err);
+    if (s == MW_OK && w->cfg.sync_indexed_write && w->n_indexes) {
+      mw_memtable_info mi;
+      mw_memtable_info_get(&mi, w->active);
+      index_mt = w->active;
+      index_target = mi.rows;
+      mw_memtable_retain(index_mt);
+    }
     for (size_t i = 0; s == MW_OK && i < n; i++) {
       mw_error re = {0};
       if (mw_memtable_batch_ref(&items[i]->array, w->active, first + i, &re) != MW_OK) {
@@ -423,6 +434,7 @@ static mw_status put_stored(mw_batch_range *out, mw_shard_writer *w, struct Arro
     if (s == MW_ERR_NOT_DURABLE) {
       w_leave(w);
       free_items(items, n);
+      mw_memtable_free(index_mt);
       return s;
     }
   } else if (s == MW_OK) {
@@ -464,8 +476,21 @@ static mw_status put_stored(mw_batch_range *out, mw_shard_writer *w, struct Arro
         mw_memtable_unindexed_rows(w->active) >= w->cfg.async_index_buffer_rows)
       pthread_cond_signal(&w->index_cv);
   }
+  uint64_t fail_seq0 = w->wal_fail.seq; /* failures after this concern our batches */
+  if (index_mt) {
+    /* Synchronous indexing (sync_indexed_write) outside the writer's lock
+     * (the call stays counted: close waits for it). The rows are taken
+     * whatever happens here: an indexing failure (out of memory) leaves
+     * them pending for the index worker / the flusher and is logged. */
+    w_unlock(w);
+    mw_error ie = {0};
+    if (mw_memtable_index_upto(index_mt, index_target, &ie) != MW_OK)
+      w_log_now(w, MW_LOG_ERROR, "put: indexing failed, the rows stay pending: %s", ie.message);
+    mw_memtable_free(index_mt);
+    pthread_mutex_lock(&w->mu);
+  }
   if (w->cfg.durable_write) {
-    s = w_wait_durable(w, start, end, w->wal_fail.seq, err);
+    s = w_wait_durable(w, start, end, fail_seq0, err);
     if (s != MW_OK) {
       mw_err_wrap(err, s,
                   "put: batches [%" PRIu64 ", %" PRIu64 ") were taken (do not put them again) but their WAL entry "
@@ -767,6 +792,14 @@ mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store, const 
     uint64_t next = 0;
     if (s == MW_OK) s = w_replay(&next, w, claimed, err);
     if (s == MW_OK) mw_wal_appender_seed_next_position(w->appender, next);
+    if (s == MW_OK) {
+      /* Replayed batches are durable; put batches from here on have
+       * positions from next_batch_pos (the visibility cursor). */
+      mw_memtable_info mi;
+      mw_memtable_info_get(&mi, w->active);
+      mw_memtable_set_positions(w->active, mi.batches, w->next_batch_pos);
+      w->replay_done = true;
+    }
   }
   mw_shard_manifest_free(claimed);
   pthread_mutex_lock(&w->mu);
@@ -934,6 +967,65 @@ mw_status mw_shard_writer_scan(struct ArrowArrayStream *out, mw_shard_writer *w,
   free(def);
   for (size_t i = 0; i < n; i++) mw_memtable_free(mts[i]);
   free(mts);
+  return s;
+}
+
+void mw_query_init(mw_query *q) {
+  if (!q) return;
+  memset(q, 0, sizeof *q);
+  q->struct_size = (uint32_t)sizeof *q;
+  q->k = 10;
+  q->metric = MW_METRIC_L2;
+}
+
+mw_status mw_shard_writer_query(struct ArrowArrayStream *out, mw_shard_writer *w, const mw_query *q,
+                                mw_error *err) {
+  memset(out, 0, sizeof *out);
+  if (!q) return mw_err(err, MW_ERR_INVALID, "query: q is NULL");
+  if (q->struct_size != sizeof(mw_query))
+    return mw_err(err, MW_ERR_INVALID, "query: struct_size %u is not this library's (%zu): fill it with mw_query_init",
+                  q->struct_size, sizeof(mw_query));
+  MW_TRY(w_enter(w, "query", err));
+  mw_status s = memtable_mode_only(w, err);
+  /* A dead writer (fenced, or an outcome unknown) serves no reads: what it
+   * holds may not be what the shard holds (Lance bug #7791). */
+  if (s == MW_OK && w->sticky != MW_OK) s = w_sticky_error(w, err);
+  size_t n = w->n_frozen + 1;
+  mw_memtable **mts = s == MW_OK ? malloc(n * sizeof *mts) : NULL;
+  uint64_t *vis = s == MW_OK ? malloc(n * sizeof *vis) : NULL;
+  if (s == MW_OK && (!mts || !vis)) s = mw_err(err, MW_ERR_NOMEM, "query: out of memory");
+  if (s == MW_OK) {
+    /* The MemTable list and each one's visibility cursor (indexed, and
+     * durable under durable_write), taken together under mu. */
+    for (size_t i = 0; i < w->n_frozen; i++) mts[i] = w->frozen[i].mt;
+    mts[w->n_frozen] = w->active;
+    for (size_t i = 0; i < n; i++) {
+      mw_memtable_retain(mts[i]);
+      uint64_t db = w->cfg.durable_write ? mw_memtable_durable_batches(mts[i], w->durable_end) : UINT64_MAX;
+      vis[i] = mw_memtable_visible_rows(mts[i], db);
+    }
+  }
+  bool hide_tomb = !w->user_has_tomb;
+  w_leave(w);
+  if (s != MW_OK) {
+    free(mts);
+    free(vis);
+    return s;
+  }
+  const char **def = NULL;
+  size_t n_def = 0;
+  if (q->n_columns == 0 && hide_tomb) {
+    const struct ArrowSchema *ss = mw_memtable_schema(mts[0]);
+    n_def = (size_t)ss->n_children - 1;
+    def = malloc((n_def ? n_def : 1) * sizeof *def);
+    if (!def) s = mw_err(err, MW_ERR_NOMEM, "query: out of memory");
+    for (size_t i = 0; def && i < n_def; i++) def[i] = ss->children[i]->name;
+  }
+  if (s == MW_OK) s = mw_memtable_query(out, mts, vis, n, q, def, n_def, err);
+  free(def);
+  for (size_t i = 0; i < n; i++) mw_memtable_free(mts[i]);
+  free(mts);
+  free(vis);
   return s;
 }
 

@@ -152,6 +152,7 @@ struct mw_shard_writer {
 
   /* (mu) MemTable mode */
   mw_memtable *active;
+  bool replay_done; /* open finished replaying: new MemTables get batch positions */
   frozen_mt *frozen; /* oldest first; only the MemTable flusher removes */
   size_t n_frozen, cap_frozen;
   uint64_t flushing_bytes; /* the generation file being built */
