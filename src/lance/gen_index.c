@@ -68,6 +68,19 @@ void mw_roaring_single_zero(mw_buf *out) {
   mw_buf_append_zeros(out, 2);
 }
 
+bool mw_gen_index_column_ok(mw_index_kind kind, const struct ArrowSchema *field) {
+  mw_type t;
+  if (!field || !field->format || mw_type_from_format(&t, field->format, NULL) != MW_OK) return false;
+  switch (kind) {
+    case MW_INDEX_BTREE: return mw_btree_type_ok(t.id);
+    case MW_INDEX_FTS: return t.id == MW_T_UTF8 || t.id == MW_T_LARGE_UTF8;
+    case MW_INDEX_HNSW:
+      return t.id == MW_T_FIXED_SIZE_LIST && t.width > 0 && field->n_children == 1 && field->children[0]->format &&
+             strcmp(field->children[0]->format, "f") == 0;
+    default: return false;
+  }
+}
+
 static int find_column(const struct ArrowSchema *schema, const char *name) {
   for (int64_t i = 0; i < schema->n_children; i++)
     if (schema->children[i]->name && strcmp(schema->children[i]->name, name) == 0) return (int)i;

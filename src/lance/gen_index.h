@@ -11,6 +11,24 @@
  *   - BTree: page_data.lance + page_lookup.lance (pk_index.h,
  *     batch_size 4096), details `/lance.table.BTreeIndexDetails` (Any
  *     without a value), index_version 0, created_at and files set.
+ *   - FTS (Inverted, format 2): metadata.lance + part_<id>_{tokens,docs,
+ *     invert}.lance, built from the MemTable's mw_fts with its row ids
+ *     remapped to generation offsets (documents whose row was dropped by
+ *     dedup leave; doc ids follow the offsets); "arrow" token set; block-max
+ *     postings (128-doc blocks: 4-lane bit-packed full blocks, varint tail)
+ *     and impacts; f32 scores computed as Lance computes them. Details
+ *     `/lance.table.InvertedIndexDetails` with Lance's default tokenizer
+ *     values, index_version 2, no created_at, no files.
+ *   - Vector (IVF_HNSW_SQ, one partition): auxiliary.idx (row offsets, SQ8
+ *     codes over the generation's global bounds) and index.idx (the
+ *     MemTable's HNSW graph, mw_hnsw_export, renumbered to generation
+ *     positions: dropped nodes removed, neighbour lists filtered and sorted
+ *     by distance), each with the IVF protobuf as global buffer 1. Details
+ *     `/lance.index.pb.VectorIndexDetails` (no value), index_version 1,
+ *     created_at set, no files. A generation without vectors (tombstones
+ *     only) gets no vector index, as Lance.
+ * All index files are Lance file 2.0 (lists as two columns, lance_file.h).
+ * docs/generation_indexes.md records how each layout was checked.
  * The caller writes the manifest (with the section) only after every index
  * file exists (Lance bug #9035: never publish a generation whose files are
  * missing). */
@@ -47,6 +65,11 @@ typedef struct mw_gen_rows {
   const int64_t *offset_of;          /* input row (batches concatenated) -> offset, -1 = dropped */
   uint64_t n_input;
 } mw_gen_rows;
+
+/* Whether a generation index of `kind` can be built on column `field`:
+ * BTree on the types of mw_btree_index_build, FTS on utf8 / large_utf8,
+ * HNSW on fixed_size_list<float32>. */
+bool mw_gen_index_column_ok(mw_index_kind kind, const struct ArrowSchema *field);
 
 /* Field id (depth-first, as mw_lance_write_fields numbers them) of
  * top-level column `col`. */

@@ -37,7 +37,7 @@ static int int_bytes(mw_type_id id) {
 
 /* Column types a generation BTree index (mw_btree_index_build) accepts:
  * the key types plus floats and the temporal types. */
-static bool btree_type_ok(mw_type_id id) {
+bool mw_btree_type_ok(mw_type_id id) {
   return key_type_ok(id) || is_float(id) || id == MW_T_DATE32 || id == MW_T_DATE64 || id == MW_T_TIME32 ||
          id == MW_T_TIME64 || id == MW_T_TIMESTAMP || id == MW_T_DURATION;
 }
@@ -525,7 +525,7 @@ mw_status mw_btree_index_build(uint8_t **data, size_t *data_len, uint8_t **looku
   one.n = 1;
   one.col[0] = col;
   MW_TRY(mw_type_from_format(&one.type[0], f->format, err));
-  if (!btree_type_ok(one.type[0].id)) {
+  if (!mw_btree_type_ok(one.type[0].id)) {
     char tn[96];
     mw_type_name(tn, sizeof tn, &one.type[0]);
     return mw_err(err, MW_ERR_UNSUPPORTED,

@@ -83,6 +83,9 @@ mw_status mw_pk_index_build(uint8_t **data, size_t *data_len, uint8_t **lookup, 
  * files. Column types: bool, integers, float32/64, strings, binary, date,
  * time, timestamp, duration (MW_ERR_UNSUPPORTED naming the column
  * otherwise). */
+/* Column types mw_btree_index_build accepts. */
+bool mw_btree_type_ok(mw_type_id id);
+
 mw_status mw_btree_index_build(uint8_t **data, size_t *data_len, uint8_t **lookup, size_t *lookup_len,
                                const struct ArrowSchema *schema, int col, const struct ArrowArray *batches,
                                const mw_pk_row *rows, uint64_t n_rows, uint64_t batch_size, mw_error *err);

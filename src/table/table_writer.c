@@ -47,6 +47,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/uuid.h"
+#include "lance/gen_index.h"
 #include "lance/lance_file.h"
 #include "lance/pb.h"
 #include "table/routing.h"
@@ -206,9 +207,6 @@ static mw_status bind_schema(struct ArrowSchema *out, const struct ArrowSchema *
 
 /* ------------------------------------------------------------ maintained indexes */
 
-/* The index kinds the MemTable (and the generation writer) build today.
- * HNSW and FTS join when the MemTable implements them. */
-static bool kind_built(mw_index_kind k) { return k == MW_INDEX_BTREE; }
 
 static void tw_warn(const mw_table_writer_config *c, const char *msg) {
   if (c->shard.log_fn) c->shard.log_fn(c->shard.log_arg, MW_LOG_WARN, msg);
@@ -234,13 +232,14 @@ static bool url_is(const char *url, const char *msg) {
  * field is the column and whose index_details type URL gives the kind
  * (BTreeIndexDetails -> BTree, InvertedIndexDetails -> FTS,
  * VectorIndexDetails -> HNSW, l2 unless the details' field 1 says
- * otherwise: Lance's MetricType L2 0, Cosine 1, Dot 2). Indexes of a kind
- * not built here (or of an unknown type, or on a nested field) are left
- * out with a warning naming them: the generations are still flushed, only
+ * otherwise: Lance's MetricType L2 0, Cosine 1, Dot 2; inferred, not
+ * checked: LanceDB 0.39 records no metric for its L2 indexes). Indexes of
+ * an unknown type URL, on a nested field, or on a column type the
+ * generation index cannot have are left out with a warning naming them: the generations are still flushed, only
  * without that index. A name with no base index is a warning too (LanceDB
  * checks the names when it installs the spec). */
 static mw_status resolve_indexes(mw_index_config **out, size_t *n_out, const mw_table *t,
-                                 const mw_table_writer_config *c, mw_error *err) {
+                                 const struct ArrowSchema *schema, const mw_table_writer_config *c, mw_error *err) {
   *out = NULL;
   *n_out = 0;
   size_t n = t->mem_wal ? t->mem_wal->n_maintained_indexes : 0;
@@ -270,7 +269,10 @@ static mw_status resolve_indexes(mw_index_config **out, size_t *n_out, const mw_
           mw_pb_find(im->index_details->value.data, im->index_details->value.len, 1, &mf) && mf.wire_type == 0)
         metric = mf.val == 1 ? MW_METRIC_COSINE : mf.val == 2 ? MW_METRIC_DOT : MW_METRIC_L2;
     }
-    if (!kind || !f || f->parent_id != -1 || !kind_built(kind)) {
+    const struct ArrowSchema *col = NULL;
+    for (int64_t j = 0; f && j < schema->n_children; j++)
+      if (strcmp(schema->children[j]->name, f->name) == 0) col = schema->children[j];
+    if (!kind || !f || f->parent_id != -1 || !mw_gen_index_column_ok(kind, col)) {
       snprintf(msg, sizeof msg,
                "maintained index '%s' (%s%s%s) is not built by memwal yet: flushed generations carry no '%s' index, "
                "so LanceDB searches through it do not see their rows",
@@ -322,7 +324,7 @@ mw_status mw_table_writer_open(mw_table_writer **out, mw_objstore *store, const 
     s = apply_table_defaults(&w->cfg.shard, t, err);
     if (s == MW_OK) s = bind_schema(&w->schema, schema, t, err);
     if (s == MW_OK) {
-      s = resolve_indexes(&w->indexes, &w->n_indexes, t, &w->cfg, err);
+      s = resolve_indexes(&w->indexes, &w->n_indexes, t, &w->schema, &w->cfg, err);
       if (s != MW_OK) mw_schema_release(&w->schema);
     }
   }

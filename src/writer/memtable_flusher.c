@@ -14,8 +14,10 @@
  *  - The MemTable flusher thread takes the oldest frozen MemTable once it is
  *    covered and, WITHOUT holding mu: indexes any rows not yet indexed,
  *    checks fencing, writes {8 hex}_gen_{g}/ (mw_lance_write_generation,
- *    with a Lance BTree index under _indices/ for each BTree index config,
- *    registered in the generation manifest, which is written last; a
+ *    with a Lance index under _indices/ for each index config: BTree built
+ *    from the rows, FTS and IVF_HNSW_SQ serialised from the MemTable's
+ *    in-memory indexes (gen_index.h), all registered in the generation
+ *    manifest, which is written last; a
  *    fresh folder name on every attempt: an abandoned folder is never
  *    referenced and readers ignore it; values too large for a Lance 2.1
  *    page make that generation a 2.0 dataset when the schema allows it,
@@ -38,6 +40,7 @@
 #include "common/uuid.h"
 #include "lance/lance_dataset.h"
 #include "lance/lance_file.h"
+#include "memtable/memtable.h"
 #include "writer/writer_internal.h"
 
 mw_status w_freeze_active(mw_shard_writer *w, mw_error *err) {
@@ -121,17 +124,30 @@ static mw_status write_generation(mw_shard_writer *w, const frozen_mt *f, const 
   char prefix[160];
   mw_lance_gen_options o;
   mw_lance_gen_options_init(&o);
-  /* The generation's Lance indexes (gen_index.h): one per BTree index of
-   * the writer, named as the writer names it (the base index's name for a
-   * table writer). */
+  /* The generation's Lance indexes (gen_index.h): one per index of the
+   * writer, named as the writer names it (the base index's name for a table
+   * writer); FTS and HNSW are serialised from the MemTable's in-memory
+   * index. An index Lance cannot have on its column is left out (warned). */
   mw_gen_index *gix = calloc(w->n_indexes ? w->n_indexes : 1, sizeof *gix);
   if (!gix) s = mw_err(e, MW_ERR_NOMEM, "out of memory");
   size_t ngix = 0;
   for (size_t i = 0; gix && i < w->n_indexes; i++) {
-    if (w->indexes[i].kind != MW_INDEX_BTREE) continue;
-    gix[ngix].name = w->indexes[i].name;
-    gix[ngix].column = w->indexes[i].column;
-    gix[ngix].kind = w->indexes[i].kind;
+    const mw_index_config *c = &w->indexes[i];
+    const struct ArrowSchema *field = NULL;
+    for (int64_t k = 0; k < w->schema.n_children; k++)
+      if (strcmp(w->schema.children[k]->name, c->column) == 0) field = w->schema.children[k];
+    mw_gen_index *x = &gix[ngix];
+    x->name = c->name;
+    x->column = c->column;
+    x->kind = c->kind;
+    if (c->kind == MW_INDEX_HNSW) x->hnsw = mw_memtable_hnsw(f->mt, c->name);
+    if (c->kind == MW_INDEX_FTS) x->fts = mw_memtable_fts(f->mt, c->name);
+    if (!mw_gen_index_column_ok(c->kind, field) || (c->kind == MW_INDEX_HNSW && !x->hnsw) ||
+        (c->kind == MW_INDEX_FTS && !x->fts)) {
+      w_log_now(w, MW_LOG_WARN, "generation %" PRIu64 ": index '%s' on column '%s' cannot be written as a Lance index; "
+                "the generation has none", f->generation, c->name, c->column);
+      continue;
+    }
     ngix++;
   }
   o.indexes = gix;

@@ -15,7 +15,11 @@
 #      and indexStats counts the indexed rows;
 #  (b) 400 rows upserted through LanceDB's MemWAL (its own flushed
 #      generation, with its own FTS index) and the same rows written by us:
-#      the same top-10 ids and scores (1e-5) over both generations.
+#      the same top-10 ids and scores (1e-5) over both generations;
+#  (c) the same 400 rows through `memwal put` into a table maintaining
+#      text_idx (the flusher serialises the MemTable's index): the same
+#      over that generation, and LanceDB's LSM FTS over base + generation
+#      equals its LSM FTS over the table holding LanceDB's generation.
 # Missing node or peers is a failure.
 set -u
 . "$(dirname "$0")/common.sh"
@@ -93,4 +97,28 @@ node "$J/gen_fts.mjs" searchdir "$GL" "$TMP/q.json" 20 >"$TMP/b_lance.jsonl" 2>"
 node "$J/gen_fts.mjs" searchdir "$TMP/gen_small" "$TMP/q.json" 20 >"$TMP/b_ours.jsonl" 2>"$TMP/err" || { cat "$TMP/err"; fail "search our generation"; }
 r=$(compare "$TMP/b_ours.jsonl" "$TMP/b_lance.jsonl")
 contains "(b) top-10 ids and scores = LanceDB's generation ($r)" "ok" "$r"
+
+# (c) the same rows through `memwal put` (the flusher serialises the
+# MemTable's FTS index): LanceDB's search over that generation, and its
+# LSM search of the table, agree with LanceDB's own generation
+node "$J/lancedb_lsm.mjs" create "$TMP/db" m unsharded --base 300 --indexes >/dev/null 2>"$TMP/err" || { cat "$TMP/err"; die "create m"; }
+"$BIN" put "$TMP/db/m.lance" --input "$TMP/small.arrows" --flush-on-close >/dev/null 2>"$TMP/put.err" \
+  || { cat "$TMP/put.err"; die "memwal put"; }
+GM=$(ls -d "$TMP/db/m.lance/_mem_wal/"*/*_gen_* | head -1)
+node "$J/gen_fts.mjs" searchdir "$GM" "$TMP/q.json" 20 >"$TMP/c_ours.jsonl" 2>"$TMP/err" || { cat "$TMP/err"; fail "search our flushed generation"; }
+r=$(compare "$TMP/c_ours.jsonl" "$TMP/b_lance.jsonl")
+contains "(c) memwal put: top-10 ids and scores = LanceDB's generation ($r)" "ok" "$r"
+lsm_fts() { # TABLE -> jsonl of LanceDB's LSM FTS (base + generation)
+  node -e '
+    const q = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    for (const x of q) console.log(x);' "$TMP/q.json" | while read -r q; do
+    node "$J/lancedb_lsm.mjs" fts "$TMP/db" "$1" "$q" --column text -k 20 2>/dev/null \
+      | node -e 'const r = JSON.parse(require("fs").readFileSync(0, "utf8")).rows;
+                 console.log(JSON.stringify({ q: process.argv[1], rows: r.map((x) => [String(x.id), x._score]) }));' "$q"
+  done
+}
+lsm_fts m >"$TMP/c_lsm_ours.jsonl"
+lsm_fts l >"$TMP/c_lsm_lance.jsonl"
+r=$(compare "$TMP/c_lsm_ours.jsonl" "$TMP/c_lsm_lance.jsonl")
+contains "(c) LSM FTS over base + our generation = over base + LanceDB's ($r)" "ok" "$r"
 [ "$fails" -eq 0 ] && [ "$fail" -eq 0 ]

@@ -14,10 +14,10 @@
 #      first at distance 0; recall@10 >= 0.9 against brute force for 50
 #      queries from the same clusters (LanceDB's default ef); a copy
 #      without index.idx fails the search (the index is what answered);
-#  (b) through LanceDB's LSM read of a table maintaining vector_idx: our
-#      generation replaces the one `memwal put` flushed (which the writer
-#      could not index yet: the MemTable keeps no HNSW) in place; LanceDB's
-#      LSM vector search returns our exact-match rows first and recall@10
+#  (b) `memwal put` into a LanceDB table maintaining id_idx, text_idx and
+#      vector_idx: the generation it flushes lists the three indexes as
+#      LanceDB's own generation does (BTree, FTS, IvfHnswSq), and LanceDB's
+#      LSM vector search returns our exact-match rows first with recall@10
 #      >= 0.9 against brute force over base + generation.
 # Missing node or peers is a failure.
 set -u
@@ -56,15 +56,22 @@ else
   ok "(a) control: without index.idx the search fails (LanceDB reads our graph)"
 fi
 
-# (b) LanceDB's LSM path: our generation in a table that maintains vector_idx
+# (b) LanceDB's LSM path: `memwal put` into a table that maintains vector_idx
+# (the table writer resolves it to an HNSW index; the flusher serialises
+# the MemTable's graph)
 node "$J/lancedb_lsm.mjs" create "$TMP/db" t unsharded --dim 32 --base 300 --indexes >/dev/null 2>"$TMP/err" \
   || { cat "$TMP/err"; die "create"; }
 "$BIN" put "$TMP/db/t.lance" --input "$TMP/r.arrows" --flush-on-close >/dev/null 2>"$TMP/put.err" \
   || { cat "$TMP/put.err"; die "memwal put"; }
+check "(b) no index left out" "" "$(grep "not built" "$TMP/put.err")"
 G=$(ls -d "$TMP/db/t.lance/_mem_wal/"*/*_gen_* | head -1)
 [ -d "$G" ] || die "no generation"
-rm -rf "${G:?}"/*
-"$TOOL" "$TMP/r.arrows" "$G" --hnsw vector vector_idx --btree id id_idx >/dev/null 2>"$TMP/err" || { cat "$TMP/err"; fail "(b) rewrite generation"; }
+node "$J/lancedb_lsm.mjs" indices "$G" >"$TMP/idx2.json" 2>"$TMP/err" || { cat "$TMP/err"; fail "(b) indices"; }
+got=$(node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).indices;
+  console.log(r.map((i) => i.name + ":" + i.indexType + ":" + i.stats.numIndexedRows).sort().join(" "));' "$TMP/idx2.json")
+check "(b) our flushed generation's indexes (as LanceDB's own: id_idx, text_idx, vector_idx)" \
+  "id_idx:BTree:10000 text_idx:FTS:10000 vector_idx:IvfHnswSq:10000" "$got"
 res=$(node "$J/gen_vec.mjs" search x "$TMP/r.json" 10 50 --lsm "$TMP/db" t 2>"$TMP/err") || { cat "$TMP/err"; fail "(b) LSM search"; }
 echo "(b) $res"
 contains "(b) LSM: exact vectors of our rows come back first" '"exact_first":50,' "$res"
