@@ -672,11 +672,148 @@ static void test_hnsw_generation(void) {
   mw_hnsw_free(h);
 }
 
+/* ---- through a ShardWriter: the flusher writes every index ---- */
+
+typedef struct fbatch {
+  struct ArrowArray top, id, name, vec, item;
+  struct ArrowArray *kids[3], *vk[1];
+  const void *tb[1], *ib[2], *nb[3], *vb[1], *itb[2];
+  int64_t ids[16];
+  int32_t offs[17];
+  char chars[256];
+  float v[32];
+} fbatch;
+
+static void fb_kid_release(struct ArrowArray *a) { a->release = NULL; }
+static void fb_release(struct ArrowArray *a) {
+  free(a->private_data);
+  a->release = NULL;
+}
+
+/* n rows {id, name "alpha w<id>", vec (id, -id)}. */
+static struct ArrowArray flush_rows(const int64_t *ids, int n) {
+  fbatch *b = calloc(1, sizeof *b);
+  int o = 0;
+  for (int i = 0; i < n; i++) {
+    b->ids[i] = ids[i];
+    b->offs[i] = o;
+    o += snprintf(b->chars + o, sizeof b->chars - (size_t)o, "alpha w%lld", (long long)ids[i]);
+    b->v[2 * i] = (float)ids[i];
+    b->v[2 * i + 1] = -(float)ids[i];
+  }
+  b->offs[n] = o;
+  b->ib[1] = b->ids;
+  b->nb[1] = b->offs;
+  b->nb[2] = b->chars;
+  b->itb[1] = b->v;
+  b->id = (struct ArrowArray){.length = n, .n_buffers = 2, .buffers = b->ib, .release = fb_kid_release};
+  b->name = (struct ArrowArray){.length = n, .n_buffers = 3, .buffers = b->nb, .release = fb_kid_release};
+  b->item = (struct ArrowArray){.length = 2 * n, .n_buffers = 2, .buffers = b->itb, .release = fb_kid_release};
+  b->vk[0] = &b->item;
+  b->vec = (struct ArrowArray){.length = n, .n_buffers = 1, .buffers = b->vb, .n_children = 1, .children = b->vk,
+                               .release = fb_kid_release};
+  b->kids[0] = &b->id;
+  b->kids[1] = &b->name;
+  b->kids[2] = &b->vec;
+  b->top = (struct ArrowArray){.length = n, .n_buffers = 1, .buffers = b->tb, .n_children = 3, .children = b->kids,
+                               .release = fb_release, .private_data = b};
+  return b->top;
+}
+
+typedef struct manis {
+  char k[4][256];
+  int n;
+} manis;
+
+static int mani_cb(void *arg, const char *key, uint64_t size) {
+  (void)size;
+  manis *m = arg;
+  if (strstr(key, "_gen_") && strstr(key, ".manifest") && m->n < 4) snprintf(m->k[m->n++], sizeof m->k[0], "%s", key);
+  return 0;
+}
+
+/* The index entry names of generation `gen` ("_gen_1"), sorted, space separated. */
+static void gen_index_names(char *out, size_t cap, mw_objstore *st, const char *gen) {
+  manis m = {0};
+  out[0] = 0;
+  mw_objstore_list(st, "_mem_wal/", mani_cb, &m, NULL);
+  for (int i = 0; i < m.n; i++) {
+    if (!strstr(m.k[i], gen)) continue;
+    size_t len;
+    uint8_t *d = get_obj(st, m.k[i], &len);
+    mw_lance_table_manifest *tm = NULL;
+    if (d && mw_lance_table_manifest_decode(&tm, d, len, "m", NULL) == MW_OK && tm->index) {
+      const char *names[8];
+      size_t n = 0;
+      for (size_t j = 0; j < tm->index->n_indices && n < 8; j++) names[n++] = tm->index->indices[j]->name;
+      for (size_t a = 0; a < n; a++)
+        for (size_t b = a + 1; b < n; b++)
+          if (strcmp(names[b], names[a]) < 0) {
+            const char *x = names[a];
+            names[a] = names[b];
+            names[b] = x;
+          }
+      for (size_t j = 0; j < n; j++) snprintf(out + strlen(out), cap - strlen(out), "%s%s", j ? " " : "", names[j]);
+    }
+    mw_lance_table_manifest_free(tm);
+    mw_free(d);
+  }
+}
+
+static void test_flusher_writes_indexes(void) {
+  mw_error e = {0}, *ep = &e;
+  mw_objstore *st;
+  CHECK_OK(mw_objstore_open(&st, "memory://gen_index_flush", NULL, ep), ep);
+  struct ArrowSchema s;
+  mw_schema_init(&s, "+s", "", NULL, 0, 3, NULL);
+  bool ok = true;
+  char *md = mw_metadata_with(NULL, MW_LANCE_PK_POSITION_KEY, "1", &ok);
+  mw_schema_init(s.children[0], "l", "id", md, 0, 0, NULL);
+  free(md);
+  mw_schema_init(s.children[1], "u", "name", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  mw_schema_init(s.children[2], "+w:2", "vec", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(s.children[2]->children[0], "f", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  mw_index_config ix[3];
+  mw_index_config_init(&ix[0], "id_idx", "id", MW_INDEX_BTREE);
+  mw_index_config_init(&ix[1], "name_idx", "name", MW_INDEX_FTS);
+  mw_index_config_init(&ix[2], "vec_idx", "vec", MW_INDEX_HNSW);
+  mw_shard_writer_config cfg;
+  mw_shard_writer_config_init(&cfg);
+  snprintf(cfg.shard_id, sizeof cfg.shard_id, "33333333-3333-4333-8333-333333333333");
+  mw_shard_writer *w = NULL;
+  CHECK_OK(mw_shard_writer_open(&w, st, &cfg, &s, ix, 3, ep), ep);
+  if (!w) goto out;
+  /* 10 rows, ids 1, 2 twice: 8 survive */
+  static const int64_t ids[10] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2};
+  struct ArrowArray b = flush_rows(ids, 10);
+  CHECK_OK(mw_shard_writer_put(NULL, w, &b, 1, ep), ep);
+  CHECK_OK(mw_shard_writer_flush_memtable(w, ep), ep);
+  char names[256];
+  gen_index_names(names, sizeof names, st, "_gen_1/");
+  CHECK_STR(names, "id_idx name_idx vec_idx");
+  /* tombstones only: no vector index (as Lance), the others stay */
+  int64_t del[2] = {3, 4};
+  const void *kb[2] = {NULL, del}, *kt[1] = {NULL};
+  struct ArrowArray kid = {.length = 2, .n_buffers = 2, .buffers = kb, .release = fb_kid_release};
+  struct ArrowArray *kk[1] = {&kid};
+  struct ArrowArray dkeys = {.length = 2, .n_buffers = 1, .buffers = kt, .n_children = 1, .children = kk,
+                            .release = fb_kid_release};
+  CHECK_OK(mw_shard_writer_delete(NULL, w, &dkeys, NULL, ep), ep);
+  CHECK_OK(mw_shard_writer_flush_memtable(w, ep), ep);
+  gen_index_names(names, sizeof names, st, "_gen_2/");
+  CHECK_STR(names, "id_idx name_idx");
+  CHECK_OK(mw_shard_writer_close(w, ep), ep);
+out:
+  mw_objstore_close(st);
+  mw_schema_release(&s);
+}
+
 int main(void) {
   MW_RUN(test_roaring_and_field_ids);
   MW_RUN(test_btree_generation);
   MW_RUN(test_no_index_and_failures);
   MW_RUN(test_fts_generation);
   MW_RUN(test_hnsw_generation);
+  MW_RUN(test_flusher_writes_indexes);
   return mw_test_finish();
 }

@@ -110,9 +110,11 @@ static mw_status gen_commit_mutate(void *arg, mw_shard_manifest *m, mw_error *er
 }
 
 /* Writes the generation folder of f (no lock held). *fell_back: written as
- * Lance 2.0 because a value did not fit a 2.1 page. */
+ * Lance 2.0 because a value did not fit a 2.1 page. indexed: every row is
+ * in the in-memory indexes (else FTS / HNSW are not serialised: an index
+ * missing rows would hide them from LanceDB's searches silently). */
 static mw_status write_generation(mw_shard_writer *w, const frozen_mt *f, const mw_memtable_info *info,
-                                  char *folder, size_t folder_cap, mw_lance_gen_result *res,
+                                  bool indexed, char *folder, size_t folder_cap, mw_lance_gen_result *res,
                                   bool *fell_back, mw_error *e) {
   mw_status s = MW_OK;
   size_t n = (size_t)info->batches;
@@ -140,8 +142,8 @@ static mw_status write_generation(mw_shard_writer *w, const frozen_mt *f, const 
     x->name = c->name;
     x->column = c->column;
     x->kind = c->kind;
-    if (c->kind == MW_INDEX_HNSW) x->hnsw = mw_memtable_hnsw(f->mt, c->name);
-    if (c->kind == MW_INDEX_FTS) x->fts = mw_memtable_fts(f->mt, c->name);
+    if (c->kind == MW_INDEX_HNSW && indexed) x->hnsw = mw_memtable_hnsw(f->mt, c->name);
+    if (c->kind == MW_INDEX_FTS && indexed) x->fts = mw_memtable_fts(f->mt, c->name);
     if (!mw_gen_index_column_ok(c->kind, field) || (c->kind == MW_INDEX_HNSW && !x->hnsw) ||
         (c->kind == MW_INDEX_FTS && !x->fts)) {
       w_log_now(w, MW_LOG_WARN, "generation %" PRIu64 ": index '%s' on column '%s' cannot be written as a Lance index; "
@@ -191,12 +193,15 @@ static void flush_generation(mw_shard_writer *w) {
   uint64_t t0 = w_now_ns();
   mw_error e = {0};
   /* Rows put with sync_indexed_write = 0 may not be indexed yet. */
-  if (mw_memtable_unindexed_rows(f.mt) > 0 && mw_memtable_index_pending(NULL, f.mt, &e) != MW_OK)
+  bool indexed = true;
+  if (mw_memtable_unindexed_rows(f.mt) > 0 && mw_memtable_index_pending(NULL, f.mt, &e) != MW_OK) {
     w_log_now(w, MW_LOG_ERROR, "indexing frozen generation %" PRIu64 " failed: %s", f.generation, e.message);
+    indexed = false;
+  }
   char folder[64] = "";
   mw_lance_gen_result res = {0};
   bool fell_back = false;
-  mw_status s = write_generation(w, &f, &info, folder, sizeof folder, &res, &fell_back, &e);
+  mw_status s = write_generation(w, &f, &info, indexed, folder, sizeof folder, &res, &fell_back, &e);
   if (s == MW_OK) {
     gen_commit c = {f.generation, f.wal_pos, folder, {res.in_memory_bytes, res.physical_rows, res.primary_key_bytes}};
     s = mw_manifest_store_commit_update(NULL, w->ms, w->epoch, gen_commit_mutate, &c, &e);
