@@ -1,13 +1,14 @@
 // gen_vec.mjs COMMAND ... - helpers of gen_vec.sh (LanceDB 0.39 / Lance 12).
-//  rows N D SEED OUT_PREFIX
+//  rows N D SEED OUT_PREFIX [FIRST_ID]
 //      OUT_PREFIX.arrows: an Arrow IPC stream {id int64 not null, vector
-//      fixed_size_list<float32>[D] (nullable), text utf8}: N rows, ids 1..N,
+//      fixed_size_list<float32>[D] (nullable), text utf8}: N rows, ids
+//      FIRST_ID.. (default 1),
 //      clustered vectors (64 centres uniform in [-1, 1)^D, each point a
 //      centre plus uniform noise of +-0.25 per coordinate), every 97th
 //      vector null; then N/20 rows rewriting earlier ids with new vectors
 //      (newest wins).
 //      OUT_PREFIX.json: the surviving rows {id: vector|null}.
-//  search TARGET ROWS_JSON K Q [--lsm DB NAME]
+//  search TARGET ROWS_JSON[,ROWS_JSON...] K Q [--lsm DB NAME]
 //      TARGET = a dataset folder (opened as a table, plain search) or, with
 //      --lsm, table NAME of DB through LanceDB's LSM read path. Queries: the
 //      vectors of Q surviving rows (each must come back first, at distance
@@ -45,11 +46,12 @@ function clustered(cr, d, r) {
 
 if (cmd === "rows") {
   const [n, d, seed, out] = [Number(a[0]), Number(a[1]), Number(a[2]), a[3]];
+  const first = Number(a[4] || 1);
   const r = rng(seed);
   const vec = clustered(rng(99), d, r);
   const rows = [];
-  for (let i = 1; i <= n; i++) rows.push([i, i % 97 === 5 ? null : vec()]);
-  for (let j = 0; j < n / 20; j++) rows.push([1 + Math.floor(r() * n), vec()]);
+  for (let i = first; i < first + n; i++) rows.push([i, i % 97 === 5 ? null : vec()]);
+  for (let j = 0; j < Math.floor(n / 20); j++) rows.push([first + Math.floor(r() * n), vec()]);
   const item = new A.Field("item", new A.Float32(), true);
   const type = new A.FixedSizeList(d, item);
   const schema = new A.Schema([new A.Field("id", new A.Int64(), false), new A.Field("vector", type, true),
@@ -73,7 +75,7 @@ if (cmd === "rows") {
   const [target, rowsFile, kS, qS] = a;
   const k = Number(kS), q = Number(qS);
   const li = a.indexOf("--lsm");
-  const rows = Object.entries(JSON.parse(readFileSync(rowsFile, "utf8"))).filter(([, v]) => v);
+  const rows = rowsFile.split(",").flatMap((f) => Object.entries(JSON.parse(readFileSync(f, "utf8")))).filter(([, v]) => v);
   let t;
   let pool = rows.map(([id, v]) => [String(id), v]);
   if (li >= 0) {

@@ -18,7 +18,10 @@
 #      vector_idx: the generation it flushes lists the three indexes as
 #      LanceDB's own generation does (BTree, FTS, IvfHnswSq), and LanceDB's
 #      LSM vector search returns our exact-match rows first with recall@10
-#      >= 0.9 against brute force over base + generation.
+#      >= 0.9 against brute force over base + generation;
+#  (c) LanceDB takes the shard over and flushes a generation of its own:
+#      its LSM search still returns our rows and its own first, recall@10
+#      >= 0.9 over base + both generations.
 # Missing node or peers is a failure.
 set -u
 . "$(dirname "$0")/common.sh"
@@ -77,4 +80,19 @@ echo "(b) $res"
 contains "(b) LSM: exact vectors of our rows come back first" '"exact_first":50,' "$res"
 node -e 'process.exit(JSON.parse(process.argv[1]).recall >= 0.9 ? 0 : 1)' "$res" \
   && ok "(b) LSM recall@10 >= 0.9" || fail "(b) LSM recall@10 below 0.9: $res"
+
+# (c) LanceDB takes the shard over: it upserts 20 rows of its own (ids
+# 20001..) into the same shard (a new writer epoch), flushes its own
+# generation, and its LSM vector search still finds our rows and its own
+node "$J/gen_vec.mjs" rows 20 32 6 "$TMP/more" 20001 || die "more rows"
+node "$J/lancedb_lsm.mjs" upsert "$TMP/db" t "$TMP/more.arrows" >/dev/null 2>"$TMP/err" || { cat "$TMP/err"; fail "(c) LanceDB upsert"; }
+check "(c) LanceDB flushed a second generation" 2 "$(ls -d "$TMP/db/t.lance/_mem_wal/"*/*_gen_* | wc -l)"
+res=$(node "$J/gen_vec.mjs" search x "$TMP/r.json" 10 50 --lsm "$TMP/db" t 2>"$TMP/err") || { cat "$TMP/err"; fail "(c) LSM search"; }
+echo "(c) ours after takeover: $res"
+contains "(c) our exact-match rows still come back first" '"exact_first":50,' "$res"
+res=$(node "$J/gen_vec.mjs" search x "$TMP/more.json" 10 10 --lsm "$TMP/db" t 2>"$TMP/err") || { cat "$TMP/err"; fail "(c) LSM search"; }
+contains "(c) LanceDB's own rows come back first too" '"exact_first":10,' "$res"
+res=$(node "$J/gen_vec.mjs" search x "$TMP/r.json,$TMP/more.json" 10 50 --lsm "$TMP/db" t 2>"$TMP/err") || { cat "$TMP/err"; fail "(c) LSM search"; }
+node -e 'process.exit(JSON.parse(process.argv[1]).recall >= 0.9 ? 0 : 1)' "$res" \
+  && ok "(c) LSM recall@10 >= 0.9 over base + both generations" || fail "(c) recall below 0.9: $res"
 [ "$fails" -eq 0 ] && [ "$fail" -eq 0 ]
