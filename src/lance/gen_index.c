@@ -702,13 +702,20 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
       if (v[j] > hi) hi = v[j];
     }
   }
-  for (uint32_t k = 0; k < nn; k++) {
+  /* codes written straight into the column buffer (one pass, a loop the
+   * compiler vectorises); the formula stays Lance's, in f64 */
+  double range = hi > lo ? hi - lo : 0;
+  size_t code_bytes = (size_t)nn * dim;
+  mw_buf_append_zeros(&ax[1].cb[1], code_bytes);
+  for (uint32_t k = 0; k < nn && !ax[1].cb[1].failed; k++) {
     mw_buf_u64le(&ax[0].b[1], nodes[k].off);
     const float *v = x.vecs[nodes[k].src];
-    for (uint32_t j = 0; j < dim; j++) {
-      double c = hi > lo ? ((double)v[j] - lo) * 255.0 / (hi - lo) : 0;
-      mw_buf_u8(&ax[1].cb[1], (uint8_t)(c < 0 ? 0 : c > 255 ? 255 : c));
-    }
+    uint8_t *out = ax[1].cb[1].data + (size_t)k * dim;
+    if (range > 0)
+      for (uint32_t j = 0; j < dim; j++) {
+        double c = ((double)v[j] - lo) * 255.0 / range;
+        out[j] = (uint8_t)(c < 255.0 ? c : 255.0);
+      }
   }
   char slo[MW_FLOAT_FMT_MAX + 1], shi[MW_FLOAT_FMT_MAX + 1];
   slo[mw_float_fmt_f64(slo, lo)] = 0;
@@ -756,8 +763,15 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
         top = (int)l;
       }
       size_t cnt = 0;
-      for (uint32_t p = x.off[l][i]; p < x.off[l][i + 1]; p++) {
+      uint32_t p0 = x.off[l][i], p1 = x.off[l][i + 1];
+      for (uint32_t p = p0; p < p1; p++) {
         uint32_t nb = x.nbr[l][p];
+        /* the neighbours' vectors are scattered: fetch the next one's while
+         * this distance is computed */
+        if (p + 1 < p1 && x.nbr[l][p + 1] < x.n_nodes) {
+          const char *nv = (const char *)x.vecs[x.nbr[l][p + 1]];
+          for (uint32_t q = 0; q < dim * 4; q += 64) __builtin_prefetch(nv + q);
+        }
         if (nb >= x.n_nodes || newid[nb] == UINT32_MAX || nb == i) continue;
         if (cnt == 2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) + 64) break;
         tmp[cnt++] = (hnbr){mw_vec_distance(x.metric, x.vecs[i], x.vecs[nb], dim), newid[nb]};
