@@ -716,6 +716,7 @@ MW_API mw_status mw_shard_writer_scan(struct ArrowArrayStream *out, mw_shard_wri
  *   cmp     := = | != | <> | < | <= | > | >=
  *   operand := column | literal
  *   literal := integer | float | 'string' ('' escapes a quote) | TRUE | FALSE | NULL
+ *              | NAN | INF (float keywords; "-" may precede a number: -5, - INF)
  *   column  := identifier | "quoted name" | `quoted name`
  * Keywords are case-insensitive. Semantics are SQL's three-valued logic: a
  * comparison with a null cell (or a NULL literal) is unknown, NOT unknown is
@@ -758,7 +759,8 @@ typedef struct mw_expr {
 
 /** Parses a filter. *out is one allocation owned by the caller (free with
  *  mw_expr_free). Syntax errors: MW_ERR_INVALID with the byte offset and
- *  what was expected. Column names are not checked here (that happens when
+ *  what was expected (also for integers outside int64, floats overflowing
+ *  to infinity, and nesting or trees deeper than 64 levels). Column names are not checked here (that happens when
  *  a query binds the filter to a schema). Thread-safe. */
 MW_API mw_status mw_expr_parse(mw_expr **out, const char *text, mw_error *err);
 
@@ -766,7 +768,10 @@ MW_API mw_status mw_expr_parse(mw_expr **out, const char *text, mw_error *err);
 MW_API void mw_expr_free(mw_expr *e);
 
 /** The filter as text that mw_expr_parse reads back to an equal tree
- *  (fully parenthesised). *out freed with mw_free(). */
+ *  (every comparison, AND and OR parenthesised; an AND / OR of one argument
+ *  prints as that argument). MW_ERR_INVALID for a malformed C tree (or one
+ *  deeper than 64 levels, or a string literal holding a NUL byte).
+ *  *out freed with mw_free(). Thread-safe. */
 MW_API mw_status mw_expr_to_string(char **out, const mw_expr *e, mw_error *err);
 
 /* ----------------------------------------------------------- MemTable query

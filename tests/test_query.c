@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "index/fts.h"
 #include "index/fts_tokenizer.h"
 #include "index/hnsw.h"
 #include "memtable/memtable.h"
+#include "objstore/objstore_fault.h"
 #include "memwal.h"
 #include "mw_test.h"
 
@@ -379,14 +381,19 @@ static void test_memtables_vs_model(void) {
   for (int i = 0; i < 64; i++) keys[i] = (int64_t)(rnd() % 800);
   keys[1] = keys[0];
   struct ArrowSchema ks = {.format = "l", .name = "id", .release = noop_schema_release};
-  const void *kb[2] = {NULL, keys};
-  struct ArrowArray ka = {.length = 64, .n_buffers = 2, .buffers = kb, .release = tb_kid_release};
+  uint8_t kvalid[8];
+  memset(kvalid, 0xff, sizeof kvalid);
+  kvalid[0] &= (uint8_t)~(1u << 5); /* key 5 is null: it names no row */
+  const void *kb[2] = {kvalid, keys};
+  struct ArrowArray ka = {.length = 64, .null_count = 1, .n_buffers = 2, .buffers = kb, .release = tb_kid_release};
+  ks.flags = ARROW_FLAG_NULLABLE;
   q.keys_schema = &ks;
   q.keys = &ka;
   CHECK_OK(mw_memtable_query(&st, mts, vis, 3, &q, NULL, 0, NULL), NULL);
   collect(&r, &st, 0);
   want = 0, bad = 0;
   for (int i = 0; i < 64; i++) {
+    if (i == 5) continue;
     int found = 0;
     for (size_t j = 0; j < m.n; j++) found |= live[j] && m.rows[j].id == keys[i];
     if (found) {
@@ -860,10 +867,96 @@ static void test_concurrent(int sync_index) {
 static void test_concurrent_sync(void) { test_concurrent(1); }
 static void test_concurrent_async(void) { test_concurrent(0); }
 
+/* durable_write: a row whose WAL entry is not durable yet is in the
+ * MemTable but no query sees it; once the entry lands it is visible. */
+typedef struct slow_put {
+  mw_shard_writer *w;
+  mw_status st;
+} slow_put;
+
+static void *slow_putter(void *arg) {
+  slow_put *p = arg;
+  trow r;
+  random_row(&r, 4242, 0);
+  struct ArrowArray a = make_batch_q(&r, 1, 0);
+  p->st = mw_shard_writer_put(NULL, p->w, &a, 1, NULL);
+  if (a.release) a.release(&a);
+  return NULL;
+}
+
+static size_t count_rows(mw_shard_writer *w) {
+  mw_query q;
+  mw_query_init(&q);
+  struct ArrowArrayStream st;
+  static res r;
+  CHECK_OK(mw_shard_writer_query(&st, w, &q, NULL), NULL);
+  collect(&r, &st, 0);
+  return r.n;
+}
+
+static void no_log(void *arg, mw_log_level level, const char *msg) {
+  (void)arg;
+  (void)level;
+  (void)msg;
+}
+
+static void test_durable_visibility(void) {
+  init_ix();
+  mw_objstore *inner = mem_store(), *store = NULL;
+  CHECK_OK(mw_objstore_fault_new(&store, inner, NULL), NULL);
+  struct ArrowSchema sch;
+  make_schema_q(&sch, 0);
+  mw_shard_writer_config cfg;
+  mw_shard_writer_config_init(&cfg);
+  snprintf(cfg.shard_id, sizeof cfg.shard_id, "33333333-3333-4333-8333-333333333333");
+  cfg.retry_initial_backoff_ms = 20;
+  cfg.retry_max_backoff_ms = 50;
+  cfg.retry_max_attempts = 1000;
+  cfg.retry_max_elapsed_ms = 0;
+  cfg.log_fn = no_log; /* the injected WAL failures are expected */
+  mw_shard_writer *w = NULL;
+  CHECK_OK(mw_shard_writer_open(&w, store, &cfg, &sch, ix_cfg, 3, NULL), NULL);
+  /* every WAL write fails until the fault is reset */
+  mw_fault_spec spec = {MW_FAULT_WRITES, "_mem_wal/33333333-3333-4333-8333-333333333333/wal/", 1, MW_FAULT_ERROR,
+                        MW_FAULT_PERSISTENT};
+  CHECK_OK(mw_objstore_fault_arm(store, &spec, NULL), NULL);
+  slow_put p = {w, MW_ERR_INTERNAL};
+  pthread_t t;
+  pthread_create(&t, NULL, slow_putter, &p);
+  /* wait until the row is in the MemTable (and indexed) */
+  mw_memtable_stats ms = {0};
+  for (int i = 0; i < 2000 && ms.row_count == 0; i++) {
+    CHECK_OK(mw_shard_writer_memtable_stats(&ms, w, NULL), NULL);
+    struct timespec d = {0, 1000000};
+    nanosleep(&d, NULL);
+  }
+  CHECK(ms.row_count == 1);
+  struct timespec d = {0, 100000000};
+  nanosleep(&d, NULL);
+  CHECK(count_rows(w) == 0); /* in memory, not durable: invisible */
+  mw_objstore_fault_reset(store);
+  pthread_join(t, NULL);
+  /* the durable put saw a failed WAL attempt: taken, not known durable */
+  CHECK(p.st == MW_OK || p.st == MW_ERR_NOT_DURABLE);
+  /* the retry lands the entry: then the row is visible */
+  size_t n = 0;
+  for (int i = 0; i < 400 && n == 0; i++) {
+    n = count_rows(w);
+    struct timespec d2 = {0, 5000000};
+    if (n == 0) nanosleep(&d2, NULL);
+  }
+  CHECK(n == 1);
+  CHECK_OK(mw_shard_writer_close(w, NULL), NULL);
+  sch.release(&sch);
+  mw_objstore_close(store);
+  mw_objstore_close(inner);
+}
+
 int main(void) {
   MW_RUN(test_memtables_vs_model);
   MW_RUN(test_writer_query_and_replay);
   MW_RUN(test_concurrent_sync);
   MW_RUN(test_concurrent_async);
+  MW_RUN(test_durable_visibility);
   return mw_test_finish();
 }

@@ -243,13 +243,42 @@ const struct ArrowSchema *mw_memtable_schema(const mw_memtable *mt) { return &mt
 
 /* ---------------------------------------------------------------- indexing */
 
+static mw_status index_rows_loop(mw_mt_index *x, const mw_holder *h, int64_t r0, int64_t r1, float *vb,
+                                 uint64_t *vb_rows, size_t *vb_np, mw_error *err);
+
 /* Inserts rows [r0, r1) of holder h into an HNSW or FTS index (no lock:
  * both are thread-safe; the batch is immutable and referenced). Null rows
  * (struct or column null) are not indexed; a vector with a non-finite
  * component is not put into the graph either (exact searches, which read
  * the batches, still find it). */
 static mw_status index_rows_unlocked(mw_mt_index *x, const mw_holder *h, int64_t r0, int64_t r1,
-                                     mw_error *err) {
+                                     unsigned threads, mw_error *err) {
+  /* HNSW with several threads: the batch's vectors are gathered, then
+   * inserted together (mw_hnsw_insert_batch). Without memory for the copy
+   * the rows go in one by one. */
+  float *vb = NULL;
+  uint64_t *vb_rows = NULL;
+  size_t vb_n = 0;
+  if (x->kind == MW_INDEX_HNSW && threads != 1 && r1 - r0 > 1) {
+    vb = malloc((size_t)(r1 - r0) * (size_t)x->type.width * sizeof *vb);
+    vb_rows = malloc((size_t)(r1 - r0) * sizeof *vb_rows);
+    if (!vb || !vb_rows) {
+      free(vb);
+      free(vb_rows);
+      vb = NULL;
+      vb_rows = NULL;
+    }
+  }
+  mw_status st = index_rows_loop(x, h, r0, r1, vb, vb_rows, &vb_n, err);
+  if (st == MW_OK && vb && vb_n > 0) st = mw_hnsw_insert_batch(x->hnsw, vb_rows, vb, vb_n, threads, err);
+  free(vb);
+  free(vb_rows);
+  return st;
+}
+
+static mw_status index_rows_loop(mw_mt_index *x, const mw_holder *h, int64_t r0, int64_t r1, float *vb,
+                                 uint64_t *vb_rows, size_t *vb_np, mw_error *err) {
+  size_t vb_n = 0;
   const struct ArrowArray *root = &h->array;
   const struct ArrowArray *col = root->children[x->col];
   const void *root_valid = (root->null_count != 0 && root->n_buffers > 0) ? root->buffers[0] : NULL;
@@ -265,6 +294,13 @@ static mw_status index_rows_unlocked(mw_mt_index *x, const mw_holder *h, int64_t
       bool finite = true;
       for (int64_t d = 0; d < dim && finite; d++) finite = v[d] - v[d] == 0.0f;
       if (!finite) continue;
+      if (vb) {
+        /* gathered: one parallel batch insert below */
+        vb_rows[vb_n] = row;
+        memcpy(vb + (size_t)vb_n * (size_t)dim, v, (size_t)dim * sizeof *v);
+        vb_n++;
+        continue;
+      }
       MW_TRY(mw_hnsw_insert(x->hnsw, row, v, err));
     } else {
       int64_t i = col->offset + p;
@@ -280,6 +316,7 @@ static mw_status index_rows_unlocked(mw_mt_index *x, const mw_holder *h, int64_t
       MW_TRY(mw_fts_insert(x->fts, row, data + o0, (size_t)(o1 - o0), err));
     }
   }
+  *vb_np = vb_n;
   return MW_OK;
 }
 
@@ -309,7 +346,7 @@ static mw_status index_step(mw_memtable *mt, mw_mt_index *x, mw_error *err) {
   x->busy = true;
   mw_holder_ref(h);
   unlock(mt);
-  mw_status st = index_rows_unlocked(x, h, r0, r1, err);
+  mw_status st = index_rows_unlocked(x, h, r0, r1, atomic_load(&mt->index_threads), err);
   lock(mt);
   mw_holder_unref(h);
   x->busy = false;
@@ -372,6 +409,8 @@ mw_status mw_memtable_index_pending(uint64_t *out_rows, mw_memtable *mt, mw_erro
   if (out_rows) *out_rows = after > before ? after - before : 0;
   return st;
 }
+
+void mw_memtable_set_index_threads(mw_memtable *mt, unsigned threads) { atomic_store(&mt->index_threads, threads); }
 
 void mw_memtable_set_positions(mw_memtable *mt, uint64_t b0, uint64_t p0) {
   lock(mt);

@@ -79,6 +79,10 @@ uint64_t mw_memtable_visible_rows(mw_memtable *mt, uint64_t durable_batches);
 void mw_memtable_set_positions(mw_memtable *mt, uint64_t b0, uint64_t p0);
 uint64_t mw_memtable_durable_batches(mw_memtable *mt, uint64_t durable_end);
 
+/* Threads that insert one batch's vectors into an HNSW index together
+ * (mw_hnsw_insert_batch); 0 = the online cores (the default). */
+void mw_memtable_set_index_threads(mw_memtable *mt, unsigned threads);
+
 /* Rows inserted but not yet indexed. */
 uint64_t mw_memtable_unindexed_rows(mw_memtable *mt);
 

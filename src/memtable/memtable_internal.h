@@ -82,6 +82,7 @@ struct mw_memtable {
   uint64_t bytes;
   bool frozen;
   uint64_t pos_b0, pos_p0;     /* mw_memtable_set_positions (b0 = UINT64_MAX: all durable) */
+  _Atomic unsigned index_threads; /* HNSW insert threads per batch (0 = online cores) */
   /* The primary-key map (pk.n > 0; pk immutable after new, the rest under
    * mu): every distinct key's encoding (pk_index.h) with its newest row,
    * and per row the previous row of the same key, so that the newest row

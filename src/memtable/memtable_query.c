@@ -740,18 +740,30 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
      * checked row by row. */
     uint64_t n_out = 0;
     size_t m = 0;
-    for (size_t i = 0; i < n_cand && n_out < limit && !oom && st == MW_OK; i++) {
-      uint64_t g = cand[i];
-      while (m + 1 < n_mts && sn->base[m + 1] <= g) m++;
-      if (!live_row(&L, m, g - sn->base[m])) continue;
-      size_t b = snap_holder(sn, g);
-      int64_t r = (int64_t)(g - sn->g0[b]);
-      uint8_t k1 = 0;
-      st = mw_filter_eval(&k1, bf, &sn->held[b]->array, r, 1, err);
-      if (st != MW_OK || !k1) continue;
-      if (!add_view_row(s, sn->held[b], r)) oom = true;
-      n_out++;
+    int64_t *lr = malloc((n_cand ? n_cand : 1) * sizeof *lr); /* live candidates of one batch */
+    uint8_t *kk = malloc(n_cand ? n_cand : 1);
+    if (!lr || !kk) oom = true;
+    for (size_t i = 0; i < n_cand && n_out < limit && !oom && st == MW_OK;) {
+      /* the candidates of one stored batch: live ones gathered, the whole
+       * filter evaluated on them at once */
+      size_t b = snap_holder(sn, cand[i]);
+      uint64_t end = sn->g0[b] + (uint64_t)sn->len[b];
+      size_t n_lr = 0;
+      for (; i < n_cand && cand[i] < end; i++) {
+        uint64_t g = cand[i];
+        while (m + 1 < n_mts && sn->base[m + 1] <= g) m++;
+        if (live_row(&L, m, g - sn->base[m])) lr[n_lr++] = (int64_t)(g - sn->g0[b]);
+      }
+      if (n_lr == 0) continue;
+      st = mw_filter_eval_rows(kk, bf, &sn->held[b]->array, lr, n_lr, err);
+      for (size_t j = 0; st == MW_OK && j < n_lr && n_out < limit && !oom; j++) {
+        if (!kk[j]) continue;
+        if (!add_view_row(s, sn->held[b], lr[j])) oom = true;
+        n_out++;
+      }
     }
+    free(lr);
+    free(kk);
   } else if (!lookup && !knn && !fts) {
     uint64_t n_out = 0;
     for (size_t b = 0; b < sn->n_held && !oom && n_out < limit; b++)
@@ -769,6 +781,15 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
      * each MemTable's primary-key map); a tombstone hides it. */
     uint64_t n_out = 0;
     for (int64_t i = 0; i < kbatch->length && n_out < limit && !oom && st == MW_OK; i++) {
+      /* a null key (or a null struct row) names no row */
+      bool null_key = false;
+      if (kbatch->null_count != 0 && kbatch->buffers && !mw_bit_get(kbatch->buffers[0], kbatch->offset + i))
+        null_key = true;
+      for (int j = 0; j < kpk.n && !null_key; j++) {
+        const struct ArrowArray *c = kbatch->children[kpk.col[j]];
+        if (c->null_count != 0 && !mw_bit_get(c->buffers[0], c->offset + kbatch->offset + i)) null_key = true;
+      }
+      if (null_key) continue;
       L.tmp.len = 0;
       mw_pk_encode(&L.tmp, &kpk, kbatch, i);
       if (!mw_buf_ok(&L.tmp)) {

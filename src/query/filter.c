@@ -186,6 +186,20 @@ static xop xop_flip(xop op) {
   }
 }
 
+static xop xop_negate(xop op) {
+  switch (op) {
+    case X_EQ: return X_NE;
+    case X_NE: return X_EQ;
+    case X_LT: return X_GE;
+    case X_LE: return X_GT;
+    case X_GT: return X_LE;
+    case X_GE: return X_LT;
+    case X_ISNAN: return X_NOTNAN;
+    case X_NOTNAN: return X_ISNAN;
+  }
+  return op;
+}
+
 /* ------------------------------------------------------------ types */
 
 static void classify(bcol *c) {
@@ -333,6 +347,14 @@ static mw_status fold_lits(binder *b, const mw_expr *x, xop op, const mw_expr *y
   return MW_OK;
 }
 
+/* On a bool column `b != k` is `b = !k` (an index can answer that). */
+static void bool_ne_to_eq(binder *b, bnode *n) {
+  if (b->f->cols[n->col].group == G_BOOL && n->op == X_NE) {
+    n->op = X_EQ;
+    n->key.v.i = !n->key.v.i;
+  }
+}
+
 typedef enum conv { CV_EXACT, CV_SHIFT, CV_ALL_LESS, CV_ALL_GREATER } conv;
 
 /* Converts a (non-NULL, compatible) literal into class lc. CV_EXACT: *k is
@@ -443,6 +465,7 @@ static mw_status cmp_col_lit(binder *b, int col, xop op, const mw_expr *lit, int
     if (k.v.b.n) memcpy(n->key_bytes, k.v.b.p, k.v.b.n);
     n->key.v.b.p = n->key_bytes;
   }
+  bool_ne_to_eq(b, n);
   return MW_OK;
 }
 
@@ -568,7 +591,9 @@ static mw_status compile_logic(binder *b, const mw_expr *e, int *out) {
   size_t n = 0, cap = 0;
   bool saw_null_const = false, absorbed = false;
   mw_status st = MW_OK;
-  for (size_t i = 0; i < e->n_args && st == MW_OK && !absorbed; i++) {
+  /* every child is compiled (and so type-checked) even after an absorbing
+   * constant decided the result */
+  for (size_t i = 0; i < e->n_args && st == MW_OK; i++) {
     int k;
     st = compile(b, e->args[i], &k);
     if (st != MW_OK) break;
@@ -625,6 +650,15 @@ static mw_status compile(binder *b, const mw_expr *e, int *out) {
       bnode *kn = &b->f->nodes[k];
       if (kn->kind == N_CONST) return const_node(b, (uint8_t)(2 - kn->v), out);
       if (kn->kind == N_NNCONST) return nnconst_node(b, kn->col, (uint8_t)(2 - kn->v), out);
+      if (kn->kind == N_CMP_LIT || kn->kind == N_CMP_COL) {
+        /* the value order is total (NaN == NaN, NaN last), so NOT (x op y)
+         * is x negate(op) y, and a null operand stays unknown; the child is
+         * referenced only here, so it is rewritten in place */
+        kn->op = xop_negate(kn->op);
+        if (kn->kind == N_CMP_LIT) bool_ne_to_eq(b, kn);
+        *out = k;
+        return MW_OK;
+      }
       MW_TRY(new_bnode(b, N_NOT, out));
       int *kids = malloc(sizeof *kids);
       if (!kids) return oom(b);
@@ -827,11 +861,18 @@ mw_status mw_filter_bind(mw_bound_filter **out, const mw_expr *e, const struct A
 typedef struct ectx {
   const mw_bound_filter *f;
   const struct ArrowArray *batch;
-  int64_t srow;          /* struct-array index of the chunk's first row (offset included) */
+  int64_t srow;          /* struct-array index (offset included) of the chunk's first row,
+                            or with rows: of the batch's row 0 */
+  const int64_t *rows;   /* NULL: rows srow .. srow + n - 1; else srow + rows[i] */
   int64_t n;             /* rows in the chunk */
-  uint8_t *masks;        /* (depth + 1) * MW_FILTER_CHUNK */
-  union { int64_t i[MW_FILTER_CHUNK]; uint64_t u[MW_FILTER_CHUNK]; double f[MW_FILTER_CHUNK]; } *vals; /* [2] */
-  uint8_t *valid;        /* 2 * MW_FILTER_CHUNK: 1 = non-null */
+  int64_t cap;           /* rows per chunk the scratch holds (<= MW_FILTER_CHUNK) */
+  uint8_t *masks;        /* (depth + 1) * cap */
+  /* decoded values of up to two columns: integers (vi and vu share memory:
+   * signed/unsigned views of one buffer) and doubles, cap each */
+  int64_t *vi[2];
+  uint64_t *vu[2];
+  double *vf[2];
+  uint8_t *valid;        /* 2 * cap: 1 = non-null */
 } ectx;
 
 static double half_to_double(uint16_t h) {
@@ -862,6 +903,20 @@ MW_DEF_LD(float, ld_float)
 MW_DEF_LD(double, ld_double)
 #define LOADV(T, buf, j) ld_##T(buf, j)
 
+/* Runs the body for i in [0, x->n) with J = J0 + the chunk's row i: a
+ * contiguous run (x->rows NULL: row i) or a gather (x->rows[i]). Two loops,
+ * so the contiguous one stays vectorisable. */
+#define ROWS_LOOP(x, J, J0, ...)                                                   \
+  do {                                                                             \
+    const int64_t *rows_ = (x)->rows;                                              \
+    int64_t j0_ = (J0), n_ = (x)->n;                                               \
+    if (!rows_) {                                                                  \
+      for (int64_t i = 0; i < n_; i++) { int64_t J = j0_ + i; __VA_ARGS__ }        \
+    } else {                                                                       \
+      for (int64_t i = 0; i < n_; i++) { int64_t J = j0_ + rows_[i]; __VA_ARGS__ } \
+    }                                                                              \
+  } while (0)
+
 static inline const struct ArrowArray *col_array(const ectx *x, int col) {
   return x->batch->children[x->f->cols[col].idx];
 }
@@ -882,16 +937,12 @@ static bool decode_valid(const ectx *x, int col, uint8_t *v) {
     memset(v, 1, (size_t)n);
     return false;
   }
-  int64_t j0 = a->offset + x->srow;
-  uint8_t any_null = 0;
-  for (int64_t i = 0; i < n; i++) {
-    uint8_t ok = 1;
-    if (bm) ok = (bm[(j0 + i) >> 3] >> ((j0 + i) & 7)) & 1;
-    if (sbm) ok &= (sbm[(x->srow + i) >> 3] >> ((x->srow + i) & 7)) & 1;
-    v[i] = ok;
-    any_null |= (uint8_t)!ok;
-  }
-  return any_null != 0;
+  if (bm) ROWS_LOOP(x, j, a->offset + x->srow, v[i] = (bm[j >> 3] >> (j & 7)) & 1;);
+  else memset(v, 1, (size_t)n);
+  if (sbm) ROWS_LOOP(x, j, x->srow, v[i] &= (sbm[j >> 3] >> (j & 7)) & 1;);
+  uint8_t all = 1;
+  for (int64_t i = 0; i < n; i++) all &= v[i];
+  return !all;
 }
 
 /* Decodes the chunk's values of a numeric / bool / temporal column into
@@ -899,33 +950,39 @@ static bool decode_valid(const ectx *x, int col, uint8_t *v) {
 static void decode_vals(const ectx *x, int col, int which) {
   const struct ArrowArray *a = col_array(x, col);
   const void *buf = a->buffers[1];
-  int64_t j0 = a->offset + x->srow, n = x->n;
-  int64_t *oi = x->vals[which].i;
-  uint64_t *ou = x->vals[which].u;
-  double *of = x->vals[which].f;
+  int64_t j0 = a->offset + x->srow;
+  int64_t *oi = x->vi[which];
+  uint64_t *ou = x->vu[which];
+  double *of = x->vf[which];
   switch (x->f->cols[col].type.id) {
     case MW_T_BOOL: {
       const uint8_t *bits = buf;
-      for (int64_t i = 0; i < n; i++) oi[i] = (bits[(j0 + i) >> 3] >> ((j0 + i) & 7)) & 1;
+      ROWS_LOOP(x, j, j0, oi[i] = (bits[j >> 3] >> (j & 7)) & 1;);
       break;
     }
-    case MW_T_INT8: for (int64_t i = 0; i < n; i++) oi[i] = LOADV(int8_t, buf, j0 + i); break;
-    case MW_T_INT16: for (int64_t i = 0; i < n; i++) oi[i] = LOADV(int16_t, buf, j0 + i); break;
+    case MW_T_INT8: ROWS_LOOP(x, j, j0, oi[i] = LOADV(int8_t, buf, j);); break;
+    case MW_T_INT16: ROWS_LOOP(x, j, j0, oi[i] = LOADV(int16_t, buf, j);); break;
     case MW_T_INT32: case MW_T_DATE32: case MW_T_TIME32:
-      for (int64_t i = 0; i < n; i++) oi[i] = LOADV(int32_t, buf, j0 + i);
+      ROWS_LOOP(x, j, j0, oi[i] = LOADV(int32_t, buf, j););
       break;
     case MW_T_INT64: case MW_T_DATE64: case MW_T_TIME64: case MW_T_TIMESTAMP: case MW_T_DURATION:
-      for (int64_t i = 0; i < n; i++) oi[i] = LOADV(int64_t, buf, j0 + i);
+      ROWS_LOOP(x, j, j0, oi[i] = LOADV(int64_t, buf, j););
       break;
-    case MW_T_UINT8: for (int64_t i = 0; i < n; i++) ou[i] = LOADV(uint8_t, buf, j0 + i); break;
-    case MW_T_UINT16: for (int64_t i = 0; i < n; i++) ou[i] = LOADV(uint16_t, buf, j0 + i); break;
-    case MW_T_UINT32: for (int64_t i = 0; i < n; i++) ou[i] = LOADV(uint32_t, buf, j0 + i); break;
-    case MW_T_UINT64: for (int64_t i = 0; i < n; i++) ou[i] = LOADV(uint64_t, buf, j0 + i); break;
-    case MW_T_FLOAT16: for (int64_t i = 0; i < n; i++) of[i] = half_to_double(LOADV(uint16_t, buf, j0 + i)); break;
-    case MW_T_FLOAT32: for (int64_t i = 0; i < n; i++) of[i] = LOADV(float, buf, j0 + i); break;
-    case MW_T_FLOAT64: for (int64_t i = 0; i < n; i++) of[i] = LOADV(double, buf, j0 + i); break;
+    case MW_T_UINT8: ROWS_LOOP(x, j, j0, ou[i] = LOADV(uint8_t, buf, j);); break;
+    case MW_T_UINT16: ROWS_LOOP(x, j, j0, ou[i] = LOADV(uint16_t, buf, j);); break;
+    case MW_T_UINT32: ROWS_LOOP(x, j, j0, ou[i] = LOADV(uint32_t, buf, j);); break;
+    case MW_T_UINT64: ROWS_LOOP(x, j, j0, ou[i] = LOADV(uint64_t, buf, j);); break;
+    case MW_T_FLOAT16: ROWS_LOOP(x, j, j0, of[i] = half_to_double(LOADV(uint16_t, buf, j));); break;
+    case MW_T_FLOAT32: ROWS_LOOP(x, j, j0, of[i] = LOADV(float, buf, j);); break;
+    case MW_T_FLOAT64: ROWS_LOOP(x, j, j0, of[i] = LOADV(double, buf, j);); break;
     default: break;
   }
+}
+
+/* Decoded value i of buffer `which` as a key of class lc. */
+static inline void key_at(const ectx *x, lclass lc, int which, int64_t i, mw_key *k) {
+  if (lc == LC_F64) k->v.f = x->vf[which][i];
+  else k->v.u = x->vu[which][i];
 }
 
 /* Bytes of element i of the chunk of a utf8 / large_utf8 column. */
@@ -967,31 +1024,49 @@ static void eval_cmp_lit(const ectx *x, const bnode *nd, uint8_t *r) {
   xop op = nd->op;
   if (c->lc == LC_BYTES) {
     const struct ArrowArray *a = col_array(x, nd->col);
-    bool large = c->type.id == MW_T_LARGE_UTF8;
     int64_t j0 = a->offset + x->srow;
     const uint8_t *kp = nd->key.v.b.p;
     uint64_t kn = nd->key.v.b.n;
-    for (int64_t i = 0; i < n; i++) {
-      const uint8_t *p;
-      uint64_t len;
-      str_at(a, large, j0 + i, &p, &len);
-      int cm;
-      if (op == X_EQ || op == X_NE) cm = (len == kn && (kn == 0 || memcmp(p, kp, (size_t)kn) == 0)) ? 0 : 1;
-      else cm = cmp_bytes(p, len, kp, kn);
-      r[i] = xop_holds(op, cm) ? V_T : V_F;
+    if (op == X_EQ || op == X_NE) { /* lengths first: memcmp only on equal lengths */
+      uint8_t hit = op == X_EQ ? V_T : V_F;
+      const uint8_t *data = a->buffers[2];
+      const void *offs = a->buffers[1];
+      if (c->type.id == MW_T_LARGE_UTF8) {
+        ROWS_LOOP(x, j, j0, {
+          int64_t s0 = LOADV(int64_t, offs, j), s1 = LOADV(int64_t, offs, j + 1);
+          bool eq = (uint64_t)(s1 - s0) == kn && (kn == 0 || memcmp(data + s0, kp, kn) == 0);
+          r[i] = eq ? hit : (uint8_t)(V_T - hit);
+        });
+      } else {
+        ROWS_LOOP(x, j, j0, {
+          int32_t s0 = LOADV(int32_t, offs, j), s1 = LOADV(int32_t, offs, j + 1);
+          bool eq = (uint64_t)(int64_t)(s1 - s0) == kn && (kn == 0 || memcmp(data + s0, kp, kn) == 0);
+          r[i] = eq ? hit : (uint8_t)(V_T - hit);
+        });
+      }
+    } else {
+      uint8_t tab[3]; /* result by comparison sign + 1 */
+      for (int cm = -1; cm <= 1; cm++) tab[cm + 1] = xop_holds(op, cm) ? V_T : V_F;
+      bool large = c->type.id == MW_T_LARGE_UTF8;
+      ROWS_LOOP(x, j, j0, {
+        const uint8_t *p;
+        uint64_t len;
+        str_at(a, large, j, &p, &len);
+        r[i] = tab[cmp_bytes(p, len, kp, kn) + 1];
+      });
     }
   } else {
     decode_vals(x, nd->col, 0);
     if (c->lc == LC_I64) {
-      const int64_t *v = x->vals[0].i;
+      const int64_t *v = x->vi[0];
       int64_t k = nd->key.v.i;
       CMP_LOOPS(v, k, NO_NAN)
     } else if (c->lc == LC_U64) {
-      const uint64_t *v = x->vals[0].u;
+      const uint64_t *v = x->vu[0];
       uint64_t k = nd->key.v.u;
       CMP_LOOPS(v, k, NO_NAN)
     } else {
-      const double *v = x->vals[0].f;
+      const double *v = x->vf[0];
       double k = nd->key.v.f;
       CMP_LOOPS(v, k, IS_NAN)
     }
@@ -1005,31 +1080,32 @@ static void eval_cmp_col(const ectx *x, const bnode *nd, uint8_t *r) {
   if (A->lc == LC_BYTES) {
     const struct ArrowArray *a = col_array(x, nd->col), *b = col_array(x, nd->col2);
     bool al = A->type.id == MW_T_LARGE_UTF8, bl = B->type.id == MW_T_LARGE_UTF8;
-    for (int64_t i = 0; i < n; i++) {
+    int64_t db = b->offset - a->offset; /* element of b = element of a + db */
+    ROWS_LOOP(x, j, a->offset + x->srow, {
       const uint8_t *p, *q;
       uint64_t pn, qn;
-      str_at(a, al, a->offset + x->srow + i, &p, &pn);
-      str_at(b, bl, b->offset + x->srow + i, &q, &qn);
+      str_at(a, al, j, &p, &pn);
+      str_at(b, bl, j + db, &q, &qn);
       r[i] = xop_holds(nd->op, cmp_bytes(p, pn, q, qn)) ? V_T : V_F;
-    }
+    });
   } else {
     decode_vals(x, nd->col, 0);
     decode_vals(x, nd->col2, 1);
     if (A->lc == LC_I64 && B->lc == LC_I64) {
-      const int64_t *u = x->vals[0].i, *v = x->vals[1].i;
+      const int64_t *u = x->vi[0], *v = x->vi[1];
       for (int64_t i = 0; i < n; i++) r[i] = xop_holds(nd->op, (u[i] > v[i]) - (u[i] < v[i])) ? V_T : V_F;
     } else {
       for (int64_t i = 0; i < n; i++) {
         mw_key ka, kb;
-        ka.v.u = x->vals[0].u[i];
-        kb.v.u = x->vals[1].u[i];
+        key_at(x, A->lc, 0, i, &ka);
+        key_at(x, B->lc, 1, i, &kb);
         r[i] = xop_holds(nd->op, num_cmp(A->lc, &ka, B->lc, &kb)) ? V_T : V_F;
       }
     }
   }
   bool na = decode_valid(x, nd->col, x->valid);
   if (na) apply_nulls(r, x->valid, n);
-  if (decode_valid(x, nd->col2, x->valid + MW_FILTER_CHUNK)) apply_nulls(r, x->valid + MW_FILTER_CHUNK, n);
+  if (decode_valid(x, nd->col2, x->valid + x->cap)) apply_nulls(r, x->valid + x->cap, n);
 }
 
 static bool set_has(lclass lc, const mw_key *set, size_t n, const mw_key *k) {
@@ -1045,6 +1121,10 @@ static bool set_has(lclass lc, const mw_key *set, size_t n, const mw_key *k) {
   return false;
 }
 
+/* IN lists up to this long are matched key by key (a vectorisable loop per
+ * key); longer ones by binary search. */
+#define MW_IN_LINEAR 16
+
 static void eval_in(const ectx *x, const bnode *nd, uint8_t *r) {
   const bcol *c = &x->f->cols[nd->col];
   int64_t n = x->n;
@@ -1052,17 +1132,43 @@ static void eval_in(const ectx *x, const bnode *nd, uint8_t *r) {
   if (c->lc == LC_BYTES) {
     const struct ArrowArray *a = col_array(x, nd->col);
     bool large = c->type.id == MW_T_LARGE_UTF8;
-    for (int64_t i = 0; i < n; i++) {
+    ROWS_LOOP(x, j, a->offset + x->srow, {
       mw_key k;
-      str_at(a, large, a->offset + x->srow + i, &k.v.b.p, &k.v.b.n);
-      r[i] = set_has(LC_BYTES, nd->set, nd->n_set, &k) ? V_T : miss;
-    }
+      str_at(a, large, j, &k.v.b.p, &k.v.b.n);
+      bool hit = false;
+      if (nd->n_set <= MW_IN_LINEAR) {
+        for (size_t s = 0; s < nd->n_set && !hit; s++)
+          hit = nd->set[s].v.b.n == k.v.b.n &&
+                (k.v.b.n == 0 || memcmp(nd->set[s].v.b.p, k.v.b.p, k.v.b.n) == 0);
+      } else {
+        hit = set_has(LC_BYTES, nd->set, nd->n_set, &k);
+      }
+      r[i] = hit ? V_T : miss;
+    });
   } else {
     decode_vals(x, nd->col, 0);
-    for (int64_t i = 0; i < n; i++) {
-      mw_key k;
-      k.v.u = x->vals[0].u[i];
-      r[i] = set_has(c->lc, nd->set, nd->n_set, &k) ? V_T : miss;
+    if (nd->n_set <= MW_IN_LINEAR) {
+      uint8_t *hit = r; /* 0/1 per row, then mapped to TRUE / miss */
+      memset(hit, 0, (size_t)n);
+      for (size_t s = 0; s < nd->n_set; s++) {
+        if (c->lc == LC_F64) {
+          const double *v = x->vf[0];
+          double k = nd->set[s].v.f;
+          if (k != k) for (int64_t i = 0; i < n; i++) hit[i] |= (uint8_t)(v[i] != v[i]);
+          else for (int64_t i = 0; i < n; i++) hit[i] |= (uint8_t)(v[i] == k);
+        } else { /* int64 and uint64 equality are the same bit test */
+          const uint64_t *v = x->vu[0];
+          uint64_t k = nd->set[s].v.u;
+          for (int64_t i = 0; i < n; i++) hit[i] |= (uint8_t)(v[i] == k);
+        }
+      }
+      for (int64_t i = 0; i < n; i++) r[i] = hit[i] ? (uint8_t)V_T : miss;
+    } else {
+      for (int64_t i = 0; i < n; i++) {
+        mw_key k;
+        key_at(x, c->lc, 0, i, &k);
+        r[i] = set_has(c->lc, nd->set, nd->n_set, &k) ? V_T : miss;
+      }
     }
   }
   if (decode_valid(x, nd->col, x->valid)) apply_nulls(r, x->valid, n);
@@ -1092,7 +1198,7 @@ static void eval_node(const ectx *x, int k, uint8_t *r, int level) {
       return;
     case N_AND: case N_OR: {
       bool is_and = nd->kind == N_AND;
-      uint8_t *t = x->masks + (size_t)level * MW_FILTER_CHUNK;
+      uint8_t *t = x->masks + (size_t)level * (size_t)x->cap;
       eval_node(x, nd->kids[0], r, level);
       for (size_t c = 1; c < nd->n_kids; c++) {
         /* short-circuit: the chunk is decided once all FALSE (AND) / TRUE (OR) */
@@ -1131,41 +1237,83 @@ static mw_status check_column(const struct ArrowArray *batch, const bcol *c, int
   return MW_OK;
 }
 
-mw_status mw_filter_eval(uint8_t *keep, const mw_bound_filter *f, const struct ArrowArray *batch,
-                         int64_t start, int64_t len, mw_error *err) {
+/* Shared checks of both eval entry points. */
+static mw_status check_batch(const mw_bound_filter *f, const struct ArrowArray *batch, mw_error *err) {
   if (!batch || !f) return mw_err(err, MW_ERR_INVALID, "filter: NULL batch or filter");
   if (batch->n_children != (int64_t)f->n_fields || (f->n_fields && !batch->children))
     return mw_err(err, MW_ERR_INVALID, "filter: batch has %lld columns, the schema %zu",
                   (long long)batch->n_children, f->n_fields);
-  if (start < 0 || len < 0 || start > batch->length || len > batch->length - start || batch->offset < 0)
-    return mw_err(err, MW_ERR_INVALID, "filter: rows [%lld, +%lld) outside the batch of %lld rows",
-                  (long long)start, (long long)len, (long long)batch->length);
+  if (batch->length < 0 || batch->offset < 0)
+    return mw_err(err, MW_ERR_INVALID, "filter: batch length %lld / offset %lld",
+                  (long long)batch->length, (long long)batch->offset);
+  if (batch->null_count != 0 && batch->n_buffers > 0 && !batch->buffers)
+    return mw_err(err, MW_ERR_INVALID, "filter: batch has nulls but no buffers");
+  return MW_OK;
+}
+
+/* rows NULL: rows start .. start + len - 1; else rows[0 .. len). */
+static mw_status eval_impl(uint8_t *keep, const mw_bound_filter *f, const struct ArrowArray *batch,
+                           int64_t start, int64_t len, const int64_t *rows, mw_error *err) {
   if (len == 0) return MW_OK;
   const bnode *root = &f->nodes[f->root];
   if (root->kind == N_CONST) {
     memset(keep, root->v == V_T, (size_t)len);
     return MW_OK;
   }
-  int64_t need = batch->offset + start + len;
+  int64_t need = batch->offset + (rows ? batch->length : start + len);
   for (size_t i = 0; i < f->n_cols; i++)
     if (f->cols[i].used) MW_TRY(check_column(batch, &f->cols[i], need, err));
-  size_t mask_bytes = (size_t)(f->depth + 1) * MW_FILTER_CHUNK;
-  size_t vals_bytes = 2 * sizeof(*((ectx *)0)->vals);
-  uint8_t *mem = malloc(vals_bytes + mask_bytes + 2 * MW_FILTER_CHUNK);
+  /* scratch for one chunk: on the stack for short evaluations (a few rows,
+   * e.g. index candidates one at a time), else one allocation */
+  int64_t cap = len < MW_FILTER_CHUNK ? len : MW_FILTER_CHUNK;
+  size_t ucap = (size_t)cap;
+  size_t bytes = 4 * ucap * 8 + (size_t)(f->depth + 1) * ucap + 2 * ucap;
+  uint64_t stack_mem[512];
+  uint8_t *mem = bytes <= sizeof stack_mem ? (uint8_t *)stack_mem : malloc(bytes);
   if (!mem) return mw_err(err, MW_ERR_NOMEM, "filter: out of memory");
-  ectx x = {.f = f, .batch = batch};
-  x.vals = (void *)mem;
-  x.masks = mem + vals_bytes;
-  x.valid = x.masks + mask_bytes;
+  ectx x = {.f = f, .batch = batch, .cap = cap};
+  for (int w = 0; w < 2; w++) {
+    x.vu[w] = (uint64_t *)(void *)(mem + (size_t)w * ucap * 8);
+    x.vi[w] = (int64_t *)(void *)x.vu[w];
+    x.vf[w] = (double *)(void *)(mem + (size_t)(2 + w) * ucap * 8);
+  }
+  x.masks = mem + 4 * ucap * 8;
+  x.valid = x.masks + (size_t)(f->depth + 1) * ucap;
   for (int64_t done = 0; done < len; done += MW_FILTER_CHUNK) {
-    x.srow = batch->offset + start + done;
+    if (rows) {
+      x.srow = batch->offset;
+      x.rows = rows + done;
+    } else {
+      x.srow = batch->offset + start + done;
+    }
     x.n = len - done < MW_FILTER_CHUNK ? len - done : MW_FILTER_CHUNK;
     uint8_t *r = x.masks;
     eval_node(&x, f->root, r, 1);
     for (int64_t i = 0; i < x.n; i++) keep[done + i] = (uint8_t)(r[i] >> 1);
   }
-  free(mem);
+  if (mem != (uint8_t *)stack_mem) free(mem);
   return MW_OK;
+}
+
+mw_status mw_filter_eval(uint8_t *keep, const mw_bound_filter *f, const struct ArrowArray *batch,
+                         int64_t start, int64_t len, mw_error *err) {
+  MW_TRY(check_batch(f, batch, err));
+  if (start < 0 || len < 0 || start > batch->length || len > batch->length - start)
+    return mw_err(err, MW_ERR_INVALID, "filter: rows [%lld, +%lld) outside the batch of %lld rows",
+                  (long long)start, (long long)len, (long long)batch->length);
+  return eval_impl(keep, f, batch, start, len, NULL, err);
+}
+
+mw_status mw_filter_eval_rows(uint8_t *keep, const mw_bound_filter *f, const struct ArrowArray *batch,
+                              const int64_t *rows, size_t n_rows, mw_error *err) {
+  MW_TRY(check_batch(f, batch, err));
+  if (n_rows > (size_t)INT64_MAX || (n_rows && !rows))
+    return mw_err(err, MW_ERR_INVALID, "filter: bad row list");
+  for (size_t i = 0; i < n_rows; i++)
+    if (rows[i] < 0 || rows[i] >= batch->length)
+      return mw_err(err, MW_ERR_INVALID, "filter: row %lld (index %zu of the list) outside the batch of %lld rows",
+                    (long long)rows[i], i, (long long)batch->length);
+  return eval_impl(keep, f, batch, 0, (int64_t)n_rows, rows, err);
 }
 
 int mw_filter_constant(const mw_bound_filter *f) {

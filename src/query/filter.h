@@ -35,10 +35,11 @@
 #include "memtable/index_btree.h"
 #include "memwal.h"
 
-/* Deepest nesting mw_expr_parse accepts and mw_filter_bind /
- * mw_expr_to_string walk (each parenthesis, NOT and operator level counts
- * one). Deeper (or cyclic) C trees are refused with MW_ERR_INVALID. */
-#define MW_EXPR_MAX_DEPTH 128
+/* Deepest tree (levels of nodes, a lone column = 1) that mw_expr_parse
+ * builds and mw_filter_bind / mw_expr_to_string accept; deeper (or cyclic)
+ * C trees are refused with MW_ERR_INVALID. The parser also caps the
+ * nesting of its input (parentheses + NOTs) at this number. */
+#define MW_EXPR_MAX_DEPTH 64
 
 /* Structural check of a C-built tree (kinds, n_args, args non-NULL, operand
  * kinds where the grammar wants a column or literal, BOOL 0/1, depth): the
@@ -71,6 +72,14 @@ void mw_bound_filter_free(mw_bound_filter *f); /* NULL ok */
 mw_status mw_filter_eval(uint8_t *keep, const mw_bound_filter *f, const struct ArrowArray *batch,
                          int64_t start, int64_t len, mw_error *err);
 
+/* The same for a list of rows (e.g. the candidates an index returned):
+ * keep[k] = 1 when the filter is TRUE for row rows[k] of the batch (0-based
+ * logical rows: the struct's offset is added), for k in [0, n_rows). Rows
+ * may come in any order and repeat; one outside [0, batch->length) is
+ * MW_ERR_INVALID. The referenced columns must cover the whole batch. */
+mw_status mw_filter_eval_rows(uint8_t *keep, const mw_bound_filter *f, const struct ArrowArray *batch,
+                              const int64_t *rows, size_t n_rows, mw_error *err);
+
 /* When the filter folded to a constant: 1 = every row passes, 0 = no row
  * does (FALSE or unknown); -1 = it depends on the rows. */
 int mw_filter_constant(const mw_bound_filter *f);
@@ -83,8 +92,9 @@ size_t mw_filter_columns(const mw_bound_filter *f, const size_t **out);
  *
  * A term is one top-level AND-conjunct of the bound filter (the whole filter
  * when it is not an AND) that an ordered index on one column can answer:
- * `column OP literal` (or `literal OP column`, flipped), `column IN
- * (literals)`, or a bare bool column (= TRUE). The literal is already
+ * `column OP literal` (or `literal OP column`, flipped; NOT of one is the
+ * negated comparison), `column IN (literals)`, or a bare bool column
+ * (= TRUE; NOT flag = FALSE). The literal is already
  * converted to the column's key domain (mw_key_class_of of its type), and
  * the conversion is exact: the rows whose non-null cell k satisfies
  * `k op value` (mw_key_cmp order, as mw_btree_lookup answers it), or equals
@@ -99,7 +109,7 @@ size_t mw_filter_columns(const mw_bound_filter *f, const size_t **out);
  * This is only an optimisation: the rows of ANY one term are a superset of
  * the rows that pass the filter, so a caller may fetch the candidates of
  * one term from the index and must still evaluate the whole filter on
- * them (mw_filter_eval). */
+ * them (mw_filter_eval_rows evaluates just the candidates). */
 typedef struct mw_filter_term {
   size_t column;         /* child index in the bound schema */
   const char *name;      /* the column's name (owned by the bound filter) */

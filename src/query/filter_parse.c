@@ -21,7 +21,8 @@
  * INF are float keywords (so that every double, including those, has a
  * text form mw_expr_to_string can print and read back).
  *
- * mw_expr_to_string prints fully parenthesised text: floats with the
+ * mw_expr_to_string prints every AND / OR / comparison / IN / IS NULL in
+ * parentheses (NOT needs none: "NOT (a = 1)"), floats with the
  * shortest round-trip digits (src/arrow/float_fmt.h, locale-independent)
  * plus ".0" when they would otherwise read back as integers, strings in
  * '' with '' escapes, names bare when they are identifiers and not
@@ -39,11 +40,11 @@
 #include "common/error.h"
 #include "query/filter.h"
 
-/* Parenthesis + NOT nesting accepted by the parser: a parsed tree is then at
- * most 2 * (48 + 1) + 3 = 101 <= MW_EXPR_MAX_DEPTH levels deep (per level an
- * OR and an AND node, plus the NOTs, then NOT IN, the predicate and its
- * operand). */
-#define MW_EXPR_MAX_NESTING 48
+/* Parenthesis + NOT nesting the parser's recursion accepts. The tree it
+ * builds is limited to MW_EXPR_MAX_DEPTH levels as it goes, and
+ * mw_expr_to_string prints a tree of depth D with at most D - 1 levels of
+ * nesting, so the text of any tree parse accepted parses again. */
+#define MW_EXPR_MAX_NESTING MW_EXPR_MAX_DEPTH
 
 /* ------------------------------------------------------------------ lexer */
 
@@ -251,10 +252,33 @@ static void *p_alloc(parser *p, size_t n) {
 
 static mw_status nomem(parser *p) { return mw_err(p->err, MW_ERR_NOMEM, "filter: out of memory"); }
 
+/* A temporary node: the mw_expr plus the depth of its subtree. */
+typedef struct pnode {
+  mw_expr e;
+  int depth;
+} pnode;
+
 static mw_expr *new_node(parser *p, mw_expr_kind kind) {
-  mw_expr *e = p_alloc(p, sizeof *e);
-  if (e) e->kind = kind;
-  return e;
+  pnode *n = p_alloc(p, sizeof *n);
+  if (!n) return NULL;
+  n->e.kind = kind;
+  n->depth = 1;
+  return &n->e;
+}
+
+/* Sets the depth of a node whose args are set; refuses a tree deeper than
+ * MW_EXPR_MAX_DEPTH. */
+static mw_status set_depth(parser *p, mw_expr *e) {
+  int d = 0;
+  for (size_t i = 0; i < e->n_args; i++) {
+    int c = ((const pnode *)(const void *)e->args[i])->depth;
+    if (c > d) d = c;
+  }
+  ((pnode *)(void *)e)->depth = d + 1;
+  if (d + 1 > MW_EXPR_MAX_DEPTH)
+    return mw_err(p->err, MW_ERR_INVALID, "filter: expression nested deeper than %d levels at offset %zu",
+                  MW_EXPR_MAX_DEPTH, p->t.off);
+  return MW_OK;
 }
 
 /* A growable args list (its array is a temporary allocation too). */
@@ -405,7 +429,7 @@ static mw_status parse_pred(parser *p, mw_expr **out) {
     e->args = a;
     e->n_args = 2;
     *out = e;
-    return MW_OK;
+    return set_depth(p, e);
   }
   if (p->t.kind == TK_IS) {
     MW_TRY(lex(p));
@@ -423,7 +447,7 @@ static mw_status parse_pred(parser *p, mw_expr **out) {
     e->args = a;
     e->n_args = 1;
     *out = e;
-    return MW_OK;
+    return set_depth(p, e);
   }
   if (p->t.kind == TK_IN || p->t.kind == TK_NOT) {
     bool not = p->t.kind == TK_NOT;
@@ -453,6 +477,7 @@ static mw_status parse_pred(parser *p, mw_expr **out) {
     if (!e) return nomem(p);
     e->args = l.v;
     e->n_args = l.n;
+    MW_TRY(set_depth(p, e));
     if (not) {
       mw_expr *n = new_node(p, MW_EXPR_NOT);
       const mw_expr **a = p_alloc(p, sizeof *a);
@@ -460,6 +485,7 @@ static mw_status parse_pred(parser *p, mw_expr **out) {
       a[0] = e;
       n->args = a;
       n->n_args = 1;
+      MW_TRY(set_depth(p, n));
       e = n;
     }
     *out = e;
@@ -483,7 +509,7 @@ static mw_status parse_not(parser *p, mw_expr **out) {
   e->args = a;
   e->n_args = 1;
   *out = e;
-  return MW_OK;
+  return set_depth(p, e);
 }
 
 /* One level of a left-flattened n-ary operator (AND over NOTs, OR over ANDs). */
@@ -508,7 +534,7 @@ static mw_status parse_nary(parser *p, mw_expr **out, tok_kind sep, mw_expr_kind
   e->args = l.v;
   e->n_args = l.n;
   *out = e;
-  return MW_OK;
+  return set_depth(p, e);
 }
 
 static mw_status parse_and(parser *p, mw_expr **out) {
@@ -786,11 +812,9 @@ static mw_status print_rec(mw_buf *b, const mw_expr *e, mw_error *err) {
       MW_TRY(print_rec(b, e->args[0], err));
       put_str(b, e->kind == MW_EXPR_IS_NULL ? " IS NULL)" : " IS NOT NULL)");
       return MW_OK;
-    case MW_EXPR_NOT:
-      put_str(b, "(NOT ");
-      MW_TRY(print_rec(b, e->args[0], err));
-      mw_buf_u8(b, ')');
-      return MW_OK;
+    case MW_EXPR_NOT: /* needs no parentheses of its own (see MW_EXPR_MAX_NESTING) */
+      put_str(b, "NOT ");
+      return print_rec(b, e->args[0], err);
     case MW_EXPR_AND: case MW_EXPR_OR:
       mw_buf_u8(b, '(');
       for (size_t i = 0; i < e->n_args; i++) {

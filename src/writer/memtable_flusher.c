@@ -49,6 +49,7 @@ mw_status w_freeze_active(mw_shard_writer *w, mw_error *err) {
   if (info.rows == 0) return MW_OK;
   mw_memtable *next = NULL;
   MW_TRY(mw_memtable_new(&next, &w->schema, info.generation + 1, w->indexes, w->n_indexes, err));
+  mw_memtable_set_index_threads(next, w->cfg.index_threads);
   if (w->n_frozen == w->cap_frozen) {
     size_t cap = w->cap_frozen ? w->cap_frozen * 2 : 4;
     frozen_mt *f = realloc(w->frozen, cap * sizeof *f);

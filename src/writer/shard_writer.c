@@ -267,6 +267,7 @@ void mw_shard_writer_config_init(mw_shard_writer_config *c) {
   c->retry_initial_backoff_ms = 100;
   c->retry_max_backoff_ms = 5000;
   c->retry_max_elapsed_ms = 60000;
+  c->index_threads = 0; /* the online cores */
 }
 
 /* The versioning rule (memwal.h): a caller's struct may be an older, smaller
@@ -759,6 +760,7 @@ mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store, const 
       writer_free(w);
       return s;
     }
+    mw_memtable_set_index_threads(w->active, c.index_threads);
   }
 
   /* 1. claim an epoch. */
@@ -785,6 +787,7 @@ mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store, const 
       mw_memtable *mt = NULL;
       s = mw_memtable_new(&mt, &w->schema, claimed->current_generation, w->indexes, w->n_indexes, err);
       if (s == MW_OK) {
+        mw_memtable_set_index_threads(mt, c.index_threads);
         mw_memtable_free(w->active);
         w->active = mt;
       }
