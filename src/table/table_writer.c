@@ -232,8 +232,9 @@ static bool url_is(const char *url, const char *msg) {
  * field is the column and whose index_details type URL gives the kind
  * (BTreeIndexDetails -> BTree, InvertedIndexDetails -> FTS,
  * VectorIndexDetails -> HNSW, l2 unless the details' field 1 says
- * otherwise: Lance's MetricType L2 0, Cosine 1, Dot 2; inferred, not
- * checked: LanceDB 0.39 records no metric for its L2 indexes). Indexes of
+ * otherwise: field 1 = Lance's MetricType, L2 0 (omitted), Cosine 1, Dot 2
+ * (seen in the manifests LanceDB 0.39 writes for ivfPq indexes with
+ * distanceType cosine and dot). Indexes of
  * an unknown type URL, on a nested field, or on a column type the
  * generation index cannot have are left out with a warning naming them: the generations are still flushed, only
  * without that index. A name with no base index is a warning too (LanceDB
