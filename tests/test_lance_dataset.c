@@ -245,15 +245,15 @@ static void test_unsupported_column_named(void) {
   struct ArrowSchema s;
   mw_schema_init(&s, "+s", "", NULL, 0, 2, NULL);
   mw_schema_init(s.children[0], "l", "id", NULL, 0, 0, NULL);
-  mw_schema_init(s.children[1], "+l", "tags", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
-  mw_schema_init(s.children[1]->children[0], "u", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  mw_schema_init(s.children[1], "+s", "tags", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(s.children[1]->children[0], "u", "x", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
   mw_objstore *st;
   mw_error e = {0}, *ep = &e;
   CHECK_OK(mw_objstore_open(&st, "memory://lance_dataset_test2", NULL, ep), ep);
   mw_lance_gen_result r;
   mw_lance_gen_options o;
   mw_lance_gen_options_init(&o);
-  o.version = MW_LANCE_V2_0; /* 2.1 (the default) writes list columns, 2.0 cannot */
+  o.version = MW_LANCE_V2_0; /* 2.1 (the default) writes struct columns, 2.0 cannot */
   CHECK_INT(mw_lance_write_generation(st, "g", &s, NULL, 0, &o, &r, &e), MW_ERR_UNSUPPORTED);
   CHECK(strstr(e.message, "'tags'") != NULL);
   mw_objstore_close(st);

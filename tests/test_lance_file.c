@@ -675,6 +675,91 @@ static void test_v21_nested_matches_lance(void) {
   mw_schema_release(&s);
 }
 
+/* 2.0 lists: two columns (offsets, then items); offsets u64 ends relative
+ * to each page's first item, a null list's end + null_offset_adjustment
+ * (= page items + 1), num_items in the encoding; pages cut by rows restart
+ * the offsets; the item column's rows are the items. Rows: [1, 2], null,
+ * [], [3], [4, 5, 6], null with max_page_rows 3 -> offsets pages
+ * {2, 2+3, 2} / {1, 4, 4+5}. LanceDB's reading of such files:
+ * tests/interop/lance_read_generation.sh (a''). */
+static void test_v20_lists(void) {
+  int32_t iv[6] = {1, 2, 3, 4, 5, 6}, lo[7] = {0, 2, 2, 2, 3, 6, 6};
+  uint8_t lvalid = 0x1d; /* 011101: rows 1 and 5 null */
+  const void *ib[2] = {NULL, iv}, *lb[2] = {&lvalid, lo}, *rb[1] = {NULL};
+  struct ArrowArray it = {.length = 6, .n_buffers = 2, .buffers = ib, .release = noop};
+  struct ArrowArray *lk[1] = {&it};
+  struct ArrowArray l = {.length = 6, .null_count = 2, .n_buffers = 2, .buffers = lb, .n_children = 1,
+                         .children = lk, .release = noop};
+  struct ArrowArray *rk[1] = {&l};
+  struct ArrowArray root = {.length = 6, .n_buffers = 1, .buffers = rb, .n_children = 1, .children = rk,
+                            .release = noop};
+  struct ArrowSchema s;
+  mw_schema_init(&s, "+s", "", NULL, 0, 1, NULL);
+  mw_schema_init(s.children[0], "+l", "l", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(s.children[0]->children[0], "i", "item", NULL, 0, 0, NULL);
+  mw_lance_file_options o;
+  mw_lance_file_options_init(&o);
+  o.version = MW_LANCE_V2_0;
+  o.max_page_rows = 3;
+  size_t n;
+  uint8_t *d = write_all(&s, &o, &root, &n);
+  lt_footer f;
+  CHECK(d && lt_footer_read(&f, d, n));
+  CHECK_INT(f.ncol, 2);
+  CHECK_INT(f.major, 0);
+  CHECK_INT(lt_pages(d, n, 0), 2);
+  static const uint64_t want[2][3] = {{2, 2 + 3, 2}, {1, 4, 4 + 5}};
+  static const uint64_t adj[2] = {3, 5};
+  for (int p = 0; d && p < 2; p++) {
+    const uint8_t *buf;
+    uint64_t rows, bl;
+    CHECK(lt_page_buffer(d, n, 0, p, 0, &rows, &buf, &bl));
+    CHECK_INT(rows, 3);
+    CHECK_INT(bl, 24);
+    for (int i = 0; i < 3 && bl == 24; i++) CHECK_INT(mw_load_u64le(buf + 8 * i), want[p][i]);
+    /* the page's encoding: ArrayEncoding.list (4) {.., 2: adjustment, 3: num_items} */
+    const uint8_t *m;
+    size_t ml, pos = 0;
+    mw_pb_field pg, e1, e2, any, ae, lst, fadj, fni;
+    CHECK(lt_column(d, n, 0, &m, &ml));
+    int seen = 0;
+    bool found = false;
+    while (mw_pb_next(m, ml, &pos, &pg))
+      if (pg.field == 2 && seen++ == p) {
+        found = mw_pb_find(pg.data, pg.len, 4, &e1) && mw_pb_find(e1.data, e1.len, 2, &e2) &&
+                mw_pb_find(e2.data, e2.len, 1, &any) && mw_pb_find(any.data, any.len, 2, &ae) &&
+                mw_pb_find(ae.data, ae.len, 4, &lst) && mw_pb_find(lst.data, lst.len, 2, &fadj) &&
+                mw_pb_find(lst.data, lst.len, 3, &fni);
+        break;
+      }
+    CHECK(found);
+    if (found) {
+      CHECK_INT(fadj.val, adj[p]);
+      CHECK_INT(fni.val, adj[p] - 1);
+    }
+  }
+  /* the item column: 6 int32 items (max_page_rows cuts it at 3 items) */
+  CHECK_INT(lt_pages(d, n, 1), 2);
+  const uint8_t *buf;
+  uint64_t rows, bl;
+  CHECK(lt_page_buffer(d, n, 1, 1, 0, &rows, &buf, &bl));
+  CHECK_INT(rows, 3);
+  CHECK(bl == 12 && mw_load_u32le(buf) == 4 && mw_load_u32le(buf + 8) == 6);
+  CHECK(memmem(d, n, "list", 4) != NULL);
+  free(d);
+  /* lists of lists, and lists in structs, stay refused in 2.0 */
+  struct ArrowSchema s2;
+  mw_schema_init(&s2, "+s", "", NULL, 0, 1, NULL);
+  mw_schema_init(s2.children[0], "+l", "ll", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(s2.children[0]->children[0], "+l", "item", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(s2.children[0]->children[0]->children[0], "i", "item", NULL, 0, 0, NULL);
+  mw_error e = {0};
+  CHECK_INT(mw_lance_check_schema_version(&s2, MW_LANCE_V2_0, &e), MW_ERR_UNSUPPORTED);
+  CHECK(strstr(e.message, "ll") != NULL);
+  mw_schema_release(&s2);
+  mw_schema_release(&s);
+}
+
 int main(void) {
   MW_RUN(test_footer_and_pages);
   MW_RUN(test_selection_slicing_and_page_cuts);
@@ -684,5 +769,6 @@ int main(void) {
   MW_RUN(test_v21_page_cut);
   MW_RUN(test_v21_nested_matches_lance);
   MW_RUN(test_fsl_null_items_refused);
+  MW_RUN(test_v20_lists);
   return mw_test_finish();
 }

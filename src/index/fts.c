@@ -469,3 +469,87 @@ uint64_t mw_fts_doc_freq(mw_fts *f, const char *token, size_t len) {
 }
 
 size_t mw_fts_memory(const mw_fts *f) { return atomic_load(&((mw_fts *)f)->mem); }
+
+/* ---------------------------------------------------------------- export */
+
+typedef struct key_sort_ctx {
+  const mw_fts *f;
+} key_sort_ctx;
+
+static int term_key_cmp(const void *a, const void *b, void *arg) {
+  const mw_fts *f = ((const key_sort_ctx *)arg)->f;
+  const fts_term *x = &f->terms[*(const uint32_t *)a], *y = &f->terms[*(const uint32_t *)b];
+  uint32_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+  int c = memcmp(f->keys + x->key_off, f->keys + y->key_off, n);
+  if (c) return c;
+  return x->key_len < y->key_len ? -1 : x->key_len > y->key_len;
+}
+
+void mw_fts_export_free(mw_fts_export *x) {
+  free(x->doc_row);
+  free(x->doc_len);
+  free(x->keys);
+  free(x->key_off);
+  free(x->key_len);
+  free(x->post_off);
+  free(x->post_doc);
+  free(x->post_tf);
+  memset(x, 0, sizeof *x);
+}
+
+mw_status mw_fts_export_copy(mw_fts_export *out, mw_fts *f, mw_error *err) {
+  memset(out, 0, sizeof *out);
+  pthread_rwlock_rdlock(&f->rw);
+  uint32_t nt = 0;
+  uint64_t np = 0, nk = 0;
+  for (uint32_t t = 0; t < f->n_terms; t++)
+    if (f->terms[t].n) {
+      nt++;
+      np += f->terms[t].n;
+      nk += f->terms[t].key_len;
+    }
+  uint32_t *order = malloc((nt ? nt : 1) * sizeof *order);
+  out->doc_row = malloc((f->n_docs ? f->n_docs : 1) * sizeof *out->doc_row);
+  out->doc_len = malloc((f->n_docs ? f->n_docs : 1) * sizeof *out->doc_len);
+  out->keys = malloc(nk ? nk : 1);
+  out->key_off = malloc((nt ? nt : 1) * sizeof *out->key_off);
+  out->key_len = malloc((nt ? nt : 1) * sizeof *out->key_len);
+  out->post_off = malloc(((size_t)nt + 1) * sizeof *out->post_off);
+  out->post_doc = malloc((np ? np : 1) * sizeof *out->post_doc);
+  out->post_tf = malloc((np ? np : 1) * sizeof *out->post_tf);
+  if (!order || !out->doc_row || !out->doc_len || !out->keys || !out->key_off || !out->key_len ||
+      !out->post_off || !out->post_doc || !out->post_tf) {
+    pthread_rwlock_unlock(&f->rw);
+    free(order);
+    mw_fts_export_free(out);
+    return mw_err(err, MW_ERR_NOMEM, "fts: out of memory (export)");
+  }
+  for (uint32_t d = 0; d < f->n_docs; d++) {
+    out->doc_row[d] = f->docs[d].row;
+    out->doc_len[d] = f->docs[d].len;
+  }
+  out->n_docs = f->n_docs;
+  uint32_t k = 0;
+  for (uint32_t t = 0; t < f->n_terms; t++)
+    if (f->terms[t].n) order[k++] = t;
+  key_sort_ctx kc = {f};
+  qsort_r(order, nt, sizeof *order, term_key_cmp, &kc);
+  uint64_t ko = 0, po = 0;
+  for (uint32_t i = 0; i < nt; i++) {
+    const fts_term *term = &f->terms[order[i]];
+    memcpy(out->keys + ko, f->keys + term->key_off, term->key_len);
+    out->key_off[i] = ko;
+    out->key_len[i] = term->key_len;
+    ko += term->key_len;
+    out->post_off[i] = po;
+    for (uint32_t p = 0; p < term->n; p++, po++) {
+      out->post_doc[po] = term->p[p].doc;
+      out->post_tf[po] = term->p[p].tf;
+    }
+  }
+  out->post_off[nt] = po;
+  out->n_terms = nt;
+  pthread_rwlock_unlock(&f->rw);
+  free(order);
+  return MW_OK;
+}

@@ -90,6 +90,28 @@ mw_status mw_fts_postings(mw_fts_postings_list *out, mw_fts *f, const char *toke
                           mw_error *err);
 void mw_fts_postings_free(mw_fts_postings_list *l);
 
+/* A snapshot copy of the whole index, for serialisation (the MemTable
+ * flusher writes it as Lance's inverted index, lance/gen_index.h): terms in
+ * byte order (memcmp, shorter prefix first), each with its postings in
+ * document order; documents in insertion order. Terms without postings are
+ * left out. Thread-safe (a read lock for the copy). Free with
+ * mw_fts_export_free. */
+typedef struct mw_fts_export {
+  uint32_t n_docs;
+  uint64_t *doc_row;     /* doc_row[d]: the document's row id */
+  uint32_t *doc_len;     /* doc_len[d]: its token count */
+  uint32_t n_terms;
+  char *keys;            /* term bytes, term t at keys + key_off[t], key_len[t] bytes */
+  uint64_t *key_off;
+  uint32_t *key_len;
+  uint64_t *post_off;    /* n_terms + 1 entries: term t's postings are [post_off[t], post_off[t + 1]) */
+  uint32_t *post_doc;    /* document index (into doc_row / doc_len) */
+  uint32_t *post_tf;     /* term frequency */
+} mw_fts_export;
+
+mw_status mw_fts_export_copy(mw_fts_export *out, mw_fts *f, mw_error *err);
+void mw_fts_export_free(mw_fts_export *x);
+
 /* This index's statistics: documents, token total, n_t of one term. */
 uint64_t mw_fts_doc_count(mw_fts *f);
 uint64_t mw_fts_total_tokens(mw_fts *f);

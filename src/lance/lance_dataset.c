@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/uuid.h"
 #include "lance/bloom.h"
+#include "lance/gen_index.h"
 #include "lance/pb.h"
 #include "lance/pk_index.h"
 
@@ -29,8 +30,8 @@ mw_status mw_lance_manifest_encode(uint8_t **out, size_t *out_len, const mw_lanc
   mw_buf_init(&fmt);
   mw_status s = mw_lance_write_fields(&m, 1, info->schema, info->pk_names, info->n_pk, err);
   if (s != MW_OK) goto done;
-  /* DataFile: the leaf fields (one column each, in order) */
-  size_t nf = mw_lance_leaf_field_ids(info->schema, NULL, 0);
+  /* DataFile: the fields of the file's columns, in order */
+  size_t nf = mw_lance_column_field_ids(info->schema, info->version, NULL, 0);
   uint64_t *ids = calloc(nf + 1, sizeof *ids), *cols = calloc(nf + 1, sizeof *cols);
   int32_t *leaf = calloc(nf + 1, sizeof *leaf);
   if (!ids || !cols || !leaf) {
@@ -38,7 +39,7 @@ mw_status mw_lance_manifest_encode(uint8_t **out, size_t *out_len, const mw_lanc
     s = mw_err(err, MW_ERR_NOMEM, "out of memory");
     goto done;
   }
-  mw_lance_leaf_field_ids(info->schema, leaf, nf);
+  mw_lance_column_field_ids(info->schema, info->version, leaf, nf);
   for (size_t i = 0; i < nf; i++) {
     ids[i] = (uint64_t)leaf[i];
     cols[i] = (uint64_t)i;
@@ -56,6 +57,7 @@ mw_status mw_lance_manifest_encode(uint8_t **out, size_t *out_len, const mw_lanc
   mw_pb_msg(&m, 2, &frag);
   mw_pb_u64(&m, 3, 1); /* version */
   mw_pb_metadata(&m, 5, info->schema->metadata);
+  if (info->index_section) mw_pb_u64(&m, 6, 0); /* the section's frame is at 0 */
   int64_t tns = info->timestamp_ns;
   if (tns == 0) {
     struct timespec now;
@@ -78,9 +80,14 @@ mw_status mw_lance_manifest_encode(uint8_t **out, size_t *out_len, const mw_lanc
   }
   mw_buf file;
   mw_buf_init(&file);
+  if (info->index_section) {
+    mw_buf_u32le(&file, (uint32_t)info->index_section_len);
+    mw_buf_append(&file, info->index_section, info->index_section_len);
+  }
+  uint64_t mpos = file.len;
   mw_buf_u32le(&file, (uint32_t)m.len);
   mw_buf_append(&file, m.data, m.len);
-  mw_buf_u64le(&file, 0); /* P: the length prefix is at 0 */
+  mw_buf_u64le(&file, mpos); /* P: the manifest's length prefix */
   uint8_t ver[4];
   mw_store_u16le(ver, 0);
   mw_store_u16le(ver + 2, 2);
@@ -161,6 +168,9 @@ mw_status mw_lance_write_generation(mw_objstore *store, const char *prefix,
   uint8_t *file = NULL, *man = NULL, *bloom = NULL;
   size_t file_len = 0, man_len = 0;
   mw_lance_file_writer *fw = NULL;
+  int64_t *offset_of = NULL;
+  mw_buf section;
+  mw_buf_init(&section);
 
   alive = malloc((size_t)total + 1);
   rows = malloc(((size_t)total + 1) * sizeof *rows);
@@ -270,11 +280,33 @@ mw_status mw_lance_write_generation(mw_objstore *store, const char *prefix,
     if (s != MW_OK) goto done;
   }
 
+  if (o.n_indexes) {
+    offset_of = malloc(((size_t)total + 1) * sizeof *offset_of);
+    if (!offset_of) {
+      s = mw_err(err, MW_ERR_NOMEM, "out of memory");
+      goto done;
+    }
+    uint64_t k = 0;
+    for (uint64_t r = 0; r < total; r++) offset_of[r] = alive[r] ? (int64_t)k++ : -1;
+    int64_t tns = o.timestamp_ns;
+    if (tns == 0) {
+      struct timespec now;
+      clock_gettime(CLOCK_REALTIME, &now);
+      tns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    }
+    mw_gen_rows gr = {schema, batches, rows, nsurv, offset_of, total};
+    for (size_t i = 0; i < o.n_indexes; i++) {
+      s = mw_gen_index_write(&section, store, prefix, &o.indexes[i], &gr, (uint64_t)(tns / 1000000), err);
+      if (s != MW_OK) goto done;
+    }
+  }
+
   mw_lance_manifest_info mi = {
       .schema = schema, .pk_names = o.pk_names, .n_pk = o.n_pk, .data_file = out->data_file,
       .data_file_size = file_len, .physical_rows = nsurv, .version = o.version,
       .writer_library = o.writer_library, .writer_version = o.writer_version,
-      .timestamp_ns = o.timestamp_ns};
+      .timestamp_ns = o.timestamp_ns, .index_section = o.n_indexes ? section.data : NULL,
+      .index_section_len = section.len};
   s = mw_lance_manifest_encode(&man, &man_len, &mi, err);
   if (s != MW_OK) goto done;
   s = put_obj(store, prefix, "_versions/" MW_LANCE_V1_MANIFEST, man, man_len, err);
@@ -285,6 +317,8 @@ mw_status mw_lance_write_generation(mw_objstore *store, const char *prefix,
 
 done:
   mw_lance_file_writer_free(fw);
+  free(offset_of);
+  mw_buf_free(&section);
   mw_buf_free(&enc);
   mw_buf_free(&tmp);
   free(off);

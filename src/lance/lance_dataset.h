@@ -15,7 +15,13 @@
  * copy of each key survives, at the position of that last copy among the
  * survivors (insertion order of survivors). Every object is written with
  * put_if_absent; the manifest is written last, so a crash leaves a folder
- * without a version that readers ignore. */
+ * without a version that readers ignore.
+ *
+ * With opts->indexes, each index's files go under _indices/<uuid>/ and
+ * the manifest gets an index section (gen_index.h): the file is then
+ * [u32 len + IndexSection][u32 len + Manifest][trailer], Manifest field 6
+ * = 0 (the section's position), as Lance 12 rewrites a generation's
+ * manifest. The manifest is still written after every index file. */
 #ifndef MW_LANCE_LANCE_DATASET_H
 #define MW_LANCE_LANCE_DATASET_H
 
@@ -23,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lance/gen_index.h"
 #include "lance/lance_file.h"
 #include "memwal.h"
 #include "memwal_sys.h"
@@ -39,6 +46,8 @@ typedef struct mw_lance_gen_options {
   const char *writer_library;    /* manifest writer_version.library (default "memwal") */
   const char *writer_version;    /* default mw_version() */
   int64_t timestamp_ns;          /* manifest timestamp; 0 = now */
+  const mw_gen_index *indexes;   /* Lance indexes to build (gen_index.h); borrowed */
+  size_t n_indexes;
 } mw_lance_gen_options;
 
 void mw_lance_gen_options_init(mw_lance_gen_options *o);
@@ -75,6 +84,8 @@ typedef struct mw_lance_manifest_info {
   const char *writer_library;
   const char *writer_version;
   int64_t timestamp_ns;
+  const uint8_t *index_section; /* encoded IndexSection message (NULL = none) */
+  size_t index_section_len;
 } mw_lance_manifest_info;
 
 mw_status mw_lance_manifest_encode(uint8_t **out, size_t *out_len, const mw_lance_manifest_info *info,

@@ -9,10 +9,21 @@
  *                        indices = u64 END offsets within the page; a null
  *                        row stores end + null_adjustment (= bytes + 1)
  *   fixed_size_list      nullable{...{values fixed_size_list{dim, flat{bits}}}}
+ *   list / large_list    (top level, of a leaf) TWO columns, as Lance 2.0
+ *                        lays them out (encodings_v2_0.proto List; Lance's
+ *                        previous/encodings/logical/list.rs): the list
+ *                        column, pages list{offsets nullable{no_nulls{flat{64,
+ *                        buf 0}}}, null_offset_adjustment = page items + 1,
+ *                        num_items}, offsets = u64 END of each row's items
+ *                        relative to the page's first item (no leading 0),
+ *                        a null row's end + null_offset_adjustment; then the
+ *                        item column, an ordinary column whose rows are the
+ *                        items (its pages cut independently). List pages
+ *                        carry no priority (Lance's legacy encoders write 0).
  * Validity bitmaps and bools are LSB-first, 1 = valid / true.
  * Not handled: nulls inside fixed_size_list items (a valid row with a null
- * item is refused at write), struct / list / map columns in 2.0 (refused at
- * open: Lance 2.0 cannot store struct validity).
+ * item is refused at write), struct / map columns and nested lists in 2.0
+ * (refused at open: Lance 2.0 cannot store struct validity).
  *
  * 2.1 pages (lance.encodings21.PageLayout, mini_block_layout; our files are
  * byte-identical to Lance 12's for inputs Lance writes without compression):
@@ -80,6 +91,11 @@ typedef struct col {
   int path[MAX_DEPTH];
   bool nested, list;
   int list_w;
+  /* 2.0 lists take two columns: list20 = the offsets column (values = u64
+   * END offsets relative to the page's first item; num_items = items the
+   * page references), then items20 = the item column (rows = items) */
+  bool list20, items20;
+  uint64_t num_items;
   uint32_t vb;      /* bytes per value (K_FIXED), per row (K_FSL) */
   uint32_t bits;    /* bits per value/item for flat encodings */
   int32_t dim;      /* K_FSL */
@@ -209,7 +225,7 @@ static mw_status check_field(const struct ArrowSchema *f, const char *path, int 
   if (st != MW_OK) return mw_err_wrap(err, st, "column '%s'", path);
   if (t.id == MW_T_STRUCT || t.id == MW_T_LIST || t.id == MW_T_LARGE_LIST) {
     const char *what = t.id == MW_T_STRUCT ? "struct" : "list";
-    if (v == MW_LANCE_V2_0)
+    if (v == MW_LANCE_V2_0 && (t.id == MW_T_STRUCT || depth > 0))
       return mw_err(err, MW_ERR_UNSUPPORTED,
                     "column '%s': %s columns need Lance file format 2.1 (2.0 cannot store their validity)",
                     path, what);
@@ -345,6 +361,25 @@ size_t mw_lance_leaf_field_ids(const struct ArrowSchema *schema, int32_t *ids, s
   return n;
 }
 
+size_t mw_lance_column_field_ids(const struct ArrowSchema *schema, mw_lance_version version, int32_t *ids,
+                                 size_t cap) {
+  int32_t next = 0;
+  size_t n = 0;
+  for (int64_t i = 0; i < schema->n_children; i++) {
+    const struct ArrowSchema *f = schema->children[i];
+    bool lst = f->format[0] == '+' && (f->format[1] == 'l' || f->format[1] == 'L');
+    if (lst && version == MW_LANCE_V2_0) {
+      if (n < cap) ids[n] = next; /* the list's own (offsets) column */
+      n++;
+      next++;
+      for (int64_t k = 0; k < f->n_children; k++) leaf_ids(f->children[k], &next, ids, cap, &n);
+    } else {
+      leaf_ids(f, &next, ids, cap, &n);
+    }
+  }
+  return n;
+}
+
 /* ---- writer ---- */
 
 static void col_reset(col *c) {
@@ -358,6 +393,7 @@ static void col_reset(col *c) {
   c->prow = 0;
   c->nlev = 0;
   c->code_mask = 0;
+  c->num_items = 0;
 }
 
 /* Sets up the leaf kind of column c from its leaf field. */
@@ -400,6 +436,29 @@ static bool add_cols(mw_lance_file_writer *w, const struct ArrowSchema *f, int64
     }
     return true;
   }
+  if (lst && w->opts.version == MW_LANCE_V2_0) {
+    /* the offsets column, then the item column (a plain leaf fed with the
+     * child's runs) */
+    col *l = &w->cols[w->n_cols++];
+    mw_buf_init(&l->values); mw_buf_init(&l->validity); mw_buf_init(&l->ends);
+    mw_buf_init(&l->lev); mw_buf_init(&l->rep); mw_buf_init(&l->pages);
+    l->top = top;
+    l->list20 = true;
+    l->list_w = f->format[1] == 'L' ? 8 : 4;
+    l->kind = K_FIXED;
+    l->bits = 64;
+    l->vb = 8;
+    l->name = f->name;
+    col *it = &w->cols[w->n_cols++];
+    mw_buf_init(&it->values); mw_buf_init(&it->validity); mw_buf_init(&it->ends);
+    mw_buf_init(&it->lev); mw_buf_init(&it->rep); mw_buf_init(&it->pages);
+    it->top = top;
+    it->items20 = true;
+    it->list_w = l->list_w;
+    col_kind(it, f->children[0]);
+    it->name = f->name;
+    return true;
+  }
   col *c = &w->cols[w->n_cols++];
   mw_buf_init(&c->values);
   mw_buf_init(&c->validity);
@@ -440,7 +499,12 @@ mw_status mw_lance_file_writer_open(mw_lance_file_writer **out, const struct Arr
     return st;
   }
   size_t nleaf = mw_lance_leaf_field_ids(schema, NULL, 0);
-  w->cols = calloc(nleaf, sizeof *w->cols);
+  if (w->opts.version == MW_LANCE_V2_0) /* a 2.0 list adds its offsets column */
+    for (int64_t i = 0; i < schema->n_children; i++)
+      if (schema->children[i]->format[0] == '+' &&
+          (schema->children[i]->format[1] == 'l' || schema->children[i]->format[1] == 'L'))
+        nleaf++;
+  w->cols = calloc(nleaf ? nleaf : 1, sizeof *w->cols);
   if (!w->cols) {
     free(w);
     return mw_err(err, MW_ERR_NOMEM, "out of memory");
@@ -538,7 +602,7 @@ static void append_page(mw_lance_file_writer *w, col *c, const page_bufs *pb, co
   mw_pb_msg(&direct, 1, enc_any);
   mw_pb_msg(&enc, 2, &direct);
   mw_pb_msg(&page, 4, &enc);
-  if (c->first_row) mw_pb_u64(&page, 5, c->first_row);
+  if (c->first_row && !c->list20 && !c->items20) mw_pb_u64(&page, 5, c->first_row);
   mw_pb_msg(&c->pages, 2, &page);
   mw_buf_free(&page);
   mw_buf_free(&enc);
@@ -550,7 +614,31 @@ static void flush_page20(mw_lance_file_writer *w, col *c) {
   mw_buf ae, any;
   mw_buf_init(&ae);
   mw_buf_init(&any);
-  if (c->kind == K_VAR) {
+  if (c->list20) {
+    /* ArrayEncoding.list{offsets nullable{no_nulls{flat{64, buf 0}}},
+     * null_offset_adjustment = items + 1 (added to a null list's end),
+     * num_items} */
+    uint64_t adj = c->num_items + 1;
+    if (c->nulls && !c->values.failed)
+      for (uint64_t i = 0; i < c->rows; i++)
+        if (!mw_bit_get(c->validity.data, (int64_t)i))
+          mw_store_u64le(c->values.data + 8 * i, mw_load_u64le(c->values.data + 8 * i) + adj);
+    pb.ptr[0] = c->values.data; pb.len[0] = c->values.len;
+    pb.n = 1;
+    mw_buf off, nn, nul, lst;
+    mw_buf_init(&off); mw_buf_init(&nn); mw_buf_init(&nul); mw_buf_init(&lst);
+    enc_flat(&off, 64, 0);
+    mw_pb_msg(&nn, 1, &off);          /* NoNull.values */
+    mw_pb_msg(&nul, 1, &nn);          /* Nullable.no_nulls */
+    mw_buf off_ae;
+    mw_buf_init(&off_ae);
+    mw_pb_msg(&off_ae, 2, &nul);      /* ArrayEncoding.nullable */
+    mw_pb_msg(&lst, 1, &off_ae);      /* List.offsets */
+    mw_pb_u64(&lst, 2, adj);          /* List.null_offset_adjustment */
+    if (c->num_items) mw_pb_u64(&lst, 3, c->num_items);
+    mw_pb_msg(&ae, 4, &lst);          /* ArrayEncoding.list */
+    mw_buf_free(&off); mw_buf_free(&nn); mw_buf_free(&nul); mw_buf_free(&lst); mw_buf_free(&off_ae);
+  } else if (c->kind == K_VAR) {
     uint64_t adj = c->values.len + 1;
     uint64_t *ends = (uint64_t *)(void *)c->ends.data;
     if (c->nulls && !c->ends.failed)
@@ -1054,11 +1142,59 @@ static mw_status list_append_row(mw_lance_file_writer *w, col *c, const struct A
   return MW_OK;
 }
 
+/* Rows [r0, r0+n) of top-level list array a into 2.0 list column c: the
+ * offsets column takes one u64 end per row (null rows: their validity,
+ * adjusted at page end), the item column the child's items. */
+static mw_status list20_append(mw_lance_file_writer *w, col *c, const struct ArrowArray *a, int64_t r0, int64_t n,
+                               mw_error *err) {
+  const struct ArrowArray *ch = a->children[0];
+  for (int64_t i = 0; i < n; i++) {
+    int64_t p = a->offset + r0 + i, s = 0, e = 0;
+    bool valid = arr_valid(a, p);
+    if (valid) {
+      if (c->list_w == 4) {
+        s = ((const int32_t *)a->buffers[1])[p];
+        e = ((const int32_t *)a->buffers[1])[p + 1];
+      } else {
+        s = ((const int64_t *)a->buffers[1])[p];
+        e = ((const int64_t *)a->buffers[1])[p + 1];
+      }
+      if (e < s)
+        return mw_err(err, MW_ERR_INVALID, "column '%s': list offsets decrease at row %lld", c->name,
+                      (long long)(r0 + i));
+    }
+    uint64_t m = (uint64_t)(e - s);
+    if (c->list20) {
+      bit_append(&c->validity, c->rows, valid);
+      if (!valid) c->nulls++;
+      c->num_items += m;
+      mw_buf_u64le(&c->values, c->num_items);
+      c->rows++;
+      c->prow++;
+    } else if (m) {
+      if (c->kind == K_FSL && fsl_null_item(c, ch, s, (int64_t)m) >= 0)
+        return mw_err(err, MW_ERR_UNSUPPORTED, "column '%s': a null item inside a fixed_size_list item of row %lld",
+                      c->name, (long long)(r0 + i));
+      col_append_run(c, ch, s, (int64_t)m);
+      c->prow += m;
+    }
+    if (c->values.failed || c->validity.failed || c->ends.failed)
+      return mw_err(err, MW_ERR_NOMEM, "out of memory buffering Lance column '%s'", c->name);
+    if (col_bytes(c) >= w->opts.max_page_bytes || (w->opts.max_page_rows && c->prow >= w->opts.max_page_rows))
+      MW_TRY(flush_page(w, c, err));
+  }
+  return MW_OK;
+}
+
 static mw_status write_run(mw_lance_file_writer *w, const struct ArrowArray *batch, int64_t r0,
                            int64_t n, mw_error *err) {
   for (int64_t j = 0; j < w->n_cols; j++) {
     col *c = &w->cols[j];
     const struct ArrowArray *a = batch->children[c->top];
+    if (c->list20 || c->items20) {
+      MW_TRY(list20_append(w, c, a, r0, n, err));
+      continue;
+    }
     if (c->list) {
       for (int64_t i = 0; i < n; i++) {
         MW_TRY(list_append_row(w, c, a, r0 + i, err));
@@ -1153,6 +1289,21 @@ mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, si
   mw_pb_metadata(&sch, 5, w->opts.schema_metadata);
   mw_pb_msg(&fd, 1, &sch);
   if (w->rows) mw_pb_u64(&fd, 2, w->rows);
+  /* extra global buffers (entries 1..n), after the data pages */
+  size_t ngb = w->opts.n_global_buffers;
+  uint64_t *gbx = calloc(2 * ngb + 1, sizeof *gbx);
+  if (!gbx) {
+    mw_buf_free(&fd);
+    mw_buf_free(&sch);
+    return mw_err(err, MW_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < ngb; i++) {
+    pad64(&w->file);
+    gbx[2 * i] = w->file.len;
+    gbx[2 * i + 1] = w->opts.global_buffer_lens[i];
+    if (w->opts.global_buffer_lens[i])
+      mw_buf_append(&w->file, w->opts.global_buffers[i], w->opts.global_buffer_lens[i]);
+  }
   pad64(&w->file);
   uint64_t gb_pos = w->file.len, gb_len = fd.len;
   mw_buf_append(&w->file, fd.data, fd.len);
@@ -1162,7 +1313,10 @@ mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, si
   /* column metadata */
   uint64_t cms = w->file.len;
   uint64_t *cm = calloc((size_t)w->n_cols * 2 + 1, sizeof *cm);
-  if (!cm) return mw_err(err, MW_ERR_NOMEM, "out of memory");
+  if (!cm) {
+    free(gbx);
+    return mw_err(err, MW_ERR_NOMEM, "out of memory");
+  }
   for (int64_t j = 0; j < w->n_cols; j++) {
     col *c = &w->cols[j];
     mw_buf meta, cenc, ce, direct, enc;
@@ -1190,10 +1344,15 @@ mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, si
   uint64_t gbo = w->file.len;
   mw_buf_u64le(&w->file, gb_pos);
   mw_buf_u64le(&w->file, gb_len);
+  for (size_t i = 0; i < ngb; i++) {
+    mw_buf_u64le(&w->file, gbx[2 * i]);
+    mw_buf_u64le(&w->file, gbx[2 * i + 1]);
+  }
+  free(gbx);
   mw_buf_u64le(&w->file, cms);
   mw_buf_u64le(&w->file, cmo);
   mw_buf_u64le(&w->file, gbo);
-  mw_buf_u32le(&w->file, 1);
+  mw_buf_u32le(&w->file, (uint32_t)(1 + ngb));
   mw_buf_u32le(&w->file, (uint32_t)w->n_cols);
   uint8_t ver[4];
   if (w->opts.version == MW_LANCE_V2_1) {

@@ -68,6 +68,12 @@ mw_status mw_lance_check_batch(const struct ArrowSchema *schema, const struct Ar
  * lists. Returns the number of leaves (ids holds the first `cap`). */
 size_t mw_lance_leaf_field_ids(const struct ArrowSchema *schema, int32_t *ids, size_t cap);
 
+/* Field ids of the file's columns in order for a version: the leaves, and
+ * in 2.0 a list's own id before its item's (a 2.0 list is two columns).
+ * What DataFile.fields lists. Returns the count (ids holds the first cap). */
+size_t mw_lance_column_field_ids(const struct ArrowSchema *schema, mw_lance_version version, int32_t *ids,
+                                 size_t cap);
+
 /* Lance logical type string of a column ("int64", "timestamp:us:UTC",
  * "fixed_size_list:float:128", ...). MW_ERR_UNSUPPORTED otherwise. */
 mw_status mw_lance_logical_type(char *buf, size_t cap, const struct ArrowSchema *field,
@@ -87,6 +93,13 @@ typedef struct mw_lance_file_options {
   uint64_t max_page_bytes;   /* 0 = MW_LANCE_DEFAULT_PAGE_BYTES */
   uint64_t max_page_rows;    /* 0 = unlimited */
   const char *schema_metadata; /* Arrow metadata blob for FileDescriptor.schema.metadata (may be NULL) */
+  /* Extra global buffers (borrowed until finish): entries 1..n of the
+   * global buffer table (entry 0 is the file descriptor), written after the
+   * data pages, each 64-byte aligned. Schema metadata refers to them by
+   * index (e.g. Lance's vector indexes: lance:ivf = "1"). */
+  const uint8_t *const *global_buffers;
+  const size_t *global_buffer_lens;
+  size_t n_global_buffers;
   const char *const *pk_names; /* primary key columns in order (NULL: from metadata) */
   size_t n_pk;
 } mw_lance_file_options;

@@ -15,17 +15,31 @@ static bool key_type_ok(mw_type_id id) {
          id == MW_T_LARGE_UTF8 || id == MW_T_BINARY || id == MW_T_LARGE_BINARY;
 }
 
+/* Signed for the sort order: signed ints and the temporal types (stored as
+ * signed ints). */
 static bool is_signed(mw_type_id id) {
-  return id == MW_T_INT8 || id == MW_T_INT16 || id == MW_T_INT32 || id == MW_T_INT64;
+  return id == MW_T_INT8 || id == MW_T_INT16 || id == MW_T_INT32 || id == MW_T_INT64 ||
+         id == MW_T_DATE32 || id == MW_T_DATE64 || id == MW_T_TIME32 || id == MW_T_TIME64 ||
+         id == MW_T_TIMESTAMP || id == MW_T_DURATION;
 }
 
+static bool is_float(mw_type_id id) { return id == MW_T_FLOAT32 || id == MW_T_FLOAT64; }
+
+/* Byte width of a fixed-width value (bool excluded). */
 static int int_bytes(mw_type_id id) {
   switch (id) {
     case MW_T_INT8: case MW_T_UINT8: return 1;
     case MW_T_INT16: case MW_T_UINT16: return 2;
-    case MW_T_INT32: case MW_T_UINT32: return 4;
+    case MW_T_INT32: case MW_T_UINT32: case MW_T_FLOAT32: case MW_T_DATE32: case MW_T_TIME32: return 4;
     default: return 8;
   }
+}
+
+/* Column types a generation BTree index (mw_btree_index_build) accepts:
+ * the key types plus floats and the temporal types. */
+bool mw_btree_type_ok(mw_type_id id) {
+  return key_type_ok(id) || is_float(id) || id == MW_T_DATE32 || id == MW_T_DATE64 || id == MW_T_TIME32 ||
+         id == MW_T_TIME64 || id == MW_T_TIMESTAMP || id == MW_T_DURATION;
 }
 
 static bool is_var(mw_type_id id) {
@@ -110,10 +124,30 @@ static uint64_t int_raw(const struct ArrowArray *a, mw_type_id id, int64_t p) {
     case MW_T_UINT8: return v[p];
     case MW_T_INT16: return (uint64_t)(int64_t)((const int16_t *)(const void *)v)[p];
     case MW_T_UINT16: return ((const uint16_t *)(const void *)v)[p];
-    case MW_T_INT32: return (uint64_t)(int64_t)((const int32_t *)(const void *)v)[p];
+    case MW_T_INT32: case MW_T_DATE32: case MW_T_TIME32:
+      return (uint64_t)(int64_t)((const int32_t *)(const void *)v)[p];
     case MW_T_UINT32: return ((const uint32_t *)(const void *)v)[p];
     default: return ((const uint64_t *)(const void *)v)[p];
   }
+}
+
+/* A u64 whose unsigned order is the value order: signed values with the
+ * sign bit flipped; floats in IEEE total order (Rust's total_cmp, which
+ * Lance's BTree uses: -NaN < -inf < ... < -0 < +0 < ... < +inf < NaN). */
+static uint64_t sort_bits(const struct ArrowArray *a, mw_type_id id, int64_t p) {
+  if (is_float(id)) {
+    uint64_t b;
+    if (id == MW_T_FLOAT32) {
+      uint32_t u;
+      memcpy(&u, (const uint8_t *)a->buffers[1] + (size_t)p * 4, 4);
+      b = (uint64_t)u << 32;
+    } else {
+      memcpy(&b, (const uint8_t *)a->buffers[1] + (size_t)p * 8, 8);
+    }
+    return (b >> 63) ? ~b : b ^ (1ULL << 63);
+  }
+  uint64_t v = int_raw(a, id, p);
+  return is_signed(id) ? v ^ (1ULL << 63) : v;
 }
 
 void mw_pk_encode(mw_buf *out, const mw_pk *pk, const struct ArrowArray *batch, int64_t row) {
@@ -139,8 +173,7 @@ void mw_pk_encode(mw_buf *out, const mw_pk *pk, const struct ArrowArray *batch, 
       mw_buf_u8(out, 0);
       mw_buf_u8(out, 0);
     } else {
-      uint64_t v = int_raw(a, id, p);
-      if (is_signed(id)) v ^= 1ULL << 63;
+      uint64_t v = sort_bits(a, id, p);
       uint8_t be[8];
       for (int i = 0; i < 8; i++) be[i] = (uint8_t)(v >> (56 - 8 * i));
       mw_buf_append(out, be, 8);
@@ -310,10 +343,15 @@ static mw_status write_file(uint8_t **out, size_t *out_len, const struct ArrowSc
   return s;
 }
 
-mw_status mw_pk_index_build(uint8_t **data, size_t *data_len, uint8_t **lookup, size_t *lookup_len,
-                            const struct ArrowSchema *schema, const mw_pk *pk,
-                            const struct ArrowArray *batches, const mw_pk_row *rows, uint64_t n_rows,
-                            mw_error *err) {
+/* The two BTree files for the values of `pk` (one column, or a composite
+ * key as binary) over the generation rows, pages of batch_size rows. Page
+ * statistics as Lance's train_btree_page computes them: min = the page's
+ * first value, max = its last (null when that value is null: nulls sort
+ * first), null_count. */
+static mw_status build_btree(uint8_t **data, size_t *data_len, uint8_t **lookup, size_t *lookup_len,
+                             const struct ArrowSchema *schema, const mw_pk *pk,
+                             const struct ArrowArray *batches, const mw_pk_row *rows, uint64_t n_rows,
+                             uint64_t batch_size, mw_error *err) {
   *data = *lookup = NULL;
   *data_len = *lookup_len = 0;
   if (pk->n < 1) return mw_err(err, MW_ERR_INVALID, "no primary key: cannot build _pk_index");
@@ -388,11 +426,11 @@ mw_status mw_pk_index_build(uint8_t **data, size_t *data_len, uint8_t **lookup, 
                           .release = own_release};
   const void *nobuf[1] = {NULL};
   db.buffers = nobuf;
-  s = write_file(data, data_len, &ds, &db, MW_PK_INDEX_BATCH_SIZE, err);
+  s = write_file(data, data_len, &ds, &db, batch_size, err);
   if (s != MW_OK) goto done;
 
   /* page_lookup */
-  uint64_t n_pages = (n_rows + MW_PK_INDEX_BATCH_SIZE - 1) / MW_PK_INDEX_BATCH_SIZE;
+  uint64_t n_pages = (n_rows + batch_size - 1) / batch_size;
   const struct ArrowArray **msrc = malloc((size_t)(2 * n_pages + 1) * sizeof *msrc);
   int64_t *mrow = malloc((size_t)(2 * n_pages + 1) * sizeof *mrow);
   if (!msrc || !mrow) {
@@ -406,22 +444,15 @@ mw_status mw_pk_index_build(uint8_t **data, size_t *data_len, uint8_t **lookup, 
   mw_buf_u8(&ncount.b[0], 0);
   mw_buf_u8(&pidx.b[0], 0);
   for (uint64_t p = 0; p < n_pages; p++) {
-    uint64_t a = p * MW_PK_INDEX_BATCH_SIZE, b = a + MW_PK_INDEX_BATCH_SIZE;
+    uint64_t a = p * batch_size, b = a + batch_size;
     if (b > n_rows) b = n_rows;
     uint32_t nn = 0;
-    int64_t first = -1, last = -1;
-    for (uint64_t k = a; k < b; k++) {
-      if (!val_valid(&vals.a, (int64_t)k)) {
-        nn++;
-        continue;
-      }
-      if (first < 0) first = (int64_t)k;
-      last = (int64_t)k;
-    }
-    msrc[p] = first >= 0 ? &vals.a : NULL;
-    mrow[p] = first;
-    msrc[n_pages + p] = last >= 0 ? &vals.a : NULL;
-    mrow[n_pages + p] = last;
+    for (uint64_t k = a; k < b; k++)
+      if (!val_valid(&vals.a, (int64_t)k)) nn++;
+    msrc[p] = val_valid(&vals.a, (int64_t)a) ? &vals.a : NULL;
+    mrow[p] = (int64_t)a;
+    msrc[n_pages + p] = val_valid(&vals.a, (int64_t)(b - 1)) ? &vals.a : NULL;
+    mrow[n_pages + p] = (int64_t)(b - 1);
     mw_buf_u32le(&ncount.b[1], nn);
     mw_buf_u32le(&pidx.b[1], (uint32_t)p);
   }
@@ -434,7 +465,9 @@ mw_status mw_pk_index_build(uint8_t **data, size_t *data_len, uint8_t **lookup, 
     s = mw_err(err, MW_ERR_NOMEM, "out of memory building _pk_index");
     goto done;
   }
-  static const mw_kv meta_kv[2] = {{"range_partitioned", 17, "false", 5}, {"batch_size", 10, "8192", 4}};
+  char bs[24];
+  int bsl = snprintf(bs, sizeof bs, "%llu", (unsigned long long)batch_size);
+  const mw_kv meta_kv[2] = {{"range_partitioned", 17, "false", 5}, {"batch_size", 10, bs, bsl}};
   bool mok = true;
   char *meta = mw_metadata_build(meta_kv, 2, &mok);
   if (!mok) {
@@ -469,6 +502,38 @@ done:
   free(srcs);
   free(srows);
   return s;
+}
+
+mw_status mw_pk_index_build(uint8_t **data, size_t *data_len, uint8_t **lookup, size_t *lookup_len,
+                            const struct ArrowSchema *schema, const mw_pk *pk,
+                            const struct ArrowArray *batches, const mw_pk_row *rows, uint64_t n_rows,
+                            mw_error *err) {
+  return build_btree(data, data_len, lookup, lookup_len, schema, pk, batches, rows, n_rows,
+                     MW_PK_INDEX_BATCH_SIZE, err);
+}
+
+mw_status mw_btree_index_build(uint8_t **data, size_t *data_len, uint8_t **lookup, size_t *lookup_len,
+                               const struct ArrowSchema *schema, int col, const struct ArrowArray *batches,
+                               const mw_pk_row *rows, uint64_t n_rows, uint64_t batch_size, mw_error *err) {
+  *data = *lookup = NULL;
+  *data_len = *lookup_len = 0;
+  if (col < 0 || col >= schema->n_children) return mw_err(err, MW_ERR_INVALID, "BTree index: no column %d", col);
+  if (batch_size == 0) batch_size = MW_BTREE_INDEX_BATCH_SIZE;
+  const struct ArrowSchema *f = schema->children[col];
+  mw_pk one;
+  memset(&one, 0, sizeof one);
+  one.n = 1;
+  one.col[0] = col;
+  MW_TRY(mw_type_from_format(&one.type[0], f->format, err));
+  if (!mw_btree_type_ok(one.type[0].id)) {
+    char tn[96];
+    mw_type_name(tn, sizeof tn, &one.type[0]);
+    return mw_err(err, MW_ERR_UNSUPPORTED,
+                  "BTree index on column '%s' of type %s (supported: bool, integers, float32/64, strings, "
+                  "binary, date, time, timestamp, duration)",
+                  f->name, tn);
+  }
+  return build_btree(data, data_len, lookup, lookup_len, schema, &one, batches, rows, n_rows, batch_size, err);
 }
 
 mw_status mw_pk_index_write(mw_objstore *store, const char *prefix, const struct ArrowSchema *schema,

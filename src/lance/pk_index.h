@@ -29,6 +29,7 @@
 
 #define MW_PK_MAX_COLS 8
 #define MW_PK_INDEX_BATCH_SIZE 8192
+#define MW_BTREE_INDEX_BATCH_SIZE 4096 /* Lance's DEFAULT_BTREE_BATCH_SIZE */
 
 typedef struct mw_pk {
   int n;                       /* 0 = no primary key */
@@ -71,5 +72,22 @@ mw_status mw_pk_index_build(uint8_t **data, size_t *data_len, uint8_t **lookup, 
                             const struct ArrowSchema *schema, const mw_pk *pk,
                             const struct ArrowArray *batches, const mw_pk_row *rows, uint64_t n_rows,
                             mw_error *err);
+
+/* A generation's BTree index on top-level column `col` (Lance's BTree
+ * index, LSM.md sections 6 and 10): page_data.lance {values (the column's
+ * type, nullable), ids u64 = row offset} sorted nulls first, then by value
+ * (floats in IEEE total order), ties by offset; page_lookup.lance {min,
+ * max, null_count u32, page_idx u32}, one row per run of batch_size rows
+ * (0 = MW_BTREE_INDEX_BATCH_SIZE), min/max = the page's first/last value;
+ * schema metadata range_partitioned=false, batch_size. Both Lance 2.0
+ * files. Column types: bool, integers, float32/64, strings, binary, date,
+ * time, timestamp, duration (MW_ERR_UNSUPPORTED naming the column
+ * otherwise). */
+/* Column types mw_btree_index_build accepts. */
+bool mw_btree_type_ok(mw_type_id id);
+
+mw_status mw_btree_index_build(uint8_t **data, size_t *data_len, uint8_t **lookup, size_t *lookup_len,
+                               const struct ArrowSchema *schema, int col, const struct ArrowArray *batches,
+                               const mw_pk_row *rows, uint64_t n_rows, uint64_t batch_size, mw_error *err);
 
 #endif

@@ -28,12 +28,18 @@
  *    an entry's refs drop to 0). An entry with refs > 0 is never closed.
  *  - Errors name the shard. A durable put returns once every shard entry it
  *    touched is durable (each shard put waits for its own WAL entry).
+ *  - Maintained indexes: open resolves the MemWAL index's maintained index
+ *    names to index configs (resolve_indexes: kind from the base index's
+ *    type URL, column from its first field) that every shard writer keeps
+ *    in memory and writes into each flushed generation (gen_index.h);
+ *    kinds not built yet are left out with a warning naming them.
  */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "arrow/c_data.h"
@@ -41,7 +47,9 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/uuid.h"
+#include "lance/gen_index.h"
 #include "lance/lance_file.h"
+#include "lance/pb.h"
 #include "table/routing.h"
 #include "table/table.h"
 #include "writer/shard_writer_split.h"
@@ -80,6 +88,10 @@ struct mw_table_writer {
   uint64_t rows, puts;
   bool closing;
   unsigned calls; /* put / delete / flush calls in flight (close waits for 0) */
+  /* immutable after open: the maintained indexes every shard writer keeps
+   * (names/columns owned) */
+  mw_index_config *indexes;
+  size_t n_indexes;
 };
 
 static uint64_t now_ms(void) {
@@ -193,6 +205,97 @@ static mw_status bind_schema(struct ArrowSchema *out, const struct ArrowSchema *
   return st;
 }
 
+/* ------------------------------------------------------------ maintained indexes */
+
+
+static void tw_warn(const mw_table_writer_config *c, const char *msg) {
+  if (c->shard.log_fn) c->shard.log_fn(c->shard.log_arg, MW_LOG_WARN, msg);
+  else fprintf(stderr, "memwal: warning: %s\n", msg);
+}
+
+static void free_indexes(mw_index_config *ix, size_t n) {
+  for (size_t i = 0; ix && i < n; i++) {
+    free((char *)ix[i].name);
+    free((char *)ix[i].column);
+  }
+  free(ix);
+}
+
+/* Case-insensitive suffix test of a type URL ("/lance.table.BTreeIndexDetails"). */
+static bool url_is(const char *url, const char *msg) {
+  size_t ul = strlen(url), ml = strlen(msg);
+  return ul >= ml && strcasecmp(url + ul - ml, msg) == 0 && (ul == ml || url[ul - ml - 1] == '.' || url[ul - ml - 1] == '/');
+}
+
+/* Resolves the MemWAL index's maintained index names to index configs
+ * (LSM.md sections 1 and 6): each names a base-table index whose first
+ * field is the column and whose index_details type URL gives the kind
+ * (BTreeIndexDetails -> BTree, InvertedIndexDetails -> FTS,
+ * VectorIndexDetails -> HNSW, l2 unless the details' field 1 says
+ * otherwise: field 1 = Lance's MetricType, L2 0 (omitted), Cosine 1, Dot 2
+ * (seen in the manifests LanceDB 0.39 writes for ivfPq indexes with
+ * distanceType cosine and dot). Indexes of
+ * an unknown type URL, on a nested field, or on a column type the
+ * generation index cannot have are left out with a warning naming them: the generations are still flushed, only
+ * without that index. A name with no base index is a warning too (LanceDB
+ * checks the names when it installs the spec). */
+static mw_status resolve_indexes(mw_index_config **out, size_t *n_out, const mw_table *t,
+                                 const struct ArrowSchema *schema, const mw_table_writer_config *c, mw_error *err) {
+  *out = NULL;
+  *n_out = 0;
+  size_t n = t->mem_wal ? t->mem_wal->n_maintained_indexes : 0;
+  if (n == 0) return MW_OK;
+  mw_index_config *ix = calloc(n, sizeof *ix);
+  if (!ix) return mw_err(err, MW_ERR_NOMEM, "out of memory");
+  size_t k = 0;
+  char msg[512];
+  for (size_t i = 0; i < n; i++) {
+    const char *name = t->mem_wal->maintained_indexes[i] ? t->mem_wal->maintained_indexes[i] : "";
+    const Lance__Table__IndexMetadataProto *im = mw_lance_table_find_index(t->manifest, name);
+    if (!im) {
+      snprintf(msg, sizeof msg, "maintained index '%s' is not an index of the table: not built", name);
+      tw_warn(c, msg);
+      continue;
+    }
+    const char *url = im->index_details && im->index_details->type_url ? im->index_details->type_url : "";
+    const mw_table_field *f = im->n_fields > 0 ? mw_table_field_by_id(t, im->fields[0]) : NULL;
+    mw_index_kind kind = 0;
+    mw_metric metric = MW_METRIC_L2;
+    if (url_is(url, "BTreeIndexDetails")) kind = MW_INDEX_BTREE;
+    else if (url_is(url, "InvertedIndexDetails")) kind = MW_INDEX_FTS;
+    else if (url_is(url, "VectorIndexDetails")) {
+      kind = MW_INDEX_HNSW;
+      mw_pb_field mf;
+      if (im->index_details->has_value &&
+          mw_pb_find(im->index_details->value.data, im->index_details->value.len, 1, &mf) && mf.wire_type == 0)
+        metric = mf.val == 1 ? MW_METRIC_COSINE : mf.val == 2 ? MW_METRIC_DOT : MW_METRIC_L2;
+    }
+    const struct ArrowSchema *col = NULL;
+    for (int64_t j = 0; f && j < schema->n_children; j++)
+      if (strcmp(schema->children[j]->name, f->name) == 0) col = schema->children[j];
+    if (!kind || !f || f->parent_id != -1 || !mw_gen_index_column_ok(kind, col)) {
+      snprintf(msg, sizeof msg,
+               "maintained index '%s' (%s%s%s) is not built by memwal yet: flushed generations carry no '%s' index, "
+               "so LanceDB searches through it do not see their rows",
+               name, url[0] ? url : "no type", f ? " on " : "", f ? f->path : "", name);
+      tw_warn(c, msg);
+      continue;
+    }
+    mw_index_config_init(&ix[k], NULL, NULL, kind);
+    ix[k].metric = metric;
+    ix[k].name = strdup(name);
+    ix[k].column = strdup(f->name);
+    k++;
+    if (!ix[k - 1].name || !ix[k - 1].column) {
+      free_indexes(ix, k);
+      return mw_err(err, MW_ERR_NOMEM, "out of memory");
+    }
+  }
+  *out = ix;
+  *n_out = k;
+  return MW_OK;
+}
+
 mw_status mw_table_writer_open(mw_table_writer **out, mw_objstore *store, const mw_table_writer_config *cfg,
                                const struct ArrowSchema *schema, mw_error *err) {
   *out = NULL;
@@ -221,6 +324,10 @@ mw_status mw_table_writer_open(mw_table_writer **out, mw_objstore *store, const 
     mw_routing_spec_format(w->spec_text, sizeof w->spec_text, &w->spec);
     s = apply_table_defaults(&w->cfg.shard, t, err);
     if (s == MW_OK) s = bind_schema(&w->schema, schema, t, err);
+    if (s == MW_OK) {
+      s = resolve_indexes(&w->indexes, &w->n_indexes, t, &w->schema, &w->cfg, err);
+      if (s != MW_OK) mw_schema_release(&w->schema);
+    }
   }
   mw_table_close(t);
   if (s != MW_OK) {
@@ -251,6 +358,7 @@ mw_status mw_table_writer_open(mw_table_writer **out, mw_objstore *store, const 
     }
     if (s != MW_OK) {
       mw_schema_release(&w->schema);
+      free_indexes(w->indexes, w->n_indexes);
       free(w);
       return s;
     }
@@ -324,7 +432,8 @@ static mw_status acquire(mw_table_writer *w, const uint8_t id[16], int32_t bucke
     mw_shard_writer_config sc = w->cfg.shard;
     snprintf(sc.shard_id, sizeof sc.shard_id, "%s", sid);
     mw_shard_writer *sw = NULL;
-    mw_status s = mw_shard_writer_open(&sw, w->store, &sc, &w->schema, NULL, 0, err);
+    mw_status s = mw_shard_writer_open(&sw, w->store, &sc, &w->schema, sc.enable_memtable ? w->indexes : NULL,
+                                        sc.enable_memtable ? w->n_indexes : 0, err);
     if (s != MW_OK) mw_err_wrap(err, s, "opening shard %s", sid);
     pthread_mutex_lock(&w->mu);
     size_t i = entry_index(w, id);
@@ -771,6 +880,7 @@ mw_status mw_table_writer_close(mw_table_writer *w, int flush_memtables_too, mw_
   free(w->shards);
   mw_schema_release(&w->schema);
   mw_schema_release(&w->key_schema);
+  free_indexes(w->indexes, w->n_indexes);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cv);
   free(w);

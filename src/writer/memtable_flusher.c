@@ -13,7 +13,11 @@
  *    position of that entry is the position its generation covers.
  *  - The MemTable flusher thread takes the oldest frozen MemTable once it is
  *    covered and, WITHOUT holding mu: indexes any rows not yet indexed,
- *    checks fencing, writes {8 hex}_gen_{g}/ (mw_lance_write_generation; a
+ *    checks fencing, writes {8 hex}_gen_{g}/ (mw_lance_write_generation,
+ *    with a Lance index under _indices/ for each index config: BTree built
+ *    from the rows, FTS and IVF_HNSW_SQ serialised from the MemTable's
+ *    in-memory indexes (gen_index.h), all registered in the generation
+ *    manifest, which is written last; a
  *    fresh folder name on every attempt: an abandoned folder is never
  *    referenced and readers ignore it; values too large for a Lance 2.1
  *    page make that generation a 2.0 dataset when the schema allows it,
@@ -36,6 +40,7 @@
 #include "common/uuid.h"
 #include "lance/lance_dataset.h"
 #include "lance/lance_file.h"
+#include "memtable/memtable.h"
 #include "writer/writer_internal.h"
 
 mw_status w_freeze_active(mw_shard_writer *w, mw_error *err) {
@@ -106,9 +111,11 @@ static mw_status gen_commit_mutate(void *arg, mw_shard_manifest *m, mw_error *er
 }
 
 /* Writes the generation folder of f (no lock held). *fell_back: written as
- * Lance 2.0 because a value did not fit a 2.1 page. */
+ * Lance 2.0 because a value did not fit a 2.1 page. indexed: every row is
+ * in the in-memory indexes (else FTS / HNSW are not serialised: an index
+ * missing rows would hide them from LanceDB's searches silently). */
 static mw_status write_generation(mw_shard_writer *w, const frozen_mt *f, const mw_memtable_info *info,
-                                  char *folder, size_t folder_cap, mw_lance_gen_result *res,
+                                  bool indexed, char *folder, size_t folder_cap, mw_lance_gen_result *res,
                                   bool *fell_back, mw_error *e) {
   mw_status s = MW_OK;
   size_t n = (size_t)info->batches;
@@ -120,6 +127,34 @@ static mw_status write_generation(mw_shard_writer *w, const frozen_mt *f, const 
   char prefix[160];
   mw_lance_gen_options o;
   mw_lance_gen_options_init(&o);
+  /* The generation's Lance indexes (gen_index.h): one per index of the
+   * writer, named as the writer names it (the base index's name for a table
+   * writer); FTS and HNSW are serialised from the MemTable's in-memory
+   * index. An index Lance cannot have on its column is left out (warned). */
+  mw_gen_index *gix = calloc(w->n_indexes ? w->n_indexes : 1, sizeof *gix);
+  if (!gix) s = mw_err(e, MW_ERR_NOMEM, "out of memory");
+  size_t ngix = 0;
+  for (size_t i = 0; gix && i < w->n_indexes; i++) {
+    const mw_index_config *c = &w->indexes[i];
+    const struct ArrowSchema *field = NULL;
+    for (int64_t k = 0; k < w->schema.n_children; k++)
+      if (strcmp(w->schema.children[k]->name, c->column) == 0) field = w->schema.children[k];
+    mw_gen_index *x = &gix[ngix];
+    x->name = c->name;
+    x->column = c->column;
+    x->kind = c->kind;
+    if (c->kind == MW_INDEX_HNSW && indexed) x->hnsw = mw_memtable_hnsw(f->mt, c->name);
+    if (c->kind == MW_INDEX_FTS && indexed) x->fts = mw_memtable_fts(f->mt, c->name);
+    if (!mw_gen_index_column_ok(c->kind, field) || (c->kind == MW_INDEX_HNSW && !x->hnsw) ||
+        (c->kind == MW_INDEX_FTS && !x->fts)) {
+      w_log_now(w, MW_LOG_WARN, "generation %" PRIu64 ": index '%s' on column '%s' cannot be written as a Lance index; "
+                "the generation has none", f->generation, c->name, c->column);
+      continue;
+    }
+    ngix++;
+  }
+  o.indexes = gix;
+  o.n_indexes = ngix;
   for (int attempt = 0; s == MW_OK && attempt < 2; attempt++) {
     uint8_t rnd[16];
     s = mw_uuid_v4(rnd, e);
@@ -142,6 +177,7 @@ static mw_status write_generation(mw_shard_writer *w, const frozen_mt *f, const 
   for (size_t i = 0; i < n; i++)
     if (arrays[i].release) arrays[i].release(&arrays[i]);
   free(arrays);
+  free(gix);
   return s;
 }
 
@@ -158,12 +194,15 @@ static void flush_generation(mw_shard_writer *w) {
   uint64_t t0 = w_now_ns();
   mw_error e = {0};
   /* Rows put with sync_indexed_write = 0 may not be indexed yet. */
-  if (mw_memtable_unindexed_rows(f.mt) > 0 && mw_memtable_index_pending(NULL, f.mt, &e) != MW_OK)
+  bool indexed = true;
+  if (mw_memtable_unindexed_rows(f.mt) > 0 && mw_memtable_index_pending(NULL, f.mt, &e) != MW_OK) {
     w_log_now(w, MW_LOG_ERROR, "indexing frozen generation %" PRIu64 " failed: %s", f.generation, e.message);
+    indexed = false;
+  }
   char folder[64] = "";
   mw_lance_gen_result res = {0};
   bool fell_back = false;
-  mw_status s = write_generation(w, &f, &info, folder, sizeof folder, &res, &fell_back, &e);
+  mw_status s = write_generation(w, &f, &info, indexed, folder, sizeof folder, &res, &fell_back, &e);
   if (s == MW_OK) {
     gen_commit c = {f.generation, f.wal_pos, folder, {res.in_memory_bytes, res.physical_rows, res.primary_key_bytes}};
     s = mw_manifest_store_commit_update(NULL, w->ms, w->epoch, gen_commit_mutate, &c, &e);

@@ -7,7 +7,10 @@
 #  (a) every supported column type with nulls, 1 and 1000 rows;
 #  (a') struct (with a nested struct) and list columns with null structs,
 #      null / empty lists and null items, 1, 1000 and 200,000 rows (2.1;
-#      2.0 refuses them with a clear error);
+#      2.0 refuses structs with a clear error);
+#  (a'') top-level lists (int32, utf8, bool, large_binary, uint32, float32
+#      items; null / empty lists, null items) in 2.0 as well: 1, 1000 and
+#      200,000 rows (several item pages);
 #  (b) 1,000,000 rows of the simple schema (id, name, _tombstone);
 #  (c) repeated keys: only the last copy of each key is written (compared
 #      with the input deduplicated last-write-wins);
@@ -73,6 +76,14 @@ elif grep -q "column 'st': struct columns need Lance file format 2.1" "$TMP/n20.
 else
   cat "$TMP/n20.err" >&2; fail "2.0 struct refusal message"
 fi
+# (a'') top-level lists, both formats (2.0: two columns per list)
+for FMT in "" 2.0; do
+  sfx=${FMT:-2.1}; sfx=_v${sfx/./}
+  gen_compare lists_1$sfx 1 lists 1
+  gen_compare lists_1000$sfx 1000 lists 3
+  gen_compare lists_200k$sfx 200000 lists 4
+done
+FMT=
 # (c) repeated keys, last write wins (20 rows, 5 keys)
 gen_compare dup_20 20 dup 3 --last-wins
 rows=$(sed -n 's/.*"physical_rows":\([0-9]*\).*/\1/p' "$TMP/dup_20.json")

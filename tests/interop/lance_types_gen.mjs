@@ -6,6 +6,10 @@
 // 7th row null from row 3), plus a not-null utf8 and a field with metadata.
 // "nested": id, a struct (with a nested struct) and lists of int32, utf8 and
 // bool, with null structs, null / empty lists and null items.
+// "lists": id and top-level lists only (what Lance 2.0 files can hold, as
+// the FTS / HNSW index files use them): list<int32> / <utf8> / <bool> as in
+// "nested", list<large_binary> (items of ~64 bytes, so 200,000 rows span
+// several 8 MiB item pages), list<uint32>, list<float32>.
 // "simple": id, name utf8, _tombstone bool; "dup": the same with id =
 // FIRST + (row % 5) (repeated keys) and name "n<row>". Values are deterministic.
 import { writeFileSync } from "node:fs";
@@ -88,6 +92,23 @@ if (mode === "nested") {
   const types = { st: stT, l: item(new A.Int32()), ls: item(new A.Utf8()), lb: item(new A.Bool()) };
   for (const name of Object.keys(types))
     cols.push([field(name, types[name], true, name === "st" ? { note: "struct" } : undefined),
+      (off, n) => A.vectorFromArray(Array.from({ length: n }, (_, i) => rowsOf[name](off + i)), types[name]).data[0]]);
+} else if (mode === "lists") {
+  const item = (t, nullable = true) => new A.List(new A.Field("item", t, nullable));
+  const bin = (i, k) => Uint8Array.from({ length: 48 + ((i + k) % 33) }, (_, j) => (i * 31 + k * 7 + j) & 255);
+  const rowsOf = {
+    l: (i) => i % 9 === 2 ? null : i % 9 === 4 ? [] :
+      Array.from({ length: i % 4 + 1 }, (_, k) => (k === 1 && i % 7 === 1 ? null : i * 100 + k)),
+    ls: (i) => i % 10 === 3 ? null : Array.from({ length: i % 3 }, (_, k) => (k === 0 && i % 6 === 1 ? null : "v" + i + "_" + k)),
+    lb: (i) => [i % 2 === 0, i % 3 === 0],
+    lbin: (i) => i % 11 === 6 ? null : Array.from({ length: i % 4 }, (_, k) => bin(i, k)),
+    lu: (i) => Array.from({ length: i % 5 }, (_, k) => (i * 7 + k) >>> 0),
+    lf: (i) => i % 8 === 5 ? [] : Array.from({ length: 1 + (i % 3) }, (_, k) => i / 4 - k),
+  };
+  const types = { l: item(new A.Int32()), ls: item(new A.Utf8()), lb: item(new A.Bool()),
+    lbin: item(new A.LargeBinary(), false), lu: item(new A.Uint32(), false), lf: item(new A.Float32(), false) };
+  for (const name of Object.keys(types))
+    cols.push([field(name, types[name], name !== "lu"),
       (off, n) => A.vectorFromArray(Array.from({ length: n }, (_, i) => rowsOf[name](off + i)), types[name]).data[0]]);
 } else if (mode === "simple" || mode === "dup") {
   varcol("name", new A.Utf8(), false, (i) => enc.encode("n" + (FIRST + i)), true, false);
