@@ -10,6 +10,7 @@ typedef struct mw_cli_command {
 } mw_cli_command;
 
 int mw_cli_ipc_cat(int argc, char **argv);
+int mw_cli_lance_cat(int argc, char **argv);
 int mw_cli_inspect(int argc, char **argv);
 int mw_cli_tail(int argc, char **argv);
 int mw_cli_append(int argc, char **argv);

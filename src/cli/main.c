@@ -11,6 +11,7 @@
 
 static const mw_cli_command commands[] = {
   {"ipc-cat", "ipc-cat FILE        decode an Arrow IPC stream, print JSON lines", mw_cli_ipc_cat},
+  {"lance-cat", "lance-cat FILE.lance|DATASET_DIR [--columns A,B] [--rows START:END]   print a Lance file's or dataset's rows as JSON lines", mw_cli_lance_cat},
   {"inspect", "inspect URI --shard UUID   print the latest shard manifest as JSON", mw_cli_inspect},
   {"tail", "tail URI --shard UUID [--from P] [--to P]   print WAL entries as JSON lines", mw_cli_tail},
   {"append", "append URI --shard UUID --input FILE.arrows [--first-position N] [--fence]   append one WAL entry", mw_cli_append},
