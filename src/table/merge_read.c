@@ -252,8 +252,13 @@ mw_status mw_deletion_arrow_decode(mw_rowset *out, const uint8_t *d, size_t len,
       return mw_err(err, MW_ERR_CORRUPT, "%s: Arrow IPC file without its trailing magic (%zu bytes)", name, len);
     uint32_t fl = mw_load_u32le(d + len - 10);
     if (fl > len - 18) return mw_err(err, MW_ERR_CORRUPT, "%s: footer of %" PRIu32 " bytes at byte %zu does not fit", name, fl, len - 10);
-    body = d + 8;
-    blen = len - 18 - fl;
+    /* the stream starts after the magic's padding: 2 bytes in the
+     * format spec, up to 64 with arrow-rs's alignment (zero words) */
+    size_t start = 8, end = len - 10 - fl;
+    while (start + 8 <= end && mw_load_u64le(d + start) == 0) start += 8;
+    if (start > end) return mw_err(err, MW_ERR_CORRUPT, "%s: no stream before the footer", name);
+    body = d + start;
+    blen = end - start;
   }
   struct ArrowSchema schema;
   struct ArrowArray *batches = NULL;
