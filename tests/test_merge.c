@@ -1,0 +1,608 @@
+/* test_merge.c - the merger (src/table/merge.c, merge_read.c).
+ *
+ * Pieces: portable roaring bitmaps (round trips over array and bitmap
+ * containers, a hand-made run container, every truncation and random byte
+ * flips fail cleanly, values beyond the fragment refused), Arrow IPC file
+ * deletion files (arrow-rs's 64-byte header padding, uint32 and int32
+ * columns, truncations), manifests with flipped bytes (never a crash).
+ *
+ * Merging, on a table built in a memory store (mw_table_create, spec
+ * bucket(id, 2), the table writer: generation 1 puts ids 0..99, generation
+ * 2 overwrites 50..149 with id 60 twice in the input, generation 3 deletes
+ * 0..9, 140 and a key never written): an independent reader of the table
+ * (fragments + deletion files for the base-only view; plus the unmerged
+ * generations, newest wins, for the LSM view) shows every key once with its
+ * newest value after merging; --up-to and the shard filter merge only what
+ * they name; a rerun is a no-op. Failure safety: with the fault-injecting
+ * store failing the merge's nth write (an error before, an error after the
+ * write landed, a crash), for every n, the table still reads right (LSM
+ * view = expected, no key twice) and a rerun without faults finishes the
+ * job (base-only view = expected). */
+#include "arrow/c_data.h"
+#include "common/uuid.h"
+#include "lance/lance_read.h"
+#include "manifest/manifest_store.h"
+#include "manifest/shard_manifest.h"
+#include "objstore/objstore.h"
+#include "objstore/objstore_fault.h"
+#include "table/merge.h"
+#include "table/table.h"
+#include "writer_test_util.h"
+
+/* ------------------------------------------------------------- roaring */
+
+static bool same_set(const mw_rowset *a, const uint32_t *v, size_t n) {
+  if (a->n != n) return false;
+  for (size_t i = 0; i < n; i++)
+    if (a->v[i] != v[i]) return false;
+  return true;
+}
+
+static void roundtrip(const uint32_t *v, size_t n) {
+  mw_rowset s = {0};
+  mw_error e = {0};
+  for (size_t i = 0; i < n; i++) mw_rowset_add(&s, v[i], &e);
+  mw_rowset_normalize(&s);
+  uint8_t *bytes = NULL;
+  size_t len = 0;
+  CHECK_OK(mw_roaring_encode(&bytes, &len, &s, &e), &e);
+  mw_rowset d = {0};
+  CHECK_OK(mw_roaring_decode(&d, bytes, len, UINT64_MAX, "t", &e), &e);
+  CHECK(same_set(&d, s.v, s.n));
+  mw_rowset_free(&d);
+  /* every truncation fails cleanly */
+  int bad = 0;
+  for (size_t l = 0; l < len; l++) {
+    uint8_t *cut = malloc(l ? l : 1);
+    memcpy(cut, bytes, l);
+    if (mw_roaring_decode(&d, cut, l, UINT64_MAX, "t", NULL) != MW_ERR_CORRUPT) bad++;
+    mw_rowset_free(&d);
+    free(cut);
+  }
+  CHECK_INT(bad, 0);
+  /* a limit below the largest value is refused */
+  if (s.n) CHECK_INT(mw_roaring_decode(&d, bytes, len, s.v[s.n - 1], "t", NULL), MW_ERR_CORRUPT);
+  /* random byte flips: OK or CORRUPT, never a crash (ASan) */
+  uint64_t seed = 12345;
+  for (int k = 0; k < 300 && len; k++) {
+    uint8_t *f = malloc(len);
+    memcpy(f, bytes, len);
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    f[(seed >> 33) % len] ^= (uint8_t)(1u << ((seed >> 20) % 8));
+    mw_status st = mw_roaring_decode(&d, f, len, 1u << 20, "t", NULL);
+    CHECK(st == MW_OK || st == MW_ERR_CORRUPT);
+    mw_rowset_free(&d);
+    free(f);
+  }
+  free(bytes);
+  mw_rowset_free(&s);
+}
+
+static void test_roaring(void) {
+  roundtrip(NULL, 0);
+  uint32_t one[] = {0};
+  roundtrip(one, 1);
+  uint32_t spread[] = {1, 2, 3, 65535, 65536, 200000, 4000000000u};
+  roundtrip(spread, 7);
+  static uint32_t dense[6000]; /* a bitmap container (> 4096 values) and an array one */
+  for (int i = 0; i < 5000; i++) dense[i] = 70000 + (uint32_t)i;
+  for (int i = 5000; i < 6000; i++) dense[i] = 300000 + 3 * (uint32_t)i;
+  roundtrip(dense, 6000);
+
+  /* a run container as CRoaring writes it: cookie 12347 | (size - 1) << 16,
+   * run bitmap, header (key, card - 1), no offsets below 4 containers */
+  uint8_t run[] = {0x3b, 0x30, 0x00, 0x00, 0x01, 0x00, 0x00, 0x09, 0x00,
+                   0x02, 0x00, 0x03, 0x00, 0x04, 0x00, 0x64, 0x00, 0x04, 0x00};
+  mw_rowset d = {0};
+  mw_error e = {0};
+  CHECK_OK(mw_roaring_decode(&d, run, sizeof run, 1000, "run", &e), &e);
+  uint32_t want[] = {3, 4, 5, 6, 7, 100, 101, 102, 103, 104};
+  CHECK(same_set(&d, want, 10));
+  mw_rowset_free(&d);
+  CHECK_INT(mw_roaring_decode(&d, run, sizeof run, 104, "run", &e), MW_ERR_CORRUPT);
+  CHECK(strstr(e.message, "not below 104") != NULL);
+  uint8_t bad_cookie[] = {1, 2, 3, 4, 0, 0, 0, 0};
+  CHECK_INT(mw_roaring_decode(&d, bad_cookie, sizeof bad_cookie, 10, "c", &e), MW_ERR_CORRUPT);
+  CHECK(strstr(e.message, "cookie") != NULL);
+}
+
+/* ------------------------------------------------- arrow deletion files */
+
+static void noop_release(struct ArrowArray *a) { a->release = NULL; }
+
+static uint8_t *arrow_file(size_t *out_len, const char *format, const void *vals, int64_t n) {
+  struct ArrowSchema s;
+  mw_error e = {0};
+  mw_schema_init(&s, "+s", "", NULL, 0, 1, &e);
+  mw_schema_init(s.children[0], format, "row_id", NULL, 0, 0, &e);
+  const void *cb[2] = {NULL, vals};
+  struct ArrowArray child = {n, 0, 0, 2, 0, cb, NULL, NULL, noop_release, NULL};
+  struct ArrowArray *kids[1] = {&child};
+  const void *tb[1] = {NULL};
+  struct ArrowArray top = {n, 0, 0, 1, 1, tb, kids, NULL, noop_release, NULL};
+  const struct ArrowArray *batches[1] = {&top};
+  void *stream = NULL;
+  size_t sl = 0;
+  CHECK_OK(mw_ipc_encode(&stream, &sl, &s, batches, 1, NULL, &e), &e);
+  mw_schema_release(&s);
+  /* "ARROW1", zero padding to 64 (arrow-rs), the stream, a footer, its size, "ARROW1" */
+  size_t len = 64 + sl + 16 + 4 + 6;
+  uint8_t *f = calloc(1, len);
+  memcpy(f, "ARROW1", 6);
+  memcpy(f + 64, stream, sl);
+  memset(f + 64 + sl, 0xAB, 16);
+  f[64 + sl + 16] = 16;
+  memcpy(f + len - 6, "ARROW1", 6);
+  mw_free(stream);
+  *out_len = len;
+  return f;
+}
+
+static void test_arrow_deletions(void) {
+  uint32_t u[] = {7, 1, 5};
+  size_t len;
+  uint8_t *f = arrow_file(&len, "I", u, 3);
+  mw_rowset d = {0};
+  mw_error e = {0};
+  CHECK_OK(mw_deletion_arrow_decode(&d, f, len, 10, "u32", &e), &e);
+  uint32_t want[] = {1, 5, 7};
+  CHECK(same_set(&d, want, 3));
+  mw_rowset_free(&d);
+  CHECK_INT(mw_deletion_arrow_decode(&d, f, len, 7, "u32", &e), MW_ERR_CORRUPT);
+  int bad = 0;
+  for (size_t l = 0; l < len; l++)
+    if (mw_deletion_arrow_decode(&d, f, l, 10, "cut", NULL) == MW_OK) bad++;
+  CHECK_INT(bad, 0);
+  free(f);
+  int32_t neg[] = {2, -1};
+  f = arrow_file(&len, "i", neg, 2);
+  CHECK_INT(mw_deletion_arrow_decode(&d, f, len, 10, "i32", &e), MW_ERR_CORRUPT);
+  free(f);
+  int32_t ok[] = {4, 2, 4};
+  f = arrow_file(&len, "i", ok, 3);
+  CHECK_OK(mw_deletion_arrow_decode(&d, f, len, 10, "i32", &e), &e);
+  uint32_t want2[] = {2, 4};
+  CHECK(same_set(&d, want2, 2));
+  mw_rowset_free(&d);
+  free(f);
+  const char *str = "utf8";
+  int32_t offs[] = {0, 4};
+  struct ArrowSchema s;
+  mw_schema_init(&s, "+s", "", NULL, 0, 1, &e);
+  mw_schema_init(s.children[0], "u", "row_id", NULL, 0, 0, &e);
+  const void *cb[3] = {NULL, offs, str};
+  struct ArrowArray child = {1, 0, 0, 3, 0, cb, NULL, NULL, noop_release, NULL};
+  struct ArrowArray *kids[1] = {&child};
+  const void *tb[1] = {NULL};
+  struct ArrowArray top = {1, 0, 0, 1, 1, tb, kids, NULL, noop_release, NULL};
+  const struct ArrowArray *batches[1] = {&top};
+  void *stream = NULL;
+  size_t sl = 0;
+  CHECK_OK(mw_ipc_encode(&stream, &sl, &s, batches, 1, NULL, &e), &e);
+  CHECK_INT(mw_deletion_arrow_decode(&d, stream, sl, 10, "strings", &e), MW_ERR_CORRUPT);
+  CHECK(strstr(e.message, "integer column") != NULL);
+  mw_free(stream);
+  mw_schema_release(&s);
+}
+
+/* ----------------------------------------------------------- the table */
+
+#define MAXID 1100
+
+typedef struct view {
+  bool has[MAXID];
+  char name[MAXID][16];
+  int dups, bad;
+} view;
+
+static char expect_name[MAXID][16];
+static bool expect_has[MAXID];
+
+/* Applies the rows of a Lance data file (id, name[, _tombstone]) minus
+ * `del`: base rows must be unique (dups counted), generation rows apply in
+ * order (tombstones delete). */
+static void apply_file(view *v, mw_objstore *s, const char *key, const mw_rowset *del, bool gen) {
+  mw_lance_reader *r = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_lance_reader_open_store(&r, s, key, &e), &e);
+  if (!r) {
+    v->bad++;
+    return;
+  }
+  const char *cols[] = {"id", "name", "_tombstone"};
+  struct ArrowSchema sch;
+  struct ArrowArray b;
+  if (mw_lance_reader_read(&sch, &b, r, cols, gen ? 3 : 2, 0, UINT64_MAX, &e) != MW_OK) {
+    fprintf(stderr, "read %s: %s\n", key, e.message);
+    v->bad++;
+    mw_lance_reader_free(r);
+    return;
+  }
+  const struct ArrowArray *ida = b.children[0], *na = b.children[1];
+  const int64_t *ids = ida->buffers[1];
+  const int32_t *offs = na->buffers[1];
+  const char *chars = na->buffers[2];
+  for (int64_t i = 0; i < b.length; i++) {
+    if (mw_rowset_has(del, (uint32_t)i)) continue;
+    int64_t id = ids[ida->offset + i];
+    if (id < 0 || id >= MAXID) {
+      v->bad++;
+      continue;
+    }
+    bool tomb = gen && mw_bit_get(b.children[2]->buffers[1], b.children[2]->offset + i);
+    if (tomb) {
+      v->has[id] = false;
+      continue;
+    }
+    if (!gen && v->has[id]) v->dups++;
+    v->has[id] = true;
+    int64_t p = na->offset + i;
+    int32_t n = offs[p + 1] - offs[p];
+    snprintf(v->name[id], sizeof v->name[id], "%.*s", n < 15 ? n : 15, chars + offs[p]);
+  }
+  b.release(&b);
+  sch.release(&sch);
+  mw_lance_reader_free(r);
+}
+
+static uint64_t wm_of(const mw_table *t, const uint8_t shard[16]) {
+  uint64_t w = 0;
+  for (size_t i = 0; t->mem_wal && i < t->mem_wal->n_compacted_sstables; i++) {
+    const Lance__Table__CompactedSsTableProto *c = t->mem_wal->compacted_sstables[i];
+    if (c->shard_id && c->shard_id->uuid.len == 16 && memcmp(c->shard_id->uuid.data, shard, 16) == 0) w = c->generation;
+  }
+  return w;
+}
+
+/* The table as a reader sees it: the base (fragments minus deletion files)
+ * and, with lsm, the generations above each shard's watermark. */
+static void read_view(view *v, mw_objstore *s, bool lsm) {
+  memset(v, 0, sizeof *v);
+  mw_table *t = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_table_open(&t, s, &e), &e);
+  if (!t) {
+    v->bad++;
+    return;
+  }
+  mw_merge_manifest *m = NULL;
+  CHECK_OK(mw_merge_manifest_read(&m, s, "", t->version, &e), &e);
+  for (size_t i = 0; m && i < m->n_frags; i++) {
+    mw_rowset del = {0};
+    CHECK_OK(mw_merge_read_deletions(&del, s, "", &m->frags[i], &e), &e);
+    char key[256];
+    snprintf(key, sizeof key, "data/%s", m->frags[i].files[0].path);
+    apply_file(v, s, key, &del, false);
+    mw_rowset_free(&del);
+  }
+  mw_merge_manifest_free(m);
+  for (size_t si = 0; lsm && si < t->n_shards; si++) {
+    mw_manifest_store *ms = NULL;
+    mw_shard_manifest *sm = NULL;
+    CHECK_OK(mw_manifest_store_open(&ms, s, t->shards[si], 0, &e), &e);
+    CHECK_OK(mw_manifest_store_read_latest(&sm, ms, &e), &e);
+    uint64_t wm = wm_of(t, t->shards[si]);
+    char sid[MW_UUID_STR_LEN + 1];
+    mw_uuid_format(sid, t->shards[si]);
+    for (uint64_t g = wm + 1; sm; g++) { /* ascending */
+      const mw_flushed_generation *fg = NULL;
+      for (size_t k = 0; k < sm->n_flushed_generations; k++)
+        if (sm->flushed_generations[k]->generation == g) fg = sm->flushed_generations[k];
+      if (!fg) break;
+      char prefix[256], key[512];
+      snprintf(prefix, sizeof prefix, "_mem_wal/%s/%s", sid, fg->path);
+      mw_merge_manifest *gm = NULL;
+      CHECK_OK(mw_merge_manifest_read(&gm, s, prefix, 1, &e), &e);
+      if (!gm) break;
+      mw_rowset del = {0};
+      CHECK_OK(mw_merge_read_deletions(&del, s, prefix, &gm->frags[0], &e), &e);
+      snprintf(key, sizeof key, "%s/data/%s", prefix, gm->frags[0].files[0].path);
+      apply_file(v, s, key, &del, true);
+      mw_rowset_free(&del);
+      mw_merge_manifest_free(gm);
+    }
+    mw_shard_manifest_free(sm);
+    mw_manifest_store_close(ms);
+  }
+  mw_table_close(t);
+}
+
+/* Mismatches between a view and the expected table. */
+static int diff_expected(const view *v) {
+  int d = v->dups + v->bad;
+  for (int i = 0; i < MAXID; i++) {
+    if (v->has[i] != expect_has[i]) d++;
+    else if (v->has[i] && strcmp(v->name[i], expect_name[i]) != 0) d++;
+  }
+  return d;
+}
+
+static void expect_put(int64_t id, const char *name) {
+  expect_has[id] = true;
+  snprintf(expect_name[id], sizeof expect_name[id], "%.15s", name);
+}
+
+static void build_table(mw_objstore *s) {
+  memset(expect_has, 0, sizeof expect_has);
+  struct ArrowSchema sc;
+  make_schema(&sc);
+  mw_error e = {0};
+  CHECK_OK(mw_table_create(s, &sc, NULL, 0, &e), &e);
+  CHECK_OK(mw_table_set_lsm_spec(s, "bucket:id:2", NULL, 0, NULL, 0, &e), &e);
+  mw_table_writer_config c;
+  mw_table_writer_config_init(&c);
+  c.shard.log_fn = quiet_log;
+  mw_table_writer *w = NULL;
+  CHECK_OK(mw_table_writer_open(&w, s, &c, &sc, &e), &e);
+  if (!w) return;
+  /* generation 1: ids 0..99 */
+  struct ArrowArray b = make_batch(0, 100);
+  CHECK_OK(mw_table_writer_put(w, &b, 1, &e), &e);
+  for (int i = 0; i < 100; i++) {
+    char n[16];
+    snprintf(n, sizeof n, "n%d", i);
+    expect_put(i, n);
+  }
+  CHECK_OK(mw_table_writer_flush_memtables(w, &e), &e);
+  /* generation 2: 50..149 overwritten, id 60 twice in the input */
+  static int64_t ids[101];
+  static char nbuf[101][16];
+  const char *names[101];
+  for (int i = 0; i < 100; i++) {
+    ids[i] = 50 + i;
+    snprintf(nbuf[i], sizeof nbuf[i], "b%d", 50 + i);
+  }
+  ids[100] = 60;
+  snprintf(nbuf[100], sizeof nbuf[100], "dup60");
+  for (int i = 0; i <= 100; i++) names[i] = nbuf[i];
+  b = make_rows(ids, names, 101);
+  CHECK_OK(mw_table_writer_put(w, &b, 1, &e), &e);
+  for (int i = 0; i <= 100; i++) expect_put(ids[i], nbuf[i]);
+  CHECK_OK(mw_table_writer_flush_memtables(w, &e), &e);
+  /* generation 3: tombstones */
+  int64_t del[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 140, 1000};
+  b = make_rows(del, NULL, 12);
+  CHECK_OK(mw_table_writer_delete(w, &b, &sc, &e), &e);
+  if (b.release) b.release(&b);
+  for (int i = 0; i < 12; i++) expect_has[del[i]] = false;
+  CHECK_OK(mw_table_writer_close(w, 1, &e), &e);
+  mw_schema_release(&sc);
+}
+
+typedef struct clone_ctx {
+  mw_objstore *src, *dst;
+  int fails;
+} clone_ctx;
+
+static int clone_one(void *arg, const char *key, uint64_t size) {
+  (void)size;
+  clone_ctx *c = arg;
+  uint8_t *d = NULL;
+  size_t n = 0;
+  if (mw_objstore_get(c->src, &d, &n, key, 0, MW_OBJSTORE_TO_END, NULL) != MW_OK ||
+      mw_objstore_put(c->dst, key, d, n, NULL) != MW_OK)
+    c->fails++;
+  mw_free(d);
+  return 0;
+}
+
+static mw_objstore *clone_store(mw_objstore *src) {
+  mw_objstore *dst = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_mem_open(&dst, "", &e), &e);
+  clone_ctx c = {src, dst, 0};
+  CHECK_OK(mw_objstore_list(src, "", clone_one, &c, &e), &e);
+  CHECK_INT(c.fails, 0);
+  return dst;
+}
+
+static uint64_t json_u64(const char *json, const char *field) {
+  char pat[64];
+  snprintf(pat, sizeof pat, "\"%s\":", field);
+  const char *p = json ? strstr(json, pat) : NULL;
+  return p ? strtoull(p + strlen(pat), NULL, 10) : UINT64_MAX;
+}
+
+static mw_objstore *g_template;
+
+static void test_merge_all(void) {
+  mw_objstore *s = clone_store(g_template);
+  view v;
+  read_view(&v, s, true);
+  CHECK_INT(diff_expected(&v), 0); /* the LSM view before merging */
+  read_view(&v, s, false);
+  CHECK(diff_expected(&v) > 0);    /* the base is empty */
+  char *json = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_table_merge(&json, s, NULL, &e), &e);
+  CHECK_INT(json_u64(json, "generations_merged"), 6); /* 3 per shard */
+  CHECK_INT(json_u64(json, "table_version_before"), 2);
+  CHECK_INT(json_u64(json, "table_version"), 8);
+  CHECK_INT(json_u64(json, "tombstones"), 12); /* 0..9, 140 and 1000 (never written: still a tombstone row) */
+  mw_free(json);
+  read_view(&v, s, false);
+  CHECK_INT(diff_expected(&v), 0);
+  read_view(&v, s, true);
+  CHECK_INT(diff_expected(&v), 0);
+  json = NULL;
+  CHECK_OK(mw_table_merge(&json, s, NULL, &e), &e);
+  CHECK_INT(json_u64(json, "generations_merged"), 0);
+  CHECK_INT(json_u64(json, "table_version"), 8);
+  mw_free(json);
+  mw_objstore_close(s);
+}
+
+static void test_up_to_and_shard(void) {
+  mw_objstore *s = clone_store(g_template);
+  mw_table_merge_options o;
+  mw_table_merge_options_init(&o);
+  o.up_to = 1;
+  char *json = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_table_merge(&json, s, &o, &e), &e);
+  CHECK_INT(json_u64(json, "generations_merged"), 2);
+  mw_free(json);
+  view v;
+  read_view(&v, s, true);
+  CHECK_INT(diff_expected(&v), 0);
+  mw_table *t = NULL;
+  CHECK_OK(mw_table_open(&t, s, &e), &e);
+  char first[MW_UUID_STR_LEN + 1] = "";
+  if (t && t->n_shards == 2) {
+    CHECK_INT(wm_of(t, t->shards[0]), 1);
+    CHECK_INT(wm_of(t, t->shards[1]), 1);
+    mw_uuid_format(first, t->shards[0]);
+  }
+  mw_table_close(t);
+  mw_table_merge_options_init(&o);
+  o.shard = first;
+  json = NULL;
+  CHECK_OK(mw_table_merge(&json, s, &o, &e), &e);
+  CHECK_INT(json_u64(json, "generations_merged"), 2);
+  mw_free(json);
+  CHECK_OK(mw_table_open(&t, s, &e), &e);
+  if (t && t->n_shards == 2) {
+    CHECK_INT(wm_of(t, t->shards[0]), 3);
+    CHECK_INT(wm_of(t, t->shards[1]), 1);
+  }
+  mw_table_close(t);
+  read_view(&v, s, true);
+  CHECK_INT(diff_expected(&v), 0);
+  o.shard = "00000000-0000-0000-0000-000000000000";
+  CHECK_INT(mw_table_merge(NULL, s, &o, &e), MW_ERR_NOT_FOUND);
+  o.shard = "not-a-uuid";
+  CHECK(mw_table_merge(NULL, s, &o, &e) != MW_OK);
+  o.shard = NULL;
+  o.struct_size = 4;
+  CHECK_INT(mw_table_merge(NULL, s, &o, &e), MW_ERR_INVALID);
+  mw_objstore_close(s);
+}
+
+static int progress_calls;
+static void count_progress(void *ctx, const mw_table_merge_progress *p) {
+  (void)ctx;
+  if (strcmp(p->stage, "committed") == 0 && p->table_version > 0) progress_calls++;
+}
+
+/* A failure at each write of a merge (three ways) and at each read, then
+ * a rerun. */
+static void test_faults(void) {
+  static const struct { unsigned ops; mw_fault_kind kind; mw_fault_mode mode; const char *name; } kinds[] = {
+    {MW_FAULT_WRITES, MW_FAULT_ERROR, MW_FAULT_PERSISTENT, "error"},
+    {MW_FAULT_WRITES, MW_FAULT_WROTE_ERROR, MW_FAULT_ONCE, "wrote-error"},
+    {MW_FAULT_WRITES, MW_FAULT_CRASH, MW_FAULT_ONCE, "crash"},
+    {MW_FAULT_READS, MW_FAULT_ERROR, MW_FAULT_ONCE, "read-error"},
+  };
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    int runs = 0, failed_runs = 0, wrong = 0, unfinished = 0;
+    for (uint64_t nth = 1; nth < 1000; nth++) {
+      mw_objstore *inner = clone_store(g_template);
+      mw_objstore *f = NULL;
+      mw_error e = {0};
+      CHECK_OK(mw_objstore_fault_new(&f, inner, &e), &e);
+      mw_fault_spec spec = {.ops = kinds[k].ops, .nth = nth, .kind = kinds[k].kind, .mode = kinds[k].mode};
+      CHECK_OK(mw_objstore_fault_arm(f, &spec, &e), &e);
+      mw_status st = mw_table_merge(NULL, f, NULL, &e);
+      mw_fault_counters fc;
+      mw_objstore_fault_counters(f, &fc);
+      mw_objstore_fault_reset(f);
+      mw_objstore_close(f);
+      runs++;
+      view v;
+      read_view(&v, inner, true);
+      if (diff_expected(&v)) {
+        wrong++;
+        fprintf(stderr, "%s at write %" PRIu64 ": LSM view wrong after the failed merge\n", kinds[k].name, nth);
+      }
+      if (st != MW_OK) failed_runs++;
+      mw_table_merge_options o;
+      mw_table_merge_options_init(&o);
+      o.progress = count_progress;
+      char *json = NULL;
+      mw_status st2 = mw_table_merge(&json, inner, &o, &e);
+      if (st2 != MW_OK) fprintf(stderr, "rerun after %s at %" PRIu64 ": %s\n", kinds[k].name, nth, e.message);
+      CHECK_OK(st2, &e);
+      mw_free(json);
+      read_view(&v, inner, false);
+      if (diff_expected(&v)) {
+        unfinished++;
+        fprintf(stderr, "%s at write %" PRIu64 ": base view wrong after the rerun\n", kinds[k].name, nth);
+      }
+      mw_objstore_close(inner);
+      if (fc.injected == 0) break; /* the merge made fewer writes: every step covered */
+    }
+    fprintf(stderr, "%s: %d runs, %d merges failed\n", kinds[k].name, runs, failed_runs);
+    CHECK(failed_runs >= 6); /* at least one failure per generation commit */
+    CHECK(runs > failed_runs || kinds[k].kind != MW_FAULT_ERROR);
+    CHECK_INT(wrong, 0);
+    CHECK_INT(unfinished, 0);
+  }
+  CHECK(progress_calls > 0);
+}
+
+static void test_refusals(void) {
+  mw_objstore *s = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_mem_open(&s, "", &e), &e);
+  CHECK_INT(mw_table_merge(NULL, s, NULL, &e), MW_ERR_NOT_FOUND); /* not a table */
+  struct ArrowSchema sc;
+  make_schema(&sc);
+  CHECK_OK(mw_table_create(s, &sc, NULL, 0, &e), &e);
+  CHECK_INT(mw_table_merge(NULL, s, NULL, &e), MW_ERR_INVALID); /* no MemWAL spec */
+  CHECK(strstr(e.message, "MemWAL") != NULL);
+  mw_schema_release(&sc);
+  mw_objstore_close(s);
+}
+
+/* Flipped bytes in a real manifest: parsed or refused, never a crash. */
+static void test_manifest_flips(void) {
+  mw_objstore *s = clone_store(g_template);
+  mw_error e = {0};
+  CHECK_OK(mw_table_merge(NULL, s, NULL, &e), &e);
+  char key[64];
+  mw_lance_manifest_key(key, sizeof key, 8);
+  uint8_t *d = NULL;
+  size_t n = 0;
+  CHECK_OK(mw_objstore_get(s, &d, &n, key, 0, MW_OBJSTORE_TO_END, &e), &e);
+  uint64_t seed = 7;
+  int parsed = 0;
+  for (int k = 0; k < 2000 && n; k++) {
+    uint8_t *c = malloc(n);
+    memcpy(c, d, n);
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    c[(seed >> 33) % n] ^= (uint8_t)(1u << ((seed >> 20) % 8));
+    mw_merge_manifest *m = NULL;
+    mw_status st = mw_merge_manifest_parse(&m, c, n, "flip", NULL);
+    CHECK(st == MW_OK || st == MW_ERR_CORRUPT || st == MW_ERR_NOMEM);
+    parsed += st == MW_OK;
+    mw_merge_manifest_free(m);
+  }
+  CHECK(parsed > 0);
+  mw_merge_manifest *m = NULL;
+  uint8_t *c = malloc(n);
+  memcpy(c, d, n);
+  CHECK_OK(mw_merge_manifest_parse(&m, c, n, "ok", &e), &e);
+  if (m) {
+    CHECK(m->n_frags >= 3);
+    CHECK(m->reader_flags & MW_LANCE_FLAG_DELETION_FILES);
+  }
+  mw_merge_manifest_free(m);
+  mw_free(d);
+  mw_objstore_close(s);
+}
+
+int main(void) {
+  (void)scan_ids; /* from writer_test_util.h, unused here */
+  MW_RUN(test_roaring);
+  MW_RUN(test_arrow_deletions);
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_mem_open(&g_template, "", &e), &e);
+  build_table(g_template);
+  MW_RUN(test_refusals);
+  MW_RUN(test_merge_all);
+  MW_RUN(test_up_to_and_shard);
+  MW_RUN(test_manifest_flips);
+  MW_RUN(test_faults);
+  mw_objstore_close(g_template);
+  return mw_test_finish();
+}
