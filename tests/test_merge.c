@@ -17,7 +17,13 @@
  * store failing the merge's nth write (an error before, an error after the
  * write landed, a crash), for every n, the table still reads right (LSM
  * view = expected, no key twice) and a rerun without faults finishes the
- * job (base-only view = expected). */
+ * job (base-only view = expected). Two mergers racing on one table commit
+ * each generation exactly once; a commit that loses the race (made
+ * deterministic by a store that lets another merger commit first) skips a
+ * generation the other merged and rebases otherwise, leaving no files of
+ * the lost attempt. */
+#include <pthread.h>
+
 #include "arrow/c_data.h"
 #include "common/uuid.h"
 #include "lance/lance_read.h"
@@ -540,6 +546,151 @@ static void test_faults(void) {
   CHECK(progress_calls > 0);
 }
 
+typedef struct racer {
+  mw_objstore *s;
+  mw_status st;
+  char *json;
+  mw_error e;
+} racer;
+
+static void *race_main(void *p) {
+  racer *r = p;
+  r->st = mw_table_merge(&r->json, r->s, NULL, &r->e);
+  return NULL;
+}
+
+/* Two mergers at once on one table: every generation is committed exactly
+ * once (the loser of each race skips it or rebases), nothing lost or
+ * doubled. */
+static void test_race(void) {
+  for (int round = 0; round < 5; round++) {
+    mw_objstore *s = clone_store(g_template);
+    racer r[2] = {{.s = s}, {.s = s}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, race_main, &r[i]);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    CHECK_OK(r[0].st, &r[0].e);
+    CHECK_OK(r[1].st, &r[1].e);
+    CHECK_INT(json_u64(r[0].json, "generations_merged") + json_u64(r[1].json, "generations_merged"), 6);
+    view v;
+    read_view(&v, s, false);
+    CHECK_INT(diff_expected(&v), 0);
+    mw_table *t = NULL;
+    mw_error e = {0};
+    CHECK_OK(mw_table_open(&t, s, &e), &e);
+    CHECK_INT(t ? t->version : 0, 8);
+    mw_table_close(t);
+    mw_free(r[0].json);
+    mw_free(r[1].json);
+    mw_objstore_close(s);
+  }
+}
+
+/* A store that, at the next commit (put-if-absent of a table manifest),
+ * first lets another merger commit (shard `shard`, up to generation 1):
+ * the commit then loses the race deterministically. */
+typedef struct meddler {
+  mw_objstore *inner;
+  bool armed;
+  char shard[MW_UUID_STR_LEN + 1];
+  mw_status st;
+} meddler;
+
+static mw_status md_put(void *self, const char *key, const void *data, size_t len, mw_error *err) {
+  return mw_objstore_put(((meddler *)self)->inner, key, data, len, err);
+}
+static mw_status md_pia(void *self, const char *key, const void *data, size_t len, mw_error *err) {
+  meddler *m = self;
+  if (m->armed && strncmp(key, "_versions/", 10) == 0) {
+    m->armed = false;
+    mw_table_merge_options o;
+    mw_table_merge_options_init(&o);
+    o.shard = m->shard;
+    o.up_to = 1;
+    m->st = mw_table_merge(NULL, m->inner, &o, NULL);
+  }
+  return mw_objstore_put_if_absent(m->inner, key, data, len, err);
+}
+static mw_status md_get(void *self, uint8_t **out, size_t *n, const char *key, uint64_t off, uint64_t len, mw_error *err) {
+  return mw_objstore_get(((meddler *)self)->inner, out, n, key, off, len, err);
+}
+static mw_status md_head(void *self, uint64_t *size, const char *key, mw_error *err) {
+  return mw_objstore_head(((meddler *)self)->inner, size, key, err);
+}
+static mw_status md_list(void *self, const char *prefix, mw_objstore_list_fn fn, void *arg, mw_error *err) {
+  return mw_objstore_list(((meddler *)self)->inner, prefix, fn, arg, err);
+}
+static mw_status md_del(void *self, const char *key, mw_error *err) {
+  return mw_objstore_del(((meddler *)self)->inner, key, err);
+}
+
+static int count_key(void *arg, const char *key, uint64_t size) {
+  (void)key;
+  (void)size;
+  (*(int *)arg)++;
+  return 0;
+}
+
+static void test_lost_race(void) {
+  for (int same = 0; same < 2; same++) {
+    mw_objstore *inner = clone_store(g_template);
+    mw_table *t = NULL;
+    mw_error e = {0};
+    CHECK_OK(mw_table_open(&t, inner, &e), &e);
+    if (!t || t->n_shards != 2) {
+      CHECK(0);
+      mw_table_close(t);
+      mw_objstore_close(inner);
+      return;
+    }
+    meddler m = {.inner = inner, .armed = true};
+    /* the merger starts with shards[0]; the meddler merges the same shard
+     * (our generation is then covered: skipped) or the other (rebase) */
+    mw_uuid_format(m.shard, t->shards[same ? 0 : 1]);
+    mw_table_close(t);
+    mw_objstore_vtable vt;
+    mw_objstore_vtable_init(&vt);
+    vt.put = md_put;
+    vt.put_if_absent = md_pia;
+    vt.get = md_get;
+    vt.head = md_head;
+    vt.list = md_list;
+    vt.del = md_del;
+    mw_objstore *s = NULL;
+    CHECK_OK(mw_objstore_new(&s, &vt, &m, &e), &e);
+    char *json = NULL;
+    CHECK_OK(mw_table_merge(&json, s, NULL, &e), &e);
+    CHECK(!m.armed);
+    CHECK_OK(m.st, NULL);
+    if (same) {
+      CHECK_INT(json_u64(json, "generations_skipped"), 1);
+      CHECK_INT(json_u64(json, "generations_merged"), 5);
+      CHECK(json && strstr(json, "already merged by another merger") != NULL);
+    } else {
+      CHECK_INT(json_u64(json, "generations_skipped"), 0);
+      CHECK_INT(json_u64(json, "generations_merged"), 5); /* + 1 by the meddler */
+      CHECK(json && strstr(json, "\"attempts\":2") != NULL); /* rebased */
+    }
+    mw_free(json);
+    view v;
+    read_view(&v, inner, false);
+    CHECK_INT(diff_expected(&v), 0);
+    /* the lost attempt's files were removed: data/ holds one file per fragment */
+    mw_merge_manifest *mm = NULL;
+    CHECK_OK(mw_table_open(&t, inner, &e), &e);
+    if (t) CHECK_OK(mw_merge_manifest_read(&mm, inner, "", t->version, &e), &e);
+    int files = 0, txns = 0;
+    CHECK_OK(mw_objstore_list(inner, "data/", count_key, &files, &e), &e);
+    CHECK_OK(mw_objstore_list(inner, "_transactions/", count_key, &txns, &e), &e);
+    CHECK_INT(files, mm ? (int)mm->n_frags : -1);
+    CHECK_INT(txns, t ? (int)t->version : -1); /* one per version (version 1 included) */
+    mw_merge_manifest_free(mm);
+    mw_table_close(t);
+    mw_objstore_close(s);
+    mw_objstore_close(inner);
+  }
+}
+
 static void test_refusals(void) {
   mw_objstore *s = NULL;
   mw_error e = {0};
@@ -602,6 +753,8 @@ int main(void) {
   MW_RUN(test_merge_all);
   MW_RUN(test_up_to_and_shard);
   MW_RUN(test_manifest_flips);
+  MW_RUN(test_race);
+  MW_RUN(test_lost_race);
   MW_RUN(test_faults);
   mw_objstore_close(g_template);
   return mw_test_finish();
