@@ -717,7 +717,7 @@ static void test_manifest_flips(void) {
   CHECK_OK(mw_objstore_get(s, &d, &n, key, 0, MW_OBJSTORE_TO_END, &e), &e);
   uint64_t seed = 7;
   int parsed = 0;
-  for (int k = 0; k < 2000 && n; k++) {
+  for (int k = 0; k < 20000 && n; k++) {
     uint8_t *c = malloc(n);
     memcpy(c, d, n);
     seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;

@@ -371,6 +371,7 @@ static mw_status parse_datafile(mw_merge_datafile *df, const uint8_t *d, size_t 
     switch (f.field) {
       case 1:
         free(df->path);
+        df->path = NULL;
         ok = f.wire_type == 2 && f.len > 0 && (df->path = dup_n(f.data, f.len)) != NULL;
         break;
       case 2: ok = add_i32s(&df->fields, &df->n_fields, &f); break;
