@@ -29,7 +29,7 @@ static void progress(void *ctx, const mw_table_merge_progress *p) {
 
 int mw_cli_merge(int argc, char **argv) {
   const char *uri = NULL, *shard = NULL, *up_to = NULL;
-  mw_cli_opt opts[] = {{"shard", &shard, NULL}, {"up-to", &up_to, NULL}};
+  mw_cli_opt opts[] = {{"--shard", &shard, NULL}, {"--up-to", &up_to, NULL}};
   mw_table_merge_options o;
   mw_table_merge_options_init(&o);
   if (mw_cli_parse_args(&uri, opts, 2, "merge", argc, argv) || !uri || !uri[0] ||
