@@ -151,7 +151,7 @@ static char names[64][16];
 
 /* a batch of the flat types (+ nested ones when nested), with nulls */
 static batch gen_batch(pool *pl, int64_t n, bool nested, int pct) {
-  int ncols = (int)N_FLAT + (nested ? 4 : 0);
+  int ncols = (int)N_FLAT + (nested ? 5 : 0);
   batch b;
   b.schema = new_sch(pl, "+s", "", false, ncols);
   b.array = new_arr(pl, n, 1, ncols);
@@ -193,8 +193,8 @@ static batch gen_batch(pool *pl, int64_t n, bool nested, int pct) {
     sa->children[2] = in;
     b.schema->children[c] = st;
     b.array->children[c] = sa;
-    /* lists: list<int64>, large_list<utf8>, list<bool>, list<fsl float 4> */
-    const char *lf[] = {"+l", "+L", "+l", "+l"}, *items[] = {"l", "u", "b", "+w:4"}, *ln[] = {"li", "lu", "lb", "lv"};
+    /* lists: list<int64>, large_list<utf8>, list<bool>, large_list<double> */
+    const char *lf[] = {"+l", "+L", "+l", "+L"}, *items[] = {"l", "u", "b", "g"}, *ln[] = {"li", "lu", "lb", "lg"};
     for (int k = 0; k < 4; k++) {
       struct ArrowSchema *ls = new_sch(pl, lf[k], ln[k], true, 1);
       ls->children[0] = new_sch(pl, items[k], "item", true, items[k][0] == '+' ? 1 : 0);
@@ -461,7 +461,11 @@ static void test_corrupt(void) {
   uint8_t *d = write_file(&b, MW_LANCE_V2_1, 64, 0, &n);
   mw_error e = {0}, *ep = &e;
   mw_lance_reader *r = NULL;
-  if (!d) return;
+  CHECK(d != NULL);
+  if (!d) {
+    pool_free(&pl);
+    return;
+  }
   CHECK_INT(mw_lance_reader_open_mem(&r, d, 39, "t.lance", ep), MW_ERR_CORRUPT);
   CHECK(strstr(e.message, "at byte") != NULL);
   CHECK_INT(mw_lance_reader_open_mem(&r, d, n - 1, "t.lance", ep), MW_ERR_CORRUPT);
@@ -505,6 +509,46 @@ static void test_corrupt(void) {
   pool_free(&pl);
 }
 
+/* an encoding the reader does not know: "unsupported encoding X in column
+ * Y", for the page's column only (the others still read) */
+static void test_unsupported(void) {
+  pool pl = {0};
+  batch b = gen_batch(&pl, 50, false, 10);
+  size_t n;
+  uint8_t *d = write_file(&b, MW_LANCE_V2_1, 0, 0, &n);
+  CHECK(d != NULL);
+  if (!d) {
+    pool_free(&pl);
+    return;
+  }
+  /* the first page's type url (column c0's): PageLayout -> PageLayouX */
+  const char *url = "/lance.encodings21.PageLayout";
+  uint8_t *hit = NULL;
+  for (size_t i = 0; i + strlen(url) <= n && !hit; i++)
+    if (!memcmp(d + i, url, strlen(url))) hit = d + i;
+  CHECK(hit != NULL);
+  if (hit) hit[strlen(url) - 1] = 'X';
+  mw_error e = {0}, *ep = &e;
+  mw_lance_reader *r = NULL;
+  CHECK_OK(mw_lance_reader_open_mem(&r, d, n, "u.lance", ep), ep);
+  if (r) {
+    struct ArrowSchema s;
+    struct ArrowArray arr;
+    CHECK_INT(mw_lance_reader_read(&s, &arr, r, NULL, 0, 0, 50, ep), MW_ERR_UNSUPPORTED);
+    CHECK(strstr(e.message, "unsupported encoding '/lance.encodings21.PageLayouX' in column c0") != NULL);
+    const char *other[1] = {"c1"};
+    CHECK_OK(mw_lance_reader_read(&s, &arr, r, other, 1, 0, 50, ep), ep);
+    if (arr.release) {
+      CHECK_INT(arr.length, 50);
+      mw_array_release(&arr);
+      mw_schema_release(&s);
+    }
+  }
+  mw_lance_reader_free(r);
+  free(d);
+  pool_free(&pl);
+}
+
 int main(void) {
   MW_RUN(test_v20_small);
   MW_RUN(test_v20_pages);
@@ -514,5 +558,6 @@ int main(void) {
   MW_RUN(test_projection);
   MW_RUN(test_store);
   MW_RUN(test_corrupt);
+  MW_RUN(test_unsupported);
   return mw_test_finish();
 }

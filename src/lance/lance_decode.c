@@ -20,17 +20,29 @@
  *     the last chunk's count = num_items - the others; buffer 1 = the
  *     chunks, each: u16 num_levels, [u16 rep bytes], [u16 def bytes],
  *     num_buffers sizes (u16, u32 with large chunks), 0xFE pad to 8, then rep,
- *     def and each value buffer, each padded to 8; buffer 2 = dictionary
- *     (when the layout has one).
- *   all_null_layout (constant): every item null (or an inline value).
- *   Compressive encodings for values and levels: flat, variable (offsets
- *   flat 32/64 in front of the bytes, relative to the buffer start),
- *   fixed_size_list (without item validity), constant, inline bitpacking
- *   (FastLanes: per chunk of up to 1024 values a T-sized bit width then
- *   1024 * W / T words of T; value index of (row, lane) =
- *   FL_ORDER[row / 8] * 16 + (row % 8) * 128 + lane, FL_ORDER = 0 4 2 6 1 5 3
- *   7), dictionary (indices decoded, then looked up in the dictionary page
- *   buffer). Everything else: "unsupported encoding X in column Y".
+ *     def and each value buffer, each padded to 8; buffer 2 = the dictionary
+ *     when the layout has one (the chunks then hold indices into it).
+ *   full_zip_layout: per item a control word (rep << bits_def | def) zipped
+ *     with its value: fixed bytes (a fixed_size_list with item validity puts
+ *     the validity bits first), or a length + bytes for valid variable items.
+ *   constant layout (all_null_layout): one value for every item, inline
+ *     (field 6) or in page buffer 0 (framed: u32 buffer count, u32 sizes,
+ *     then the value, or 2 offsets + bytes for variable width); neither:
+ *     every item null.
+ *   Compressive encodings (values, levels, dictionaries): flat; variable
+ *   (mini-block: offsets relative to the buffer in front of the bytes; block:
+ *   [bits per offset][bytes start][offsets from 0][bytes]); constant;
+ *   inline bitpacking (per chunk of up to 1024 values a T-sized bit width
+ *   then 1024 * W / T words) and out-of-line bitpacking (chunks of 1024 at a
+ *   fixed width, a raw or padded tail), both FastLanes: value index of (row,
+ *   lane) = FL_ORDER[row / 8] * 16 + (row % 8) * 128 + lane, FL_ORDER = 0 4
+ *   2 6 1 5 3 7; RLE (values + u8/u16/u32 run lengths: two mini-block
+ *   buffers, or one block [u64 values size][values][lengths]); general
+ *   (LZ4 block with a u32 size prefix, zstd with a u64 prefix or a bare
+ *   frame) around any of these; FSST (symbol table in the protobuf: u64
+ *   info, 8-byte symbols, lengths; code 255 escapes a literal byte);
+ *   fixed_size_list (with or without item validity).
+ *   Anything else: "unsupported encoding X in column Y".
  * Every size and offset is checked before use; messages give the file
  * offset of the offending page buffer (plus the offset inside it). */
 #include "lance/lance_decode.h"
@@ -47,6 +59,7 @@
 #include "lance/pb.h"
 
 #define MAX_ENC_DEPTH 16
+#define MAX_PAGE_ITEMS ((uint64_t)1 << 28) /* items a list page may claim */
 
 typedef struct span {
   const uint8_t *p;
@@ -806,14 +819,12 @@ static mw_status decode_dictionary(dctx *d, const uint8_t *m, size_t mn, const m
   uint64_t items = pb_u64(m, mn, 5);
   mw_lv_init(dict, shape->kind, shape->width, shape->dim);
   vbufs vb = {.b = {{bufs->ptr[2], (size_t)bufs->len[2], bufs->pos[2]}}, .n = 1, .block = true};
-  /* general (LZ4 block) items are not decoded here yet */
   MW_TRY(ce_decode(d, de, de_n, &vb, items, dict, NULL, 0));
   return MW_OK;
 }
 
 static mw_status miniblock_decode(dctx *d, mw_lance_page *out, const uint8_t *m, size_t mn,
                                   const mw_lance_page_bufs *bufs, uint64_t rows) {
-  (void)rows;
   uint64_t mpos = d->c->meta_pos;
   const uint8_t *rep_e = NULL, *def_e = NULL, *val_e = NULL;
   size_t rep_n = 0, def_n = 0, val_n = 0;
@@ -824,6 +835,12 @@ static mw_status miniblock_decode(dctx *d, mw_lance_page *out, const uint8_t *m,
   uint64_t nbuf = pb_u64(m, mn, 7), num_items = pb_u64(m, mn, 9);
   bool large = pb_u64(m, mn, 10) != 0;
   if (nbuf < 1 || nbuf > 8) return corrupt(d, mpos, "mini-block layout with %llu buffers", (unsigned long long)nbuf);
+  /* without lists every row is one item; lists: a sanity cap (every item
+   * costs memory to decode, a hostile page must not claim billions) */
+  if (!has_rep && num_items != rows)
+    return corrupt(d, mpos, "mini-block page of %llu rows holds %llu items", (unsigned long long)rows, (unsigned long long)num_items);
+  if (num_items > MAX_PAGE_ITEMS)
+    return corrupt(d, mpos, "mini-block page claims %llu items", (unsigned long long)num_items);
   if (bufs->n < 2) return corrupt(d, mpos, "mini-block page with %d buffers", bufs->n);
   mw_lv dict;
   memset(&dict, 0, sizeof dict);
@@ -899,7 +916,7 @@ static mw_status miniblock_decode(dctx *d, mw_lance_page *out, const uint8_t *m,
       if (q > c.n) q = c.n;
     }
     if (s != MW_OK) break;
-    if ((has_rep || has_def) && nl == 0 && k > 0) {
+    if ((has_rep || has_def) && nl < k) {
       s = corrupt(d, c.pos, "chunk %llu has %llu items and no levels", (unsigned long long)ci, (unsigned long long)k);
       break;
     }
@@ -943,19 +960,49 @@ static mw_status miniblock_decode(dctx *d, mw_lance_page *out, const uint8_t *m,
 
 /* all_null_layout / constant layout: every item null unless the layout
  * carries an inline value (field 6) */
-static mw_status constant_layout(dctx *d, mw_lance_page *out, const uint8_t *m, size_t mn, uint64_t rows) {
+static mw_status constant_layout(dctx *d, mw_lance_page *out, const uint8_t *m, size_t mn,
+                                const mw_lance_page_bufs *bufs, uint64_t rows) {
   MW_TRY(get_layers(d, out, m, mn, 5, d->c->meta_pos));
   for (int i = 0; i < out->n_layers; i++)
     if (out->layers[i] == 2 || out->layers[i] >= 4) return unsupported(d, "constant layout of list columns");
   mw_pb_field f;
+  if (pb_get(m, mn, 7, &f) || pb_get(m, mn, 8, &f)) return unsupported(d, "constant layout with rep/def levels");
+  /* the value: inline, else the page's buffer 0, else none (all null) */
+  const uint8_t *val = NULL;
+  size_t val_n = 0;
   if (pb_get(m, mn, 6, &f) && f.wire_type == 2) {
-    uint8_t e[2] = {0, 0};
-    (void)e;
-    mw_buf enc;
+    val = f.data;
+    val_n = f.len;
+  } else if (bufs->n >= 1) {
+    /* a value in a buffer is framed as [u32 buffer count][u32 size each]
+     * [buffers]: one buffer (the value) for fixed width; offsets (2, of 4
+     * or 8 bytes) and the bytes for variable width */
+    const uint8_t *p = bufs->ptr[0];
+    size_t n = (size_t)bufs->len[0];
+    uint64_t pos = bufs->pos[0];
+    uint32_t nb = n >= 4 ? mw_load_u32le(p) : 0;
+    if (nb < 1 || nb > 2 || n < 4 + 4 * (size_t)nb) return corrupt(d, pos, "constant value buffer without its framing");
+    uint64_t s0 = mw_load_u32le(p + 4), s1 = nb == 2 ? mw_load_u32le(p + 8) : 0;
+    size_t h = 4 + 4 * (size_t)nb;
+    if (s0 + s1 != n - h) return corrupt(d, pos, "constant value buffer of %zu bytes frames %llu + %llu", n, (unsigned long long)s0, (unsigned long long)s1);
+    if (nb == 1) {
+      val = p + h;
+      val_n = (size_t)s0;
+    } else {
+      if (s0 != 8 && s0 != 16) return corrupt(d, pos, "constant value offsets of %llu bytes", (unsigned long long)s0);
+      unsigned w = (unsigned)(s0 / 2);
+      uint64_t a = w == 4 ? mw_load_u32le(p + h) : mw_load_u64le(p + h);
+      uint64_t b = w == 4 ? mw_load_u32le(p + h + w) : mw_load_u64le(p + h + w);
+      if (a > b || b > s1) return corrupt(d, pos + h, "constant value offsets %llu..%llu past %llu bytes", (unsigned long long)a, (unsigned long long)b, (unsigned long long)s1);
+      val = p + h + s0 + a;
+      val_n = (size_t)(b - a);
+    }
+  }
+  if (val) {
+    mw_buf enc, ce;
     mw_buf_init(&enc);
-    mw_pb_bytes(&enc, 1, f.data, f.len);
-    mw_buf ce;
     mw_buf_init(&ce);
+    mw_pb_bytes(&enc, 1, val, val_n);
     mw_pb_msg(&ce, 3, &enc);
     vbufs vb = {.n = 0};
     mw_status s = mw_buf_ok(&ce) ? ce_decode(d, ce.data, ce.len, &vb, rows, &out->v, NULL, 0) : nomem(d);
@@ -964,13 +1011,12 @@ static mw_status constant_layout(dctx *d, mw_lance_page *out, const uint8_t *m, 
     return s;
   }
   /* all null: the innermost nullable layer is null for every row */
-  if (pb_get(m, mn, 7, &f) || pb_get(m, mn, 8, &f)) return unsupported(d, "constant layout with rep/def buffers");
+  int j = 0;
+  while (j < out->n_layers && out->layers[j] != 3) j++;
+  if (j == out->n_layers) return corrupt(d, d->c->meta_pos, "all-null page without a nullable layer");
   lv_pad(&out->v, rows);
-  if (out->layers[0] != 3) {
-    /* a null struct layer: every row at the first nullable layer's def 1 */
-    int j = 0;
-    while (j < out->n_layers && out->layers[j] != 3) j++;
-    if (j == out->n_layers) return corrupt(d, d->c->meta_pos, "all-null page without a nullable layer");
+  if (j > 0) {
+    /* a null struct layer: every row at def 1 */
     out->def = calloc(rows ? (size_t)rows : 1, 2);
     if (!out->def) return nomem(d);
     for (uint64_t i = 0; i < rows; i++) out->def[i] = 1;
@@ -991,12 +1037,21 @@ static mw_status constant_layout(dctx *d, mw_lance_page *out, const uint8_t *m, 
 static mw_status full_zip_decode(dctx *d, mw_lance_page *out, const uint8_t *m, size_t mn,
                                  const mw_lance_page_bufs *bufs, uint64_t rows) {
   uint64_t mpos = d->c->meta_pos;
-  (void)rows;
   MW_TRY(get_layers(d, out, m, mn, 8, mpos));
   uint64_t brep = pb_u64(m, mn, 1), bdef = pb_u64(m, mn, 2), bpv = pb_u64(m, mn, 3), bpo = pb_u64(m, mn, 4);
   uint64_t items = pb_u64(m, mn, 5);
   if (brep > 16 || bdef > 16) return corrupt(d, mpos, "full-zip control word of %llu + %llu bits", (unsigned long long)brep, (unsigned long long)bdef);
-  if (brep) return unsupported(d, "full_zip_layout with repetition levels");
+  if (brep && pb_u64(m, mn, 3)) return unsupported(d, "fixed-width full_zip_layout with repetition levels");
+  if (!brep && items != rows)
+    return corrupt(d, mpos, "full-zip page of %llu rows holds %llu items", (unsigned long long)rows, (unsigned long long)items);
+  if (items > MAX_PAGE_ITEMS) return corrupt(d, mpos, "full-zip page claims %llu items", (unsigned long long)items);
+  /* visible levels: def values of the non-list layers (lists' null / empty
+   * levels have no item) */
+  unsigned max_vis = 0;
+  for (int j = 0; j < out->n_layers; j++) max_vis += out->layers[j] == 3 ? 1 : 0;
+  for (int j = 0; j < out->n_layers; j++)
+    if (out->layers[j] == 3 && j > 0 && (out->layers[j - 1] == 2 || out->layers[j - 1] >= 4))
+      return unsupported(d, "full_zip_layout with a nullable layer above a list");
   unsigned cw = brep + bdef == 0 ? 0 : brep + bdef <= 8 ? 1 : brep + bdef <= 16 ? 2 : 4;
   const uint8_t *ve, *vm;
   size_t ven, vmn;
@@ -1054,9 +1109,10 @@ static mw_status full_zip_decode(dctx *d, mw_lance_page *out, const uint8_t *m, 
     if (bpo != 8 && bpo != 16 && bpo != 32 && bpo != 64) return corrupt(d, mpos, "full-zip lengths of %llu bits", (unsigned long long)bpo);
     if (v->kind != MW_LV_VAR) return corrupt(d, mpos, "variable full-zip values in a fixed-width column");
   }
-  if (bdef) {
-    out->def = malloc(items ? (size_t)items * 2 : 2);
-    if (!out->def) return nomem(d);
+  if (bdef || brep) {
+    out->def = calloc(items ? (size_t)items : 1, 2);
+    out->rep = brep ? calloc(items ? (size_t)items : 1, 2) : NULL;
+    if (!out->def || (brep && !out->rep)) return nomem(d);
     out->n_levels = items;
   }
   size_t at = 0;
@@ -1066,7 +1122,9 @@ static mw_status full_zip_decode(dctx *d, mw_lance_page *out, const uint8_t *m, 
     for (unsigned k = 0; k < cw; k++) word |= (uint32_t)b.p[at + k] << (8 * k);
     at += cw;
     uint16_t def = (uint16_t)(word & ((1u << bdef) - 1));
-    if (bdef) out->def[i] = def;
+    if (out->def) out->def[i] = def;
+    if (out->rep) out->rep[i] = (uint16_t)(word >> bdef);
+    if (def > max_vis) continue; /* a null or empty list: no item */
     if (fixed) {
       if (vbytes > b.n - at) return corrupt(d, b.pos + at, "full-zip value %llu truncated", (unsigned long long)i);
       if (ivbytes) lv_item_valid(v, v->n * fsl_dim, b.p + at, 0, fsl_dim);
@@ -1095,6 +1153,10 @@ static mw_status full_zip_decode(dctx *d, mw_lance_page *out, const uint8_t *m, 
     if (!lv_ok(v)) return nomem(d);
   }
   if (v->has_ivalid && v->ivalid.len < (v->n * fsl_dim + 7) / 8) bits_fill(&v->ivalid, v->n * fsl_dim, 0, true);
+  if (at != b.n) return corrupt(d, b.pos + at, "full-zip data has %zu bytes after the last item", b.n - at);
+  uint64_t vis = pb_u64(m, mn, 6);
+  if (brep && vis != v->n)
+    return corrupt(d, mpos, "full-zip page holds %llu visible items, its layout says %llu", (unsigned long long)v->n, (unsigned long long)vis);
   return MW_OK;
 }
 
@@ -1283,7 +1345,7 @@ mw_status mw_lance_decode_page(mw_lance_page *out, const char *type_url, size_t 
   MW_TRY(pb_oneof(&d, enc, enc_len, &which, &m, &mn, ctx->meta_pos, "PageLayout"));
   switch (which) {
     case 1: return miniblock_decode(&d, out, m, mn, bufs, rows);
-    case 2: return constant_layout(&d, out, m, mn, rows);
+    case 2: return constant_layout(&d, out, m, mn, bufs, rows);
     case 3: return full_zip_decode(&d, out, m, mn, bufs, rows);
     case 4: return unsupported(&d, "blob_layout");
     default: return unsupported(&d, "unknown PageLayout");

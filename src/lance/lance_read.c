@@ -310,6 +310,9 @@ static mw_status type_fields(mw_lance_reader *r, int fi, int depth, int *next_co
   const char *lt = f->logical;
   if (!strcmp(lt, "struct")) {
     snprintf(f->format, sizeof f->format, "+s");
+    if (f->nkids == 0)
+      return mw_err(err, MW_ERR_UNSUPPORTED, "Lance file %s: column %s: a struct without fields is not supported", r->name,
+                    f->name);
   } else if (!strcmp(lt, "list") || !strcmp(lt, "large_list") || !strcmp(lt, "list.struct") ||
              !strcmp(lt, "large_list.struct")) {
     snprintf(f->format, sizeof f->format, "%s", lt[0] == 'l' && lt[1] == 'a' ? "+L" : "+l");

@@ -1,18 +1,21 @@
-// Usage: node lance_read_tables.mjs DB_DIR OUT_DIR ROWS NAME
+// Usage: node lance_read_tables.mjs DB_DIR OUT_DIR ROWS NAME [DIM]
 // LanceDB (default storage: file format 2.2) creates table NAME with ROWS
-// rows of deterministic data in one `add`-style create: ints of low and high
+// rows of deterministic data in one create: ints of low and high
 // cardinality, floats, bools, dates, timestamps, short (dictionary-friendly)
-// and long (full-zip sized) strings, binary, 128-d float vectors, and
-// nullable variants with nulls (every 7th row from row 3; one all-null
-// column). Then LanceDB reads the table back and the rows are written as an
-// Arrow IPC stream OUT_DIR/NAME.arrows (what `memwal lance-cat` of the
-// dataset must print, row for row).
+// and long (full-zip sized) strings, binary, DIM-d (default 128) float
+// vectors, nullable variants with nulls (every 7th row from row 3), an
+// all-null column, and constant int64 and long-string columns (constant
+// pages, the long one with its value in a page buffer). Then LanceDB reads
+// the table back and the rows are written as an Arrow IPC stream
+// OUT_DIR/NAME.arrows (what `memwal lance-cat` of the dataset must print,
+// row for row).
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as lancedb from "@lancedb/lancedb";
 import * as A from "apache-arrow";
 
-const [dbDir, outDir, rowsArg, name] = process.argv.slice(2);
+const [dbDir, outDir, rowsArg, name, dimArg = "128"] = process.argv.slice(2);
+const DIM = Number(dimArg);
 const N = Number(rowsArg);
 let seed = 12345;
 const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed; };
@@ -35,9 +38,10 @@ const schema = new A.Schema([
   f("text", new A.Utf8()),
   f("long_text", new A.Utf8()),
   f("blob", new A.Binary()),
-  f("vec", new A.FixedSizeList(128, new A.Field("item", new A.Float32(), true))),
+  f("vec", new A.FixedSizeList(DIM, new A.Field("item", new A.Float32(), true))),
   f("nothing", new A.Int32()),
   f("same", new A.Int64()),
+  f("same_text", new A.Utf8(), false),
 ]);
 const cols = {};
 for (const fl of schema.fields) cols[fl.name] = [];
@@ -57,11 +61,12 @@ for (let i = 0; i < N; i++) {
   cols.text.push(nul ? null : `row ${i} ${words[rnd() % 7]} ${rnd().toString(36)}`);
   cols.long_text.push(nul ? null : `${i}:` + words[i % 7].repeat(40 + (i % 30)));
   cols.blob.push(nul ? null : Uint8Array.from({ length: i % 20 }, (_, k) => (i * 31 + k) & 255));
-  const v = new Array(128);
-  for (let k = 0; k < 128; k++) v[k] = Math.fround(((i * 131 + k * 7) % 1000) / 100 - 5);
+  const v = new Array(DIM);
+  for (let k = 0; k < DIM; k++) v[k] = Math.fround(((i * 131 + k * 7) % 1000) / 100 - 5);
   cols.vec.push(nul ? null : v);
   cols.nothing.push(null);
   cols.same.push(42n);
+  cols.same_text.push("constant ".repeat(40));
 }
 const vectors = schema.fields.map((fl) => A.vectorFromArray(cols[fl.name], fl.type));
 const data = new A.Table(schema, Object.fromEntries(schema.fields.map((fl, k) => [fl.name, vectors[k]])));
