@@ -21,12 +21,15 @@
  * each generation exactly once; a commit that loses the race (made
  * deterministic by a store that lets another merger commit first) skips a
  * generation the other merged and rebases otherwise, leaving no files of
- * the lost attempt. */
+ * the lost attempt. Tables with stable row ids, overlays or unknown feature
+ * flags are refused before anything is written. */
 #include <pthread.h>
 
 #include "arrow/c_data.h"
 #include "common/uuid.h"
 #include "lance/lance_read.h"
+#include "lance/table_manifest.h"
+#include "lance/table_manifest_write.h"
 #include "manifest/manifest_store.h"
 #include "manifest/shard_manifest.h"
 #include "objstore/objstore.h"
@@ -691,6 +694,78 @@ static void test_lost_race(void) {
   }
 }
 
+/* Commits a copy of the latest version with reader and writer feature
+ * flags set to `flags`. Returns the new version. */
+static uint64_t commit_flags(mw_objstore *s, uint64_t flags) {
+  mw_error e = {0};
+  uint64_t v = 0;
+  CHECK_OK(mw_lance_table_latest_version(&v, s, &e), &e);
+  mw_lance_table_manifest *m = NULL;
+  CHECK_OK(mw_lance_table_manifest_read(&m, s, v, &e), &e);
+  if (!m) return 0;
+  Lance__Table__TableManifest pb = *m->pb;
+  ProtobufCMessageUnknownField uf[64];
+  size_t n = 0;
+  for (size_t i = 0; i < pb.base.n_unknown_fields && n < 62; i++)
+    if (pb.base.unknown_fields[i].tag != 9 && pb.base.unknown_fields[i].tag != 10) uf[n++] = pb.base.unknown_fields[i];
+  uint8_t var[10];
+  size_t vl = 0;
+  for (uint64_t x = flags; ; x >>= 7) {
+    var[vl++] = (uint8_t)((x & 0x7f) | (x >= 0x80 ? 0x80 : 0));
+    if (x < 0x80) break;
+  }
+  uf[n++] = (ProtobufCMessageUnknownField){9, PROTOBUF_C_WIRE_TYPE_VARINT, vl, var};
+  uf[n++] = (ProtobufCMessageUnknownField){10, PROTOBUF_C_WIRE_TYPE_VARINT, vl, var};
+  pb.base.n_unknown_fields = n;
+  pb.base.unknown_fields = uf;
+  pb.has_version = true;
+  pb.version = v + 1;
+  Lance__Table__TransactionProto txn = LANCE__TABLE__TRANSACTION_PROTO__INIT;
+  txn.has_read_version = true;
+  txn.read_version = v;
+  txn.uuid = (char *)"00000000-0000-4000-8000-000000000000";
+  uint8_t *file = NULL;
+  size_t len = 0;
+  CHECK_OK(mw_lance_table_manifest_encode(&file, &len, &pb, m->index, &txn, &e), &e);
+  char key[64];
+  mw_lance_manifest_key(key, sizeof key, v + 1);
+  CHECK_OK(mw_objstore_put_if_absent(s, key, file, len, &e), &e);
+  free(file);
+  mw_lance_table_manifest_free(m);
+  return v + 1;
+}
+
+static void test_refused_flags(void) {
+  static const struct { uint64_t flags; const char *msg; } cases[] = {
+    {MW_LANCE_FLAG_STABLE_ROW_IDS, "stable row ids"},
+    {1u << 9, "feature flags 0x200"},
+    {64, "feature flags 0x40"}, /* data overlay files */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    mw_objstore *s = clone_store(g_template);
+    uint64_t v = commit_flags(s, cases[i].flags);
+    mw_error e = {0};
+    CHECK_INT(mw_table_merge(NULL, s, NULL, &e), MW_ERR_UNSUPPORTED);
+    CHECK(strstr(e.message, cases[i].msg) != NULL);
+    uint64_t after = 0;
+    CHECK_OK(mw_lance_table_latest_version(&after, s, &e), &e);
+    CHECK_INT(after, v); /* nothing committed */
+    int files = 0;
+    CHECK_OK(mw_objstore_list(s, "data/", count_key, &files, &e), &e);
+    CHECK_INT(files, 0);
+    mw_objstore_close(s);
+  }
+  /* known flags (deletion files, v2, table config, mixed versions) merge */
+  mw_objstore *s = clone_store(g_template);
+  commit_flags(s, 1 | 4 | 8 | 256);
+  mw_error e = {0};
+  CHECK_OK(mw_table_merge(NULL, s, NULL, &e), &e);
+  view v;
+  read_view(&v, s, false);
+  CHECK_INT(diff_expected(&v), 0);
+  mw_objstore_close(s);
+}
+
 static void test_refusals(void) {
   mw_objstore *s = NULL;
   mw_error e = {0};
@@ -755,6 +830,7 @@ int main(void) {
   MW_RUN(test_manifest_flips);
   MW_RUN(test_race);
   MW_RUN(test_lost_race);
+  MW_RUN(test_refused_flags);
   MW_RUN(test_faults);
   mw_objstore_close(g_template);
   return mw_test_finish();

@@ -11,8 +11,8 @@
 # once with its newest value; merging again is a no-op; LanceDB then keeps
 # writing on the merged table (a base delete -> .arrow deletion file, a
 # base append, LSM upserts, optimize()) and we write and merge again on
-# top, each step checked against the expected table. Missing node or
-# peers is a failure.
+# top (two merger processes racing), each step checked against the
+# expected table. Missing node or peers is a failure.
 set -u
 . "$(dirname "$0")/common.sh"
 need_node
@@ -125,9 +125,21 @@ ls "$T"/_deletions/*.arrow >/dev/null 2>&1 && ok "LanceDB wrote an .arrow deleti
 check_reads "after LanceDB's delete and append"
 put g4 "$((B + 251)):c251" "5000:c5000" "8:c8" "$((B + 2)):c2"
 lance_upsert l2 "9:l9" "$((B + 3)):l3"
-merge "third merge"
-contains "third merge extends the .arrow deletions" '"base_rows_deleted":' "$out"
-check_reads "after the third merge"
+# two merger processes race on the table: both succeed, each generation is
+# merged once (by one of them), nothing is lost or doubled
+"$BIN" merge "$T" >"$TMP/m1.json" 2>"$TMP/m1.err" & p1=$!
+"$BIN" merge "$T" >"$TMP/m2.json" 2>"$TMP/m2.err" & p2=$!
+wait $p1; r1=$?; wait $p2; r2=$?
+check "racing mergers: first exit" 0 $r1
+check "racing mergers: second exit" 0 $r2
+[ $r1 = 0 ] && [ $r2 = 0 ] || cat "$TMP/m1.err" "$TMP/m2.err" >&2
+n1=$(grep -o '"generations_merged":[0-9]*' "$TMP/m1.json" | cut -d: -f2)
+n2=$(grep -o '"generations_merged":[0-9]*' "$TMP/m2.json" | cut -d: -f2)
+[ $((${n1:-0} + ${n2:-0})) -ge 3 ] && ok "racing mergers merged $n1 + $n2 generations" || fail "racing mergers merged ${n1:-0} + ${n2:-0}"
+contains "the racing merge extended the .arrow deletions" '"base_rows_deleted":' "$(cat "$TMP/m1.json" "$TMP/m2.json")"
+merge "merge after the race"
+contains "nothing left after the race" '"generations_merged":0' "$out"
+check_reads "after the racing merges"
 contains "LanceDB optimize" '"optimized":true' "$(ops optimize)"
 check_reads "after LanceDB's optimize"
 put g5 "10:d10" "$((B + 252)):d252" "5001:d5001"
