@@ -766,6 +766,56 @@ static void test_refused_flags(void) {
   mw_objstore_close(s);
 }
 
+/* A generation that overwrites every row of a fragment: the fragment is
+ * removed (Update.removed_fragment_ids), not kept fully deleted. */
+static void test_whole_fragment_removed(void) {
+  mw_objstore *s = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_mem_open(&s, "", &e), &e);
+  struct ArrowSchema sc;
+  make_schema(&sc);
+  CHECK_OK(mw_table_create(s, &sc, NULL, 0, &e), &e);
+  CHECK_OK(mw_table_set_lsm_spec(s, "unsharded", NULL, 0, NULL, 0, &e), &e);
+  mw_table_writer_config c;
+  mw_table_writer_config_init(&c);
+  c.shard.log_fn = quiet_log;
+  mw_table_writer *w = NULL;
+  CHECK_OK(mw_table_writer_open(&w, s, &c, &sc, &e), &e);
+  int64_t ids[] = {0, 1, 2, 3};
+  const char *first[] = {"a", "b", "c", "d"}, *second[] = {"w", "x", "y", "z"};
+  struct ArrowArray b = make_rows(ids, first, 4);
+  CHECK_OK(mw_table_writer_put(w, &b, 1, &e), &e);
+  CHECK_OK(mw_table_writer_flush_memtables(w, &e), &e);
+  CHECK_OK(mw_table_merge(NULL, s, NULL, &e), &e); /* fragment 0 = a..d */
+  b = make_rows(ids, second, 4);
+  CHECK_OK(mw_table_writer_put(w, &b, 1, &e), &e);
+  CHECK_OK(mw_table_writer_close(w, 1, &e), &e);
+  char *json = NULL;
+  CHECK_OK(mw_table_merge(&json, s, NULL, &e), &e);
+  CHECK_INT(json_u64(json, "fragments_removed"), 1);
+  CHECK_INT(json_u64(json, "base_rows_deleted"), 4);
+  mw_free(json);
+  mw_table *t = NULL;
+  mw_merge_manifest *m = NULL;
+  CHECK_OK(mw_table_open(&t, s, &e), &e);
+  if (t) CHECK_OK(mw_merge_manifest_read(&m, s, "", t->version, &e), &e);
+  CHECK_INT(m ? m->n_frags : 0, 1);
+  if (m && m->n_frags == 1) {
+    CHECK_INT(m->frags[0].id, 1);
+    CHECK(!m->frags[0].del.present);
+    CHECK_INT(m->max_fragment_id, 1);
+  }
+  mw_merge_manifest_free(m);
+  mw_table_close(t);
+  memset(expect_has, 0, sizeof expect_has);
+  for (int i = 0; i < 4; i++) expect_put(i, second[i]);
+  view v;
+  read_view(&v, s, false);
+  CHECK_INT(diff_expected(&v), 0);
+  mw_schema_release(&sc);
+  mw_objstore_close(s);
+}
+
 static void test_refusals(void) {
   mw_objstore *s = NULL;
   mw_error e = {0};
@@ -832,6 +882,7 @@ int main(void) {
   MW_RUN(test_lost_race);
   MW_RUN(test_refused_flags);
   MW_RUN(test_faults);
+  MW_RUN(test_whole_fragment_removed); /* last: changes the expected table */
   mw_objstore_close(g_template);
   return mw_test_finish();
 }

@@ -145,6 +145,12 @@ check_reads "after LanceDB's optimize"
 put g5 "10:d10" "$((B + 252)):d252" "5001:d5001"
 merge "merge after optimize"
 check_reads "after the merge on the optimized table"
+# a generation overwriting every key of the last one: its fragments lose
+# every row and are removed from the table
+put g6 "10:e10" "$((B + 252)):e252" "5001:e5001"
+merge "merge removing whole fragments"
+contains "whole fragments removed" '"fragments_removed":1' "$out"
+check_reads "after removing whole fragments"
 lance_upsert l3 "11:l11" "$((B + 4)):l4"
 same "LanceDB writes on: LSM read = expected" "$(expected)" "$(lance_rows)"
 [ "$fails" = 0 ] || fail=1
