@@ -47,11 +47,12 @@ same() { # NAME EXPECTED ACTUAL: check, printing a short diff on failure
     fail "$1"; diff <(echo "$2") <(echo "$3") | head -20 >&2
   fi
 }
-check_reads() { # LABEL
+check_reads() { # LABEL: LanceDB's LSM and base-only reads (one process)
   local want lsm base
   want=$(expected)
-  lsm=$(lance_rows)
-  base=$(lance_rows --no-lsm)
+  node "$TMP/js/merge_ops.mjs" "$DB" t views >"$TMP/views.json" 2>"$TMP/views.err" || cat "$TMP/views.err" >&2
+  lsm=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).lsm.join("\n"))' "$TMP/views.json" | sort)
+  base=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).base.join("\n"))' "$TMP/views.json" | sort)
   same "$1: LSM read = expected ($(echo "$want" | wc -l) keys)" "$want" "$lsm"
   same "$1: base-only read = expected" "$want" "$base"
   check "$1: no key twice in the base" "$(echo "$base" | cut -d: -f1 | sort | uniq -d | wc -l)" 0

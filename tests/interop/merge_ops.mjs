@@ -7,6 +7,8 @@
 //                 deletion file, `.arrow` for a few rows)
 //   add FILE      table.add() of an Arrow IPC stream (a base append)
 //   version       the table's version
+//   views         {lsm, base}: every row as "id:text", sorted, through the
+//                 LSM read and the base-only read (useLsm(false))
 import { readFileSync } from "node:fs";
 import * as lancedb from "@lancedb/lancedb";
 import * as A from "apache-arrow";
@@ -25,6 +27,10 @@ try {
     const tbl = A.tableFromIPC(readFileSync(arg));
     await t.add(tbl);
     print({ added: tbl.numRows, version: await t.version() });
+  } else if (cmd === "views") {
+    const view = async (lsm) => (await t.query().select(["id", "text"]).limit(100_000_000).useLsm(lsm).toArray())
+      .map((r) => `${r.id}:${r.text}`).sort();
+    print({ lsm: await view(true), base: await view(false) });
   } else if (cmd === "version") {
     print({ version: await t.version() });
   } else {
