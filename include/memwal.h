@@ -1154,8 +1154,9 @@ MW_API void mw_table_merge_options_init(mw_table_merge_options *opts);
  *  read during the call only. *out_json (optional; free with mw_free):
  *  a summary {table_version_before, table_version, generations_merged,
  *  generations_skipped, rows_added, tombstones, base_rows_deleted,
- *  merged: [{shard, generation, version, generation_rows, rows_added,
- *  tombstones, base_rows_deleted, fragments_removed, attempts}],
+ *  bytes_copied, seconds, merged: [{shard, generation, version,
+ *  generation_rows, rows_added, tombstones, base_rows_deleted,
+ *  fragments_removed, bytes_copied, attempts}],
  *  skipped: [{shard, generation, skipped}]}.
  *  Preconditions: a MemWAL spec and a primary key (MW_ERR_INVALID
  *  otherwise). Tables with stable row ids, unknown feature flags, overlay

@@ -428,6 +428,21 @@ static void test_merge_all(void) {
   CHECK_INT(json_u64(json, "table_version_before"), 2);
   CHECK_INT(json_u64(json, "table_version"), 8);
   CHECK_INT(json_u64(json, "tombstones"), 12); /* 0..9, 140 and 1000 (never written: still a tombstone row) */
+  {
+    /* bytes_copied = the sizes of the generation files that became fragments */
+    uint64_t want = 0;
+    mw_table *t = NULL;
+    mw_merge_manifest *m = NULL;
+    mw_error e2 = {0};
+    CHECK_OK(mw_table_open(&t, s, &e2), &e2);
+    if (t) CHECK_OK(mw_merge_manifest_read(&m, s, "", t->version, &e2), &e2);
+    for (size_t i = 0; m && i < m->n_frags; i++) want += m->frags[i].files[0].size;
+    CHECK(want > 0);
+    CHECK_INT(json_u64(json, "bytes_copied"), want);
+    CHECK(json_u64(json, "seconds") != UINT64_MAX);
+    mw_merge_manifest_free(m);
+    mw_table_close(t);
+  }
   mw_free(json);
   read_view(&v, s, false);
   CHECK_INT(diff_expected(&v), 0);

@@ -251,6 +251,7 @@ static void free_unknown(ProtobufCMessageUnknownField *list, size_t n, size_t fr
 typedef struct gen_result {
   uint64_t version;          /* committed table version (0 = skipped) */
   uint64_t rows_added, base_rows_deleted, tombstones, gen_rows, fragments_removed;
+  uint64_t bytes_copied;     /* the generation's data file */
   uint32_t attempts;
   bool skipped;              /* already covered by another merger */
 } gen_result;
@@ -357,9 +358,8 @@ static mw_status merge_attempt(gen_result *res, const merge_ctx *c, const mw_tab
   mw_rowset gdel = {0}, dv = {0}, nd = {0};
   keymap map = {0};
   bool map_ok = false;
-  mw_buf updated, removed_ids, newfrag, df, txn_update, details_buf;
-  mw_buf_init(&updated); mw_buf_init(&removed_ids); mw_buf_init(&newfrag); mw_buf_init(&df);
-  mw_buf_init(&txn_update); mw_buf_init(&details_buf);
+  mw_buf updated, newfrag, df, txn_update;
+  mw_buf_init(&updated); mw_buf_init(&newfrag); mw_buf_init(&df); mw_buf_init(&txn_update);
   uint64_t *removed = NULL;
   size_t n_removed = 0;
   ProtobufCMessageUnknownField *unk = NULL, *tunk = NULL;
@@ -405,7 +405,6 @@ static mw_status merge_attempt(gen_result *res, const merge_ctx *c, const mw_tab
     }
     map.slot[s] = i + 1;
   }
-  size_t n_gen_deleted_own = gdel.n;
   for (uint64_t s = 0; st == MW_OK && map_ok && s <= map.mask; s++) {
     if (!map.slot[s]) continue;
     uint64_t row = map.slot[s] - 1;
@@ -418,7 +417,6 @@ static mw_status merge_attempt(gen_result *res, const merge_ctx *c, const mw_tab
   }
   if (st == MW_OK) st = mw_rowset_add_all(&nd, &gdel, err);
   mw_rowset_normalize(&nd);
-  (void)n_gen_deleted_own;
   res->rows_added = live_rows;
   res->gen_rows = gk.n;
 
@@ -504,6 +502,7 @@ static mw_status merge_attempt(gen_result *res, const merge_ctx *c, const mw_tab
     if (st == MW_OK) {
       snprintf(key, sizeof key, "data/%s", newname);
       st = put_new(store, w, key, data, len, err);
+      if (st == MW_OK) res->bytes_copied = len;
     }
     mw_free(data);
     mw_merge_datafile g = gf->files[0];
@@ -530,7 +529,7 @@ static mw_status merge_attempt(gen_result *res, const merge_ctx *c, const mw_tab
 
   /* the MemWAL details: compacted_sstables[shard] = g */
   char tuuid[MW_UUID_STR_LEN + 1], txn_file[96];
-  uint8_t tuuid_raw[16], iuuid_raw[16];
+  uint8_t tuuid_raw[16] = {0}, iuuid_raw[16] = {0};
   if (st == MW_OK) st = mw_uuid_v4(tuuid_raw, err);
   if (st == MW_OK) st = mw_uuid_v4(iuuid_raw, err);
   mw_uuid_format(tuuid, tuuid_raw);
@@ -768,8 +767,7 @@ static mw_status merge_attempt(gen_result *res, const merge_ctx *c, const mw_tab
   if (unk) free_unknown(unk, n_unk, n_unk_kept);
   if (tunk) free_unknown(tunk, n_tunk, 0);
   free(removed);
-  mw_buf_free(&updated); mw_buf_free(&removed_ids); mw_buf_free(&newfrag); mw_buf_free(&df);
-  mw_buf_free(&txn_update); mw_buf_free(&details_buf);
+  mw_buf_free(&updated); mw_buf_free(&newfrag); mw_buf_free(&df); mw_buf_free(&txn_update);
   if (map_ok) keymap_free(&map);
   mw_rowset_free(&gdel);
   mw_rowset_free(&nd);
@@ -821,9 +819,9 @@ static void json_result(mw_buf *b, const char *shard, uint64_t gen, const gen_re
     n = snprintf(line, sizeof line,
                  "{\"shard\":\"%s\",\"generation\":%" PRIu64 ",\"version\":%" PRIu64 ",\"generation_rows\":%" PRIu64
                  ",\"rows_added\":%" PRIu64 ",\"tombstones\":%" PRIu64 ",\"base_rows_deleted\":%" PRIu64
-                 ",\"fragments_removed\":%" PRIu64 ",\"attempts\":%" PRIu32 "}",
+                 ",\"fragments_removed\":%" PRIu64 ",\"bytes_copied\":%" PRIu64 ",\"attempts\":%" PRIu32 "}",
                  shard, gen, r->version, r->gen_rows, r->rows_added, r->tombstones, r->base_rows_deleted,
-                 r->fragments_removed, r->attempts);
+                 r->fragments_removed, r->bytes_copied, r->attempts);
   if (n > 0) mw_buf_append(b, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
@@ -864,7 +862,9 @@ mw_status mw_table_merge(char **out_json, mw_objstore *store, const mw_table_mer
   mw_buf merged, skipped;
   mw_buf_init(&merged);
   mw_buf_init(&skipped);
-  uint64_t n_merged = 0, n_skipped = 0, rows_added = 0, base_deleted = 0, tombs = 0, last_version = v0;
+  uint64_t n_merged = 0, n_skipped = 0, rows_added = 0, base_deleted = 0, tombs = 0, last_version = v0, bytes = 0;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   for (size_t si = 0; st == MW_OK && si < n_shards; si++) {
     if (o.shard && memcmp(shards[si], only, 16) != 0) continue;
     merge_ctx c = {.store = store};
@@ -923,6 +923,7 @@ mw_status mw_table_merge(char **out_json, mw_objstore *store, const mw_table_mer
         rows_added += r.rows_added;
         base_deleted += r.base_rows_deleted;
         tombs += r.tombstones;
+        bytes += r.bytes_copied;
         last_version = r.version;
       }
       if (o.progress) {
@@ -938,6 +939,8 @@ mw_status mw_table_merge(char **out_json, mw_objstore *store, const mw_table_mer
     mw_manifest_store_close(ms);
   }
   free(shards);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
   if (st == MW_OK && out_json) {
     mw_buf j;
     mw_buf_init(&j);
@@ -945,8 +948,8 @@ mw_status mw_table_merge(char **out_json, mw_objstore *store, const mw_table_mer
     int n = snprintf(head, sizeof head,
                      "{\"table_version_before\":%" PRIu64 ",\"table_version\":%" PRIu64 ",\"generations_merged\":%" PRIu64
                      ",\"generations_skipped\":%" PRIu64 ",\"rows_added\":%" PRIu64 ",\"tombstones\":%" PRIu64
-                     ",\"base_rows_deleted\":%" PRIu64 ",\"merged\":[",
-                     v0, last_version, n_merged, n_skipped, rows_added, tombs, base_deleted);
+                     ",\"base_rows_deleted\":%" PRIu64 ",\"bytes_copied\":%" PRIu64 ",\"seconds\":%.6f,\"merged\":[",
+                     v0, last_version, n_merged, n_skipped, rows_added, tombs, base_deleted, bytes, secs);
     mw_buf_append(&j, head, (size_t)n);
     mw_buf_append(&j, merged.data, merged.len);
     mw_buf_append(&j, "],\"skipped\":[", 13);
