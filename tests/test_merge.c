@@ -831,6 +831,98 @@ static void test_whole_fragment_removed(void) {
   mw_objstore_close(s);
 }
 
+/* A utf8 primary key (`name`, not null; `id` is a plain column): a key
+ * string names the same row in the base file and in a generation. */
+static void test_string_key(void) {
+  mw_objstore *s = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_mem_open(&s, "", &e), &e);
+  struct ArrowSchema sc;
+  mw_schema_init(&sc, "+s", "", NULL, 0, 2, &e);
+  mw_schema_init(sc.children[0], "l", "id", NULL, 0, 0, &e);
+  mw_schema_init(sc.children[1], "u", "name", NULL, 0, 0, &e);
+  const char *pk[] = {"name"};
+  CHECK_OK(mw_table_create(s, &sc, pk, 1, &e), &e);
+  CHECK_OK(mw_table_set_lsm_spec(s, "bucket:name:2", NULL, 0, NULL, 0, &e), &e);
+  mw_table_writer_config c;
+  mw_table_writer_config_init(&c);
+  c.shard.log_fn = quiet_log;
+  mw_table_writer *w = NULL;
+  CHECK_OK(mw_table_writer_open(&w, s, &c, &sc, &e), &e);
+  if (!w) {
+    mw_schema_release(&sc);
+    mw_objstore_close(s);
+    return;
+  }
+  static char kb[20][8];
+  const char *keys[20];
+  int64_t ids[20];
+  for (int i = 0; i < 20; i++) {
+    snprintf(kb[i], sizeof kb[i], "k%d", i);
+    keys[i] = kb[i];
+  }
+  for (int i = 0; i < 10; i++) ids[i] = i; /* k0..k9 -> 0..9 */
+  struct ArrowArray b = make_rows(ids, keys, 10);
+  CHECK_OK(mw_table_writer_put(w, &b, 1, &e), &e);
+  CHECK_OK(mw_table_writer_flush_memtables(w, &e), &e);
+  for (int i = 0; i < 10; i++) ids[i] = 100 + 5 + i; /* k5..k14 -> 105..114 */
+  b = make_rows(ids, keys + 5, 10);
+  CHECK_OK(mw_table_writer_put(w, &b, 1, &e), &e);
+  CHECK_OK(mw_table_writer_flush_memtables(w, &e), &e);
+  int64_t zero[2] = {0, 0};
+  b = make_rows(zero, keys + 6, 2); /* delete k6, k7 */
+  CHECK_OK(mw_table_writer_delete(w, &b, &sc, &e), &e);
+  if (b.release) b.release(&b);
+  CHECK_OK(mw_table_writer_close(w, 1, &e), &e);
+  CHECK_OK(mw_table_merge(NULL, s, NULL, &e), &e);
+  /* the base: name -> id, each name once */
+  int64_t got[20];
+  int seen[20] = {0}, bad = 0;
+  mw_table *t = NULL;
+  mw_merge_manifest *m = NULL;
+  CHECK_OK(mw_table_open(&t, s, &e), &e);
+  if (t) CHECK_OK(mw_merge_manifest_read(&m, s, "", t->version, &e), &e);
+  for (size_t f = 0; m && f < m->n_frags; f++) {
+    mw_rowset del = {0};
+    CHECK_OK(mw_merge_read_deletions(&del, s, "", &m->frags[f], &e), &e);
+    char key[256];
+    snprintf(key, sizeof key, "data/%s", m->frags[f].files[0].path);
+    mw_lance_reader *r = NULL;
+    CHECK_OK(mw_lance_reader_open_store(&r, s, key, &e), &e);
+    struct ArrowSchema rs;
+    struct ArrowArray rb;
+    if (r && mw_lance_reader_read(&rs, &rb, r, NULL, 0, 0, UINT64_MAX, &e) == MW_OK) {
+      const int64_t *iv = rb.children[0]->buffers[1];
+      const int32_t *off = rb.children[1]->buffers[1];
+      const char *ch = rb.children[1]->buffers[2];
+      for (int64_t i = 0; i < rb.length; i++) {
+        if (mw_rowset_has(&del, (uint32_t)i)) continue;
+        int k = atoi(ch + off[i] + 1); /* "k<N>" */
+        if (k < 0 || k >= 20 || seen[k]++) bad++;
+        else got[k] = iv[i];
+      }
+      rb.release(&rb);
+      rs.release(&rs);
+    } else {
+      bad++;
+    }
+    mw_lance_reader_free(r);
+    mw_rowset_free(&del);
+  }
+  mw_merge_manifest_free(m);
+  mw_table_close(t);
+  CHECK_INT(bad, 0);
+  int wrong = 0;
+  for (int k = 0; k < 20; k++) {
+    bool want = k < 15 && k != 6 && k != 7;
+    int64_t want_id = k < 5 ? k : 100 + k;
+    if (seen[k] != (want ? 1 : 0) || (want && got[k] != want_id)) wrong++;
+  }
+  CHECK_INT(wrong, 0);
+  mw_schema_release(&sc);
+  mw_objstore_close(s);
+}
+
 static void test_refusals(void) {
   mw_objstore *s = NULL;
   mw_error e = {0};
@@ -896,6 +988,7 @@ int main(void) {
   MW_RUN(test_race);
   MW_RUN(test_lost_race);
   MW_RUN(test_refused_flags);
+  MW_RUN(test_string_key);
   MW_RUN(test_faults);
   MW_RUN(test_whole_fragment_removed); /* last: changes the expected table */
   mw_objstore_close(g_template);
