@@ -1108,6 +1108,68 @@ MW_API const char *mw_table_writer_spec(const mw_table_writer *writer);
  *  *out_json: free with mw_free(). */
 MW_API mw_status mw_table_writer_stats_json(char **out_json, mw_table_writer *writer, mw_error *err);
 
+/* ---------------------------------------------------------------- merging
+ *
+ * Folding flushed generations into the base table (LSM.md section 11):
+ * per shard, generations above the table's watermark
+ * (compacted_sstables[shard]) are merged oldest first with merge-insert
+ * semantics by primary key (newer rows replace older rows of the key; a
+ * tombstone deletes the key's base rows and inserts nothing), one Lance
+ * commit per generation which also advances the watermark. The
+ * generation's data file becomes a base fragment unchanged ("zero copy");
+ * superseded base rows get deletion files. Every failure leaves the table
+ * as it was at the last commit (plus unreferenced files); running the merge
+ * again finishes the job.
+ */
+
+/** A progress report: stage "merging" (before a generation), "committed"
+ *  (table_version and the counts set) or "skipped" (another merger already
+ *  merged it). Pointers are valid during the callback only. */
+typedef struct mw_table_merge_progress {
+  const char *shard;          /* shard UUID */
+  uint64_t generation;
+  const char *stage;
+  uint64_t table_version;     /* the version the merge committed */
+  uint64_t rows_added;        /* generation rows that became base rows */
+  uint64_t base_rows_deleted; /* base rows superseded or deleted */
+  uint64_t tombstones;        /* keys the generation deleted */
+} mw_table_merge_progress;
+
+typedef void (*mw_table_merge_progress_fn)(void *ctx, const mw_table_merge_progress *p);
+
+typedef struct mw_table_merge_options {
+  uint32_t struct_size;               /* set by _init */
+  const char *shard;                  /* merge only this shard (UUID text); NULL = every shard */
+  uint64_t up_to;                     /* merge generations <= up_to; 0 = every flushed one */
+  mw_table_merge_progress_fn progress; /* optional, called on the calling thread */
+  void *progress_ctx;
+  uint32_t max_attempts;              /* commits tried per generation when others commit first [8] */
+} mw_table_merge_options;
+
+/** Fills every field with its default. */
+MW_API void mw_table_merge_options_init(mw_table_merge_options *opts);
+
+/** Merges the flushed generations of the Lance table rooted at `store`
+ *  (borrowed for the call) into its base table. opts: NULL = defaults;
+ *  read during the call only. *out_json (optional; free with mw_free):
+ *  a summary {table_version_before, table_version, generations_merged,
+ *  generations_skipped, rows_added, tombstones, base_rows_deleted,
+ *  bytes_copied, seconds, merged: [{shard, generation, version,
+ *  generation_rows, rows_added, tombstones, base_rows_deleted,
+ *  fragments_removed, bytes_copied, attempts}],
+ *  skipped: [{shard, generation, skipped}]}.
+ *  Preconditions: a MemWAL spec and a primary key (MW_ERR_INVALID
+ *  otherwise). Tables with stable row ids, unknown feature flags, overlay
+ *  files or data in other base paths are refused with MW_ERR_UNSUPPORTED
+ *  before anything is written. A generation another merger merged first is
+ *  skipped; when other writers keep committing first, MW_ERR_CONFLICT after
+ *  max_attempts. On any error the generations merged before it stay
+ *  merged; the message names the shard and generation. Thread-safe with
+ *  respect to other mergers and writers (they may run concurrently, even
+ *  in other processes). */
+MW_API mw_status mw_table_merge(char **out_json, mw_objstore *store, const mw_table_merge_options *opts,
+                                mw_error *err);
+
 #ifdef __cplusplus
 }
 #endif

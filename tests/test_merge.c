@@ -1,0 +1,996 @@
+/* test_merge.c - the merger (src/table/merge.c, merge_read.c).
+ *
+ * Pieces: portable roaring bitmaps (round trips over array and bitmap
+ * containers, a hand-made run container, every truncation and random byte
+ * flips fail cleanly, values beyond the fragment refused), Arrow IPC file
+ * deletion files (arrow-rs's 64-byte header padding, uint32 and int32
+ * columns, truncations), manifests with flipped bytes (never a crash).
+ *
+ * Merging, on a table built in a memory store (mw_table_create, spec
+ * bucket(id, 2), the table writer: generation 1 puts ids 0..99, generation
+ * 2 overwrites 50..149 with id 60 twice in the input, generation 3 deletes
+ * 0..9, 140 and a key never written): an independent reader of the table
+ * (fragments + deletion files for the base-only view; plus the unmerged
+ * generations, newest wins, for the LSM view) shows every key once with its
+ * newest value after merging; --up-to and the shard filter merge only what
+ * they name; a rerun is a no-op. Failure safety: with the fault-injecting
+ * store failing the merge's nth write (an error before, an error after the
+ * write landed, a crash), for every n, the table still reads right (LSM
+ * view = expected, no key twice) and a rerun without faults finishes the
+ * job (base-only view = expected). Two mergers racing on one table commit
+ * each generation exactly once; a commit that loses the race (made
+ * deterministic by a store that lets another merger commit first) skips a
+ * generation the other merged and rebases otherwise, leaving no files of
+ * the lost attempt. Tables with stable row ids, overlays or unknown feature
+ * flags are refused before anything is written. */
+#include <pthread.h>
+
+#include "arrow/c_data.h"
+#include "common/uuid.h"
+#include "lance/lance_read.h"
+#include "lance/table_manifest.h"
+#include "lance/table_manifest_write.h"
+#include "manifest/manifest_store.h"
+#include "manifest/shard_manifest.h"
+#include "objstore/objstore.h"
+#include "objstore/objstore_fault.h"
+#include "table/merge.h"
+#include "table/table.h"
+#include "writer_test_util.h"
+
+/* ------------------------------------------------------------- roaring */
+
+static bool same_set(const mw_rowset *a, const uint32_t *v, size_t n) {
+  if (a->n != n) return false;
+  for (size_t i = 0; i < n; i++)
+    if (a->v[i] != v[i]) return false;
+  return true;
+}
+
+static void roundtrip(const uint32_t *v, size_t n) {
+  mw_rowset s = {0};
+  mw_error e = {0};
+  for (size_t i = 0; i < n; i++) mw_rowset_add(&s, v[i], &e);
+  mw_rowset_normalize(&s);
+  uint8_t *bytes = NULL;
+  size_t len = 0;
+  CHECK_OK(mw_roaring_encode(&bytes, &len, &s, &e), &e);
+  mw_rowset d = {0};
+  CHECK_OK(mw_roaring_decode(&d, bytes, len, UINT64_MAX, "t", &e), &e);
+  CHECK(same_set(&d, s.v, s.n));
+  mw_rowset_free(&d);
+  /* every truncation fails cleanly */
+  int bad = 0;
+  for (size_t l = 0; l < len; l++) {
+    uint8_t *cut = malloc(l ? l : 1);
+    memcpy(cut, bytes, l);
+    if (mw_roaring_decode(&d, cut, l, UINT64_MAX, "t", NULL) != MW_ERR_CORRUPT) bad++;
+    mw_rowset_free(&d);
+    free(cut);
+  }
+  CHECK_INT(bad, 0);
+  /* a limit below the largest value is refused */
+  if (s.n) CHECK_INT(mw_roaring_decode(&d, bytes, len, s.v[s.n - 1], "t", NULL), MW_ERR_CORRUPT);
+  /* random byte flips: OK or CORRUPT, never a crash (ASan) */
+  uint64_t seed = 12345;
+  for (int k = 0; k < 300 && len; k++) {
+    uint8_t *f = malloc(len);
+    memcpy(f, bytes, len);
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    f[(seed >> 33) % len] ^= (uint8_t)(1u << ((seed >> 20) % 8));
+    mw_status st = mw_roaring_decode(&d, f, len, 1u << 20, "t", NULL);
+    CHECK(st == MW_OK || st == MW_ERR_CORRUPT);
+    mw_rowset_free(&d);
+    free(f);
+  }
+  free(bytes);
+  mw_rowset_free(&s);
+}
+
+static void test_roaring(void) {
+  roundtrip(NULL, 0);
+  uint32_t one[] = {0};
+  roundtrip(one, 1);
+  uint32_t spread[] = {1, 2, 3, 65535, 65536, 200000, 4000000000u};
+  roundtrip(spread, 7);
+  static uint32_t dense[6000]; /* a bitmap container (> 4096 values) and an array one */
+  for (int i = 0; i < 5000; i++) dense[i] = 70000 + (uint32_t)i;
+  for (int i = 5000; i < 6000; i++) dense[i] = 300000 + 3 * (uint32_t)i;
+  roundtrip(dense, 6000);
+
+  /* a run container as CRoaring writes it: cookie 12347 | (size - 1) << 16,
+   * run bitmap, header (key, card - 1), no offsets below 4 containers */
+  uint8_t run[] = {0x3b, 0x30, 0x00, 0x00, 0x01, 0x00, 0x00, 0x09, 0x00,
+                   0x02, 0x00, 0x03, 0x00, 0x04, 0x00, 0x64, 0x00, 0x04, 0x00};
+  mw_rowset d = {0};
+  mw_error e = {0};
+  CHECK_OK(mw_roaring_decode(&d, run, sizeof run, 1000, "run", &e), &e);
+  uint32_t want[] = {3, 4, 5, 6, 7, 100, 101, 102, 103, 104};
+  CHECK(same_set(&d, want, 10));
+  mw_rowset_free(&d);
+  CHECK_INT(mw_roaring_decode(&d, run, sizeof run, 104, "run", &e), MW_ERR_CORRUPT);
+  CHECK(strstr(e.message, "not below 104") != NULL);
+  uint8_t bad_cookie[] = {1, 2, 3, 4, 0, 0, 0, 0};
+  CHECK_INT(mw_roaring_decode(&d, bad_cookie, sizeof bad_cookie, 10, "c", &e), MW_ERR_CORRUPT);
+  CHECK(strstr(e.message, "cookie") != NULL);
+}
+
+/* ------------------------------------------------- arrow deletion files */
+
+static void noop_release(struct ArrowArray *a) { a->release = NULL; }
+
+static uint8_t *arrow_file(size_t *out_len, const char *format, const void *vals, int64_t n) {
+  struct ArrowSchema s;
+  mw_error e = {0};
+  mw_schema_init(&s, "+s", "", NULL, 0, 1, &e);
+  mw_schema_init(s.children[0], format, "row_id", NULL, 0, 0, &e);
+  const void *cb[2] = {NULL, vals};
+  struct ArrowArray child = {n, 0, 0, 2, 0, cb, NULL, NULL, noop_release, NULL};
+  struct ArrowArray *kids[1] = {&child};
+  const void *tb[1] = {NULL};
+  struct ArrowArray top = {n, 0, 0, 1, 1, tb, kids, NULL, noop_release, NULL};
+  const struct ArrowArray *batches[1] = {&top};
+  void *stream = NULL;
+  size_t sl = 0;
+  CHECK_OK(mw_ipc_encode(&stream, &sl, &s, batches, 1, NULL, &e), &e);
+  mw_schema_release(&s);
+  /* "ARROW1", zero padding to 64 (arrow-rs), the stream, a footer, its size, "ARROW1" */
+  size_t len = 64 + sl + 16 + 4 + 6;
+  uint8_t *f = calloc(1, len);
+  memcpy(f, "ARROW1", 6);
+  memcpy(f + 64, stream, sl);
+  memset(f + 64 + sl, 0xAB, 16);
+  f[64 + sl + 16] = 16;
+  memcpy(f + len - 6, "ARROW1", 6);
+  mw_free(stream);
+  *out_len = len;
+  return f;
+}
+
+static void test_arrow_deletions(void) {
+  uint32_t u[] = {7, 1, 5};
+  size_t len;
+  uint8_t *f = arrow_file(&len, "I", u, 3);
+  mw_rowset d = {0};
+  mw_error e = {0};
+  CHECK_OK(mw_deletion_arrow_decode(&d, f, len, 10, "u32", &e), &e);
+  uint32_t want[] = {1, 5, 7};
+  CHECK(same_set(&d, want, 3));
+  mw_rowset_free(&d);
+  CHECK_INT(mw_deletion_arrow_decode(&d, f, len, 7, "u32", &e), MW_ERR_CORRUPT);
+  int bad = 0;
+  for (size_t l = 0; l < len; l++)
+    if (mw_deletion_arrow_decode(&d, f, l, 10, "cut", NULL) == MW_OK) bad++;
+  CHECK_INT(bad, 0);
+  free(f);
+  int32_t neg[] = {2, -1};
+  f = arrow_file(&len, "i", neg, 2);
+  CHECK_INT(mw_deletion_arrow_decode(&d, f, len, 10, "i32", &e), MW_ERR_CORRUPT);
+  free(f);
+  int32_t ok[] = {4, 2, 4};
+  f = arrow_file(&len, "i", ok, 3);
+  CHECK_OK(mw_deletion_arrow_decode(&d, f, len, 10, "i32", &e), &e);
+  uint32_t want2[] = {2, 4};
+  CHECK(same_set(&d, want2, 2));
+  mw_rowset_free(&d);
+  free(f);
+  const char *str = "utf8";
+  int32_t offs[] = {0, 4};
+  struct ArrowSchema s;
+  mw_schema_init(&s, "+s", "", NULL, 0, 1, &e);
+  mw_schema_init(s.children[0], "u", "row_id", NULL, 0, 0, &e);
+  const void *cb[3] = {NULL, offs, str};
+  struct ArrowArray child = {1, 0, 0, 3, 0, cb, NULL, NULL, noop_release, NULL};
+  struct ArrowArray *kids[1] = {&child};
+  const void *tb[1] = {NULL};
+  struct ArrowArray top = {1, 0, 0, 1, 1, tb, kids, NULL, noop_release, NULL};
+  const struct ArrowArray *batches[1] = {&top};
+  void *stream = NULL;
+  size_t sl = 0;
+  CHECK_OK(mw_ipc_encode(&stream, &sl, &s, batches, 1, NULL, &e), &e);
+  CHECK_INT(mw_deletion_arrow_decode(&d, stream, sl, 10, "strings", &e), MW_ERR_CORRUPT);
+  CHECK(strstr(e.message, "integer column") != NULL);
+  mw_free(stream);
+  mw_schema_release(&s);
+}
+
+/* ----------------------------------------------------------- the table */
+
+#define MAXID 1100
+
+typedef struct view {
+  bool has[MAXID];
+  char name[MAXID][16];
+  int dups, bad;
+} view;
+
+static char expect_name[MAXID][16];
+static bool expect_has[MAXID];
+
+/* Applies the rows of a Lance data file (id, name[, _tombstone]) minus
+ * `del`: base rows must be unique (dups counted), generation rows apply in
+ * order (tombstones delete). */
+static void apply_file(view *v, mw_objstore *s, const char *key, const mw_rowset *del, bool gen) {
+  mw_lance_reader *r = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_lance_reader_open_store(&r, s, key, &e), &e);
+  if (!r) {
+    v->bad++;
+    return;
+  }
+  const char *cols[] = {"id", "name", "_tombstone"};
+  struct ArrowSchema sch;
+  struct ArrowArray b;
+  if (mw_lance_reader_read(&sch, &b, r, cols, gen ? 3 : 2, 0, UINT64_MAX, &e) != MW_OK) {
+    fprintf(stderr, "read %s: %s\n", key, e.message);
+    v->bad++;
+    mw_lance_reader_free(r);
+    return;
+  }
+  const struct ArrowArray *ida = b.children[0], *na = b.children[1];
+  const int64_t *ids = ida->buffers[1];
+  const int32_t *offs = na->buffers[1];
+  const char *chars = na->buffers[2];
+  for (int64_t i = 0; i < b.length; i++) {
+    if (mw_rowset_has(del, (uint32_t)i)) continue;
+    int64_t id = ids[ida->offset + i];
+    if (id < 0 || id >= MAXID) {
+      v->bad++;
+      continue;
+    }
+    bool tomb = gen && mw_bit_get(b.children[2]->buffers[1], b.children[2]->offset + i);
+    if (tomb) {
+      v->has[id] = false;
+      continue;
+    }
+    if (!gen && v->has[id]) v->dups++;
+    v->has[id] = true;
+    int64_t p = na->offset + i;
+    int32_t n = offs[p + 1] - offs[p];
+    snprintf(v->name[id], sizeof v->name[id], "%.*s", n < 15 ? n : 15, chars + offs[p]);
+  }
+  b.release(&b);
+  sch.release(&sch);
+  mw_lance_reader_free(r);
+}
+
+static uint64_t wm_of(const mw_table *t, const uint8_t shard[16]) {
+  uint64_t w = 0;
+  for (size_t i = 0; t->mem_wal && i < t->mem_wal->n_compacted_sstables; i++) {
+    const Lance__Table__CompactedSsTableProto *c = t->mem_wal->compacted_sstables[i];
+    if (c->shard_id && c->shard_id->uuid.len == 16 && memcmp(c->shard_id->uuid.data, shard, 16) == 0) w = c->generation;
+  }
+  return w;
+}
+
+/* The table as a reader sees it: the base (fragments minus deletion files)
+ * and, with lsm, the generations above each shard's watermark. */
+static void read_view(view *v, mw_objstore *s, bool lsm) {
+  memset(v, 0, sizeof *v);
+  mw_table *t = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_table_open(&t, s, &e), &e);
+  if (!t) {
+    v->bad++;
+    return;
+  }
+  mw_merge_manifest *m = NULL;
+  CHECK_OK(mw_merge_manifest_read(&m, s, "", t->version, &e), &e);
+  for (size_t i = 0; m && i < m->n_frags; i++) {
+    mw_rowset del = {0};
+    CHECK_OK(mw_merge_read_deletions(&del, s, "", &m->frags[i], &e), &e);
+    char key[256];
+    snprintf(key, sizeof key, "data/%s", m->frags[i].files[0].path);
+    apply_file(v, s, key, &del, false);
+    mw_rowset_free(&del);
+  }
+  mw_merge_manifest_free(m);
+  for (size_t si = 0; lsm && si < t->n_shards; si++) {
+    mw_manifest_store *ms = NULL;
+    mw_shard_manifest *sm = NULL;
+    CHECK_OK(mw_manifest_store_open(&ms, s, t->shards[si], 0, &e), &e);
+    CHECK_OK(mw_manifest_store_read_latest(&sm, ms, &e), &e);
+    uint64_t wm = wm_of(t, t->shards[si]);
+    char sid[MW_UUID_STR_LEN + 1];
+    mw_uuid_format(sid, t->shards[si]);
+    for (uint64_t g = wm + 1; sm; g++) { /* ascending */
+      const mw_flushed_generation *fg = NULL;
+      for (size_t k = 0; k < sm->n_flushed_generations; k++)
+        if (sm->flushed_generations[k]->generation == g) fg = sm->flushed_generations[k];
+      if (!fg) break;
+      char prefix[256], key[512];
+      snprintf(prefix, sizeof prefix, "_mem_wal/%s/%s", sid, fg->path);
+      mw_merge_manifest *gm = NULL;
+      CHECK_OK(mw_merge_manifest_read(&gm, s, prefix, 1, &e), &e);
+      if (!gm) break;
+      mw_rowset del = {0};
+      CHECK_OK(mw_merge_read_deletions(&del, s, prefix, &gm->frags[0], &e), &e);
+      snprintf(key, sizeof key, "%s/data/%s", prefix, gm->frags[0].files[0].path);
+      apply_file(v, s, key, &del, true);
+      mw_rowset_free(&del);
+      mw_merge_manifest_free(gm);
+    }
+    mw_shard_manifest_free(sm);
+    mw_manifest_store_close(ms);
+  }
+  mw_table_close(t);
+}
+
+/* Mismatches between a view and the expected table. */
+static int diff_expected(const view *v) {
+  int d = v->dups + v->bad;
+  for (int i = 0; i < MAXID; i++) {
+    if (v->has[i] != expect_has[i]) d++;
+    else if (v->has[i] && strcmp(v->name[i], expect_name[i]) != 0) d++;
+  }
+  return d;
+}
+
+static void expect_put(int64_t id, const char *name) {
+  expect_has[id] = true;
+  snprintf(expect_name[id], sizeof expect_name[id], "%.15s", name);
+}
+
+static void build_table(mw_objstore *s) {
+  memset(expect_has, 0, sizeof expect_has);
+  struct ArrowSchema sc;
+  make_schema(&sc);
+  mw_error e = {0};
+  CHECK_OK(mw_table_create(s, &sc, NULL, 0, &e), &e);
+  CHECK_OK(mw_table_set_lsm_spec(s, "bucket:id:2", NULL, 0, NULL, 0, &e), &e);
+  mw_table_writer_config c;
+  mw_table_writer_config_init(&c);
+  c.shard.log_fn = quiet_log;
+  mw_table_writer *w = NULL;
+  CHECK_OK(mw_table_writer_open(&w, s, &c, &sc, &e), &e);
+  if (!w) return;
+  /* generation 1: ids 0..99 */
+  struct ArrowArray b = make_batch(0, 100);
+  CHECK_OK(mw_table_writer_put(w, &b, 1, &e), &e);
+  for (int i = 0; i < 100; i++) {
+    char n[16];
+    snprintf(n, sizeof n, "n%d", i);
+    expect_put(i, n);
+  }
+  CHECK_OK(mw_table_writer_flush_memtables(w, &e), &e);
+  /* generation 2: 50..149 overwritten, id 60 twice in the input */
+  static int64_t ids[101];
+  static char nbuf[101][16];
+  const char *names[101];
+  for (int i = 0; i < 100; i++) {
+    ids[i] = 50 + i;
+    snprintf(nbuf[i], sizeof nbuf[i], "b%d", 50 + i);
+  }
+  ids[100] = 60;
+  snprintf(nbuf[100], sizeof nbuf[100], "dup60");
+  for (int i = 0; i <= 100; i++) names[i] = nbuf[i];
+  b = make_rows(ids, names, 101);
+  CHECK_OK(mw_table_writer_put(w, &b, 1, &e), &e);
+  for (int i = 0; i <= 100; i++) expect_put(ids[i], nbuf[i]);
+  CHECK_OK(mw_table_writer_flush_memtables(w, &e), &e);
+  /* generation 3: tombstones */
+  int64_t del[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 140, 1000};
+  b = make_rows(del, NULL, 12);
+  CHECK_OK(mw_table_writer_delete(w, &b, &sc, &e), &e);
+  if (b.release) b.release(&b);
+  for (int i = 0; i < 12; i++) expect_has[del[i]] = false;
+  CHECK_OK(mw_table_writer_close(w, 1, &e), &e);
+  mw_schema_release(&sc);
+}
+
+typedef struct clone_ctx {
+  mw_objstore *src, *dst;
+  int fails;
+} clone_ctx;
+
+static int clone_one(void *arg, const char *key, uint64_t size) {
+  (void)size;
+  clone_ctx *c = arg;
+  uint8_t *d = NULL;
+  size_t n = 0;
+  if (mw_objstore_get(c->src, &d, &n, key, 0, MW_OBJSTORE_TO_END, NULL) != MW_OK ||
+      mw_objstore_put(c->dst, key, d, n, NULL) != MW_OK)
+    c->fails++;
+  mw_free(d);
+  return 0;
+}
+
+static mw_objstore *clone_store(mw_objstore *src) {
+  mw_objstore *dst = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_mem_open(&dst, "", &e), &e);
+  clone_ctx c = {src, dst, 0};
+  CHECK_OK(mw_objstore_list(src, "", clone_one, &c, &e), &e);
+  CHECK_INT(c.fails, 0);
+  return dst;
+}
+
+static uint64_t json_u64(const char *json, const char *field) {
+  char pat[64];
+  snprintf(pat, sizeof pat, "\"%s\":", field);
+  const char *p = json ? strstr(json, pat) : NULL;
+  return p ? strtoull(p + strlen(pat), NULL, 10) : UINT64_MAX;
+}
+
+static mw_objstore *g_template;
+
+static void test_merge_all(void) {
+  mw_objstore *s = clone_store(g_template);
+  view v;
+  read_view(&v, s, true);
+  CHECK_INT(diff_expected(&v), 0); /* the LSM view before merging */
+  read_view(&v, s, false);
+  CHECK(diff_expected(&v) > 0);    /* the base is empty */
+  char *json = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_table_merge(&json, s, NULL, &e), &e);
+  CHECK_INT(json_u64(json, "generations_merged"), 6); /* 3 per shard */
+  CHECK_INT(json_u64(json, "table_version_before"), 2);
+  CHECK_INT(json_u64(json, "table_version"), 8);
+  CHECK_INT(json_u64(json, "tombstones"), 12); /* 0..9, 140 and 1000 (never written: still a tombstone row) */
+  {
+    /* bytes_copied = the sizes of the generation files that became fragments */
+    uint64_t want = 0;
+    mw_table *t = NULL;
+    mw_merge_manifest *m = NULL;
+    mw_error e2 = {0};
+    CHECK_OK(mw_table_open(&t, s, &e2), &e2);
+    if (t) CHECK_OK(mw_merge_manifest_read(&m, s, "", t->version, &e2), &e2);
+    for (size_t i = 0; m && i < m->n_frags; i++) want += m->frags[i].files[0].size;
+    CHECK(want > 0);
+    CHECK_INT(json_u64(json, "bytes_copied"), want);
+    CHECK(json_u64(json, "seconds") != UINT64_MAX);
+    mw_merge_manifest_free(m);
+    mw_table_close(t);
+  }
+  mw_free(json);
+  read_view(&v, s, false);
+  CHECK_INT(diff_expected(&v), 0);
+  read_view(&v, s, true);
+  CHECK_INT(diff_expected(&v), 0);
+  json = NULL;
+  CHECK_OK(mw_table_merge(&json, s, NULL, &e), &e);
+  CHECK_INT(json_u64(json, "generations_merged"), 0);
+  CHECK_INT(json_u64(json, "table_version"), 8);
+  mw_free(json);
+  mw_objstore_close(s);
+}
+
+static void test_up_to_and_shard(void) {
+  mw_objstore *s = clone_store(g_template);
+  mw_table_merge_options o;
+  mw_table_merge_options_init(&o);
+  o.up_to = 1;
+  char *json = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_table_merge(&json, s, &o, &e), &e);
+  CHECK_INT(json_u64(json, "generations_merged"), 2);
+  mw_free(json);
+  view v;
+  read_view(&v, s, true);
+  CHECK_INT(diff_expected(&v), 0);
+  mw_table *t = NULL;
+  CHECK_OK(mw_table_open(&t, s, &e), &e);
+  char first[MW_UUID_STR_LEN + 1] = "";
+  if (t && t->n_shards == 2) {
+    CHECK_INT(wm_of(t, t->shards[0]), 1);
+    CHECK_INT(wm_of(t, t->shards[1]), 1);
+    mw_uuid_format(first, t->shards[0]);
+  }
+  mw_table_close(t);
+  mw_table_merge_options_init(&o);
+  o.shard = first;
+  json = NULL;
+  CHECK_OK(mw_table_merge(&json, s, &o, &e), &e);
+  CHECK_INT(json_u64(json, "generations_merged"), 2);
+  mw_free(json);
+  CHECK_OK(mw_table_open(&t, s, &e), &e);
+  if (t && t->n_shards == 2) {
+    CHECK_INT(wm_of(t, t->shards[0]), 3);
+    CHECK_INT(wm_of(t, t->shards[1]), 1);
+  }
+  mw_table_close(t);
+  read_view(&v, s, true);
+  CHECK_INT(diff_expected(&v), 0);
+  o.shard = "00000000-0000-0000-0000-000000000000";
+  CHECK_INT(mw_table_merge(NULL, s, &o, &e), MW_ERR_NOT_FOUND);
+  o.shard = "not-a-uuid";
+  CHECK(mw_table_merge(NULL, s, &o, &e) != MW_OK);
+  o.shard = NULL;
+  o.struct_size = 4;
+  CHECK_INT(mw_table_merge(NULL, s, &o, &e), MW_ERR_INVALID);
+  mw_objstore_close(s);
+}
+
+static int progress_calls;
+static void count_progress(void *ctx, const mw_table_merge_progress *p) {
+  (void)ctx;
+  if (strcmp(p->stage, "committed") == 0 && p->table_version > 0) progress_calls++;
+}
+
+/* A failure at each write of a merge (three ways) and at each read, then
+ * a rerun. */
+static void test_faults(void) {
+  static const struct { unsigned ops; mw_fault_kind kind; mw_fault_mode mode; const char *name; } kinds[] = {
+    {MW_FAULT_WRITES, MW_FAULT_ERROR, MW_FAULT_PERSISTENT, "error"},
+    {MW_FAULT_WRITES, MW_FAULT_WROTE_ERROR, MW_FAULT_ONCE, "wrote-error"},
+    {MW_FAULT_WRITES, MW_FAULT_CRASH, MW_FAULT_ONCE, "crash"},
+    {MW_FAULT_READS, MW_FAULT_ERROR, MW_FAULT_ONCE, "read-error"},
+  };
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    int runs = 0, failed_runs = 0, wrong = 0, unfinished = 0;
+    for (uint64_t nth = 1; nth < 1000; nth++) {
+      mw_objstore *inner = clone_store(g_template);
+      mw_objstore *f = NULL;
+      mw_error e = {0};
+      CHECK_OK(mw_objstore_fault_new(&f, inner, &e), &e);
+      mw_fault_spec spec = {.ops = kinds[k].ops, .nth = nth, .kind = kinds[k].kind, .mode = kinds[k].mode};
+      CHECK_OK(mw_objstore_fault_arm(f, &spec, &e), &e);
+      mw_status st = mw_table_merge(NULL, f, NULL, &e);
+      mw_fault_counters fc;
+      mw_objstore_fault_counters(f, &fc);
+      mw_objstore_fault_reset(f);
+      mw_objstore_close(f);
+      runs++;
+      view v;
+      read_view(&v, inner, true);
+      if (diff_expected(&v)) {
+        wrong++;
+        fprintf(stderr, "%s at write %" PRIu64 ": LSM view wrong after the failed merge\n", kinds[k].name, nth);
+      }
+      if (st != MW_OK) failed_runs++;
+      mw_table_merge_options o;
+      mw_table_merge_options_init(&o);
+      o.progress = count_progress;
+      char *json = NULL;
+      mw_status st2 = mw_table_merge(&json, inner, &o, &e);
+      if (st2 != MW_OK) fprintf(stderr, "rerun after %s at %" PRIu64 ": %s\n", kinds[k].name, nth, e.message);
+      CHECK_OK(st2, &e);
+      mw_free(json);
+      read_view(&v, inner, false);
+      if (diff_expected(&v)) {
+        unfinished++;
+        fprintf(stderr, "%s at write %" PRIu64 ": base view wrong after the rerun\n", kinds[k].name, nth);
+      }
+      mw_objstore_close(inner);
+      if (fc.injected == 0) break; /* the merge made fewer writes: every step covered */
+    }
+    fprintf(stderr, "%s: %d runs, %d merges failed\n", kinds[k].name, runs, failed_runs);
+    CHECK(failed_runs >= 6); /* at least one failure per generation commit */
+    CHECK(runs > failed_runs || kinds[k].kind != MW_FAULT_ERROR);
+    CHECK_INT(wrong, 0);
+    CHECK_INT(unfinished, 0);
+  }
+  CHECK(progress_calls > 0);
+}
+
+typedef struct racer {
+  mw_objstore *s;
+  mw_status st;
+  char *json;
+  mw_error e;
+} racer;
+
+static void *race_main(void *p) {
+  racer *r = p;
+  r->st = mw_table_merge(&r->json, r->s, NULL, &r->e);
+  return NULL;
+}
+
+/* Two mergers at once on one table: every generation is committed exactly
+ * once (the loser of each race skips it or rebases), nothing lost or
+ * doubled. */
+static void test_race(void) {
+  for (int round = 0; round < 5; round++) {
+    mw_objstore *s = clone_store(g_template);
+    racer r[2] = {{.s = s}, {.s = s}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, race_main, &r[i]);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    CHECK_OK(r[0].st, &r[0].e);
+    CHECK_OK(r[1].st, &r[1].e);
+    CHECK_INT(json_u64(r[0].json, "generations_merged") + json_u64(r[1].json, "generations_merged"), 6);
+    view v;
+    read_view(&v, s, false);
+    CHECK_INT(diff_expected(&v), 0);
+    mw_table *t = NULL;
+    mw_error e = {0};
+    CHECK_OK(mw_table_open(&t, s, &e), &e);
+    CHECK_INT(t ? t->version : 0, 8);
+    mw_table_close(t);
+    mw_free(r[0].json);
+    mw_free(r[1].json);
+    mw_objstore_close(s);
+  }
+}
+
+/* A store that, at the next commit (put-if-absent of a table manifest),
+ * first lets another merger commit (shard `shard`, up to generation 1):
+ * the commit then loses the race deterministically. */
+typedef struct meddler {
+  mw_objstore *inner;
+  bool armed;
+  char shard[MW_UUID_STR_LEN + 1];
+  mw_status st;
+} meddler;
+
+static mw_status md_put(void *self, const char *key, const void *data, size_t len, mw_error *err) {
+  return mw_objstore_put(((meddler *)self)->inner, key, data, len, err);
+}
+static mw_status md_pia(void *self, const char *key, const void *data, size_t len, mw_error *err) {
+  meddler *m = self;
+  if (m->armed && strncmp(key, "_versions/", 10) == 0) {
+    m->armed = false;
+    mw_table_merge_options o;
+    mw_table_merge_options_init(&o);
+    o.shard = m->shard;
+    o.up_to = 1;
+    m->st = mw_table_merge(NULL, m->inner, &o, NULL);
+  }
+  return mw_objstore_put_if_absent(m->inner, key, data, len, err);
+}
+static mw_status md_get(void *self, uint8_t **out, size_t *n, const char *key, uint64_t off, uint64_t len, mw_error *err) {
+  return mw_objstore_get(((meddler *)self)->inner, out, n, key, off, len, err);
+}
+static mw_status md_head(void *self, uint64_t *size, const char *key, mw_error *err) {
+  return mw_objstore_head(((meddler *)self)->inner, size, key, err);
+}
+static mw_status md_list(void *self, const char *prefix, mw_objstore_list_fn fn, void *arg, mw_error *err) {
+  return mw_objstore_list(((meddler *)self)->inner, prefix, fn, arg, err);
+}
+static mw_status md_del(void *self, const char *key, mw_error *err) {
+  return mw_objstore_del(((meddler *)self)->inner, key, err);
+}
+
+static int count_key(void *arg, const char *key, uint64_t size) {
+  (void)key;
+  (void)size;
+  (*(int *)arg)++;
+  return 0;
+}
+
+static void test_lost_race(void) {
+  for (int same = 0; same < 2; same++) {
+    mw_objstore *inner = clone_store(g_template);
+    mw_table *t = NULL;
+    mw_error e = {0};
+    CHECK_OK(mw_table_open(&t, inner, &e), &e);
+    if (!t || t->n_shards != 2) {
+      CHECK(0);
+      mw_table_close(t);
+      mw_objstore_close(inner);
+      return;
+    }
+    meddler m = {.inner = inner, .armed = true};
+    /* the merger starts with shards[0]; the meddler merges the same shard
+     * (our generation is then covered: skipped) or the other (rebase) */
+    mw_uuid_format(m.shard, t->shards[same ? 0 : 1]);
+    mw_table_close(t);
+    mw_objstore_vtable vt;
+    mw_objstore_vtable_init(&vt);
+    vt.put = md_put;
+    vt.put_if_absent = md_pia;
+    vt.get = md_get;
+    vt.head = md_head;
+    vt.list = md_list;
+    vt.del = md_del;
+    mw_objstore *s = NULL;
+    CHECK_OK(mw_objstore_new(&s, &vt, &m, &e), &e);
+    char *json = NULL;
+    CHECK_OK(mw_table_merge(&json, s, NULL, &e), &e);
+    CHECK(!m.armed);
+    CHECK_OK(m.st, NULL);
+    if (same) {
+      CHECK_INT(json_u64(json, "generations_skipped"), 1);
+      CHECK_INT(json_u64(json, "generations_merged"), 5);
+      CHECK(json && strstr(json, "already merged by another merger") != NULL);
+    } else {
+      CHECK_INT(json_u64(json, "generations_skipped"), 0);
+      CHECK_INT(json_u64(json, "generations_merged"), 5); /* + 1 by the meddler */
+      CHECK(json && strstr(json, "\"attempts\":2") != NULL); /* rebased */
+    }
+    mw_free(json);
+    view v;
+    read_view(&v, inner, false);
+    CHECK_INT(diff_expected(&v), 0);
+    /* the lost attempt's files were removed: data/ holds one file per fragment */
+    mw_merge_manifest *mm = NULL;
+    CHECK_OK(mw_table_open(&t, inner, &e), &e);
+    if (t) CHECK_OK(mw_merge_manifest_read(&mm, inner, "", t->version, &e), &e);
+    int files = 0, txns = 0;
+    CHECK_OK(mw_objstore_list(inner, "data/", count_key, &files, &e), &e);
+    CHECK_OK(mw_objstore_list(inner, "_transactions/", count_key, &txns, &e), &e);
+    CHECK_INT(files, mm ? (int)mm->n_frags : -1);
+    CHECK_INT(txns, t ? (int)t->version : -1); /* one per version (version 1 included) */
+    mw_merge_manifest_free(mm);
+    mw_table_close(t);
+    mw_objstore_close(s);
+    mw_objstore_close(inner);
+  }
+}
+
+/* Commits a copy of the latest version with reader and writer feature
+ * flags set to `flags`. Returns the new version. */
+static uint64_t commit_flags(mw_objstore *s, uint64_t flags) {
+  mw_error e = {0};
+  uint64_t v = 0;
+  CHECK_OK(mw_lance_table_latest_version(&v, s, &e), &e);
+  mw_lance_table_manifest *m = NULL;
+  CHECK_OK(mw_lance_table_manifest_read(&m, s, v, &e), &e);
+  if (!m) return 0;
+  Lance__Table__TableManifest pb = *m->pb;
+  ProtobufCMessageUnknownField uf[64];
+  size_t n = 0;
+  for (size_t i = 0; i < pb.base.n_unknown_fields && n < 62; i++)
+    if (pb.base.unknown_fields[i].tag != 9 && pb.base.unknown_fields[i].tag != 10) uf[n++] = pb.base.unknown_fields[i];
+  uint8_t var[10];
+  size_t vl = 0;
+  for (uint64_t x = flags; ; x >>= 7) {
+    var[vl++] = (uint8_t)((x & 0x7f) | (x >= 0x80 ? 0x80 : 0));
+    if (x < 0x80) break;
+  }
+  uf[n++] = (ProtobufCMessageUnknownField){9, PROTOBUF_C_WIRE_TYPE_VARINT, vl, var};
+  uf[n++] = (ProtobufCMessageUnknownField){10, PROTOBUF_C_WIRE_TYPE_VARINT, vl, var};
+  pb.base.n_unknown_fields = n;
+  pb.base.unknown_fields = uf;
+  pb.has_version = true;
+  pb.version = v + 1;
+  Lance__Table__TransactionProto txn = LANCE__TABLE__TRANSACTION_PROTO__INIT;
+  txn.has_read_version = true;
+  txn.read_version = v;
+  txn.uuid = (char *)"00000000-0000-4000-8000-000000000000";
+  uint8_t *file = NULL;
+  size_t len = 0;
+  CHECK_OK(mw_lance_table_manifest_encode(&file, &len, &pb, m->index, &txn, &e), &e);
+  char key[64];
+  mw_lance_manifest_key(key, sizeof key, v + 1);
+  CHECK_OK(mw_objstore_put_if_absent(s, key, file, len, &e), &e);
+  free(file);
+  mw_lance_table_manifest_free(m);
+  return v + 1;
+}
+
+static void test_refused_flags(void) {
+  static const struct { uint64_t flags; const char *msg; } cases[] = {
+    {MW_LANCE_FLAG_STABLE_ROW_IDS, "stable row ids"},
+    {1u << 9, "feature flags 0x200"},
+    {64, "feature flags 0x40"}, /* data overlay files */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    mw_objstore *s = clone_store(g_template);
+    uint64_t v = commit_flags(s, cases[i].flags);
+    mw_error e = {0};
+    CHECK_INT(mw_table_merge(NULL, s, NULL, &e), MW_ERR_UNSUPPORTED);
+    CHECK(strstr(e.message, cases[i].msg) != NULL);
+    uint64_t after = 0;
+    CHECK_OK(mw_lance_table_latest_version(&after, s, &e), &e);
+    CHECK_INT(after, v); /* nothing committed */
+    int files = 0;
+    CHECK_OK(mw_objstore_list(s, "data/", count_key, &files, &e), &e);
+    CHECK_INT(files, 0);
+    mw_objstore_close(s);
+  }
+  /* known flags (deletion files, v2, table config, mixed versions) merge */
+  mw_objstore *s = clone_store(g_template);
+  commit_flags(s, 1 | 4 | 8 | 256);
+  mw_error e = {0};
+  CHECK_OK(mw_table_merge(NULL, s, NULL, &e), &e);
+  view v;
+  read_view(&v, s, false);
+  CHECK_INT(diff_expected(&v), 0);
+  mw_objstore_close(s);
+}
+
+/* A generation that overwrites every row of a fragment: the fragment is
+ * removed (Update.removed_fragment_ids), not kept fully deleted. */
+static void test_whole_fragment_removed(void) {
+  mw_objstore *s = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_mem_open(&s, "", &e), &e);
+  struct ArrowSchema sc;
+  make_schema(&sc);
+  CHECK_OK(mw_table_create(s, &sc, NULL, 0, &e), &e);
+  CHECK_OK(mw_table_set_lsm_spec(s, "unsharded", NULL, 0, NULL, 0, &e), &e);
+  mw_table_writer_config c;
+  mw_table_writer_config_init(&c);
+  c.shard.log_fn = quiet_log;
+  mw_table_writer *w = NULL;
+  CHECK_OK(mw_table_writer_open(&w, s, &c, &sc, &e), &e);
+  int64_t ids[] = {0, 1, 2, 3};
+  const char *first[] = {"a", "b", "c", "d"}, *second[] = {"w", "x", "y", "z"};
+  struct ArrowArray b = make_rows(ids, first, 4);
+  CHECK_OK(mw_table_writer_put(w, &b, 1, &e), &e);
+  CHECK_OK(mw_table_writer_flush_memtables(w, &e), &e);
+  CHECK_OK(mw_table_merge(NULL, s, NULL, &e), &e); /* fragment 0 = a..d */
+  b = make_rows(ids, second, 4);
+  CHECK_OK(mw_table_writer_put(w, &b, 1, &e), &e);
+  CHECK_OK(mw_table_writer_close(w, 1, &e), &e);
+  char *json = NULL;
+  CHECK_OK(mw_table_merge(&json, s, NULL, &e), &e);
+  CHECK_INT(json_u64(json, "fragments_removed"), 1);
+  CHECK_INT(json_u64(json, "base_rows_deleted"), 4);
+  mw_free(json);
+  mw_table *t = NULL;
+  mw_merge_manifest *m = NULL;
+  CHECK_OK(mw_table_open(&t, s, &e), &e);
+  if (t) CHECK_OK(mw_merge_manifest_read(&m, s, "", t->version, &e), &e);
+  CHECK_INT(m ? m->n_frags : 0, 1);
+  if (m && m->n_frags == 1) {
+    CHECK_INT(m->frags[0].id, 1);
+    CHECK(!m->frags[0].del.present);
+    CHECK_INT(m->max_fragment_id, 1);
+  }
+  mw_merge_manifest_free(m);
+  mw_table_close(t);
+  memset(expect_has, 0, sizeof expect_has);
+  for (int i = 0; i < 4; i++) expect_put(i, second[i]);
+  view v;
+  read_view(&v, s, false);
+  CHECK_INT(diff_expected(&v), 0);
+  mw_schema_release(&sc);
+  mw_objstore_close(s);
+}
+
+/* A utf8 primary key (`name`, not null; `id` is a plain column): a key
+ * string names the same row in the base file and in a generation. */
+static void test_string_key(void) {
+  mw_objstore *s = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_mem_open(&s, "", &e), &e);
+  struct ArrowSchema sc;
+  mw_schema_init(&sc, "+s", "", NULL, 0, 2, &e);
+  mw_schema_init(sc.children[0], "l", "id", NULL, 0, 0, &e);
+  mw_schema_init(sc.children[1], "u", "name", NULL, 0, 0, &e);
+  const char *pk[] = {"name"};
+  CHECK_OK(mw_table_create(s, &sc, pk, 1, &e), &e);
+  CHECK_OK(mw_table_set_lsm_spec(s, "bucket:name:2", NULL, 0, NULL, 0, &e), &e);
+  mw_table_writer_config c;
+  mw_table_writer_config_init(&c);
+  c.shard.log_fn = quiet_log;
+  mw_table_writer *w = NULL;
+  CHECK_OK(mw_table_writer_open(&w, s, &c, &sc, &e), &e);
+  if (!w) {
+    mw_schema_release(&sc);
+    mw_objstore_close(s);
+    return;
+  }
+  static char kb[20][8];
+  const char *keys[20];
+  int64_t ids[20];
+  for (int i = 0; i < 20; i++) {
+    snprintf(kb[i], sizeof kb[i], "k%d", i);
+    keys[i] = kb[i];
+  }
+  for (int i = 0; i < 10; i++) ids[i] = i; /* k0..k9 -> 0..9 */
+  struct ArrowArray b = make_rows(ids, keys, 10);
+  CHECK_OK(mw_table_writer_put(w, &b, 1, &e), &e);
+  CHECK_OK(mw_table_writer_flush_memtables(w, &e), &e);
+  for (int i = 0; i < 10; i++) ids[i] = 100 + 5 + i; /* k5..k14 -> 105..114 */
+  b = make_rows(ids, keys + 5, 10);
+  CHECK_OK(mw_table_writer_put(w, &b, 1, &e), &e);
+  CHECK_OK(mw_table_writer_flush_memtables(w, &e), &e);
+  int64_t zero[2] = {0, 0};
+  b = make_rows(zero, keys + 6, 2); /* delete k6, k7 */
+  CHECK_OK(mw_table_writer_delete(w, &b, &sc, &e), &e);
+  if (b.release) b.release(&b);
+  CHECK_OK(mw_table_writer_close(w, 1, &e), &e);
+  CHECK_OK(mw_table_merge(NULL, s, NULL, &e), &e);
+  /* the base: name -> id, each name once */
+  int64_t got[20];
+  int seen[20] = {0}, bad = 0;
+  mw_table *t = NULL;
+  mw_merge_manifest *m = NULL;
+  CHECK_OK(mw_table_open(&t, s, &e), &e);
+  if (t) CHECK_OK(mw_merge_manifest_read(&m, s, "", t->version, &e), &e);
+  for (size_t f = 0; m && f < m->n_frags; f++) {
+    mw_rowset del = {0};
+    CHECK_OK(mw_merge_read_deletions(&del, s, "", &m->frags[f], &e), &e);
+    char key[256];
+    snprintf(key, sizeof key, "data/%s", m->frags[f].files[0].path);
+    mw_lance_reader *r = NULL;
+    CHECK_OK(mw_lance_reader_open_store(&r, s, key, &e), &e);
+    struct ArrowSchema rs;
+    struct ArrowArray rb;
+    if (r && mw_lance_reader_read(&rs, &rb, r, NULL, 0, 0, UINT64_MAX, &e) == MW_OK) {
+      const int64_t *iv = rb.children[0]->buffers[1];
+      const int32_t *off = rb.children[1]->buffers[1];
+      const char *ch = rb.children[1]->buffers[2];
+      for (int64_t i = 0; i < rb.length; i++) {
+        if (mw_rowset_has(&del, (uint32_t)i)) continue;
+        int k = atoi(ch + off[i] + 1); /* "k<N>" */
+        if (k < 0 || k >= 20 || seen[k]++) bad++;
+        else got[k] = iv[i];
+      }
+      rb.release(&rb);
+      rs.release(&rs);
+    } else {
+      bad++;
+    }
+    mw_lance_reader_free(r);
+    mw_rowset_free(&del);
+  }
+  mw_merge_manifest_free(m);
+  mw_table_close(t);
+  CHECK_INT(bad, 0);
+  int wrong = 0;
+  for (int k = 0; k < 20; k++) {
+    bool want = k < 15 && k != 6 && k != 7;
+    int64_t want_id = k < 5 ? k : 100 + k;
+    if (seen[k] != (want ? 1 : 0) || (want && got[k] != want_id)) wrong++;
+  }
+  CHECK_INT(wrong, 0);
+  mw_schema_release(&sc);
+  mw_objstore_close(s);
+}
+
+static void test_refusals(void) {
+  mw_objstore *s = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_mem_open(&s, "", &e), &e);
+  CHECK_INT(mw_table_merge(NULL, s, NULL, &e), MW_ERR_NOT_FOUND); /* not a table */
+  struct ArrowSchema sc;
+  make_schema(&sc);
+  CHECK_OK(mw_table_create(s, &sc, NULL, 0, &e), &e);
+  CHECK_INT(mw_table_merge(NULL, s, NULL, &e), MW_ERR_INVALID); /* no MemWAL spec */
+  CHECK(strstr(e.message, "MemWAL") != NULL);
+  mw_schema_release(&sc);
+  mw_objstore_close(s);
+}
+
+/* Flipped bytes in a real manifest: parsed or refused, never a crash. */
+static void test_manifest_flips(void) {
+  mw_objstore *s = clone_store(g_template);
+  mw_error e = {0};
+  CHECK_OK(mw_table_merge(NULL, s, NULL, &e), &e);
+  char key[64];
+  mw_lance_manifest_key(key, sizeof key, 8);
+  uint8_t *d = NULL;
+  size_t n = 0;
+  CHECK_OK(mw_objstore_get(s, &d, &n, key, 0, MW_OBJSTORE_TO_END, &e), &e);
+  uint64_t seed = 7;
+  int parsed = 0;
+  for (int k = 0; k < 20000 && n; k++) {
+    uint8_t *c = malloc(n);
+    memcpy(c, d, n);
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    c[(seed >> 33) % n] ^= (uint8_t)(1u << ((seed >> 20) % 8));
+    mw_merge_manifest *m = NULL;
+    mw_status st = mw_merge_manifest_parse(&m, c, n, "flip", NULL);
+    CHECK(st == MW_OK || st == MW_ERR_CORRUPT || st == MW_ERR_NOMEM);
+    parsed += st == MW_OK;
+    mw_merge_manifest_free(m);
+  }
+  CHECK(parsed > 0);
+  mw_merge_manifest *m = NULL;
+  uint8_t *c = malloc(n);
+  memcpy(c, d, n);
+  CHECK_OK(mw_merge_manifest_parse(&m, c, n, "ok", &e), &e);
+  if (m) {
+    CHECK(m->n_frags >= 3);
+    CHECK(m->reader_flags & MW_LANCE_FLAG_DELETION_FILES);
+  }
+  mw_merge_manifest_free(m);
+  mw_free(d);
+  mw_objstore_close(s);
+}
+
+int main(void) {
+  (void)scan_ids; /* from writer_test_util.h, unused here */
+  MW_RUN(test_roaring);
+  MW_RUN(test_arrow_deletions);
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_mem_open(&g_template, "", &e), &e);
+  build_table(g_template);
+  MW_RUN(test_refusals);
+  MW_RUN(test_merge_all);
+  MW_RUN(test_up_to_and_shard);
+  MW_RUN(test_manifest_flips);
+  MW_RUN(test_race);
+  MW_RUN(test_lost_race);
+  MW_RUN(test_refused_flags);
+  MW_RUN(test_string_key);
+  MW_RUN(test_faults);
+  MW_RUN(test_whole_fragment_removed); /* last: changes the expected table */
+  mw_objstore_close(g_template);
+  return mw_test_finish();
+}
