@@ -23,6 +23,7 @@
 #include "memtable/memtable.h"
 #include "memwal.h"
 #include "objstore/objstore.h"
+#include "table/table.h"
 
 static const char usage[] =
     "usage: memwal query URI --shard UUID [--index NAME:COLUMN:KIND[:METRIC]]... [--filter EXPR]\n"
@@ -31,7 +32,7 @@ static const char usage[] =
     "                    [--columns A,B,...] [--limit N]\n"
     "  Replays the shard's unflushed WAL read-only (no epoch claim, no fence entry) into a\n"
     "  MemTable with the given indexes (KIND btree | hnsw | fts; METRIC for hnsw: l2 (default),\n"
-    "  cosine, dot), runs one query and prints JSON lines as ipc-cat does (a schema line, then\n"
+    "  cosine, dot) plus the table's maintained ones (a Lance table's MemWAL index), runs one query and prints JSON lines as ipc-cat does (a schema line, then\n"
     "  one object per row in result order). Only the newest row of each primary key counts;\n"
     "  deleted keys are hidden. Kinds: a filtered scan (default; --filter 'a > 3 AND b IN\n"
     "  (1, 2)'), a point lookup (--keys [1, 5] on a one-column primary key), vector k-NN\n"
@@ -466,6 +467,39 @@ int mw_cli_query(int argc, char **argv) {
     }
     q.keys_schema = &ks;
     q.keys = &ka;
+  }
+  /* The table's maintained indexes too (when URI is a Lance table with a
+   * MemWAL index), unless an --index of the same name replaces one. */
+  {
+    mw_table *t = NULL;
+    mw_error te = {0};
+    if (mw_table_open(&t, store, &te) == MW_OK) {
+      mw_index_config *tix = NULL;
+      size_t n_tix = 0;
+      if (mw_table_resolve_indexes(&tix, &n_tix, t, &schema, NULL, NULL, &te) == MW_OK) {
+        for (size_t i = 0; i < n_tix; i++) {
+          bool dup = false;
+          for (size_t j = 0; j < o.n_idx; j++) dup |= strcmp(o.idx[j].name, tix[i].name) == 0;
+          if (dup || o.n_idx == sizeof o.idx / sizeof o.idx[0]) continue;
+          char *nm = strdup(tix[i].name), *cl = strdup(tix[i].column);
+          char *both = nm && cl ? malloc(strlen(nm) + strlen(cl) + 2) : NULL;
+          if (both) {
+            /* one allocation per config, freed with the --index texts */
+            strcpy(both, nm);
+            strcpy(both + strlen(nm) + 1, cl);
+            o.idx[o.n_idx] = tix[i];
+            o.idx[o.n_idx].name = both;
+            o.idx[o.n_idx].column = both + strlen(nm) + 1;
+            o.idx_text[o.n_idx] = both;
+            o.n_idx++;
+          }
+          free(nm);
+          free(cl);
+        }
+        mw_table_free_indexes(tix, n_tix);
+      }
+      mw_table_close(t);
+    }
   }
   if (mw_memtable_new(&mt, &schema, 0, o.idx, o.n_idx, &err) != MW_OK) {
     fprintf(stderr, "memwal query: %s\n", err.message);

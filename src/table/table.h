@@ -78,4 +78,14 @@ const mw_table_field *mw_table_field_by_id(const mw_table *t, int32_t id);
 bool mw_table_arrow_format(char *buf, size_t cap, char *item_buf, size_t item_cap,
                            const char *logical_type);
 
+/* The MemWAL index's maintained index names resolved to index configs
+ * (table_writer.c: kind from the base index's type URL, column = its first
+ * field, metric from vector index details). Indexes memwal cannot build are
+ * left out with a warning through log_fn (NULL = stderr). *out malloc'ed
+ * with its strings: free with mw_table_free_indexes. */
+mw_status mw_table_resolve_indexes(mw_index_config **out, size_t *n_out, const mw_table *t,
+                                   const struct ArrowSchema *schema, mw_log_fn log_fn, void *log_arg,
+                                   mw_error *err);
+void mw_table_free_indexes(mw_index_config *ix, size_t n);
+
 #endif

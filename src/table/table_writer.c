@@ -29,7 +29,7 @@
  *  - Errors name the shard. A durable put returns once every shard entry it
  *    touched is durable (each shard put waits for its own WAL entry).
  *  - Maintained indexes: open resolves the MemWAL index's maintained index
- *    names to index configs (resolve_indexes: kind from the base index's
+ *    names to index configs (mw_table_resolve_indexes: kind from the base index's
  *    type URL, column from its first field) that every shard writer keeps
  *    in memory and writes into each flushed generation (gen_index.h);
  *    kinds not built yet are left out with a warning naming them.
@@ -208,8 +208,13 @@ static mw_status bind_schema(struct ArrowSchema *out, const struct ArrowSchema *
 /* ------------------------------------------------------------ maintained indexes */
 
 
-static void tw_warn(const mw_table_writer_config *c, const char *msg) {
-  if (c->shard.log_fn) c->shard.log_fn(c->shard.log_arg, MW_LOG_WARN, msg);
+typedef struct tw_log {
+  mw_log_fn fn;
+  void *arg;
+} tw_log;
+
+static void tw_warn(const tw_log *c, const char *msg) {
+  if (c->fn) c->fn(c->arg, MW_LOG_WARN, msg);
   else fprintf(stderr, "memwal: warning: %s\n", msg);
 }
 
@@ -220,6 +225,8 @@ static void free_indexes(mw_index_config *ix, size_t n) {
   }
   free(ix);
 }
+
+void mw_table_free_indexes(mw_index_config *ix, size_t n) { free_indexes(ix, n); }
 
 /* Case-insensitive suffix test of a type URL ("/lance.table.BTreeIndexDetails"). */
 static bool url_is(const char *url, const char *msg) {
@@ -239,8 +246,11 @@ static bool url_is(const char *url, const char *msg) {
  * generation index cannot have are left out with a warning naming them: the generations are still flushed, only
  * without that index. A name with no base index is a warning too (LanceDB
  * checks the names when it installs the spec). */
-static mw_status resolve_indexes(mw_index_config **out, size_t *n_out, const mw_table *t,
-                                 const struct ArrowSchema *schema, const mw_table_writer_config *c, mw_error *err) {
+mw_status mw_table_resolve_indexes(mw_index_config **out, size_t *n_out, const mw_table *t,
+                                   const struct ArrowSchema *schema, mw_log_fn log_fn, void *log_arg,
+                                   mw_error *err) {
+  tw_log lg = {log_fn, log_arg};
+  const tw_log *c = &lg;
   *out = NULL;
   *n_out = 0;
   size_t n = t->mem_wal ? t->mem_wal->n_maintained_indexes : 0;
@@ -325,7 +335,8 @@ mw_status mw_table_writer_open(mw_table_writer **out, mw_objstore *store, const 
     s = apply_table_defaults(&w->cfg.shard, t, err);
     if (s == MW_OK) s = bind_schema(&w->schema, schema, t, err);
     if (s == MW_OK) {
-      s = resolve_indexes(&w->indexes, &w->n_indexes, t, &w->schema, &w->cfg, err);
+      s = mw_table_resolve_indexes(&w->indexes, &w->n_indexes, t, &w->schema, w->cfg.shard.log_fn,
+                                   w->cfg.shard.log_arg, err);
       if (s != MW_OK) mw_schema_release(&w->schema);
     }
   }
