@@ -341,8 +341,9 @@ static void test_memtables_vs_model(void) {
   /* filters a BTree term answers (cat has a BTree index): candidates from
    * the tree, then liveness and the whole filter row by row */
   {
-    const char *texts[3] = {"cat >= 8 AND id < 500", "cat = 4", "cat IN (1, 9) AND text IS NOT NULL"};
-    for (int c = 0; c < 3; c++) {
+    const char *texts[5] = {"cat >= 8 AND id < 500", "cat = 4", "cat IN (1, 9) AND text IS NOT NULL",
+                            "cat > 2 AND cat <= 4", "cat >= 5 AND cat < 6 AND id >= 100"};
+    for (int c = 0; c < 5; c++) {
       mw_expr *fe = NULL;
       CHECK_OK(mw_expr_parse(&fe, texts[c], NULL), NULL);
       mw_query qq;
@@ -355,7 +356,9 @@ static void test_memtables_vs_model(void) {
         const trow *x = &m.rows[i];
         int pass = c == 0   ? !x->cat_null && x->cat >= 8 && x->id < 500
                    : c == 1 ? !x->cat_null && x->cat == 4
-                            : !x->cat_null && (x->cat == 1 || x->cat == 9) && x->text;
+                   : c == 2 ? !x->cat_null && (x->cat == 1 || x->cat == 9) && x->text
+                   : c == 3 ? !x->cat_null && x->cat > 2 && x->cat <= 4
+                            : !x->cat_null && x->cat == 5 && x->id >= 100;
         if (live[i] && pass) {
           if (w2 >= r.n || r.id[w2] != x->id) b2++;
           w2++;

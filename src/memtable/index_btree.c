@@ -582,6 +582,39 @@ done:
   return MW_OK;
 }
 
+mw_status mw_btree_lookup_range(uint64_t **out_ids, size_t *out_n, const mw_btree *t, const mw_key *lo,
+                                bool lo_strict, const mw_key *hi, bool hi_strict, mw_error *err) {
+  *out_ids = NULL;
+  *out_n = 0;
+  idvec d = {0};
+  int pos;
+  mw_key_class kc = t->kc;
+  const bt_node *n = lower_bound(t, lo, lo_strict, &pos);
+  for (; n; n = n->next, pos = 0) {
+    for (int i = pos; i < n->n; i++) {
+      const bt_entry *e = &n->u.e[i];
+      int c = mw_key_cmp(kc, &e->k, hi);
+      if (c > 0 || (c == 0 && hi_strict)) goto done;
+      if (!idvec_push(&d, e->row)) {
+        free(d.v);
+        return mw_err(err, MW_ERR_NOMEM, "btree index: out of memory");
+      }
+    }
+  }
+done:
+  if (!sort_ids(d.v, d.n)) {
+    free(d.v);
+    return mw_err(err, MW_ERR_NOMEM, "btree index: out of memory");
+  }
+  if (d.n == 0) {
+    free(d.v);
+    d.v = NULL;
+  }
+  *out_ids = d.v;
+  *out_n = d.n;
+  return MW_OK;
+}
+
 /* ---------------------------------------------------------------- check */
 
 typedef struct chk {

@@ -106,6 +106,11 @@ mw_status mw_btree_insert_from(mw_btree *t, const struct ArrowArray *a, int64_t 
 mw_status mw_btree_lookup(uint64_t **out_ids, size_t *out_n, const mw_btree *t, mw_filter_op op,
                           const mw_key *value, mw_error *err);
 
+/* Row ids (ascending) of every entry with lo <(=) key <(=) hi (strict:
+ * excluded bound). *out_ids is malloc'ed (free()); NULL when *out_n == 0. */
+mw_status mw_btree_lookup_range(uint64_t **out_ids, size_t *out_n, const mw_btree *t, const mw_key *lo,
+                                bool lo_strict, const mw_key *hi, bool hi_strict, mw_error *err);
+
 /* Number of entries. */
 uint64_t mw_btree_count(const mw_btree *t);
 /* Bytes held (nodes + key arena). */

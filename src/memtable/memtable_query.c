@@ -433,6 +433,13 @@ static mw_status btree_candidates(uint64_t **out, size_t *n_out, bool *used, mw_
   size_t n_terms = mw_filter_index_terms(bf, &terms);
   for (size_t t = 0; t < n_terms; t++) {
     const mw_filter_term *term = &terms[t];
+    /* a lower and an upper bound on the same column make one range */
+    const mw_filter_term *upper = NULL;
+    if (!term->none && !term->in && (term->op == MW_FILTER_GE || term->op == MW_FILTER_GT))
+      for (size_t u = 0; u < n_terms && !upper; u++)
+        if (u != t && terms[u].column == term->column && !terms[u].none && !terms[u].in &&
+            (terms[u].op == MW_FILTER_LE || terms[u].op == MW_FILTER_LT))
+          upper = &terms[u];
     size_t xi = SIZE_MAX;
     for (size_t i = 0; i < mts[0]->n_idx; i++)
       if (mts[0]->idx[i].kind == MW_INDEX_BTREE && mts[0]->idx[i].col == (int64_t)term->column) xi = i;
@@ -450,8 +457,10 @@ static mw_status btree_candidates(uint64_t **out, size_t *n_out, bool *used, mw_
       for (size_t v = 0; ok && v < nv; v++) {
         uint64_t *ids = NULL;
         size_t n_ids = 0;
-        mw_status st = mw_btree_lookup(&ids, &n_ids, x->tree, term->in ? MW_FILTER_EQ : term->op,
-                                       term->in ? &term->values[v] : &term->value, err);
+        mw_status st = upper ? mw_btree_lookup_range(&ids, &n_ids, x->tree, &term->value, term->op == MW_FILTER_GT,
+                                                     &upper->value, upper->op == MW_FILTER_LT, err)
+                             : mw_btree_lookup(&ids, &n_ids, x->tree, term->in ? MW_FILTER_EQ : term->op,
+                                               term->in ? &term->values[v] : &term->value, err);
         if (st != MW_OK) {
           pthread_mutex_unlock(&mt->mu);
           free(rows);
