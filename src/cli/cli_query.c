@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "arrow/c_data.h"
-#include "arrow/json.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "common/buf.h"
@@ -406,7 +405,7 @@ int mw_cli_query(int argc, char **argv) {
     return rc < 0 ? 0 : rc;
   }
   mw_objstore *store = NULL;
-  struct ArrowSchema schema = {0}, ks = {0}, ss = {0};
+  struct ArrowSchema schema = {0}, ks = {0};
   struct ArrowArray ka = {0};
   mw_memtable *mt = NULL;
   mw_expr *filter = NULL;
@@ -415,8 +414,6 @@ int mw_cli_query(int argc, char **argv) {
   char *cols_text = NULL;
   size_t n_cols = 0;
   struct ArrowArrayStream st = {0};
-  mw_buf b;
-  mw_buf_init(&b);
   mw_error err = {0};
   int code = 1;
 
@@ -525,40 +522,9 @@ int mw_cli_query(int argc, char **argv) {
     code = err.code == MW_ERR_INVALID ? 2 : 1;
     goto out;
   }
-  if (st.get_schema(&st, &ss) != 0) {
-    fprintf(stderr, "memwal query: %s\n", st.get_last_error(&st));
-    goto out;
-  }
-  if (mw_json_schema(&b, &ss, &err) != MW_OK) {
-    fprintf(stderr, "memwal query: %s\n", err.message);
-    goto out;
-  }
-  mw_buf_u8(&b, '\n');
-  for (;;) {
-    struct ArrowArray a = {0};
-    if (st.get_next(&st, &a) != 0) {
-      fprintf(stderr, "memwal query: %s\n", st.get_last_error(&st));
-      goto out;
-    }
-    if (!a.release) break;
-    mw_status s = mw_json_rows(&b, &ss, &a, &err);
-    a.release(&a);
-    if (s != MW_OK) {
-      fprintf(stderr, "memwal query: %s\n", err.message);
-      goto out;
-    }
-    if (b.len > (1u << 20)) {
-      fwrite(b.data, 1, b.len, stdout);
-      b.len = 0;
-    }
-  }
-  fwrite(b.data, 1, b.len, stdout);
-  code = fflush(stdout) == 0 ? 0 : 1;
-  if (code) fprintf(stderr, "memwal query: writing output failed\n");
+  code = mw_cli_print_stream(&st, "query");
 out:
   if (st.release) st.release(&st);
-  mw_schema_release(&ss);
-  mw_buf_free(&b);
   mw_memtable_free(mt);
   if (ka.release) ka.release(&ka);
   mw_schema_release(&ks);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "arrow/c_data.h"
+#include "arrow/json.h"
 #include "common/error.h"
 
 int mw_cli_parse_args(const char **uri, const mw_cli_opt *opts, size_t n_opts, const char *cmd,
@@ -166,4 +167,46 @@ mw_status mw_cli_schema_without(struct ArrowSchema *out, const struct ArrowSchem
                    : mw_err(err, MW_ERR_NOMEM, "out of memory");
   free(meta);
   return s;
+}
+
+int mw_cli_print_stream(struct ArrowArrayStream *st, const char *cmd) {
+  struct ArrowSchema ss = {0};
+  mw_error err = {0};
+  mw_buf b;
+  mw_buf_init(&b);
+  int code = 1;
+  if (st->get_schema(st, &ss) != 0) {
+    fprintf(stderr, "memwal %s: %s\n", cmd, st->get_last_error(st));
+    goto out;
+  }
+  if (mw_json_schema(&b, &ss, &err) != MW_OK) {
+    fprintf(stderr, "memwal %s: %s\n", cmd, err.message);
+    goto out;
+  }
+  mw_buf_u8(&b, '\n');
+  for (;;) {
+    struct ArrowArray a = {0};
+    if (st->get_next(st, &a) != 0) {
+      fprintf(stderr, "memwal %s: %s\n", cmd, st->get_last_error(st));
+      goto out;
+    }
+    if (!a.release) break;
+    mw_status s = mw_json_rows(&b, &ss, &a, &err);
+    a.release(&a);
+    if (s != MW_OK) {
+      fprintf(stderr, "memwal %s: %s\n", cmd, err.message);
+      goto out;
+    }
+    if (b.len > (1u << 20)) {
+      fwrite(b.data, 1, b.len, stdout);
+      b.len = 0;
+    }
+  }
+  fwrite(b.data, 1, b.len, stdout);
+  code = fflush(stdout) == 0 ? 0 : 1;
+  if (code) fprintf(stderr, "memwal %s: writing output failed\n", cmd);
+out:
+  mw_schema_release(&ss);
+  mw_buf_free(&b);
+  return code;
 }

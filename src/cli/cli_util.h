@@ -72,4 +72,9 @@ typedef int (*mw_cli_entry_fn)(void *ctx, uint64_t pos, struct mw_wal_entry *e);
 int mw_cli_walk_unflushed(mw_objstore *store, const char *shard, const struct ArrowSchema *schema, const char *cmd,
                           mw_cli_entry_fn fn, void *ctx);
 
+/* Prints a stream as ipc-cat does (a schema line, then one JSON object per
+ * row), buffered; 0, or 1 with the error on stderr ("memwal CMD: ...").
+ * The stream stays the caller's to release. */
+int mw_cli_print_stream(struct ArrowArrayStream *st, const char *cmd);
+
 #endif

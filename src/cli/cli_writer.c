@@ -579,47 +579,12 @@ int mw_cli_scan(int argc, char **argv) {
   mw_error err = {0};
   int code = 1;
   struct ArrowArrayStream st = {0};
-  mw_buf b;
-  mw_buf_init(&b);
   if (mw_shard_writer_scan(&st, w, NULL, 0, NULL, &err) != MW_OK) {
     fprintf(stderr, "memwal scan: %s\n", err.message);
     goto out;
   }
-  struct ArrowSchema ss = {0};
-  if (st.get_schema(&st, &ss) != 0) {
-    fprintf(stderr, "memwal scan: %s\n", st.get_last_error(&st));
-    goto out;
-  }
-  if (mw_json_schema(&b, &ss, &err) != MW_OK) {
-    fprintf(stderr, "memwal scan: %s\n", err.message);
-    mw_schema_release(&ss);
-    goto out;
-  }
-  mw_buf_u8(&b, '\n');
-  fwrite(b.data, 1, b.len, stdout);
-  b.len = 0;
-  for (;;) {
-    struct ArrowArray a = {0};
-    if (st.get_next(&st, &a) != 0) {
-      fprintf(stderr, "memwal scan: %s\n", st.get_last_error(&st));
-      mw_schema_release(&ss);
-      goto out;
-    }
-    if (!a.release) break;
-    mw_status s = mw_json_rows(&b, &ss, &a, &err);
-    a.release(&a);
-    if (s != MW_OK) {
-      fprintf(stderr, "memwal scan: %s\n", err.message);
-      mw_schema_release(&ss);
-      goto out;
-    }
-    fwrite(b.data, 1, b.len, stdout);
-    b.len = 0;
-  }
-  mw_schema_release(&ss);
-  code = 0;
+  code = mw_cli_print_stream(&st, "scan");
 out:
-  mw_buf_free(&b);
   if (st.release) st.release(&st);
   if (w && mw_shard_writer_close(w, &err) != MW_OK && code == 0) {
     fprintf(stderr, "memwal scan: close: %s\n", err.message);

@@ -536,6 +536,22 @@ static bool sort_ids(uint64_t *v, size_t n) {
   return true;
 }
 
+/* Hands a lookup's row ids to the caller: sorted ascending when `sort`,
+ * NULL when there are none. */
+static mw_status finish_ids(uint64_t **out_ids, size_t *out_n, idvec *d, bool sort, mw_error *err) {
+  if (sort && !sort_ids(d->v, d->n)) {
+    free(d->v);
+    return mw_err(err, MW_ERR_NOMEM, "btree index: out of memory");
+  }
+  if (d->n == 0) {
+    free(d->v);
+    d->v = NULL;
+  }
+  *out_ids = d->v;
+  *out_n = d->n;
+  return MW_OK;
+}
+
 mw_status mw_btree_lookup(uint64_t **out_ids, size_t *out_n, const mw_btree *t, mw_filter_op op,
                           const mw_key *value, mw_error *err) {
   *out_ids = NULL;
@@ -569,17 +585,7 @@ mw_status mw_btree_lookup(uint64_t **out_ids, size_t *out_n, const mw_btree *t, 
   }
 done:
   /* EQ yields ascending row ids already (key ties are ordered by row). */
-  if (op != MW_FILTER_EQ && !sort_ids(d.v, d.n)) {
-    free(d.v);
-    return mw_err(err, MW_ERR_NOMEM, "btree index: out of memory");
-  }
-  if (d.n == 0) {
-    free(d.v);
-    d.v = NULL;
-  }
-  *out_ids = d.v;
-  *out_n = d.n;
-  return MW_OK;
+  return finish_ids(out_ids, out_n, &d, op != MW_FILTER_EQ, err);
 }
 
 mw_status mw_btree_lookup_range(uint64_t **out_ids, size_t *out_n, const mw_btree *t, const mw_key *lo,
@@ -602,17 +608,7 @@ mw_status mw_btree_lookup_range(uint64_t **out_ids, size_t *out_n, const mw_btre
     }
   }
 done:
-  if (!sort_ids(d.v, d.n)) {
-    free(d.v);
-    return mw_err(err, MW_ERR_NOMEM, "btree index: out of memory");
-  }
-  if (d.n == 0) {
-    free(d.v);
-    d.v = NULL;
-  }
-  *out_ids = d.v;
-  *out_n = d.n;
-  return MW_OK;
+  return finish_ids(out_ids, out_n, &d, true, err);
 }
 
 /* ---------------------------------------------------------------- check */

@@ -464,6 +464,14 @@ uint64_t mw_memtable_unindexed_rows(mw_memtable *mt) {
 
 /* ---------------------------------------------------------------- pk map */
 
+int64_t mw_mt_tomb_col(const struct ArrowSchema *sch) {
+  int64_t last = sch->n_children - 1;
+  if (last >= 0 && sch->children[last]->name && strcmp(sch->children[last]->name, MW_TOMBSTONE_COLUMN) == 0 &&
+      strcmp(sch->children[last]->format, "b") == 0)
+    return last;
+  return -1;
+}
+
 uint64_t mw_mt_pk_hash(const uint8_t *key, size_t len) {
   uint64_t h = 1469598103934665603ull;
   for (size_t i = 0; i < len; i++) h = (h ^ key[i]) * 1099511628211ull;

@@ -124,4 +124,18 @@ mw_status mw_mt_mark_latest(uint8_t **out_alive, mw_holder *const *held, const i
 uint64_t mw_mt_pk_hash(const uint8_t *key, size_t len);
 uint64_t mw_mt_pk_newest(mw_memtable *mt, const uint8_t *key, size_t len, uint64_t hash, uint64_t visible);
 
+/* The `_tombstone` column of a MemTable schema: its last column when it is
+ * named so and bool, else -1 (no row is a tombstone). */
+int64_t mw_mt_tomb_col(const struct ArrowSchema *schema);
+
+/* Is row r (logical, of the stored batch) a tombstone? tomb_col from
+ * mw_mt_tomb_col; -1 = never. */
+static inline bool mw_mt_row_is_tomb(const struct ArrowArray *batch, int64_t tomb_col, int64_t r) {
+  if (tomb_col < 0) return false;
+  const struct ArrowArray *tc = batch->children[tomb_col];
+  int64_t p = tc->offset + batch->offset + r;
+  const void *v = tc->null_count != 0 ? tc->buffers[0] : NULL;
+  return mw_bit_get(v, p) && mw_bit_get(tc->buffers[1], p);
+}
+
 #endif

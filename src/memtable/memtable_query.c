@@ -390,16 +390,6 @@ static const float *row_vector(const mw_holder *h, int64_t col, int32_t dim, int
   return (const float *)items->buffers[1] + items->offset + (c->offset + p) * dim;
 }
 
-/* Is the row's `_tombstone` true? */
-static bool row_is_tomb(const mw_holder *h, int64_t tomb_col, int64_t r) {
-  if (tomb_col < 0) return false;
-  const struct ArrowArray *root = &h->array;
-  const struct ArrowArray *tc = root->children[tomb_col];
-  int64_t p = tc->offset + root->offset + r;
-  const void *v = tc->null_count != 0 ? tc->buffers[0] : NULL;
-  return mw_bit_get(v, p) && mw_bit_get(tc->buffers[1], p);
-}
-
 /* Min-heap (by cmp_dist) sift-down. */
 static void heap_down(q_hit *h, size_t n, size_t i) {
   for (;;) {
@@ -529,7 +519,7 @@ static bool live_row(q_live *L, size_t m, uint64_t row) {
   for (size_t j = sn->n_mts; alive && j-- > m + 1;)
     alive = mw_mt_pk_newest(L->mts[j], L->tmp.data, L->tmp.len, hash, sn->base[j + 1] - sn->base[j]) == MW_MT_NO_ROW;
   if (alive) alive = mw_mt_pk_newest(L->mts[m], L->tmp.data, L->tmp.len, hash, sn->base[m + 1] - sn->base[m]) == row;
-  if (alive) alive = !row_is_tomb(h, L->tomb_col, r);
+  if (alive) alive = !mw_mt_row_is_tomb(&h->array, L->tomb_col, r);
   L->cache[g] = alive ? 2 : 1;
   return alive;
 }
@@ -573,13 +563,7 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
   mw_pk pk = {0};
   MW_TRY(mw_pk_resolve(&pk, sch, NULL, 0, err));
   if (pk.n == 0) return mw_err(err, MW_ERR_INVALID, "query: the schema has no primary key");
-  int64_t tomb_col = -1;
-  {
-    int64_t last = sch->n_children - 1;
-    if (last >= 0 && sch->children[last]->name && strcmp(sch->children[last]->name, MW_TOMBSTONE_COLUMN) == 0 &&
-        strcmp(sch->children[last]->format, "b") == 0)
-      tomb_col = last;
-  }
+  int64_t tomb_col = mw_mt_tomb_col(sch);
 
   /* Kind-specific checks before any work. */
   int64_t vcol = -1, tcol = -1;
@@ -812,7 +796,7 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
         uint64_t g = sn->base[m] + row;
         size_t b = snap_holder(sn, g);
         int64_t r = (int64_t)(g - sn->g0[b]);
-        if (row_is_tomb(sn->held[b], tomb_col, r)) break;
+        if (mw_mt_row_is_tomb(&sn->held[b]->array, tomb_col, r)) break;
         if (bf) {
           uint8_t k1 = 0;
           st = mw_filter_eval(&k1, bf, &sn->held[b]->array, r, 1, err);

@@ -180,15 +180,12 @@ mw_status mw_mt_mark_latest(uint8_t **out_alive, mw_holder *const *held, const i
   offs[0] = 0;
   for (size_t b = n_held; b-- > 0;) {
     const struct ArrowArray *a = &held[b]->array;
-    const struct ArrowArray *tc = tomb_col >= 0 ? a->children[tomb_col] : NULL;
     for (int64_t r = lens ? lens[b] : a->length; r-- > 0;) {
       row_id--;
       size_t start = keys.len;
       mw_pk_encode(&keys, pk, a, r);
       if (!mw_buf_ok(&keys)) break;
-      uint64_t h = 1469598103934665603ull;
-      for (size_t i = start; i < keys.len; i++) h = (h ^ keys.data[i]) * 1099511628211ull;
-      uint64_t slot = h & (cap - 1);
+      uint64_t slot = mw_mt_pk_hash(keys.data + start, keys.len - start) & (cap - 1);
       bool seen = false;
       for (; slots[slot]; slot = (slot + 1) & (cap - 1)) {
         uint64_t k = slots[slot] - 1;
@@ -204,13 +201,7 @@ mw_status mw_mt_mark_latest(uint8_t **out_alive, mw_holder *const *held, const i
       }
       slots[slot] = ++n_keys;
       offs[n_keys] = keys.len;
-      bool tomb = false;
-      if (tc) {
-        int64_t p = tc->offset + a->offset + r;
-        const void *v = tc->null_count != 0 ? tc->buffers[0] : NULL;
-        tomb = mw_bit_get(v, p) && mw_bit_get(tc->buffers[1], p);
-      }
-      alive[row_id] = !tomb;
+      alive[row_id] = !mw_mt_row_is_tomb(a, tomb_col, r);
     }
   }
   bool ok = mw_buf_ok(&keys);
@@ -307,10 +298,7 @@ static mw_status scan_impl(struct ArrowArrayStream *out, mw_memtable *const *mts
   if (latest) {
     MW_TRY(mw_pk_resolve(&pk, sch, NULL, 0, err));
     if (pk.n == 0) return mw_err(err, MW_ERR_INVALID, "memtable scan: newest-row scans need a primary key");
-    int64_t last = sch->n_children - 1;
-    if (last >= 0 && sch->children[last]->name && strcmp(sch->children[last]->name, MW_TOMBSTONE_COLUMN) == 0 &&
-        strcmp(sch->children[last]->format, "b") == 0)
-      tomb_col = last;
+    tomb_col = mw_mt_tomb_col(sch);
   }
 
   scan_state *s = calloc(1, sizeof *s);
