@@ -9,6 +9,10 @@
  *              left in place afterwards)
  *   BENCH (write|replay|all|clean, all; clean deletes every object under
  *          BENCH_URI, e.g. between runs on a small S3 server)
+ *   PUTTERS (1): threads putting at once; batch i is put by thread
+ *          i % PUTTERS, so every thread puts NUM_BATCHES / PUTTERS batches
+ *          (group commit: concurrent durable puts share WAL entries;
+ *          wal_entries in the output says how many entries were written)
  * Prints one JSON line per configuration (write): enqueue_rows_per_s /
  * enqueue_mb_per_s = the put loop alone with non-durable puts (they return
  * before their rows are in the WAL), or durable_puts_rows_per_s /
@@ -18,6 +22,7 @@
  * p50/p99. Replay: entries/s of a tailer and open-with-replay time. The
  * batches are generated before the timed loop. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +67,26 @@ static void fresh_uri(char *out, size_t cap) {
   snprintf(out, cap, "%s/run%d", base_dir, run_no++);
 }
 
+/* One putter thread: puts batches t, t + P, t + 2P, ... and records each
+ * put's latency in lat[i]. */
+typedef struct putter {
+  mw_shard_writer *w;
+  struct ArrowArray *batches;
+  double *lat;
+  long t, p, n;
+} putter;
+
+static void *putter_main(void *arg) {
+  putter *pu = arg;
+  mw_error e = {0};
+  for (long i = pu->t; i < pu->n; i += pu->p) {
+    double p0 = now_s();
+    if (mw_shard_writer_put(NULL, pu->w, &pu->batches[i], 1, &e) != MW_OK) die("put", &e);
+    pu->lat[i] = now_s() - p0;
+  }
+  return NULL;
+}
+
 static void bench_write(int memtable, int durable, int fsync_on, long batch_size, long num_batches, int dim) {
   mw_error e = {0};
   struct ArrowSchema schema;
@@ -89,11 +114,27 @@ static void bench_write(int memtable, int durable, int fsync_on, long batch_size
   mw_shard_writer *w = NULL;
   if (mw_shard_writer_open(&w, store, &c, &schema, NULL, 0, &e) != MW_OK) die("open", &e);
   double *lat = calloc((size_t)num_batches, sizeof *lat);
+  long putters = env_long("PUTTERS", 1);
+  if (putters < 1) putters = 1;
+  if (putters > 256) putters = 256;
+  putter pu[256];
+  pthread_t th[256];
   double t0 = now_s();
-  for (long i = 0; i < num_batches; i++) {
-    double p0 = now_s();
-    if (mw_shard_writer_put(NULL, w, &batches[i], 1, &e) != MW_OK) die("put", &e);
-    lat[i] = now_s() - p0;
+  if (putters == 1) {
+    for (long i = 0; i < num_batches; i++) {
+      double p0 = now_s();
+      if (mw_shard_writer_put(NULL, w, &batches[i], 1, &e) != MW_OK) die("put", &e);
+      lat[i] = now_s() - p0;
+    }
+  } else {
+    for (long t = 0; t < putters; t++) {
+      pu[t] = (putter){w, batches, lat, t, putters, num_batches};
+      if (pthread_create(&th[t], NULL, putter_main, &pu[t]) != 0) {
+        fprintf(stderr, "bench_writer: pthread_create failed\n");
+        exit(1);
+      }
+    }
+    for (long t = 0; t < putters; t++) pthread_join(th[t], NULL);
   }
   double t1 = now_s();
   if (mw_shard_writer_flush_wal(w, &e) != MW_OK) die("flush", &e);
@@ -110,11 +151,11 @@ static void bench_write(int memtable, int durable, int fsync_on, long batch_size
    * close (threads stopped, everything written). */
   const char *loop_name = durable ? "durable_puts" : "enqueue";
   printf("{\"bench\": \"write\", \"memtable\": %s, \"durable\": %s, \"fsync\": %s, \"batch_size\": %ld, "
-         "\"num_batches\": %ld, \"%s_rows_per_s\": %.0f, \"%s_mb_per_s\": %.1f, \"total_rows_per_s\": %.0f, "
+         "\"num_batches\": %ld, \"putters\": %ld, \"%s_rows_per_s\": %.0f, \"%s_mb_per_s\": %.1f, \"total_rows_per_s\": %.0f, "
          "\"total_mb_per_s\": %.1f, \"flush_wal_ms\": %.3f, \"close_ms\": %.3f, \"put_p50_ms\": %.3f, "
          "\"put_p99_ms\": %.3f, \"wal_entries\": %" PRIu64 "}\n",
          memtable ? "true" : "false", durable ? "true" : "false", fsync_on ? "true" : "false", batch_size,
-         num_batches, loop_name, rows / (t1 - t0), loop_name, (double)bytes / 1e6 / (t1 - t0), rows / (t3 - t0),
+         num_batches, putters, loop_name, rows / (t1 - t0), loop_name, (double)bytes / 1e6 / (t1 - t0), rows / (t3 - t0),
          (double)bytes / 1e6 / (t3 - t0), (t2 - t1) * 1e3, (t3 - t2) * 1e3, lat[num_batches / 2] * 1e3,
          lat[(size_t)((double)num_batches * 0.99)] * 1e3, st.wal_flush_count);
   fflush(stdout);

@@ -13,6 +13,7 @@
 #   d20      durable puts, 20 rows x 1000, one WAL entry per put (Lance: flush-ms=1)
 #            memwal with fsync (truly durable) and without (Lance's level)
 #   replay   open with replay of 1000 WAL entries x 20 rows (entries/s)
+#   group    durable+fsync 20-row puts from 1, 2, 4, 8 putter threads (ours)
 # Labels: "enqueue" = the put loop alone with non-durable puts (they return
 # before their rows are in the WAL); "durable put loop" = the put loop with
 # durable puts (each returned once durable); "total" = put loop + close
@@ -98,3 +99,17 @@ for _ in $(seq "$reps"); do
 done
 row "replay 1000x20 entries/s" "$(median replay_entries_per_s <<<"$ro")" "$(median entries_per_s <<<"$lr")" entries/s
 row "replay 1000x20 open-with-replay ms" "$(median open_with_replay_ms <<<"$ro")" "$(median replay_ms <<<"$lr")" ms
+
+# Group commit (ours only): durable 20-row puts with fsync from P putter
+# threads at once (1000 puts in all, batch i put by thread i % P), medians.
+# "entries" = WAL entries written for the 1000 puts (fewer = more grouping).
+echo "group commit: durable+fsync 20-row puts x 1000 from P threads (memwal), median of $reps"
+printf '%-8s %14s %10s %10s %10s\n' putters rows/s p50_ms p99_ms entries
+for p in 1 2 4 8; do
+  g=""
+  for _ in $(seq "$reps"); do
+    g+=$(ours BENCH=write BATCH_SIZE=20 NUM_BATCHES=1000 DURABLE_WRITE=yes ENABLE_MEMTABLE=yes FSYNC=yes MAX_FLUSH_INTERVAL_MS=1 PUTTERS="$p")$'\n'
+  done
+  printf '%-8s %14.0f %10.3f %10.3f %10.0f\n' "$p" "$(median durable_puts_rows_per_s <<<"$g")" \
+    "$(median put_p50_ms <<<"$g")" "$(median put_p99_ms <<<"$g")" "$(median wal_entries <<<"$g")"
+done

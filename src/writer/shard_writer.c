@@ -462,6 +462,10 @@ static mw_status put_stored(mw_batch_range *out, mw_shard_writer *w, struct Arro
     w->pend_tail = node;
     w->pend_count++;
   }
+  if (w->cfg.durable_write) {
+    items[n - 1]->ends_durable_put = true;
+    w->gc_queued_puts++;
+  }
   free(items);
   uint64_t start = w->next_batch_pos, end = start + n;
   w->next_batch_pos = end;

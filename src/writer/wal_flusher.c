@@ -22,6 +22,19 @@
  *    position below it is in a durable WAL entry. Durable puts wait on
  *    durable_cv until durable_end passes their last batch; concurrent
  *    durable puts therefore group-commit into one entry.
+ *  - Gathering (group commit that scales with putters). With one entry in
+ *    flight at a time, putters that wait for each other's entries fall
+ *    into lockstep: while A's entry is written B queues; A is acked and B
+ *    is written alone while A puts again, and so on, one put per entry, so
+ *    a second putter adds nothing. So each entry records how many durable
+ *    puts were waiting when it completed (its own plus those queued
+ *    meanwhile: gc_target). When the next entry is due only because of
+ *    durable puts and fewer than gc_target are queued, the flusher waits
+ *    for the missing putters (each put signals wal_cv) for at most a
+ *    quarter of the last entry's I/O time, capped at GATHER_MAX_NS, then
+ *    writes whatever is queued. One putter: gc_target is 1, no wait ever.
+ *    A putter that went away costs at most one window, after which
+ *    gc_target drops to what was really there.
  *  - Failures follow the retry policy (w_failure_record): exponential
  *    backoff from retry_initial_backoff_ms to retry_max_backoff_ms; after
  *    the policy is used up the streak gives up (puts fail with the error)
@@ -31,8 +44,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "writer/writer_internal.h"
+
+/* The longest a due entry waits for missing putters (see "Gathering"). */
+#define GATHER_MAX_NS 250000u
 
 void w_free_pending_list(pending_batch *p) {
   while (p) {
@@ -70,10 +87,14 @@ static uint64_t entry_batches(mw_shard_writer *w) {
  * and returns the detached list to release outside the lock. */
 static pending_batch *mark_durable(mw_shard_writer *w, uint64_t n, uint64_t bytes, uint64_t pos) {
   pending_batch *done = w->pend_head, *last = NULL, *p = w->pend_head;
+  uint64_t puts = 0;
   for (uint64_t i = 0; i < n; i++) {
+    puts += p->ends_durable_put;
     last = p;
     p = p->next;
   }
+  w->gc_queued_puts -= puts;
+  w->gc_target = puts + w->gc_queued_puts; /* the concurrency this entry saw */
   w->pend_head = p;
   if (!p) w->pend_tail = NULL;
   if (last) last->next = NULL;
@@ -138,6 +159,7 @@ static void flush_once(mw_shard_writer *w) {
     w->stats.wal_flush_count++;
     w->stats.wal_flush_bytes += len;
     w->stats.wal_flush_nanos += t1 - t0;
+    w->gc_last_io_ns = t1 - t0;
     w_unlock(w);
     w_free_pending_list(done); /* release refs outside the lock */
     pthread_mutex_lock(&w->mu);
@@ -162,12 +184,39 @@ static bool want_flush(mw_shard_writer *w, uint64_t now) {
          w_ms_since(&w->oldest_pending) >= w->cfg.max_wal_flush_interval_ms;
 }
 
+/* Should a due entry wait for more putters first ("Gathering")? Returns
+ * the nanoseconds left to wait, 0 = write now. (mu held) */
+static uint64_t gather_wait_ns(mw_shard_writer *w, uint64_t now) {
+  if (!w->cfg.durable_write || w->stopping || w->wal_fail.streak > 0 || w->gc_target < 2 ||
+      w->gc_queued_puts == 0 || w->gc_queued_puts >= w->gc_target ||
+      w->unflushed_new_bytes >= w->cfg.max_wal_buffer_size) {
+    w->gc_gather_until = 0;
+    return 0;
+  }
+  if (w->gc_gather_until == 0) {
+    uint64_t win = w->gc_last_io_ns / 4;
+    w->gc_gather_until = now + (win < GATHER_MAX_NS ? win : GATHER_MAX_NS);
+  }
+  return w->gc_gather_until > now ? w->gc_gather_until - now : 0;
+}
+
 void *w_wal_flusher_main(void *arg) {
   mw_shard_writer *w = arg;
   pthread_mutex_lock(&w->mu);
   for (;;) {
     uint64_t now = w_now_ns();
     if (want_flush(w, now)) {
+      uint64_t gather = gather_wait_ns(w, now);
+      if (gather > 0) {
+        struct timespec dl;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        uint64_t ns = (uint64_t)dl.tv_nsec + gather;
+        dl.tv_sec += (time_t)(ns / 1000000000u);
+        dl.tv_nsec = (long)(ns % 1000000000u);
+        pthread_cond_timedwait(&w->wal_cv, &w->mu, &dl);
+        continue;
+      }
+      w->gc_gather_until = 0;
       w->flush_requested = false;
       w->unflushed_new_bytes = 0;
       uint64_t before = w->wal_fail.seq;

@@ -82,6 +82,7 @@ typedef struct frozen_mt {
 typedef struct pending_batch {
   struct ArrowArray array; /* owned (WAL-only) or a shared ref (MemTable) */
   uint64_t bytes;
+  bool ends_durable_put; /* last batch of a durable put (group commit counts puts) */
   struct pending_batch *next;
 } pending_batch;
 
@@ -141,6 +142,10 @@ struct mw_shard_writer {
   uint64_t unflushed_new_bytes;   /* bytes put since the last size trigger */
   struct timespec oldest_pending; /* when pend_head was put */
   bool flush_requested;
+  /* group commit (wal_flusher.c "Gathering"): durable puts queued and not
+   * yet in an entry; the concurrency the last entry saw; the end of the
+   * current gathering window (0 = not gathering); the last entry's I/O time */
+  uint64_t gc_queued_puts, gc_target, gc_gather_until, gc_last_io_ns;
   bool have_wal_pos;
   uint64_t last_wal_pos;          /* entry that made durable_end what it is */
 
