@@ -189,9 +189,11 @@ static void bench_replay(long batch_size, long num_entries, int dim) {
   /* tailer read throughput */
   mw_wal_tailer *t = NULL;
   if (mw_wal_tailer_open(&t, store, shard, &e) != MW_OK) die("tailer", &e);
+  uint64_t first = 0;
+  if (mw_wal_tailer_first_position(&first, t, &e) != MW_OK) die("first position", &e);
   double t0 = now_s();
   long read = 0;
-  for (uint64_t p = 0;; p++) {
+  for (uint64_t p = first;; p++) {
     mw_wal_entry en;
     if (mw_wal_tailer_read_entry(&en, t, p, &e) != MW_OK) break;
     read++;
@@ -199,6 +201,10 @@ static void bench_replay(long batch_size, long num_entries, int dim) {
   }
   double t1 = now_s();
   mw_wal_tailer_close(t);
+  if (read != num_entries) {
+    fprintf(stderr, "bench_writer: the tailer read %ld of %ld entries\n", read, num_entries);
+    exit(1);
+  }
   /* open with replay */
   mw_shard_writer_config c;
   mw_shard_writer_config_init(&c);
