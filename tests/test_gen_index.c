@@ -12,9 +12,11 @@
  * LanceDB's reading of these files: tests/interop/gen_btree.sh, gen_fts.sh,
  * gen_vec.sh. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arrow/c_data.h"
 #include "common/buf.h"
@@ -25,6 +27,7 @@
 #include "lance/lance_dataset.h"
 #include "lance/pb.h"
 #include "lance/table_manifest.h"
+#include "memtable/memtable.h"
 #include "lance_test_read.h"
 #include "mw_test.h"
 
@@ -808,6 +811,79 @@ out:
   mw_schema_release(&s);
 }
 
+/* Indexing a frozen MemTable fails (out of memory, injected): the flush is a
+ * failure and is retried, so the generation still gets its FTS and vector
+ * indexes; only once the retry policy gave up is a generation written
+ * without them (and the writer keeps going). */
+static void test_flush_index_failure(void) {
+  mw_error e = {0}, *ep = &e;
+  mw_objstore *st;
+  CHECK_OK(mw_objstore_open(&st, "memory://gen_index_fail", NULL, ep), ep);
+  struct ArrowSchema s;
+  mw_schema_init(&s, "+s", "", NULL, 0, 3, NULL);
+  bool ok = true;
+  char *md = mw_metadata_with(NULL, MW_LANCE_PK_POSITION_KEY, "1", &ok);
+  mw_schema_init(s.children[0], "l", "id", md, 0, 0, NULL);
+  free(md);
+  mw_schema_init(s.children[1], "u", "name", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  mw_schema_init(s.children[2], "+w:2", "vec", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(s.children[2]->children[0], "f", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  mw_index_config ix[3];
+  mw_index_config_init(&ix[0], "id_idx", "id", MW_INDEX_BTREE);
+  mw_index_config_init(&ix[1], "name_idx", "name", MW_INDEX_FTS);
+  mw_index_config_init(&ix[2], "vec_idx", "vec", MW_INDEX_HNSW);
+  mw_shard_writer_config cfg;
+  mw_shard_writer_config_init(&cfg);
+  snprintf(cfg.shard_id, sizeof cfg.shard_id, "44444444-4444-4444-8444-444444444444");
+  cfg.sync_indexed_write = 0;            /* rows wait for the indexer... */
+  cfg.async_index_buffer_rows = 1000000; /* ...which never runs before the flush */
+  cfg.async_index_interval_ms = 3600000;
+  cfg.retry_initial_backoff_ms = 1;
+  cfg.retry_max_backoff_ms = 2;
+  cfg.retry_max_attempts = 3;
+  cfg.retry_max_elapsed_ms = 0;
+  mw_shard_writer *w = NULL;
+  CHECK_OK(mw_shard_writer_open(&w, st, &cfg, &s, ix, 3, ep), ep);
+  if (!w) goto out;
+  static const int64_t ids1[4] = {1, 2, 3, 4}, ids2[4] = {5, 6, 7, 8};
+  struct ArrowArray b = flush_rows(ids1, 4);
+  CHECK_OK(mw_shard_writer_put(NULL, w, &b, 1, ep), ep);
+  /* one failed attempt: flush_memtable reports it, the retry succeeds */
+  atomic_store(&mw_memtable_test_fail_index_steps, 1);
+  mw_status st1 = mw_shard_writer_flush_memtable(w, ep);
+  CHECK(st1 == MW_OK || strstr(e.message, "injected") != NULL);
+  if (st1 != MW_OK) CHECK_OK(mw_shard_writer_flush_memtable(w, ep), ep);
+  CHECK_INT(atomic_load(&mw_memtable_test_fail_index_steps), 0);
+  char names[256];
+  gen_index_names(names, sizeof names, st, "_gen_1/");
+  CHECK_STR(names, "id_idx name_idx vec_idx");
+  mw_write_stats ws;
+  mw_shard_writer_write_stats(&ws, w, 0, NULL);
+  CHECK(ws.background_failures >= 1);
+  /* indexing keeps failing: after 3 failed attempts the policy gives up and
+   * the next attempt writes the generation without FTS / vector indexes */
+  b = flush_rows(ids2, 4);
+  CHECK_OK(mw_shard_writer_put(NULL, w, &b, 1, ep), ep);
+  atomic_store(&mw_memtable_test_fail_index_steps, 1000000);
+  mw_status st2 = MW_OK;
+  for (int i = 0; i < 400; i++) { /* up to ~2 s: the retries run every 1-2 ms */
+    st2 = mw_shard_writer_flush_memtable(w, ep);
+    if (st2 == MW_OK) break;
+    usleep(5000);
+  }
+  CHECK_OK(st2, ep);
+  atomic_store(&mw_memtable_test_fail_index_steps, 0);
+  gen_index_names(names, sizeof names, st, "_gen_2/");
+  CHECK_STR(names, "id_idx");
+  mw_shard_writer_write_stats(&ws, w, 0, NULL);
+  CHECK(ws.background_give_ups >= 1);
+  CHECK_OK(mw_shard_writer_close(w, ep), ep);
+out:
+  atomic_store(&mw_memtable_test_fail_index_steps, 0);
+  mw_objstore_close(st);
+  mw_schema_release(&s);
+}
+
 int main(void) {
   MW_RUN(test_roaring_and_field_ids);
   MW_RUN(test_btree_generation);
@@ -815,5 +891,6 @@ int main(void) {
   MW_RUN(test_fts_generation);
   MW_RUN(test_hnsw_generation);
   MW_RUN(test_flusher_writes_indexes);
+  MW_RUN(test_flush_index_failure);
   return mw_test_finish();
 }

@@ -325,7 +325,18 @@ static mw_status index_rows_loop(mw_mt_index *x, const mw_holder *h, int64_t r0,
  * On failure the rows indexed so far stay (the prefix grows row by row for
  * a BTree; an HNSW / FTS batch that failed is redone from its start, which
  * both tolerate: a failed HNSW insert leaves an unreachable hole). */
+_Atomic unsigned mw_memtable_test_fail_index_steps;
+
+/* The test hook (memtable.h): takes one injected failure if any is left. */
+static bool injected_index_failure(void) {
+  unsigned k = atomic_load(&mw_memtable_test_fail_index_steps);
+  while (k > 0 && !atomic_compare_exchange_weak(&mw_memtable_test_fail_index_steps, &k, k - 1)) {
+  }
+  return k > 0;
+}
+
 static mw_status index_step(mw_memtable *mt, mw_mt_index *x, mw_error *err) {
+  if (injected_index_failure()) return mw_err(err, MW_ERR_NOMEM, "indexing failed (injected by a test)");
   mw_holder *h = mt->batches[x->cursor];
   const struct ArrowArray *root = &h->array;
   if (x->kind == MW_INDEX_BTREE) {

@@ -60,6 +60,11 @@ mw_status mw_memtable_insert(uint64_t *out_first_batch, mw_memtable *mt, struct 
  * *out_rows (may be NULL): how many rows became covered by every index. */
 mw_status mw_memtable_index_pending(uint64_t *out_rows, mw_memtable *mt, mw_error *err);
 
+/* Test hook: while non-zero, each indexing step (one batch of one index, in
+ * any MemTable of the process) fails with MW_ERR_NOMEM before doing any
+ * work, and the counter goes down by one. Tests only; 0 otherwise. */
+extern _Atomic unsigned mw_memtable_test_fail_index_steps;
+
 /* Indexes every index up to row `target` (exclusive; capped at the rows
  * present), waiting for another thread already working on an index. Used
  * by a synchronous put after it inserted unindexed (so the writer's lock is

@@ -12,7 +12,10 @@
  *  - A frozen MemTable is "covered" once its last batch is durable; the WAL
  *    position of that entry is the position its generation covers.
  *  - The MemTable flusher thread takes the oldest frozen MemTable once it is
- *    covered and, WITHOUT holding mu: indexes any rows not yet indexed,
+ *    covered and, WITHOUT holding mu: indexes any rows not yet indexed (a
+ *    failure there is a failed flush, retried; only after the retry policy
+ *    gave up is the generation written without the FTS / vector indexes,
+ *    logged as an error, so that the writer does not stall for good),
  *    checks fencing, writes {8 hex}_gen_{g}/ (mw_lance_write_generation,
  *    with a Lance index under _indices/ for each index config: BTree built
  *    from the rows, FTS and IVF_HNSW_SQ serialised from the MemTable's
@@ -189,20 +192,37 @@ static void flush_generation(mw_shard_writer *w) {
   /* The generation's data file is built in memory (a second copy of the
    * MemTable): it counts against the backpressure budget while it exists. */
   w->flushing_bytes = info.estimated_size;
+  bool gave_up = w->gen_fail.gave_up;
   w_unlock(w);
 
   uint64_t t0 = w_now_ns();
   mw_error e = {0};
-  /* Rows put with sync_indexed_write = 0 may not be indexed yet. */
+  /* Rows put with sync_indexed_write = 0 may not be indexed yet. A
+   * generation without its FTS / vector index would be invisible to
+   * LanceDB's searches, so a failure to index (out of memory) is a failed
+   * flush, retried with the retry policy; only once the policy gave up is
+   * the generation written without those indexes (its rows stay readable;
+   * searches find them after a merge and LanceDB's re-indexing), so the
+   * writer does not stall for good. */
   bool indexed = true;
-  if (mw_memtable_unindexed_rows(f.mt) > 0 && mw_memtable_index_pending(NULL, f.mt, &e) != MW_OK) {
-    w_log_now(w, MW_LOG_ERROR, "indexing frozen generation %" PRIu64 " failed: %s", f.generation, e.message);
-    indexed = false;
+  mw_status s = MW_OK;
+  if (mw_memtable_unindexed_rows(f.mt) > 0 && (s = mw_memtable_index_pending(NULL, f.mt, &e)) != MW_OK) {
+    if (!gave_up) {
+      mw_err_wrap(&e, s, "indexing the frozen MemTable");
+    } else {
+      w_log_now(w, MW_LOG_ERROR,
+                "indexing frozen generation %" PRIu64 " failed again after the retry policy gave up (%s): writing it "
+                "without its full-text / vector indexes; LanceDB's searches will not see its rows until merged "
+                "and re-indexed",
+                f.generation, e.message);
+      indexed = false;
+      s = MW_OK;
+    }
   }
   char folder[64] = "";
   mw_lance_gen_result res = {0};
   bool fell_back = false;
-  mw_status s = write_generation(w, &f, &info, indexed, folder, sizeof folder, &res, &fell_back, &e);
+  if (s == MW_OK) s = write_generation(w, &f, &info, indexed, folder, sizeof folder, &res, &fell_back, &e);
   if (s == MW_OK) {
     gen_commit c = {f.generation, f.wal_pos, folder, {res.in_memory_bytes, res.physical_rows, res.primary_key_bytes}};
     s = mw_manifest_store_commit_update(NULL, w->ms, w->epoch, gen_commit_mutate, &c, &e);
