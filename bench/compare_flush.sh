@@ -94,6 +94,19 @@ one "memwal isolated: flush_memtable alone MB/s" "$(median flush_mb_per_s <<<"$o
 one "memwal isolated: flush_memtable alone rows/s" "$(median flush_rows_per_s <<<"$of")" rows/s
 one "memwal isolated: WAL + flush MB/s" "$(median wal_plus_flush_mb_per_s <<<"$of")" MB/s
 
+# ---- the disk's limit (issue 13 item 4): best of three 1 GiB sequential
+# writes with fsync to the scratch folder's disk, halved because ingest
+# writes every byte twice (WAL + generation)
+disk_best=0
+for _ in 1 2 3; do
+  t0=$(date +%s.%N)
+  dd if=/dev/zero of="$scratch/disk.bin" bs=1M count=1024 conv=fsync status=none
+  t1=$(date +%s.%N)
+  rm -f "$scratch/disk.bin"
+  disk_best=$(awk -v a="$t0" -v b="$t1" -v best="$disk_best" 'BEGIN { r = 1073.741824 / (b - a); print (r > best ? r : best) }')
+done
+echo "-- disk: best of 3 x 1 GiB sequential write + fsync: $disk_best MB/s; ingest limit (half): $(awk -v d="$disk_best" 'BEGIN {print d / 2}') MB/s"
+
 # ---- sustained: SUSTAINED_ROWS rows with background flushes
 sb=$(( sus_rows / 1000 ))
 os=""; ls_=""
@@ -110,6 +123,8 @@ row "generations written" "$(median flushes <<<"$os")" "$(median generation_dirs
 row "peak RSS (raw)" "$(median peak_rss_mib <<<"$os")" "$(median max_rss_mib <<<"$ls_")" MiB
 row "peak RSS (Lance minus 2x input held by script)" "$(median peak_rss_mib <<<"$os")" "$(median rss_minus_held_input_mib <<<"$ls_")" MiB
 one "memwal peak RSS / max_unflushed (1 GiB)" "$(median peak_rss_to_budget <<<"$os")" x
+one "memwal total MB/s / (disk limit / 2) (target >= 0.5)" \
+  "$(awk -v m="$(median total_mb_per_s <<<"$os")" -v d="$disk_best" 'BEGIN {print m / (d / 2)}')" x
 
 # ---- memwal alone at OURS_ROWS (does not fit the Lance script's memory)
 if [ "$ours_rows" -gt 0 ]; then

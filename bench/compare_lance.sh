@@ -4,6 +4,7 @@
 # same local disk, and prints both sides and the ratios.
 #
 # Usage: bench/compare_lance.sh [REPEATS]      (median of REPEATS runs, default 3)
+#        ALL=1 bench/compare_lance.sh [REPEATS]   also JSON, flush/sustained, generation sizes
 # Env:   PEERS_DIR (default build/peers; installed if missing), BENCH_DIR
 #        (scratch folder, default a new one under /tmp), VECTOR_DIM (512)
 #
@@ -113,3 +114,16 @@ for p in 1 2 4 8; do
   printf '%-8s %14.0f %10.3f %10.3f %10.0f\n' "$p" "$(median durable_puts_rows_per_s <<<"$g")" \
     "$(median put_p50_ms <<<"$g")" "$(median put_p99_ms <<<"$g")" "$(median wal_entries <<<"$g")"
 done
+
+# ALL=1: the other ratios of issue 13 from the same run, one script after
+# the other: JSON rendering vs apache-arrow JS, MemTable flush + sustained
+# ingest (with the disk's limit), generation sizes.
+if [ "${ALL:-0}" = 1 ]; then
+  echo "== JSON rendering (bench/json_bench.sh $reps)"
+  PEERS_DIR="$peers" bash "$root/bench/json_bench.sh" "$reps"
+  echo "== MemTable flush and sustained ingest (bench/compare_flush.sh $reps)"
+  PEERS_DIR="$peers" OURS_ROWS=0 bash "$root/bench/compare_flush.sh" "$reps"
+  echo "== generation sizes (bench/gen_size.sh)"
+  cmake --build "$root/build-release" -j2 --target memwal >/dev/null
+  PEERS_DIR="$peers" ROWS=100000 bash "$root/bench/gen_size.sh" "$root/build-release"
+fi
