@@ -48,32 +48,45 @@
  * WAL ENTRIES. Entries at positions <= replay_after_wal_entry_position (R)
  * hold data that is in a flushed generation; replay and LanceDB start at
  * R + 1 and never read them. But positions also fence: a stale writer (an
- * older epoch, possibly alive) appends with put_if_absent at its next
- * position and learns it is fenced only by colliding with an existing
- * entry; if that entry were deleted the stale write would succeed and its
- * acknowledged rows would be lost. A writer whose next position is unknown
- * rediscovers it and checks fencing after probing (wal_appender.c), so only
- * a KNOWN next position is dangerous, and a writer of epoch e knows a next
- * position that is >= L_e = max(R_e, P_e + 1), R_e = the replay cursor of
- * the first shard manifest version with writer_epoch e (the writer read at
- * least that one when it claimed; replay seeds next past it; cursors never
- * go down), P_e = the highest position of an entry of epoch e that we read
- * (a writer's next position only grows past its own writes). B = min L_e
- * over every epoch 1..latest (an epoch whose first manifest is missing, or a
- * history we cannot read completely, gives B = 0). So:
- *  - p < B, p <= R, p not the newest entry: deleted (no writer of any epoch
- *    can append there any more; future epochs start past R);
- *  - B <= p <= R, p not the newest entry, the entry has batches: REPLACED
- *    (atomic overwrite, `put`) by a placeholder: an IPC stream of an empty
- *    schema, no batch (the shape of a Lance 12 fence entry, which every
- *    reader skips as data) with metadata writer_epoch = the original's,
- *    fence_sentinel = "true" and memwal_gc_placeholder = "true". The
- *    position stays occupied, so a stale writer still collides and is
- *    fenced; the bytes are reclaimed;
- *  - everything else stays; the newest entry is never touched and wal/ is
+ * older epoch, possibly alive: it can never be proven dead) appends with
+ * put_if_absent at its next position and learns it is fenced only by
+ * colliding with an existing entry; were that entry deleted, the stale
+ * write would succeed and its acknowledged rows would be lost. A writer
+ * whose next position is unknown rediscovers it and checks fencing after
+ * probing (wal_appender.c), so only a KNOWN next position matters. For the
+ * writer of epoch e it lies in [L_e, U_e]:
+ *  - L_e = max(R_e, P_e): R_e = the replay cursor of the first shard
+ *    manifest version with writer_epoch e (the writer read at least that
+ *    one when it claimed; replay seeds next past it; cursors never go
+ *    down), P_e = the highest position + 1 of an entry of epoch e we read
+ *    (a writer's next only grows past its own writes);
+ *  - U_e = the lowest position of an entry of a later epoch: that entry
+ *    exists only after the later claim is in the manifest, every position
+ *    below it was taken when it landed (positions are dense above what gc
+ *    deleted), so writer e can move only up to it, collides there at the
+ *    latest and stops for good (fenced is sticky); no later entry: U = inf.
+ * Bounds from fewer entries are only wider, so positions gc deleted (lost
+ * evidence) never make the rule unsafe. So, for p <= R and p not the newest
+ * entry of the WAL:
+ *  - p outside every [L_e, U_e]: deleted (no writer of any epoch can append
+ *    there any more; epochs claimed later start past R);
+ *  - p inside one, the entry holding batches: REPLACED (atomic overwrite,
+ *    `put`) by a placeholder: an IPC stream of an empty schema and no batch
+ *    (the shape of a Lance 12 fence entry, which every reader skips as
+ *    data) with metadata writer_epoch = the original's, fence_sentinel =
+ *    "true" and memwal_gc_placeholder = "true". The position stays taken, so
+ *    a stale writer still collides and is fenced; the bytes are reclaimed;
+ *  - everything else stays: the newest entry is never touched and wal/ is
  *    never emptied (discovery falls back to a listing's max + 1).
- * Deletes go in ascending position order, so what remains after a crash is
- * a suffix. A shard that never flushed (R = 0) is left alone.
+ * With every shard manifest version still present (none is ever deleted
+ * here) and every entry readable; otherwise only placeholders are written.
+ * In practice each writer session (epoch) leaves one small entry behind
+ * (typically the next epoch's fence entry), because its writer can never
+ * be proven gone: the WAL's bytes stay bounded, its entry count grows by
+ * one per writer restart. Cost: every shard manifest version and every
+ * entry <= R is read on each run (entries deleted or replaced by earlier
+ * runs are gone or tiny). Deletes go in ascending position order. A shard
+ * that never flushed (R = 0) is left alone.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -541,94 +554,72 @@ static mw_status placeholder(void **out, size_t *len, uint64_t epoch, mw_error *
   return st;
 }
 
-typedef struct epoch_bound {
-  uint64_t *r;     /* r[e]: replay cursor of the first manifest of epoch e; UINT64_MAX unseen */
-  uint64_t *p;     /* p[e]: highest entry position + 1 of epoch e read; 0 none */
-  uint64_t n;      /* epochs 0..n-1 */
-} epoch_bound;
-
 static int cmp_pos(const void *a, const void *b) { return cmp_u64(a, b); }
+
+/* Epochs beyond the latest manifest's that an entry may carry and still be
+ * taken into account (a claim racing the gc); more = hostile: no deletes. */
+#define MAX_EPOCH_AHEAD 1024
+/* A shard with more epochs than this keeps its WAL (bounded memory). */
+#define MAX_EPOCHS (1u << 20)
 
 static mw_status shard_wal(gc_run *r, const char *shard_str, mw_manifest_store *ms, const mw_shard_manifest *sm,
                            mw_error *err) {
   uint64_t R = sm->replay_after_wal_entry_position;
-  if (R == 0) return MW_OK;
+  if (R == 0 || sm->writer_epoch > MAX_EPOCHS) return MW_OK;
   char prefix[MW_KEY_SIZE];
   mw_wal_dir_prefix(prefix, shard_str);
   keylist kl;
   MW_TRY(list_keys(&kl, r->store, prefix, err));
   size_t plen = strlen(prefix);
-  uint64_t *pos = malloc((kl.n ? kl.n : 1) * sizeof *pos);
-  uint64_t *sz = malloc((kl.n ? kl.n : 1) * sizeof *sz);
+  /* (position, size) pairs, sorted by position */
+  uint64_t *pair = malloc((kl.n ? kl.n : 1) * 2 * sizeof *pair);
   size_t np = 0;
   mw_status st = MW_OK;
-  if (!pos || !sz) st = mw_err(err, MW_ERR_NOMEM, "out of memory");
+  if (!pair) st = mw_err(err, MW_ERR_NOMEM, "out of memory");
   for (size_t i = 0; st == MW_OK && i < kl.n; i++) {
     uint64_t p;
     const char *name = kl.k[i] + plen;
-    if (strchr(name, '/') || !mw_bitrev64_parse(&p, name)) continue;
     size_t nl = strlen(name);
-    if (nl < 6 || strcmp(name + nl - 6, ".arrow") != 0) continue;
-    pos[np] = p;
-    sz[np] = kl.size[i];
+    if (strchr(name, '/') || nl < 6 || strcmp(name + nl - 6, ".arrow") != 0 || !mw_bitrev64_parse(&p, name)) continue;
+    pair[2 * np] = p;
+    pair[2 * np + 1] = kl.size[i];
     np++;
   }
   keylist_free(&kl);
-  /* sizes follow positions: sort pairs by position */
-  if (st == MW_OK && np) {
-    uint64_t *pair = malloc(np * 2 * sizeof *pair);
-    if (!pair) st = mw_err(err, MW_ERR_NOMEM, "out of memory");
-    else {
-      for (size_t i = 0; i < np; i++) {
-        pair[2 * i] = pos[i];
-        pair[2 * i + 1] = sz[i];
-      }
-      qsort(pair, np, 2 * sizeof *pair, cmp_pos);
-      for (size_t i = 0; i < np; i++) {
-        pos[i] = pair[2 * i];
-        sz[i] = pair[2 * i + 1];
-      }
-      free(pair);
-    }
+  if (st != MW_OK || np < 2) {
+    free(pair);
+    return st;
   }
-  if (st != MW_OK || np < 2) goto out;
-  uint64_t newest = pos[np - 1];
+  qsort(pair, np, 2 * sizeof *pair, cmp_pos);
+  uint64_t newest = pair[2 * (np - 1)];
 
-  /* epochs: history of the shard manifest (every version 1..latest) */
-  epoch_bound eb = {0};
-  bool hist_ok = true;
-  uint64_t max_epoch = sm->writer_epoch;
-  eb.n = max_epoch + 1;
-  eb.r = malloc(eb.n * sizeof *eb.r);
-  eb.p = calloc(eb.n, sizeof *eb.p);
-  if (!eb.r || !eb.p) {
-    free(eb.r);
-    free(eb.p);
-    st = mw_err(err, MW_ERR_NOMEM, "out of memory");
-    goto out;
-  }
-  for (uint64_t e = 0; e < eb.n; e++) eb.r[e] = UINT64_MAX;
-  for (uint64_t v = 1; hist_ok && v <= sm->version; v++) {
+  /* per epoch e (1..ne-1): rr[e] = replay cursor of its first manifest
+   * (UINT64_MAX: not seen), pp[e] = highest position + 1 of its entries
+   * read, lo[e] = lowest position of its entries read (UINT64_MAX none) */
+  bool sure = true; /* false: delete nothing (history or an entry unreadable) */
+  uint64_t ne = sm->writer_epoch + MAX_EPOCH_AHEAD + 1;
+  uint64_t *rr = malloc(ne * sizeof *rr), *pp = calloc(ne, sizeof *pp), *lo = malloc(ne * sizeof *lo);
+  uint64_t *ep = calloc(np, sizeof *ep);
+  uint8_t *has_data = calloc(np, 1), *ok = calloc(np, 1);
+  if (!rr || !pp || !lo || !ep || !has_data || !ok) st = mw_err(err, MW_ERR_NOMEM, "out of memory");
+  for (uint64_t e = 0; st == MW_OK && e < ne; e++) rr[e] = lo[e] = UINT64_MAX;
+  for (uint64_t v = 1; st == MW_OK && sure && v <= sm->version; v++) {
     mw_shard_manifest *hv = NULL;
     mw_error e2 = {0};
     if (mw_manifest_store_read_version(&hv, ms, v, &e2) != MW_OK || !hv) {
-      hist_ok = false;
+      sure = false;
       break;
     }
     uint64_t e = hv->writer_epoch;
-    if (e < eb.n && hv->replay_after_wal_entry_position < eb.r[e]) eb.r[e] = hv->replay_after_wal_entry_position;
+    if (e < ne && hv->replay_after_wal_entry_position < rr[e]) rr[e] = hv->replay_after_wal_entry_position;
     mw_shard_manifest_free(hv);
   }
-
-  /* read the entries at or below R (not the newest): their epochs and
-   * whether they hold batches */
-  uint64_t *ep = calloc(np, sizeof *ep);
-  uint8_t *has_data = calloc(np, 1), *ok = calloc(np, 1);
-  if (!ep || !has_data || !ok) st = mw_err(err, MW_ERR_NOMEM, "out of memory");
+  /* the entries at or below R but the newest: epochs, batches */
   for (size_t i = 0; st == MW_OK && i < np; i++) {
-    if (pos[i] > R || pos[i] == newest) continue;
+    uint64_t p = pair[2 * i];
+    if (p > R || p == newest) continue;
     char key[MW_KEY_SIZE];
-    mw_wal_entry_key(key, shard_str, pos[i]);
+    mw_wal_entry_key(key, shard_str, p);
     uint8_t *data = NULL;
     size_t len = 0;
     mw_error e2 = {0};
@@ -640,43 +631,64 @@ static mw_status shard_wal(gc_run *r, const char *shard_str, mw_manifest_store *
     }
     mw_wal_entry ent;
     memset(&ent, 0, sizeof ent);
-    mw_status ds = mw_wal_decode_entry(&ent, data, len, pos[i], key, &e2);
+    mw_status ds = mw_wal_decode_entry(&ent, data, len, p, key, &e2);
     mw_free(data);
     if (ds != MW_OK) {
-      /* undecodable: keep it and delete nothing (its epoch is unknown) */
-      hist_ok = false;
+      sure = false; /* its epoch is unknown: it stays, and nothing goes */
       continue;
     }
     ok[i] = 1;
     ep[i] = ent.writer_epoch;
     has_data[i] = ent.n_batches > 0;
-    if (ent.writer_epoch < eb.n && pos[i] + 1 > eb.p[ent.writer_epoch]) eb.p[ent.writer_epoch] = pos[i] + 1;
     mw_wal_entry_release(&ent);
-  }
-  uint64_t B = 0;
-  if (st == MW_OK && hist_ok) {
-    B = UINT64_MAX;
-    for (uint64_t e = 1; e < eb.n; e++) {
-      if (eb.r[e] == UINT64_MAX) {
-        B = 0; /* an epoch without its manifest: no bound */
-        break;
-      }
-      uint64_t L = eb.r[e] > eb.p[e] ? eb.r[e] : eb.p[e];
-      if (L < B) B = L;
+    if (ep[i] >= ne) {
+      sure = false;
+      ok[i] = 0;
+      continue;
     }
-    if (B == UINT64_MAX) B = 0;
+    if (p + 1 > pp[ep[i]]) pp[ep[i]] = p + 1;
+    if (p < lo[ep[i]]) lo[ep[i]] = p;
   }
-  free(eb.r);
-  free(eb.p);
+  /* the protected interval of epoch e: [L_e, U_e], L_e = max(rr, pp),
+   * U_e = lowest position of an entry of a later epoch (a stale writer of
+   * epoch e collides at one position in there and stops for good) */
+  uint64_t *L = NULL, *U = NULL;
+  uint64_t top = 0; /* highest epoch with a manifest or an entry */
+  if (st == MW_OK && sure) {
+    L = malloc(ne * sizeof *L);
+    U = malloc(ne * sizeof *U);
+    if (!L || !U) st = mw_err(err, MW_ERR_NOMEM, "out of memory");
+  }
+  if (st == MW_OK && sure) {
+    for (uint64_t e = 1; e < ne; e++)
+      if (rr[e] != UINT64_MAX || lo[e] != UINT64_MAX) top = e;
+    uint64_t later = UINT64_MAX;
+    for (uint64_t e = top + 1; e-- > 1;) {
+      U[e] = later;
+      if (lo[e] < later) later = lo[e];
+      /* an epoch whose first manifest we did not see (claimed after our
+       * read): it started past R */
+      uint64_t base = rr[e] != UINT64_MAX ? rr[e] : e > sm->writer_epoch ? R : 0;
+      L[e] = base > pp[e] ? base : pp[e];
+    }
+  }
   for (size_t i = 0; st == MW_OK && i < np; i++) {
-    if (!ok[i] || pos[i] > R || pos[i] == newest) continue;
-    char key[MW_KEY_SIZE], why[256];
-    mw_wal_entry_key(key, shard_str, pos[i]);
-    if (pos[i] < B) {
+    uint64_t p = pair[2 * i], size = pair[2 * i + 1];
+    if (!ok[i] || p > R || p == newest) continue;
+    bool prot = !sure;
+    uint64_t by = 0;
+    for (uint64_t e = 1; !prot && e <= top; e++)
+      if (L[e] <= p && p <= U[e]) {
+        prot = true;
+        by = e;
+      }
+    char key[MW_KEY_SIZE], why[320];
+    mw_wal_entry_key(key, shard_str, p);
+    if (!prot) {
       snprintf(why, sizeof why,
-               "below position %" PRIu64 ", where the lowest next append of any writer epoch can be; data in a "
-               "flushed generation (replay cursor %" PRIu64 ")",
-               B, R);
+               "data in a flushed generation (replay cursor %" PRIu64 ") and no writer epoch can append at %" PRIu64
+               " any more",
+               R, p);
       report(r, "remove", key, why);
       if (!r->o.dry_run) {
         st = mw_objstore_delete(r->store, key, err);
@@ -686,16 +698,22 @@ static mw_status shard_wal(gc_run *r, const char *shard_str, mw_manifest_store *
         }
       }
       r->wal_removed++;
-      r->bytes += sz[i];
+      r->bytes += size;
     } else if (has_data[i]) {
       void *ph = NULL;
       size_t phl = 0;
       st = placeholder(&ph, &phl, ep[i], err);
       if (st != MW_OK) break;
-      snprintf(why, sizeof why,
-               "data in a flushed generation (replay cursor %" PRIu64 "); a placeholder keeps the position taken so "
-               "that a stale writer (epoch %" PRIu64 " or older) is still fenced there",
-               R, ep[i]);
+      if (sure)
+        snprintf(why, sizeof why,
+                 "data in a flushed generation (replay cursor %" PRIu64 "); a placeholder keeps the position taken: "
+                 "a stale writer of epoch %" PRIu64 " may still append here and must collide",
+                 R, by);
+      else
+        snprintf(why, sizeof why,
+                 "data in a flushed generation (replay cursor %" PRIu64 "); a placeholder keeps the position taken "
+                 "(the shard's epoch history is incomplete: no WAL entry is deleted)",
+                 R);
       report(r, "replace", key, why);
       if (!r->o.dry_run) {
         st = mw_objstore_put(r->store, key, ph, phl, err);
@@ -704,15 +722,18 @@ static mw_status shard_wal(gc_run *r, const char *shard_str, mw_manifest_store *
       free(ph);
       if (st != MW_OK) break;
       r->wal_replaced++;
-      if (sz[i] > phl) r->bytes += sz[i] - phl;
+      if (size > phl) r->bytes += size - phl;
     }
   }
+  free(L);
+  free(U);
+  free(rr);
+  free(pp);
+  free(lo);
   free(ep);
   free(has_data);
   free(ok);
-out:
-  free(pos);
-  free(sz);
+  free(pair);
   return st;
 }
 
