@@ -260,7 +260,7 @@ static mw_status load_snapshot(snapshot *s, mw_objstore *store, mw_error *err) {
   }
   for (size_t i = 0; st == MW_OK && i < l.n; i++) {
     if (i && l.v[i] == l.v[i - 1]) continue;
-    if (l.v[i] > s->latest) continue; /* committed after our latest: read again below */
+    /* a version committed after we found the latest is read too: retained */
     bool gone = false;
     st = load_version(&s->v[s->n], &gone, store, l.v[i], err);
     if (st == MW_OK && gone && l.v[i] == s->latest)
