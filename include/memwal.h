@@ -1170,6 +1170,68 @@ MW_API void mw_table_merge_options_init(mw_table_merge_options *opts);
 MW_API mw_status mw_table_merge(char **out_json, mw_objstore *store, const mw_table_merge_options *opts,
                                 mw_error *err);
 
+/* ------------------------------------------------------ garbage collection
+ *
+ * Conservative removal of what merging made unnecessary (LSM.md section 11
+ * "garbage rules"; the rules are in src/table/gc.c's opening comment and
+ * README's merge/gc section):
+ *  - a generation folder goes only when, in EVERY base table version still
+ *    in _versions/ (the latest included), its generation is <= the
+ *    compaction watermark of its shard lowered to index_catchup[index] for
+ *    every FTS / vector index and every maintained index of that version;
+ *    the shard manifest's sstables list is left as it is (it belongs to the
+ *    writer); every reader skips generations <= the watermark;
+ *  - a WAL entry at a position <= replay_after_wal_entry_position and below
+ *    the newest entry is replaced by a placeholder (an empty-schema entry
+ *    with no batch, like a fence entry, with the original writer_epoch and
+ *    memwal_gc_placeholder = "true") so that a stale writer appending there
+ *    still collides and learns it is fenced; it is deleted only below the
+ *    lowest position any writer epoch of the shard can still append at
+ *    (derived from the shard manifest history and the entries' epochs).
+ */
+
+/** One decision: action "remove" (a generation folder or a WAL entry was /
+ *  would be deleted), "replace" (a WAL entry's bytes were / would be
+ *  replaced by a placeholder) or "keep" (a generation folder stays; reason
+ *  says why). path: relative to the table root. Valid during the call. */
+typedef struct mw_table_gc_item {
+  const char *action;
+  const char *path;
+  const char *reason;
+} mw_table_gc_item;
+
+typedef void (*mw_table_gc_report_fn)(void *ctx, const mw_table_gc_item *item);
+
+typedef struct mw_table_gc_options {
+  uint32_t struct_size;          /* set by _init */
+  const char *shard;             /* only this shard (UUID text); NULL = every shard */
+  int dry_run;                   /* non-zero: decide and report, change nothing */
+  int skip_wal;                  /* non-zero: leave WAL entries alone */
+  mw_table_gc_report_fn report;  /* optional, called on the calling thread */
+  void *report_ctx;
+} mw_table_gc_options;
+
+/** Fills every field with its default. */
+MW_API void mw_table_gc_options_init(mw_table_gc_options *opts);
+
+/** Removes the generation folders and WAL entries of the table rooted at
+ *  `store` (borrowed for the call) that no reader and no writer can still
+ *  need, reporting each decision through opts->report. opts: NULL =
+ *  defaults; read during the call only. *out_json (optional; free with
+ *  mw_free): {dry_run, table_version, generations_removed,
+ *  wal_entries_removed, wal_entries_replaced, bytes_freed, kept: [{shard,
+ *  generation, reason}]} (with dry_run the counts are what would go).
+ *  Preconditions: a MemWAL spec (MW_ERR_INVALID otherwise). Every decision
+ *  is re-checked against a fresh read of the table just before anything is
+ *  deleted; deletes are idempotent, and an error or crash part-way leaves
+ *  a readable table (a half-deleted folder is one at or below every
+ *  watermark, which no reader opens); running it again finishes. Safe to
+ *  run concurrently with writers and mergers, also in other processes
+ *  (not with a LanceDB restore() of an old version, which lowers the
+ *  watermark: see README). */
+MW_API mw_status mw_table_gc(char **out_json, mw_objstore *store, const mw_table_gc_options *opts,
+                             mw_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,8 +22,23 @@
  * deterministic by a store that lets another merger commit first) skips a
  * generation the other merged and rebases otherwise, leaving no files of
  * the lost attempt. Tables with stable row ids, overlays or unknown feature
- * flags are refused before anything is written. */
+ * flags are refused before anything is written.
+ *
+ * Garbage collection (src/table/gc.c), on copies of the table in memory://
+ * and file://: generations are kept while not merged, while the version
+ * before the merge is retained, while an FTS index has not caught up (index
+ * catch-up committed by hand); dry runs change nothing; after the old
+ * versions go (as LanceDB's cleanup does) gc removes them, both views stay
+ * right and a rerun does nothing; a fault at every store call of gc (four
+ * kinds) leaves the table readable and a rerun finishes; a stale writer
+ * (older epoch, kept open while a newer one writes, flushes, merges and gc
+ * runs) is still fenced on its next put, nothing acknowledged is lost
+ * (this fails when gc deletes every entry below the replay cursor); with an
+ * incomplete shard manifest history gc writes placeholders (no batch, the
+ * original epoch) and deletes no WAL entry; writers reopened after gc
+ * replay and flush; gc looping beside a writer and a merger never fails. */
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "arrow/c_data.h"
 #include "common/uuid.h"
@@ -36,6 +51,8 @@
 #include "objstore/objstore_fault.h"
 #include "table/merge.h"
 #include "table/table.h"
+#include "wal/wal_internal.h"
+#include "wal/wal_names.h"
 #include "writer_test_util.h"
 
 /* ------------------------------------------------------------- roaring */
@@ -974,6 +991,605 @@ static void test_manifest_flips(void) {
   mw_objstore_close(s);
 }
 
+/* ------------------------------------------------------ garbage collection
+ * (src/table/gc.c) on copies of the merged-or-not template, in memory://
+ * and in a file:// folder. */
+
+static mw_objstore *clone_into(mw_objstore *src, mw_objstore *dst) {
+  mw_error e = {0};
+  clone_ctx c = {src, dst, 0};
+  CHECK_OK(mw_objstore_list(src, "", clone_one, &c, &e), &e);
+  CHECK_INT(c.fails, 0);
+  return dst;
+}
+
+static char gc_root[64];
+static int gc_file_n;
+
+/* A copy of the template in a memory store (file == false) or in a fresh
+ * folder under gc_root. */
+static mw_objstore *gc_store(bool file) {
+  if (!file) return clone_store(g_template);
+  char uri[128];
+  snprintf(uri, sizeof uri, "file://%s/t%d/", gc_root, gc_file_n++);
+  mw_objstore *s = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_open(&s, uri, NULL, &e), &e);
+  return clone_into(g_template, s);
+}
+
+typedef struct gc_count {
+  int keep, remove, replace;
+  char reason[256]; /* the last keep reason */
+} gc_count;
+
+static void gc_report(void *ctx, const mw_table_gc_item *it) {
+  gc_count *c = ctx;
+  if (strcmp(it->action, "keep") == 0) {
+    c->keep++;
+    snprintf(c->reason, sizeof c->reason, "%s", it->reason);
+  } else if (strcmp(it->action, "remove") == 0) {
+    c->remove++;
+  } else if (strcmp(it->action, "replace") == 0) {
+    c->replace++;
+  }
+}
+
+/* Runs gc; returns its JSON (mw_free) and fills the counts. */
+static char *run_gc(mw_objstore *s, bool dry, gc_count *c) {
+  mw_table_gc_options o;
+  mw_table_gc_options_init(&o);
+  o.dry_run = dry;
+  o.report = gc_report;
+  gc_count local;
+  if (!c) c = &local;
+  memset(c, 0, sizeof *c);
+  o.report_ctx = c;
+  char *json = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_table_gc(&json, s, &o, &e), &e);
+  return json;
+}
+
+static int count_gen_file(void *arg, const char *key, uint64_t size) {
+  (void)size;
+  if (strstr(key, "_gen_")) (*(int *)arg)++;
+  return 0;
+}
+
+/* Files inside generation folders. */
+static int gen_files(mw_objstore *s) {
+  int n = 0;
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_list(s, "_mem_wal/", count_gen_file, &n, &e), &e);
+  return n;
+}
+
+typedef struct vkeys {
+  char k[64][64];
+  int n;
+} vkeys;
+
+static int collect_version(void *arg, const char *key, uint64_t size) {
+  (void)size;
+  vkeys *v = arg;
+  size_t l = strlen(key);
+  if (l > 9 && strcmp(key + l - 9, ".manifest") == 0 && v->n < 64) snprintf(v->k[v->n++], 64, "%s", key);
+  return 0;
+}
+
+/* What LanceDB's cleanup of old versions does to _versions/: every
+ * manifest but the latest goes. */
+static void drop_old_versions(mw_objstore *s) {
+  uint64_t latest = 0;
+  mw_error e = {0};
+  CHECK_OK(mw_lance_table_latest_version(&latest, s, &e), &e);
+  char keep[128];
+  mw_lance_manifest_key(keep, sizeof keep, latest);
+  vkeys v = {.n = 0};
+  CHECK_OK(mw_objstore_list(s, "_versions/", collect_version, &v, &e), &e);
+  for (int i = 0; i < v.n; i++)
+    if (strcmp(v.k[i], keep) != 0) CHECK_OK(mw_objstore_delete(s, v.k[i], &e), &e);
+}
+
+/* Commits version V + 1 of the table: index `name` (details of type
+ * `type_url`) added to the index section, and the MemWAL details' index
+ * catch-up set to [name: every shard at generation `caught`] (no entry
+ * when caught is 0). */
+static void commit_index(mw_objstore *s, const char *name, const char *type_url, uint64_t caught) {
+  mw_table *t = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_table_open(&t, s, &e), &e);
+  if (!t || !t->mem_wal || !t->manifest->index) {
+    CHECK(false);
+    mw_table_close(t);
+    return;
+  }
+  size_t ns = t->n_shards;
+  Lance__Table__LanceUuid su[8];
+  Lance__Table__CompactedSsTableProto cs[8];
+  Lance__Table__CompactedSsTableProto *csp[8];
+  for (size_t i = 0; i < ns && i < 8; i++) {
+    su[i] = (Lance__Table__LanceUuid)LANCE__TABLE__LANCE_UUID__INIT;
+    su[i].has_uuid = 1;
+    su[i].uuid.len = 16;
+    su[i].uuid.data = t->shards[i];
+    cs[i] = (Lance__Table__CompactedSsTableProto)LANCE__TABLE__COMPACTED_SS_TABLE_PROTO__INIT;
+    cs[i].shard_id = &su[i];
+    cs[i].has_generation = 1;
+    cs[i].generation = caught;
+    csp[i] = &cs[i];
+  }
+  Lance__Table__IndexCatchupProgressProto cu = LANCE__TABLE__INDEX_CATCHUP_PROGRESS_PROTO__INIT;
+  cu.index_name = (char *)name;
+  cu.n_caught_up_generations = ns;
+  cu.caught_up_generations = csp;
+  Lance__Table__IndexCatchupProgressProto *cup[1] = {&cu};
+  Lance__Table__MemWalIndexDetailsProto d = *t->mem_wal;
+  d.n_index_catchup = caught ? 1 : 0;
+  d.index_catchup = cup;
+  size_t dl = lance__table__mem_wal_index_details_proto__get_packed_size(&d);
+  uint8_t *db = malloc(dl + 1);
+  lance__table__mem_wal_index_details_proto__pack(&d, db);
+  Lance__Table__AnyProto mwany = *t->mem_wal_index->index_details;
+  mwany.value.len = dl;
+  mwany.value.data = db;
+  Lance__Table__IndexMetadataProto mwidx = *t->mem_wal_index;
+  mwidx.index_details = &mwany;
+  uint8_t iu[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1};
+  Lance__Table__LanceUuid iuu = LANCE__TABLE__LANCE_UUID__INIT;
+  iuu.has_uuid = 1;
+  iuu.uuid.len = 16;
+  iuu.uuid.data = iu;
+  Lance__Table__AnyProto nany = LANCE__TABLE__ANY_PROTO__INIT;
+  nany.type_url = (char *)type_url;
+  Lance__Table__IndexMetadataProto nidx = LANCE__TABLE__INDEX_METADATA_PROTO__INIT;
+  nidx.uuid = &iuu;
+  nidx.name = (char *)name;
+  int32_t fld[1] = {1};
+  nidx.n_fields = 1;
+  nidx.fields = fld;
+  nidx.has_dataset_version = 1;
+  nidx.dataset_version = t->version;
+  nidx.index_details = &nany;
+  const Lance__Table__IndexSectionProto *old = t->manifest->index;
+  Lance__Table__IndexMetadataProto **ip = calloc(old->n_indices + 1, sizeof *ip);
+  size_t ni = 0;
+  bool have = false;
+  for (size_t i = 0; i < old->n_indices; i++) {
+    if (old->indices[i] == t->mem_wal_index) ip[ni++] = &mwidx;
+    else ip[ni++] = old->indices[i];
+    if (old->indices[i]->name && strcmp(old->indices[i]->name, name) == 0) have = true;
+  }
+  if (!have) ip[ni++] = &nidx;
+  Lance__Table__IndexSectionProto sec = *old;
+  sec.n_indices = ni;
+  sec.indices = ip;
+  Lance__Table__IndexMetadataProto *np[1] = {&mwidx};
+  Lance__Table__TxnCreateIndexProto ci = LANCE__TABLE__TXN_CREATE_INDEX_PROTO__INIT;
+  ci.n_new_indices = 1;
+  ci.new_indices = np;
+  char tuuid[MW_UUID_STR_LEN + 1], txn_file[96];
+  uint8_t tu[16];
+  CHECK_OK(mw_uuid_v4(tu, &e), &e);
+  mw_uuid_format(tuuid, tu);
+  snprintf(txn_file, sizeof txn_file, "%" PRIu64 "-%s.txn", t->version, tuuid);
+  Lance__Table__TransactionProto txn = LANCE__TABLE__TRANSACTION_PROTO__INIT;
+  txn.has_read_version = 1;
+  txn.read_version = t->version;
+  txn.uuid = tuuid;
+  txn.create_index = &ci;
+  Lance__Table__TableManifest m = *t->manifest->pb;
+  m.has_version = 1;
+  m.version = t->version + 1;
+  m.transaction_file = txn_file;
+  uint8_t *file = NULL;
+  size_t fl = 0;
+  CHECK_OK(mw_lance_table_manifest_encode(&file, &fl, &m, &sec, &txn, &e), &e);
+  if (file) CHECK_OK(mw_lance_table_commit(s, t->version + 1, file, fl, txn_file, &txn, &e), &e);
+  free(file);
+  free(ip);
+  free(db);
+  mw_table_close(t);
+}
+
+static void merge_all(mw_objstore *s) {
+  mw_error e = {0};
+  CHECK_OK(mw_table_merge(NULL, s, NULL, &e), &e);
+}
+
+static void check_views(mw_objstore *s, const char *what) {
+  view v;
+  read_view(&v, s, true);
+  int d1 = diff_expected(&v);
+  read_view(&v, s, false);
+  int d2 = diff_expected(&v);
+  if (d1 || d2) fprintf(stderr, "%s: LSM view %d, base view %d mismatches\n", what, d1, d2);
+  CHECK_INT(d1, 0);
+  CHECK_INT(d2, 0);
+}
+
+/* The decision steps of the brief, on memory:// and file://. */
+static void test_gc_generations(void) {
+  for (int file = 0; file < 2; file++) {
+    mw_objstore *s = gc_store(file);
+    int files0 = gen_files(s);
+    CHECK(files0 > 0);
+    gc_count c;
+    /* not merged: every generation kept */
+    char *j = run_gc(s, false, &c);
+    CHECK_INT(json_u64(j, "generations_removed"), 0);
+    CHECK_INT(c.keep, 6);
+    CHECK(strstr(c.reason, "not merged (watermark 0)") != NULL);
+    CHECK(strstr(j, "\"kept\":[{\"shard\":") != NULL);
+    mw_free(j);
+    merge_all(s);
+    /* merged, but the versions before the merges still read them */
+    j = run_gc(s, false, &c);
+    CHECK_INT(json_u64(j, "generations_removed"), 0);
+    CHECK_INT(c.keep, 6);
+    CHECK(strstr(c.reason, "still reads it") != NULL);
+    mw_free(j);
+    CHECK_INT(gen_files(s), files0);
+    drop_old_versions(s);
+    /* dry run: names them, removes nothing */
+    j = run_gc(s, true, &c);
+    CHECK_INT(json_u64(j, "generations_removed"), 6);
+    CHECK(strstr(j, "\"dry_run\":true") != NULL);
+    CHECK_INT(c.remove >= 6, 1);
+    mw_free(j);
+    CHECK_INT(gen_files(s), files0);
+    j = run_gc(s, false, &c);
+    CHECK_INT(json_u64(j, "generations_removed"), 6);
+    CHECK(json_u64(j, "bytes_freed") > 0);
+    CHECK_INT(c.keep, 0);
+    mw_free(j);
+    CHECK_INT(gen_files(s), 0);
+    check_views(s, "after gc");
+    /* idempotent: nothing left to do */
+    j = run_gc(s, false, &c);
+    CHECK_INT(json_u64(j, "generations_removed"), 0);
+    CHECK_INT(json_u64(j, "wal_entries_removed"), 0);
+    CHECK_INT(json_u64(j, "wal_entries_replaced"), 0);
+    mw_free(j);
+    /* the merger and the table writer after gc: a reopened writer replays
+     * and flushes (no missing-generation error), merge and gc go on */
+    mw_table_writer_config wc;
+    mw_table_writer_config_init(&wc);
+    wc.shard.log_fn = quiet_log;
+    struct ArrowSchema sc;
+    make_schema(&sc);
+    mw_table_writer *w = NULL;
+    mw_error e = {0};
+    CHECK_OK(mw_table_merge(NULL, s, NULL, &e), &e);
+    CHECK_OK(mw_table_writer_open(&w, s, &wc, &sc, &e), &e);
+    bool saved_has[MAXID];
+    char saved_name[MAXID][16];
+    memcpy(saved_has, expect_has, sizeof saved_has);
+    memcpy(saved_name, expect_name, sizeof saved_name);
+    if (w) {
+      struct ArrowArray b = make_batch(300, 20);
+      CHECK_OK(mw_table_writer_put(w, &b, 1, &e), &e);
+      for (int i = 300; i < 320; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "n%d", i);
+        expect_put(i, n);
+      }
+      CHECK_OK(mw_table_writer_flush_memtables(w, &e), &e);
+      CHECK_OK(mw_table_writer_close(w, 1, &e), &e);
+    }
+    view v;
+    read_view(&v, s, true);
+    CHECK_INT(diff_expected(&v), 0);
+    merge_all(s);
+    drop_old_versions(s);
+    j = run_gc(s, false, &c);
+    CHECK(json_u64(j, "generations_removed") >= 2);
+    mw_free(j);
+    CHECK_INT(gen_files(s), 0);
+    check_views(s, "after the second gc");
+    memcpy(expect_has, saved_has, sizeof saved_has);
+    memcpy(expect_name, saved_name, sizeof saved_name);
+    mw_schema_release(&sc);
+    mw_objstore_close(s);
+  }
+}
+
+/* An FTS index LanceDB has not re-indexed the merged generations for keeps
+ * them; once index_catchup covers them they go. */
+static void test_gc_index(void) {
+  mw_objstore *s = gc_store(false);
+  merge_all(s);
+  commit_index(s, "text_idx", "/lance.table.InvertedIndexDetails", 0);
+  drop_old_versions(s);
+  gc_count c;
+  char *j = run_gc(s, false, &c);
+  CHECK_INT(json_u64(j, "generations_removed"), 0);
+  CHECK_INT(c.keep, 6);
+  CHECK(strstr(c.reason, "index text_idx has not caught up (watermark 0)") != NULL);
+  mw_free(j);
+  commit_index(s, "text_idx", "/lance.table.InvertedIndexDetails", 2);
+  drop_old_versions(s);
+  j = run_gc(s, false, &c);
+  CHECK_INT(json_u64(j, "generations_removed"), 4); /* generation 3 of each shard waits */
+  CHECK_INT(c.keep, 2);
+  CHECK(strstr(c.reason, "index text_idx has not caught up (watermark 2)") != NULL);
+  mw_free(j);
+  commit_index(s, "text_idx", "/lance.table.InvertedIndexDetails", 3);
+  /* the version before (catch-up 2) is still there */
+  j = run_gc(s, false, &c);
+  CHECK_INT(json_u64(j, "generations_removed"), 0);
+  CHECK(strstr(c.reason, "still reads it (watermark 2)") != NULL);
+  mw_free(j);
+  drop_old_versions(s);
+  j = run_gc(s, false, &c);
+  CHECK_INT(json_u64(j, "generations_removed"), 2);
+  mw_free(j);
+  CHECK_INT(gen_files(s), 0);
+  check_views(s, "after index catch-up and gc");
+  mw_objstore_close(s);
+}
+
+/* A failure at each write / read of gc, then a rerun: the table reads
+ * right after the failure and the rerun finishes the job. */
+static void test_gc_faults(void) {
+  mw_objstore *ready = clone_store(g_template);
+  merge_all(ready);
+  drop_old_versions(ready);
+  static const struct { unsigned ops; mw_fault_kind kind; mw_fault_mode mode; const char *name; } kinds[] = {
+    {MW_FAULT_WRITES, MW_FAULT_ERROR, MW_FAULT_PERSISTENT, "error"},
+    {MW_FAULT_WRITES, MW_FAULT_WROTE_ERROR, MW_FAULT_ONCE, "wrote-error"},
+    {MW_FAULT_WRITES, MW_FAULT_CRASH, MW_FAULT_ONCE, "crash"},
+    {MW_FAULT_READS, MW_FAULT_ERROR, MW_FAULT_ONCE, "read-error"},
+  };
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    int runs = 0, failed = 0;
+    for (uint64_t nth = 1; nth < 2000; nth++) {
+      mw_objstore *inner = clone_store(ready);
+      mw_objstore *f = NULL;
+      mw_error e = {0};
+      CHECK_OK(mw_objstore_fault_new(&f, inner, &e), &e);
+      mw_fault_spec spec = {.ops = kinds[k].ops, .nth = nth, .kind = kinds[k].kind, .mode = kinds[k].mode};
+      CHECK_OK(mw_objstore_fault_arm(f, &spec, &e), &e);
+      mw_status st = mw_table_gc(NULL, f, NULL, &e);
+      mw_fault_counters fc;
+      mw_objstore_fault_counters(f, &fc);
+      mw_objstore_fault_reset(f);
+      mw_objstore_close(f);
+      runs++;
+      if (st != MW_OK) failed++;
+      check_views(inner, kinds[k].name);
+      char *j = NULL;
+      mw_status st2 = mw_table_gc(&j, inner, NULL, &e);
+      if (st2 != MW_OK) fprintf(stderr, "gc rerun after %s at %" PRIu64 ": %s\n", kinds[k].name, nth, e.message);
+      CHECK_OK(st2, &e);
+      mw_free(j);
+      CHECK_INT(gen_files(inner), 0);
+      check_views(inner, "rerun");
+      j = NULL;
+      CHECK_OK(mw_table_gc(&j, inner, NULL, &e), &e);
+      CHECK_INT(json_u64(j, "generations_removed"), 0);
+      CHECK_INT(json_u64(j, "wal_entries_removed"), 0);
+      CHECK_INT(json_u64(j, "wal_entries_replaced"), 0);
+      mw_free(j);
+      mw_objstore_close(inner);
+      if (fc.injected == 0) break;
+    }
+    fprintf(stderr, "gc %s: %d runs, %d failed\n", kinds[k].name, runs, failed);
+    CHECK(failed >= 6);
+  }
+  mw_objstore_close(ready);
+}
+
+/* A stale writer (older epoch, still open) must stay fenced after gc: its
+ * next put collides with an entry gc kept (or a placeholder) and fails;
+ * nothing it had acknowledged is lost. */
+static void test_gc_stale_writer(void) {
+  for (int file = 0; file < 2; file++) {
+    mw_objstore *s = gc_store(file);
+    bool saved_has[MAXID];
+    char saved_name[MAXID][16];
+    memcpy(saved_has, expect_has, sizeof saved_has);
+    memcpy(saved_name, expect_name, sizeof saved_name);
+    mw_table_writer_config wc;
+    mw_table_writer_config_init(&wc);
+    wc.shard.log_fn = quiet_log;
+    struct ArrowSchema sc;
+    make_schema(&sc);
+    mw_error e = {0};
+    mw_table_writer *a = NULL, *b = NULL;
+    CHECK_OK(mw_table_writer_open(&a, s, &wc, &sc, &e), &e);
+    struct ArrowArray x = make_batch(400, 10); /* acknowledged by A */
+    if (a) CHECK_OK(mw_table_writer_put(a, &x, 1, &e), &e);
+    for (int i = 400; i < 410; i++) {
+      char n[16];
+      snprintf(n, sizeof n, "n%d", i);
+      expect_put(i, n);
+    }
+    CHECK_OK(mw_table_writer_open(&b, s, &wc, &sc, &e), &e); /* fences A, replays its rows */
+    if (b) {
+      for (int r = 0; r < 3; r++) {
+        x = make_batch(410 + 10 * r, 10);
+        CHECK_OK(mw_table_writer_put(b, &x, 1, &e), &e);
+        CHECK_OK(mw_table_writer_flush_memtables(b, &e), &e);
+      }
+      CHECK_OK(mw_table_writer_close(b, 1, &e), &e);
+    }
+    for (int i = 410; i < 440; i++) {
+      char n[16];
+      snprintf(n, sizeof n, "n%d", i);
+      expect_put(i, n);
+    }
+    merge_all(s);
+    drop_old_versions(s);
+    if (file) {
+      /* an incomplete epoch history (shard manifest version 1 gone): no
+       * WAL entry may be deleted, data entries become placeholders */
+      mw_table *t = NULL;
+      CHECK_OK(mw_table_open(&t, s, &e), &e);
+      for (size_t i = 0; t && i < t->n_shards; i++) {
+        char sid[MW_UUID_STR_LEN + 1], key[MW_KEY_SIZE];
+        mw_uuid_format(sid, t->shards[i]);
+        mw_manifest_version_key(key, sid, 1);
+        CHECK_OK(mw_objstore_delete(s, key, &e), &e);
+      }
+      mw_table_close(t);
+    }
+    gc_count c;
+    char *j = run_gc(s, false, &c);
+    CHECK(json_u64(j, "generations_removed") >= 6);
+    if (file) {
+      CHECK_INT(json_u64(j, "wal_entries_removed"), 0);
+      CHECK(json_u64(j, "wal_entries_replaced") > 0);
+      CHECK_INT(c.replace, (int)json_u64(j, "wal_entries_replaced"));
+    } else {
+      CHECK(json_u64(j, "wal_entries_removed") > 0);
+    }
+    mw_free(j);
+    check_views(s, "stale writer: after gc");
+    if (file) {
+      /* a placeholder: no batch, the original epoch, the marker */
+      mw_table *t = NULL;
+      CHECK_OK(mw_table_open(&t, s, &e), &e);
+      int placeholders = 0;
+      for (size_t i = 0; t && i < t->n_shards; i++) {
+        char sid[MW_UUID_STR_LEN + 1], key[MW_KEY_SIZE];
+        mw_uuid_format(sid, t->shards[i]);
+        for (uint64_t p = 0; p < 64; p++) {
+          mw_wal_entry_key(key, sid, p);
+          uint8_t *d = NULL;
+          size_t n = 0;
+          if (mw_objstore_get(s, &d, &n, key, 0, MW_OBJSTORE_TO_END, NULL) != MW_OK) continue;
+          mw_wal_entry ent;
+          memset(&ent, 0, sizeof ent);
+          if (mw_wal_decode_entry(&ent, d, n, p, key, &e) == MW_OK) {
+            const char *m = ent.schema.metadata;
+            if (ent.n_batches == 0 && m && n < 400) {
+              mw_kv kv;
+              if (mw_metadata_find(m, "memwal_gc_placeholder", &kv)) {
+                placeholders++;
+                CHECK(ent.writer_epoch >= 1 && ent.writer_epoch <= 3);
+              }
+            }
+            mw_wal_entry_release(&ent);
+          } else {
+            CHECK(false);
+          }
+          mw_free(d);
+        }
+      }
+      mw_table_close(t);
+      CHECK(placeholders > 0);
+    }
+    /* A writes again: fenced, and nothing of it lands */
+    x = make_batch(450, 5);
+    mw_status st = a ? mw_table_writer_put(a, &x, 1, &e) : MW_ERR_FENCED;
+    /* the table writer reports it as rows not known durable, naming the fence */
+    CHECK(st != MW_OK);
+    if (st != MW_OK && !strstr(e.message, "writer fenced")) fprintf(stderr, "stale put: %s\n", e.message);
+    CHECK(st == MW_OK || strstr(e.message, "writer fenced: local epoch") != NULL);
+    if (a) (void)mw_table_writer_close(a, 0, NULL);
+    check_views(s, "stale writer: after its refused put");
+    /* a writer reopened after gc replays what is left and goes on */
+    mw_table_writer *w = NULL;
+    CHECK_OK(mw_table_writer_open(&w, s, &wc, &sc, &e), &e);
+    if (w) {
+      x = make_batch(460, 5);
+      CHECK_OK(mw_table_writer_put(w, &x, 1, &e), &e);
+      CHECK_OK(mw_table_writer_close(w, 1, &e), &e);
+    }
+    for (int i = 460; i < 465; i++) {
+      char n[16];
+      snprintf(n, sizeof n, "n%d", i);
+      expect_put(i, n);
+    }
+    view v;
+    read_view(&v, s, true);
+    CHECK_INT(diff_expected(&v), 0);
+    memcpy(expect_has, saved_has, sizeof saved_has);
+    memcpy(expect_name, saved_name, sizeof saved_name);
+    mw_schema_release(&sc);
+    mw_objstore_close(s);
+  }
+}
+
+
+/* gc looping on one thread while a writer puts and flushes and a merger
+ * merges on another: every gc succeeds, and at the end (old versions
+ * dropped, a last gc) both views are right and no generation is left. */
+typedef struct gc_loop {
+  mw_objstore *s;
+  atomic_int stop;
+  int runs, errors;
+} gc_loop;
+
+static void *gc_loop_main(void *p) {
+  gc_loop *g = p;
+  while (!atomic_load(&g->stop)) {
+    mw_error e = {0};
+    if (mw_table_gc(NULL, g->s, NULL, &e) != MW_OK) {
+      fprintf(stderr, "concurrent gc: %s\n", e.message);
+      g->errors++;
+    }
+    g->runs++;
+  }
+  return NULL;
+}
+
+static void test_gc_concurrent(void) {
+  mw_objstore *s = clone_store(g_template);
+  merge_all(s);
+  drop_old_versions(s);
+  bool saved_has[MAXID];
+  char saved_name[MAXID][16];
+  memcpy(saved_has, expect_has, sizeof saved_has);
+  memcpy(saved_name, expect_name, sizeof saved_name);
+  gc_loop g = {.s = s};
+  atomic_init(&g.stop, 0);
+  pthread_t th;
+  CHECK_INT(pthread_create(&th, NULL, gc_loop_main, &g), 0);
+  mw_table_writer_config wc;
+  mw_table_writer_config_init(&wc);
+  wc.shard.log_fn = quiet_log;
+  struct ArrowSchema sc;
+  make_schema(&sc);
+  mw_error e = {0};
+  for (int r = 0; r < 3; r++) {
+    mw_table_writer *w = NULL;
+    CHECK_OK(mw_table_writer_open(&w, s, &wc, &sc, &e), &e);
+    if (!w) break;
+    for (int k = 0; k < 2; k++) {
+      struct ArrowArray x = make_batch(500 + 20 * r + 10 * k, 10);
+      CHECK_OK(mw_table_writer_put(w, &x, 1, &e), &e);
+      CHECK_OK(mw_table_writer_flush_memtables(w, &e), &e);
+    }
+    CHECK_OK(mw_table_writer_close(w, 1, &e), &e);
+    for (int i = 500 + 20 * r; i < 520 + 20 * r; i++) {
+      char n[16];
+      snprintf(n, sizeof n, "n%d", i);
+      expect_put(i, n);
+    }
+    merge_all(s);
+    view v;
+    read_view(&v, s, true);
+    CHECK_INT(diff_expected(&v), 0);
+  }
+  atomic_store(&g.stop, 1);
+  pthread_join(th, NULL);
+  fprintf(stderr, "concurrent gc: %d runs, %d errors\n", g.runs, g.errors);
+  CHECK(g.runs > 0);
+  CHECK_INT(g.errors, 0);
+  drop_old_versions(s);
+  char *j = run_gc(s, false, NULL);
+  mw_free(j);
+  CHECK_INT(gen_files(s), 0);
+  check_views(s, "after concurrent gc");
+  memcpy(expect_has, saved_has, sizeof saved_has);
+  memcpy(expect_name, saved_name, sizeof saved_name);
+  mw_schema_release(&sc);
+  mw_objstore_close(s);
+}
+
 int main(void) {
   (void)scan_ids; /* from writer_test_util.h, unused here */
   MW_RUN(test_roaring);
@@ -990,6 +1606,21 @@ int main(void) {
   MW_RUN(test_refused_flags);
   MW_RUN(test_string_key);
   MW_RUN(test_faults);
+  snprintf(gc_root, sizeof gc_root, "/tmp/mw_test_gc_XXXXXX");
+  if (!mkdtemp(gc_root)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  MW_RUN(test_gc_generations);
+  MW_RUN(test_gc_index);
+  MW_RUN(test_gc_faults);
+  MW_RUN(test_gc_stale_writer);
+  MW_RUN(test_gc_concurrent);
+  {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", gc_root);
+    CHECK_INT(system(cmd), 0);
+  }
   MW_RUN(test_whole_fragment_removed); /* last: changes the expected table */
   mw_objstore_close(g_template);
   return mw_test_finish();

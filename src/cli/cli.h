@@ -27,5 +27,6 @@ int mw_cli_set_spec(int argc, char **argv);
 int mw_cli_gen(int argc, char **argv);
 int mw_cli_query(int argc, char **argv);
 int mw_cli_merge(int argc, char **argv);
+int mw_cli_gc(int argc, char **argv);
 
 #endif

@@ -25,6 +25,7 @@ static const mw_cli_command commands[] = {
   {"create", "create URI --schema FILE.arrows [--pk COL[,COL]] [--spec SPEC] [--maintain NAME,...] [--defaults K=V,...]   create an empty Lance table with a MemWAL spec", mw_cli_create},
   {"set-spec", "set-spec URI --spec unsharded|bucket:COL:N|identity:COL [--maintain NAME,...] [--defaults K=V,...]   install or replace the table's MemWAL spec", mw_cli_set_spec},
   {"merge", "merge URI [--shard UUID] [--up-to GEN]   merge flushed generations into the base table (oldest first), print a JSON summary", mw_cli_merge},
+  {"gc", "gc URI [--shard UUID] [--dry-run] [--keep-wal]   remove merged generation folders and WAL entries nothing needs any more (conservative), print why and a JSON summary", mw_cli_gc},
   {"route", "route FILE.arrows (--spec unsharded|bucket:COL:N|identity:COL | --table URI) [--summary]   the LanceDB shard of every row", mw_cli_route},
   {"gen", "gen OUT.arrows [--rows N] [--batch-rows N] [--dim D] [--first-id N]   generated rows of the benchmark schema as an IPC stream", mw_cli_gen},
   {"lance-write", "lance-write IN.arrows OUT_DIR [--pk COL]... [--format 2.0|2.1]   write a generation-style Lance dataset", mw_cli_lance_write},

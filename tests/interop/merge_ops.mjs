@@ -3,6 +3,8 @@
 // between) `memwal merge` runs (one JSON line; exit 1 on error):
 //   optimize      table.optimize() (compaction, index updates, cleanup of
 //                 nothing: versions are kept)
+//   cleanup       table.optimize({cleanupOlderThan: now, deleteUnverified:
+//                 true}): index updates and removal of every old version
 //   delete PRED   table.delete(PRED): a base-table delete (Lance writes a
 //                 deletion file, `.arrow` for a few rows)
 //   add FILE      table.add() of an Arrow IPC stream (a base append)
@@ -20,6 +22,9 @@ try {
   if (cmd === "optimize") {
     const s = await t.optimize();
     print({ optimized: true, compaction: s.compaction, version: await t.version() });
+  } else if (cmd === "cleanup") {
+    const s = await t.optimize({ cleanupOlderThan: new Date(), deleteUnverified: true });
+    print({ optimized: true, prune: s.prune, version: await t.version() });
   } else if (cmd === "delete") {
     await t.delete(arg);
     print({ deleted: arg, version: await t.version() });
