@@ -33,8 +33,15 @@ import { join } from "node:path";
 
 const [cmd, ...a] = process.argv.slice(2);
 const print = (o) => console.log(JSON.stringify(o));
+// mulberry32 (32-bit integer arithmetic: an LCG in doubles loses its low
+// bits and falls into a short cycle)
 let seed = 20261207;
-const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+const rnd = () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+  return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+};
 const BATCH = 10000;
 
 function writeRows(path, ids, texts, D) {
