@@ -16,7 +16,9 @@
 # covers (memwal describe: compacted_sstables), one table version per
 # merged generation, no key twice; `memwal merge` again finishes the job and
 # both LanceDB reads = the expected table. Missing node or peers is a
-# failure.
+# failure. A round whose merge finished before the kill (a faster machine
+# than at the calibration) is checked as well and retried at half the
+# delay: every round ends with a real kill.
 set -u
 . "$(dirname "$0")/common.sh"
 need_node
@@ -112,33 +114,39 @@ echo "merge takes ${span} ms; $ROUNDS kills"
 RANDOM=4242
 killed=0
 for r in $(seq "$ROUNDS"); do
-  D=$TMP/k$r
-  cp -a "$DB" "$D"
-  # round r: a random time in the r-th of ROUNDS equal slices of the merge
+  # round r: a random time in the r-th of ROUNDS equal slices of the merge;
+  # a merge that finished first (the machine was faster than at the
+  # calibration) is checked too, then the round is retried at half the delay
   d=$(( (r - 1) * span / ROUNDS + RANDOM % (span / ROUNDS + 1) ))
-  "$BIN" merge "$D/t.lance" >/dev/null 2>"$TMP/kill.err" & pid=$!
-  sleep "$(printf '%d.%03d' $((d / 1000)) $((d % 1000)))"
-  kill -9 $pid 2>/dev/null
-  wait $pid 2>/dev/null; rc=$?
-  [ $rc = 137 ] && killed=$((killed + 1))
-  read -r w v <<<"$(describe "$D/t.lance")"
-  tx=$(ls "$D/t.lance/_transactions" | wc -l) # one per version, plus one if killed between .txn and manifest
-  echo "round $r: kill after ${d} ms (exit $rc): $w of 7 generations merged, table version $v, $((tx - v)) uncommitted .txn"
-  case $w in [0-7]) ;; *) fail "round $r: no watermark ($w)"; w=0 ;; esac
-  check "round $r: one table version per merged generation" "$((v0 + w))" "$v"
-  views "$D"
-  same "round $r after the kill: LSM read = expected" "$want" "$(cat "$TMP/lsm")"
-  same "round $r after the kill: base-only read = the $w merged generations" "$(cat "$TMP/exp_$w")" "$(cat "$TMP/base")"
-  check "round $r after the kill: no key twice in the base" 0 "$(cut -d: -f1 "$TMP/base" | sort | uniq -d | wc -l)"
-  "$BIN" merge "$D/t.lance" >"$TMP/rerun.json" 2>"$TMP/err" || { cat "$TMP/err"; fail "round $r: rerun"; }
-  views "$D"
-  same "round $r after the rerun: LSM read = expected" "$want" "$(cat "$TMP/lsm")"
-  same "round $r after the rerun: base-only read = expected" "$want" "$(cat "$TMP/base")"
-  read -r w v <<<"$(describe "$D/t.lance")"
-  check "round $r after the rerun: watermark" 7 "$w"
-  rm -rf "$D"
+  for try in 1 2 3 4; do
+    D=$TMP/k$r
+    cp -a "$DB" "$D"
+    "$BIN" merge "$D/t.lance" >/dev/null 2>"$TMP/kill.err" & pid=$!
+    sleep "$(printf '%d.%03d' $((d / 1000)) $((d % 1000)))"
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null; rc=$?
+    read -r w v <<<"$(describe "$D/t.lance")"
+    tx=$(ls "$D/t.lance/_transactions" | wc -l) # one per version, plus one if killed between .txn and manifest
+    echo "round $r.$try: kill after ${d} ms (exit $rc): $w of 7 generations merged, table version $v, $((tx - v)) uncommitted .txn"
+    case $w in [0-7]) ;; *) fail "round $r: no watermark ($w)"; w=0 ;; esac
+    check "round $r.$try: one table version per merged generation" "$((v0 + w))" "$v"
+    views "$D"
+    same "round $r.$try after the kill: LSM read = expected" "$want" "$(cat "$TMP/lsm")"
+    same "round $r.$try after the kill: base-only read = the $w merged generations" "$(cat "$TMP/exp_$w")" "$(cat "$TMP/base")"
+    check "round $r.$try after the kill: no key twice in the base" 0 "$(cut -d: -f1 "$TMP/base" | sort | uniq -d | wc -l)"
+    if [ $rc = 137 ]; then
+      "$BIN" merge "$D/t.lance" >"$TMP/rerun.json" 2>"$TMP/err" || { cat "$TMP/err"; fail "round $r: rerun"; }
+      views "$D"
+      same "round $r after the rerun: LSM read = expected" "$want" "$(cat "$TMP/lsm")"
+      same "round $r after the rerun: base-only read = expected" "$want" "$(cat "$TMP/base")"
+      read -r w v <<<"$(describe "$D/t.lance")"
+      check "round $r after the rerun: watermark" 7 "$w"
+    fi
+    rm -rf "$D"
+    [ $rc = 137 ] && { killed=$((killed + 1)); break; }
+    d=$((d / 2))
+  done
 done
-[ $killed -ge $((ROUNDS / 2)) ] && ok "$killed of $ROUNDS merges were killed mid-way" \
-  || fail "only $killed of $ROUNDS merges were killed mid-way (the rest finished first)"
+check "merges killed mid-way (one per round)" "$ROUNDS" "$killed"
 [ "$fails" = 0 ] || fail=1
 exit ${fail:-0}
