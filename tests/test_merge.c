@@ -758,6 +758,11 @@ static int copy_one(void *arg, const char *key, uint64_t size) {
   return 0;
 }
 
+/* When each write of the calibration merge ended (microseconds after
+ * the child's 'R'). */
+static double cal_us[256];
+static size_t n_cal;
+
 /* One round: a fresh file:// copy of `tmpl` under root/<round>, a child
  * merging it, SIGKILL after delay_us (0 = never: the child finishes), then
  * the checks. Returns the kill class, or -1 when a check failed; *secs =
@@ -803,9 +808,15 @@ static int kill_round(mw_objstore *tmpl, const char *root, int round, useconds_t
     usleep(delay_us);
     kill(pid, SIGKILL);
   } else { /* no kill: time the merge up to its 'X' (the child's exit is slow under sanitizers) */
+    n_cal = 0;
     while (n + 2 <= sizeof recs && read(fds[0], recs + n, 2) == 2) {
       n += 2;
       if (recs[n - 2] == 'X') break;
+      if (recs[n - 2] == 'E' && n_cal < sizeof cal_us / sizeof cal_us[0]) { /* a write just ended */
+        struct timespec te;
+        clock_gettime(CLOCK_MONOTONIC, &te);
+        cal_us[n_cal++] = (double)(te.tv_sec - t0.tv_sec) * 1e6 + (double)(te.tv_nsec - t0.tv_nsec) / 1e3;
+      }
     }
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -868,8 +879,10 @@ static int kill_round(mw_objstore *tmpl, const char *root, int round, useconds_t
  * table must read right (LSM view = expected, no key twice), the base-only
  * view must be exactly what the watermark promises (generations <= the
  * watermark merged, no more, no less; one version per merged generation),
- * and a rerun must finish the job. Rounds go on until every step class
- * named below was hit (at most 120). */
+ * and a rerun must finish the job. Kill times: odd rounds uniform over the
+ * calibrated merge time, even rounds within the pause after a random write
+ * of the calibration run. Rounds go on until every step class named below
+ * was hit (at least 12, at most 120). */
 static void test_kill9(void) {
   mw_objstore *tmpl = clone_store(g_template);
   mw_table_merge_options o;
@@ -888,21 +901,33 @@ static void test_kill9(void) {
   int cls = kill_round(tmpl, root, 0, 0, &full); /* calibration: no kill */
   CHECK_INT(cls, K_DONE);
   unsigned span = (unsigned)(full * 1e6 * 0.95) + 1;
+  double scale = 1; /* shrinks when merges finish before their kill */
   srand(20261207);
+  struct timespec k0, k1;
+  clock_gettime(CLOCK_MONOTONIC, &k0);
   int hits[K_N] = {0}, failures = 0, rounds = 0;
   static const int need[] = {K_START, K_AFTER_DEL, K_AFTER_DATA, K_TXN_MANIFEST, K_BETWEEN_GENS};
   for (int round = 1; round <= 120; round++) {
     double secs;
+    /* odd rounds: anywhere in the merge; even rounds: within the pause
+     * after a random write of the calibration run (the step boundaries) */
     useconds_t d = (useconds_t)(1 + (unsigned)rand() % span);
+    if (round % 2 == 0 && n_cal) d = (useconds_t)(cal_us[(size_t)rand() % n_cal] * scale) + 1 + (useconds_t)(rand() % 1500);
     int c = kill_round(tmpl, root, round, d, &secs);
     rounds++;
     if (c < 0) failures++;
     else hits[c]++;
+    if (c == K_DONE) { /* the calibration run was slower than this one */
+      scale *= 0.8;
+      span = span * 4 / 5 + 1;
+    }
     bool all = round >= 12;
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) all = all && hits[need[i]] > 0;
     if (all) break;
   }
-  fprintf(stderr, "kill9: full merge %.3f s; %d kills, %d failed checks; landed:", full, rounds, failures);
+  clock_gettime(CLOCK_MONOTONIC, &k1);
+  fprintf(stderr, "kill9: full merge %.3f s; %d kills in %.1f s, %d failed checks; landed:", full, rounds,
+          (double)(k1.tv_sec - k0.tv_sec) + (double)(k1.tv_nsec - k0.tv_nsec) / 1e9, failures);
   for (int i = 0; i < K_N; i++)
     if (hits[i]) fprintf(stderr, " [%s] %d", k_names[i], hits[i]);
   fprintf(stderr, "\n");
