@@ -17,7 +17,13 @@
  * store failing the merge's nth write (an error before, an error after the
  * write landed, a crash), for every n, the table still reads right (LSM
  * view = expected, no key twice) and a rerun without faults finishes the
- * job (base-only view = expected). Two mergers racing on one table commit
+ * job (base-only view = expected). A real merger process (fork) on a
+ * file:// table killed with SIGKILL at seeded random times, until kills
+ * have landed before the first write, after a deletion file, after the
+ * data copy, between the .txn and the manifest put and between
+ * generations: after each kill the LSM view is right, the base-only view
+ * is exactly the generations the watermark covers (one version per merged
+ * generation), and a rerun finishes the job. Two mergers racing on one table commit
  * each generation exactly once; a commit that loses the race (made
  * deterministic by a store that lets another merger commit first) skips a
  * generation the other merged and rebases otherwise, leaving no files of
@@ -38,7 +44,11 @@
  * original epoch) and deletes no WAL entry; writers reopened after gc
  * replay and flush; gc looping beside a writer and a merger never fails. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "arrow/c_data.h"
 #include "common/uuid.h"
@@ -579,6 +589,374 @@ static void test_faults(void) {
     CHECK_INT(unfinished, 0);
   }
   CHECK(progress_calls > 0);
+}
+
+/* ----------------------------------------------------- kill -9 a merger */
+
+/* The base-only view a watermark promises: the generations 1..wm[shard] of
+ * each shard applied in order to an empty table (the template's base is
+ * empty before its first merge). */
+static void read_merged_model(view *v, mw_objstore *s, uint64_t *wm_sum) {
+  memset(v, 0, sizeof *v);
+  *wm_sum = 0;
+  mw_table *t = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_table_open(&t, s, &e), &e);
+  if (!t) {
+    v->bad++;
+    return;
+  }
+  for (size_t si = 0; si < t->n_shards; si++) {
+    mw_manifest_store *ms = NULL;
+    mw_shard_manifest *sm = NULL;
+    CHECK_OK(mw_manifest_store_open(&ms, s, t->shards[si], 0, &e), &e);
+    CHECK_OK(mw_manifest_store_read_latest(&sm, ms, &e), &e);
+    uint64_t wm = wm_of(t, t->shards[si]);
+    *wm_sum += wm;
+    char sid[MW_UUID_STR_LEN + 1];
+    mw_uuid_format(sid, t->shards[si]);
+    for (uint64_t g = 1; sm && g <= wm; g++) {
+      const mw_flushed_generation *fg = NULL;
+      for (size_t k = 0; k < sm->n_flushed_generations; k++)
+        if (sm->flushed_generations[k]->generation == g) fg = sm->flushed_generations[k];
+      if (!fg) {
+        v->bad++;
+        break;
+      }
+      char prefix[256], key[512];
+      snprintf(prefix, sizeof prefix, "_mem_wal/%s/%s", sid, fg->path);
+      mw_merge_manifest *gm = NULL;
+      CHECK_OK(mw_merge_manifest_read(&gm, s, prefix, 1, &e), &e);
+      if (!gm) break;
+      mw_rowset del = {0};
+      CHECK_OK(mw_merge_read_deletions(&del, s, prefix, &gm->frags[0], &e), &e);
+      snprintf(key, sizeof key, "%s/data/%s", prefix, gm->frags[0].files[0].path);
+      apply_file(v, s, key, &del, true);
+      mw_rowset_free(&del);
+      mw_merge_manifest_free(gm);
+    }
+    mw_shard_manifest_free(sm);
+    mw_manifest_store_close(ms);
+  }
+  mw_table_close(t);
+}
+
+static int views_differ(const view *a, const view *b) {
+  int d = a->dups + a->bad + b->dups + b->bad;
+  for (int i = 0; i < MAXID; i++) {
+    if (a->has[i] != b->has[i]) d++;
+    else if (a->has[i] && strcmp(a->name[i], b->name[i]) != 0) d++;
+  }
+  return d;
+}
+
+/* The child's store: the file store, each write announced on a pipe
+ * ('B' + kind before, 'E' + kind after) and followed by a short sleep, so
+ * a kill at a random time lands at every step boundary of a merge with a
+ * fair chance. Kinds: D _deletions/, F data/, T _transactions/, M a table
+ * manifest, H the version hint, ? anything else. */
+typedef struct announcer {
+  mw_objstore *inner;
+  int fd;
+  useconds_t pause_us;
+} announcer;
+
+static char write_kind(const char *key) {
+  if (strncmp(key, "_deletions/", 11) == 0) return 'D';
+  if (strncmp(key, "data/", 5) == 0) return 'F';
+  if (strncmp(key, "_transactions/", 14) == 0) return 'T';
+  if (strstr(key, "latest_version_hint")) return 'H';
+  if (strncmp(key, "_versions/", 10) == 0) return 'M';
+  return '?';
+}
+
+static void announce(announcer *a, char phase, const char *key) {
+  char rec[2] = {phase, write_kind(key)};
+  if (write(a->fd, rec, 2) != 2) _exit(6);
+}
+
+static mw_status an_put(void *self, const char *key, const void *data, size_t len, mw_error *err) {
+  announcer *a = self;
+  announce(a, 'B', key);
+  mw_status st = mw_objstore_put(a->inner, key, data, len, err);
+  announce(a, 'E', key);
+  usleep(a->pause_us);
+  return st;
+}
+static mw_status an_pia(void *self, const char *key, const void *data, size_t len, mw_error *err) {
+  announcer *a = self;
+  announce(a, 'B', key);
+  mw_status st = mw_objstore_put_if_absent(a->inner, key, data, len, err);
+  announce(a, 'E', key);
+  usleep(a->pause_us);
+  return st;
+}
+static mw_status an_get(void *self, uint8_t **out, size_t *n, const char *key, uint64_t off, uint64_t len, mw_error *err) {
+  return mw_objstore_get(((announcer *)self)->inner, out, n, key, off, len, err);
+}
+static mw_status an_head(void *self, uint64_t *size, const char *key, mw_error *err) {
+  return mw_objstore_head(((announcer *)self)->inner, size, key, err);
+}
+static mw_status an_list(void *self, const char *prefix, mw_objstore_list_fn fn, void *arg, mw_error *err) {
+  return mw_objstore_list(((announcer *)self)->inner, prefix, fn, arg, err);
+}
+static mw_status an_del(void *self, const char *key, mw_error *err) {
+  return mw_objstore_del(((announcer *)self)->inner, key, err);
+}
+
+/* Runs in the forked child: the merge on the file store at uri. Writes 'R'
+ * when the store is open, 'X' when the merge returned OK. */
+static void kill_child(const char *uri, int fd) {
+  mw_objstore *fs = NULL;
+  mw_error e = {0};
+  mw_objstore_options fo;
+  mw_objstore_options_init(&fo);
+  fo.fsync = 0; /* a killed process loses no page cache: fsync only slows the kill points down */
+  if (mw_objstore_open(&fs, uri, &fo, &e) != MW_OK) _exit(2);
+  announcer a = {.inner = fs, .fd = fd, .pause_us = 1500};
+  mw_objstore_vtable vt;
+  mw_objstore_vtable_init(&vt);
+  vt.put = an_put;
+  vt.put_if_absent = an_pia;
+  vt.get = an_get;
+  vt.head = an_head;
+  vt.list = an_list;
+  vt.del = an_del;
+  mw_objstore *s = NULL;
+  if (mw_objstore_new(&s, &vt, &a, &e) != MW_OK) _exit(3);
+  char r[2] = {'R', 'R'};
+  if (write(fd, r, 2) != 2) _exit(6);
+  if (mw_table_merge(NULL, s, NULL, &e) != MW_OK) {
+    fprintf(stderr, "kill9 child: merge failed: %s\n", e.message);
+    _exit(4);
+  }
+  char x[2] = {'X', 'X'};
+  if (write(fd, x, 2) != 2) _exit(6);
+  _exit(0);
+}
+
+/* Where the kill landed, from the last record the child wrote. */
+enum { K_START, K_IN_WRITE, K_AFTER_DEL, K_AFTER_DATA, K_TXN_MANIFEST, K_MANIFEST_HINT, K_BETWEEN_GENS, K_DONE,
+       K_OTHER, K_N };
+static const char *const k_names[K_N] = {
+  "before the first write (reading, resolving keys)", "in the middle of a write", "after a deletion file",
+  "after the data copy", "between the .txn and the manifest put", "after the manifest, before the hint",
+  "between generations (after the hint)", "merge finished before the kill", "other"};
+
+static int classify_kill(const char *recs, size_t n) {
+  if (n >= 2 && recs[n - 2] == 'X') return K_DONE;
+  if (n < 2 || recs[n - 2] == 'R') return K_START;
+  char phase = recs[n - 2], kind = recs[n - 1];
+  if (phase == 'B') return K_IN_WRITE;
+  switch (kind) {
+    case 'D': return K_AFTER_DEL;
+    case 'F': return K_AFTER_DATA;
+    case 'T': return K_TXN_MANIFEST;
+    case 'M': return K_MANIFEST_HINT;
+    case 'H': return K_BETWEEN_GENS;
+    default: return K_OTHER;
+  }
+}
+
+typedef struct copy_ctx {
+  mw_objstore *src, *dst;
+  int fails;
+} copy_ctx;
+
+static int copy_one(void *arg, const char *key, uint64_t size) {
+  (void)size;
+  copy_ctx *c = arg;
+  uint8_t *d = NULL;
+  size_t n = 0;
+  if (mw_objstore_get(c->src, &d, &n, key, 0, MW_OBJSTORE_TO_END, NULL) != MW_OK ||
+      mw_objstore_put(c->dst, key, d, n, NULL) != MW_OK)
+    c->fails++;
+  mw_free(d);
+  return 0;
+}
+
+/* When each write of the calibration merge ended (microseconds after
+ * the child's 'R'). */
+static double cal_us[256];
+static size_t n_cal;
+
+/* One round: a fresh file:// copy of `tmpl` under root/<round>, a child
+ * merging it, SIGKILL after delay_us (0 = never: the child finishes), then
+ * the checks. Returns the kill class, or -1 when a check failed; *secs =
+ * the time from the child's 'R' to the kill (or to its 'X'). */
+static int kill_round(mw_objstore *tmpl, const char *root, int round, useconds_t delay_us, double *secs) {
+  char uri[256];
+  snprintf(uri, sizeof uri, "file://%s/r%d", root, round);
+  mw_objstore *fs = NULL;
+  mw_error e = {0};
+  mw_objstore_options fo;
+  mw_objstore_options_init(&fo);
+  fo.fsync = 0;
+  CHECK_OK(mw_objstore_open(&fs, uri, &fo, &e), &e);
+  if (!fs) return -1;
+  copy_ctx cc = {tmpl, fs, 0};
+  CHECK_OK(mw_objstore_list(tmpl, "", copy_one, &cc, &e), &e);
+  CHECK_INT(cc.fails, 0);
+  mw_objstore_close(fs);
+
+  int fds[2];
+  if (pipe(fds) != 0) abort();
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    kill_child(uri, fds[1]);
+  }
+  close(fds[1]);
+  static char recs[8192];
+  size_t n = 0;
+  ssize_t r = read(fds[0], recs, 2);
+  if (r != 2 || recs[0] != 'R') {
+    fprintf(stderr, "kill9 round %d: the child did not start\n", round);
+    close(fds[0]);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+  }
+  n = 2;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (delay_us) {
+    usleep(delay_us);
+    kill(pid, SIGKILL);
+  } else { /* no kill: time the merge up to its 'X' (the child's exit is slow under sanitizers) */
+    n_cal = 0;
+    while (n + 2 <= sizeof recs && read(fds[0], recs + n, 2) == 2) {
+      n += 2;
+      if (recs[n - 2] == 'X') break;
+      if (recs[n - 2] == 'E' && n_cal < sizeof cal_us / sizeof cal_us[0]) { /* a write just ended */
+        struct timespec te;
+        clock_gettime(CLOCK_MONOTONIC, &te);
+        cal_us[n_cal++] = (double)(te.tv_sec - t0.tv_sec) * 1e6 + (double)(te.tv_nsec - t0.tv_nsec) / 1e3;
+      }
+    }
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  *secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  int wst = 0;
+  waitpid(pid, &wst, 0);
+  while (n + 2 <= sizeof recs && (r = read(fds[0], recs + n, sizeof recs - n)) > 0) n += (size_t)r;
+  close(fds[0]);
+  int cls = classify_kill(recs, n - n % 2);
+  int bad = 0;
+  /* killed, or (K_DONE) exited 0 -- or killed between its 'X' and _exit */
+  bool killed = WIFSIGNALED(wst) && WTERMSIG(wst) == SIGKILL;
+  if (!(killed || (cls == K_DONE && WIFEXITED(wst) && WEXITSTATUS(wst) == 0))) {
+    fprintf(stderr, "kill9 round %d: child status %d (class %s)\n", round, wst, k_names[cls]);
+    bad++;
+  }
+
+  /* the table as the kill left it */
+  CHECK_OK(mw_objstore_open(&fs, uri, &fo, &e), &e);
+  if (!fs) return -1;
+  view lsm, base, model;
+  read_view(&lsm, fs, true);
+  read_view(&base, fs, false);
+  uint64_t wm_sum = 0, version = 0;
+  read_merged_model(&model, fs, &wm_sum);
+  CHECK_OK(mw_lance_table_latest_version(&version, fs, &e), &e);
+  if (diff_expected(&lsm)) {
+    fprintf(stderr, "kill9 round %d (%s): LSM view wrong\n", round, k_names[cls]);
+    bad++;
+  }
+  if (views_differ(&base, &model)) {
+    fprintf(stderr, "kill9 round %d (%s): base view differs from the generations the watermark covers\n", round,
+            k_names[cls]);
+    bad++;
+  }
+  if (version != 2 + wm_sum) { /* one commit per merged generation, data and watermark together */
+    fprintf(stderr, "kill9 round %d (%s): version %" PRIu64 " but watermarks sum to %" PRIu64 "\n", round,
+            k_names[cls], version, wm_sum);
+    bad++;
+  }
+  /* the rerun finishes the job */
+  char *json = NULL;
+  mw_status st = mw_table_merge(&json, fs, NULL, &e);
+  CHECK_OK(st, &e);
+  mw_free(json);
+  read_view(&lsm, fs, true);
+  read_view(&base, fs, false);
+  CHECK_OK(mw_lance_table_latest_version(&version, fs, &e), &e);
+  if (st != MW_OK || diff_expected(&base) || diff_expected(&lsm) || version != 8) {
+    fprintf(stderr, "kill9 round %d (%s): wrong after the rerun (version %" PRIu64 ")\n", round, k_names[cls], version);
+    bad++;
+  }
+  mw_objstore_close(fs);
+  return bad ? -1 : cls;
+}
+
+/* A real merger process killed with SIGKILL at random times (seeded) on a
+ * file:// table whose base holds generation 1 of both shards (4 generation
+ * commits left: overwrites, a key twice, tombstones). After each kill the
+ * table must read right (LSM view = expected, no key twice), the base-only
+ * view must be exactly what the watermark promises (generations <= the
+ * watermark merged, no more, no less; one version per merged generation),
+ * and a rerun must finish the job. Kill times: odd rounds uniform over the
+ * calibrated merge time, even rounds within the pause after a random write
+ * of the calibration run. Rounds go on until every step class named below
+ * was hit (at least 12, at most 120). */
+static void test_kill9(void) {
+  mw_objstore *tmpl = clone_store(g_template);
+  mw_table_merge_options o;
+  mw_table_merge_options_init(&o);
+  o.up_to = 1;
+  mw_error e = {0};
+  CHECK_OK(mw_table_merge(NULL, tmpl, &o, &e), &e);
+  char root[64] = "/tmp/mw_merge_kill9_XXXXXX";
+  if (!mkdtemp(root)) {
+    perror("mkdtemp");
+    CHECK(0);
+    mw_objstore_close(tmpl);
+    return;
+  }
+  double full = 0;
+  int cls = kill_round(tmpl, root, 0, 0, &full); /* calibration: no kill */
+  CHECK_INT(cls, K_DONE);
+  unsigned span = (unsigned)(full * 1e6 * 0.95) + 1;
+  double scale = 1; /* shrinks when merges finish before their kill */
+  srand(20261207);
+  struct timespec k0, k1;
+  clock_gettime(CLOCK_MONOTONIC, &k0);
+  int hits[K_N] = {0}, failures = 0, rounds = 0;
+  static const int need[] = {K_START, K_AFTER_DEL, K_AFTER_DATA, K_TXN_MANIFEST, K_BETWEEN_GENS};
+  for (int round = 1; round <= 120; round++) {
+    double secs;
+    /* odd rounds: anywhere in the merge; even rounds: within the pause
+     * after a random write of the calibration run (the step boundaries) */
+    useconds_t d = (useconds_t)(1 + (unsigned)rand() % span);
+    if (round % 2 == 0 && n_cal) d = (useconds_t)(cal_us[(size_t)rand() % n_cal] * scale) + 1 + (useconds_t)(rand() % 1500);
+    int c = kill_round(tmpl, root, round, d, &secs);
+    rounds++;
+    if (c < 0) failures++;
+    else hits[c]++;
+    if (c == K_DONE) { /* the calibration run was slower than this one */
+      scale *= 0.8;
+      span = span * 4 / 5 + 1;
+    }
+    bool all = round >= 12;
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) all = all && hits[need[i]] > 0;
+    if (all) break;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &k1);
+  fprintf(stderr, "kill9: full merge %.3f s; %d kills in %.1f s, %d failed checks; landed:", full, rounds,
+          (double)(k1.tv_sec - k0.tv_sec) + (double)(k1.tv_nsec - k0.tv_nsec) / 1e9, failures);
+  for (int i = 0; i < K_N; i++)
+    if (hits[i]) fprintf(stderr, " [%s] %d", k_names[i], hits[i]);
+  fprintf(stderr, "\n");
+  CHECK_INT(failures, 0);
+  for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
+    if (!hits[need[i]]) fprintf(stderr, "kill9: no kill landed %s\n", k_names[need[i]]);
+    CHECK(hits[need[i]] > 0);
+  }
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+  CHECK_INT(system(cmd), 0);
+  mw_objstore_close(tmpl);
 }
 
 typedef struct racer {
@@ -1601,6 +1979,7 @@ int main(void) {
   MW_RUN(test_merge_all);
   MW_RUN(test_up_to_and_shard);
   MW_RUN(test_manifest_flips);
+  MW_RUN(test_kill9);
   MW_RUN(test_race);
   MW_RUN(test_lost_race);
   MW_RUN(test_refused_flags);
