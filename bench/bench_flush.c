@@ -30,7 +30,9 @@
  * (mw_array_byte_size). With INDEXES, flush_memtable also writes the
  * generation's Lance index files (from the complete in-memory indexes);
  * the put loop (enqueue_ms) then includes the in-memory indexing, and
- * index_bytes is the size of the generation's _indices/ files. wal+flush together is what a close that flushes
+ * index_mb is the size of the generation's _indices/ files. flush_cpu_ms:
+ * CPU time of the whole process (all threads, user + system) while
+ * flush_memtable ran (the flush's work, less sensitive to other load). wal+flush together is what a close that flushes
  * does (Lance's closeLsmWriters).
  *
  * sustained: NUM_ROWS rows in BATCH_SIZE-row puts with the writer's
@@ -63,6 +65,14 @@ static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of the process (every thread), user + system. */
+static double cpu_s(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+         (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static long long env_ll(const char *name, long long def) {
@@ -258,9 +268,9 @@ static void bench_flush(long long rows, long long batch_size, int dim) {
     if (mw_shard_writer_put(NULL, w, &batches[i], 1, &e) != MW_OK) die("put", &e);
   double t1 = now_s();
   if (mw_shard_writer_flush_wal(w, &e) != MW_OK) die("flush_wal", &e);
-  double t2 = now_s();
+  double t2 = now_s(), c2 = cpu_s();
   if (mw_shard_writer_flush_memtable(w, &e) != MW_OK) die("flush_memtable", &e);
-  double t3 = now_s();
+  double t3 = now_s(), c3 = cpu_s();
   mw_write_stats st;
   mw_shard_writer_write_stats(&st, w, 0, NULL);
   if (mw_shard_writer_close(w, &e) != MW_OK) die("close", &e);
@@ -270,10 +280,10 @@ static void bench_flush(long long rows, long long batch_size, int dim) {
   printf("{\"bench\": \"flush\", \"indexes\": \"%s\", \"index_files\": %" PRIu64 ", \"index_mb\": %.1f, "
          "\"rows\": %lld, \"batch_size\": %lld, \"fsync\": %s, \"input_mb\": %.1f, "
          "\"enqueue_ms\": %.1f, \"wal_ms\": %.1f, \"wal_mb_per_s\": %.1f, \"wal_entries\": %" PRIu64 ", "
-         "\"flush_ms\": %.1f, \"flush_mb_per_s\": %.1f, \"flush_rows_per_s\": %.0f, "
+         "\"flush_ms\": %.1f, \"flush_cpu_ms\": %.1f, \"flush_mb_per_s\": %.1f, \"flush_rows_per_s\": %.0f, "
          "\"wal_plus_flush_ms\": %.1f, \"wal_plus_flush_mb_per_s\": %.1f, \"generations\": %" PRIu64 "}\n",
          ilabel, ib.files, (double)ib.bytes / 1e6, rows, batch_size, fsync_on ? "true" : "false", mb, (t1 - t0) * 1e3, (t2 - t1) * 1e3, mb / (t2 - t1),
-         st.wal_flush_count, (t3 - t2) * 1e3, mb / (t3 - t2), (double)rows / (t3 - t2), (t3 - t1) * 1e3,
+         st.wal_flush_count, (t3 - t2) * 1e3, (c3 - c2) * 1e3, mb / (t3 - t2), (double)rows / (t3 - t2), (t3 - t1) * 1e3,
          mb / (t3 - t1), st.memtable_flush_count);
   fflush(stdout);
   free(batches); /* moved into the writer */
