@@ -9,6 +9,15 @@
  *   MAX_WAL_BUFFER_SIZE (10485760)  MAX_FLUSH_INTERVAL_MS (100)
  *   DURABLE_WRITE (yes|no, no: sustained only)  FSYNC (yes|no, no: Lance's
  *   level on a local disk)
+ *   INDEXES (none | all | a comma list of btree,fts,hnsw; none): the
+ *   MemTable's maintained indexes, configured as the table writer resolves
+ *   a LanceDB table's BTree(id), FTS(text) and vector index (HNSW on
+ *   vector, l2, M 16, ef_construction 100), named id_idx, text_idx,
+ *   vector_idx; each is written into the generation as Lance's index
+ *   (BTree; FTS; IVF_HNSW_SQ). Indexing is synchronous (sync_indexed_write
+ *   = 1), so every row is indexed when the last put returns: the flush
+ *   clock starts with the in-memory indexes complete.
+ *   INDEX_THREADS (0 = the online cores): index_threads of the writer.
  *   BENCH_DIR (a new folder under /tmp) / BENCH_URI (any store URI,
  *   overrides BENCH_DIR). Each run's objects are deleted afterwards
  *   (KEEP=yes keeps them).
@@ -18,7 +27,12 @@
  * mw_shard_writer_flush_wal (the same data as one WAL entry: WAL write
  * throughput) and mw_shard_writer_flush_memtable alone (freeze + generation
  * folder + manifest commit: flush throughput), in MB/s of Arrow input
- * (mw_array_byte_size). wal+flush together is what a close that flushes
+ * (mw_array_byte_size). With INDEXES, flush_memtable also writes the
+ * generation's Lance index files (from the complete in-memory indexes);
+ * the put loop (enqueue_ms) then includes the in-memory indexing, and
+ * index_mb is the size of the generation's _indices/ files. flush_cpu_ms:
+ * CPU time of the whole process (all threads, user + system) while
+ * flush_memtable ran (the flush's work, less sensitive to other load). wal+flush together is what a close that flushes
  * does (Lance's closeLsmWriters).
  *
  * sustained: NUM_ROWS rows in BATCH_SIZE-row puts with the writer's
@@ -51,6 +65,14 @@ static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of the process (every thread), user + system. */
+static double cpu_s(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+         (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static long long env_ll(const char *name, long long def) {
@@ -159,6 +181,48 @@ static void clean_run_store(mw_objstore *store, const char *uri) {
   mw_objstore_close(store);
 }
 
+/* The INDEXES knob -> index configs (as mw_table_resolve_indexes makes them
+ * for a LanceDB table with BTree(id), FTS(text) and a vector index). */
+static size_t bench_indexes(mw_index_config *ix, const char *spec, char *label, size_t label_cap) {
+  size_t n = 0;
+  int all = strcmp(spec, "all") == 0;
+  label[0] = 0;
+  if (strcmp(spec, "none") == 0) {
+    snprintf(label, label_cap, "none");
+    return 0;
+  }
+  if (all || strstr(spec, "btree")) mw_index_config_init(&ix[n++], "id_idx", "id", MW_INDEX_BTREE);
+  if (all || strstr(spec, "fts")) mw_index_config_init(&ix[n++], "text_idx", "text", MW_INDEX_FTS);
+  if (all || strstr(spec, "hnsw")) {
+    mw_index_config_init(&ix[n], "vector_idx", "vector", MW_INDEX_HNSW);
+    ix[n++].metric = MW_METRIC_L2;
+  }
+  if (n == 0) {
+    fprintf(stderr, "bench_flush: INDEXES must be none, all or a list of btree,fts,hnsw\n");
+    exit(1);
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t l = strlen(label);
+    snprintf(label + l, label_cap - l, "%s%s", i ? "," : "",
+             ix[i].kind == MW_INDEX_BTREE ? "btree" : ix[i].kind == MW_INDEX_FTS ? "fts" : "hnsw");
+  }
+  return n;
+}
+
+/* Bytes of every object under `prefix` whose key contains "/_indices/". */
+typedef struct idx_bytes {
+  uint64_t bytes, files;
+} idx_bytes;
+
+static int idx_bytes_cb(void *arg, const char *key, uint64_t size) {
+  idx_bytes *b = arg;
+  if (strstr(key, "/_indices/")) {
+    b->bytes += size;
+    b->files++;
+  }
+  return 0;
+}
+
 static void base_config(mw_shard_writer_config *c) {
   mw_shard_writer_config_init(c);
   c->enable_memtable = 1;
@@ -192,26 +256,34 @@ static void bench_flush(long long rows, long long batch_size, int dim) {
   c.max_memtable_rows = 0;
   c.max_memtable_batches = 0;
   c.max_unflushed_memtable_bytes = 0;
+  c.sync_indexed_write = 1; /* indexing done inside put: none left for the flush */
+  c.index_threads = (uint32_t)env_ll("INDEX_THREADS", 0);
+  mw_index_config ix[3];
+  char ilabel[32];
+  size_t nix = bench_indexes(ix, env_str("INDEXES", "none"), ilabel, sizeof ilabel);
   mw_shard_writer *w = NULL;
-  if (mw_shard_writer_open(&w, store, &c, &schema, NULL, 0, &e) != MW_OK) die("open", &e);
+  if (mw_shard_writer_open(&w, store, &c, &schema, ix, nix, &e) != MW_OK) die("open", &e);
   double t0 = now_s();
   for (long long i = 0; i < nb; i++)
     if (mw_shard_writer_put(NULL, w, &batches[i], 1, &e) != MW_OK) die("put", &e);
   double t1 = now_s();
   if (mw_shard_writer_flush_wal(w, &e) != MW_OK) die("flush_wal", &e);
-  double t2 = now_s();
+  double t2 = now_s(), c2 = cpu_s();
   if (mw_shard_writer_flush_memtable(w, &e) != MW_OK) die("flush_memtable", &e);
-  double t3 = now_s();
+  double t3 = now_s(), c3 = cpu_s();
   mw_write_stats st;
   mw_shard_writer_write_stats(&st, w, 0, NULL);
   if (mw_shard_writer_close(w, &e) != MW_OK) die("close", &e);
+  idx_bytes ib = {0, 0};
+  mw_objstore_list(store, "", idx_bytes_cb, &ib, NULL);
   double mb = (double)bytes / 1e6;
-  printf("{\"bench\": \"flush\", \"rows\": %lld, \"batch_size\": %lld, \"fsync\": %s, \"input_mb\": %.1f, "
+  printf("{\"bench\": \"flush\", \"indexes\": \"%s\", \"index_files\": %" PRIu64 ", \"index_mb\": %.1f, "
+         "\"rows\": %lld, \"batch_size\": %lld, \"fsync\": %s, \"input_mb\": %.1f, "
          "\"enqueue_ms\": %.1f, \"wal_ms\": %.1f, \"wal_mb_per_s\": %.1f, \"wal_entries\": %" PRIu64 ", "
-         "\"flush_ms\": %.1f, \"flush_mb_per_s\": %.1f, \"flush_rows_per_s\": %.0f, "
+         "\"flush_ms\": %.1f, \"flush_cpu_ms\": %.1f, \"flush_mb_per_s\": %.1f, \"flush_rows_per_s\": %.0f, "
          "\"wal_plus_flush_ms\": %.1f, \"wal_plus_flush_mb_per_s\": %.1f, \"generations\": %" PRIu64 "}\n",
-         rows, batch_size, fsync_on ? "true" : "false", mb, (t1 - t0) * 1e3, (t2 - t1) * 1e3, mb / (t2 - t1),
-         st.wal_flush_count, (t3 - t2) * 1e3, mb / (t3 - t2), (double)rows / (t3 - t2), (t3 - t1) * 1e3,
+         ilabel, ib.files, (double)ib.bytes / 1e6, rows, batch_size, fsync_on ? "true" : "false", mb, (t1 - t0) * 1e3, (t2 - t1) * 1e3, mb / (t2 - t1),
+         st.wal_flush_count, (t3 - t2) * 1e3, (c3 - c2) * 1e3, mb / (t3 - t2), (double)rows / (t3 - t2), (t3 - t1) * 1e3,
          mb / (t3 - t1), st.memtable_flush_count);
   fflush(stdout);
   free(batches); /* moved into the writer */

@@ -20,6 +20,7 @@
 
 #include "arrow/c_data.h"
 #include "common/buf.h"
+#include "common/error.h"
 #include "common/uuid.h"
 #include "index/fts.h"
 #include "index/hnsw.h"
@@ -353,6 +354,118 @@ static void test_no_index_and_failures(void) {
   CHECK(strstr(e3.message, "f_idx") != NULL);
   CHECK_INT(mw_objstore_head(st, &sz, "bad2/_versions/" MW_LANCE_V1_MANIFEST, NULL), MW_ERR_NOT_FOUND);
   mw_objstore_close(st);
+  mw_schema_release(&s);
+  gb_free(&g);
+}
+
+/* A store whose put_if_absent of keys containing `fail` fails (MW_ERR_IO);
+ * everything else goes to the inner store. */
+typedef struct fail_store {
+  mw_objstore *inner;
+  const char *fail;
+} fail_store;
+
+static mw_status fs_put(void *self, const char *key, const void *d, size_t n, mw_error *err) {
+  fail_store *f = self;
+  if (strstr(key, f->fail)) return mw_err(err, MW_ERR_IO, "injected fault: %s", key);
+  return mw_objstore_put(f->inner, key, d, n, err);
+}
+static mw_status fs_put_if_absent(void *self, const char *key, const void *d, size_t n, mw_error *err) {
+  fail_store *f = self;
+  if (strstr(key, f->fail)) return mw_err(err, MW_ERR_IO, "injected fault: %s", key);
+  return mw_objstore_put_if_absent(f->inner, key, d, n, err);
+}
+static mw_status fs_get(void *self, uint8_t **out, size_t *out_len, const char *key, uint64_t off, uint64_t len,
+                        mw_error *err) {
+  return mw_objstore_get(((fail_store *)self)->inner, out, out_len, key, off, len, err);
+}
+static mw_status fs_head(void *self, uint64_t *size, const char *key, mw_error *err) {
+  return mw_objstore_head(((fail_store *)self)->inner, size, key, err);
+}
+static mw_status fs_list(void *self, const char *prefix, mw_objstore_list_fn fn, void *arg, mw_error *err) {
+  return mw_objstore_list(((fail_store *)self)->inner, prefix, fn, arg, err);
+}
+static mw_status fs_del(void *self, const char *key, mw_error *err) {
+  return mw_objstore_delete(((fail_store *)self)->inner, key, err);
+}
+static const mw_objstore_vtable fs_vtable = {
+    .abi_version = MW_OBJSTORE_ABI_VERSION, .struct_size = sizeof(mw_objstore_vtable), .put = fs_put,
+    .put_if_absent = fs_put_if_absent, .get = fs_get, .head = fs_head, .list = fs_list, .del = fs_del};
+
+/* The indexes are built on threads while the data file is written: a
+ * failed data file write, or a failed index file write, fails the
+ * generation (the error names what failed), after every thread ended, and
+ * publishes no manifest; two BTree indexes (two threads) whose files all
+ * exist when the write succeeds, listed in the section in index order. */
+static void test_concurrent_index_failures(void) {
+  enum { N = 5000 };
+  gen_batch g;
+  gb_init(&g, N);
+  for (int i = 0; i < N; i++) {
+    g.id[i] = N - i;
+    g.valid[i / 8] |= (uint8_t)(1u << (i % 8));
+    g.score[i] = i * 0.5;
+  }
+  gb_finish(&g, N, 0);
+  struct ArrowSchema s;
+  gen_schema(&s);
+  mw_objstore *mem;
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_open(&mem, "memory://gen_index_conc", NULL, &e), &e);
+  mw_gen_index two[2] = {{.name = "id_idx", .column = "id", .kind = MW_INDEX_BTREE},
+                         {.name = "score_idx", .column = "score", .kind = MW_INDEX_BTREE}};
+  mw_lance_gen_options o;
+  mw_lance_gen_options_init(&o);
+  o.indexes = two;
+  o.n_indexes = 2;
+  const char *fails[3] = {"/data/", "/_indices/", "nothing-fails"};
+  for (int k = 0; k < 3; k++) {
+    fail_store fst = {mem, fails[k]};
+    mw_objstore *st = NULL;
+    CHECK_OK(mw_objstore_new(&st, &fs_vtable, &fst, &e), &e);
+    char prefix[32], key[96];
+    snprintf(prefix, sizeof prefix, "conc%d", k);
+    mw_lance_gen_result res;
+    mw_error e2 = {0};
+    mw_status rc = mw_lance_write_generation(st, prefix, &s, &g.root, 1, &o, &res, &e2);
+    snprintf(key, sizeof key, "%s/_versions/" MW_LANCE_V1_MANIFEST, prefix);
+    uint64_t sz;
+    if (k < 2) {
+      CHECK_INT(rc, MW_ERR_IO);
+      CHECK(strstr(e2.message, fails[k]) != NULL);
+      /* both indexes fail: the error is the first one's in index order */
+      if (k == 1) CHECK(strstr(e2.message, "id_idx") != NULL && strstr(e2.message, "score_idx") == NULL);
+      CHECK_INT(mw_objstore_head(mem, &sz, key, NULL), MW_ERR_NOT_FOUND);
+    } else {
+      CHECK_OK(rc, &e2);
+      size_t ml;
+      uint8_t *man = get_obj(mem, key, &ml);
+      CHECK(man != NULL);
+      if (man) {
+        mw_lance_table_manifest *tm = NULL;
+        CHECK_OK(mw_lance_table_manifest_decode(&tm, man, ml, "m", &e), &e);
+        CHECK(tm && tm->index && tm->index->n_indices == 2);
+        if (tm && tm->index && tm->index->n_indices == 2) {
+          CHECK_STR(tm->index->indices[0]->name, "id_idx");
+          CHECK_STR(tm->index->indices[1]->name, "score_idx");
+          /* each entry's folder holds its two files */
+          for (size_t i = 0; i < 2; i++) {
+            char us[MW_UUID_STR_LEN + 1] = "", fk[200];
+            const Lance__Table__IndexMetadataProto *im = tm->index->indices[i];
+            if (im->uuid && im->uuid->uuid.len == 16) mw_uuid_format(us, im->uuid->uuid.data);
+            snprintf(fk, sizeof fk, "%s/_indices/%s/page_data.lance", prefix, us);
+            CHECK_OK(mw_objstore_head(mem, &sz, fk, &e), &e);
+            snprintf(fk, sizeof fk, "%s/_indices/%s/page_lookup.lance", prefix, us);
+            CHECK_OK(mw_objstore_head(mem, &sz, fk, &e), &e);
+          }
+        }
+        mw_lance_table_manifest_free(tm);
+        mw_free(man);
+      }
+    }
+    mw_objstore_close(st);
+  }
+  mw_objstore_close(mem);
   mw_schema_release(&s);
   gb_free(&g);
 }
@@ -888,6 +1001,7 @@ int main(void) {
   MW_RUN(test_roaring_and_field_ids);
   MW_RUN(test_btree_generation);
   MW_RUN(test_no_index_and_failures);
+  MW_RUN(test_concurrent_index_failures);
   MW_RUN(test_fts_generation);
   MW_RUN(test_hnsw_generation);
   MW_RUN(test_flusher_writes_indexes);

@@ -367,7 +367,7 @@ static void test_export(void) {
   CHECK_INT(g.ef_construction, MW_HNSW_DEFAULT_EF_CONSTRUCTION);
   CHECK_INT(g.max_level, MW_HNSW_MAX_LEVEL);
   uint32_t max_level = 0;
-  size_t bad_rows = 0, bad_vecs = 0, bad_deg = 0, bad_links = 0, upper_nodes = 0;
+  size_t bad_rows = 0, bad_vecs = 0, bad_deg = 0, bad_links = 0, upper_nodes = 0, bad_dist = 0;
   for (uint32_t i = 0; i < g.n_nodes; i++) {
     if (g.rows[i] != 5000 + 3 * (uint64_t)i) bad_rows++;
     if (memcmp(g.vecs[i], data + (size_t)i * dim, dim * sizeof(float)) != 0) bad_vecs++;
@@ -385,6 +385,9 @@ static void test_export(void) {
         if (e >= g.n_nodes || e == i || g.levels[e] < l) bad_links++;
         for (uint32_t k = from; k < j; k++)
           if (g.nbr[l][k] == e) bad_links++;
+        /* the stored distance is the one computed from the vectors (l2:
+         * bit for bit, whichever side computed it) */
+        if (e < g.n_nodes && g.dist[l][j] != mw_vec_distance(MW_METRIC_L2, g.vecs[i], g.vecs[e], dim)) bad_dist++;
       }
     }
   }
@@ -392,6 +395,7 @@ static void test_export(void) {
   CHECK_INT(bad_vecs, 0);
   CHECK_INT(bad_deg, 0);
   CHECK_INT(bad_links, 0);
+  CHECK_INT(bad_dist, 0);
   for (uint32_t l = 0; l < MW_HNSW_MAX_LEVEL; l++) CHECK_INT(g.off[l][0], 0);
   CHECK(g.off[0][g.n_nodes] > (uint32_t)n * 4); /* level 0 is well linked */
   CHECK(upper_nodes > 0 && upper_nodes < n / 4); /* ~1/M of the nodes reach level 1 */
@@ -469,6 +473,15 @@ static void test_insert_batch(void) {
   }
   CHECK_INT(dup, 0);
   free(seen);
+  /* links made by concurrent inserts and shrinks carry the distance of
+   * their two vectors too */
+  size_t bad_dist = 0, links = 0;
+  for (uint32_t l = 0; l < MW_HNSW_MAX_LEVEL; l++)
+    for (uint32_t i = 0; i < g.n_nodes; i++)
+      for (uint32_t p = g.off[l][i]; p < g.off[l][i + 1]; p++, links++)
+        bad_dist += g.dist[l][p] != mw_vec_distance(MW_METRIC_L2, g.vecs[i], g.vecs[g.nbr[l][p]], dim);
+  CHECK(links > n);
+  CHECK_INT(bad_dist, 0);
   mw_hnsw_graph_free(&g);
   double r = recall_at_10(h, data, n, dim, MW_METRIC_L2, 50, 0);
   printf("  batch build: recall@10 = %.3f\n", r);

@@ -12,7 +12,11 @@
  * to reach them.
  *
  * Link lists: a list is [seq, count, id 0, id 1, ...] of _Atomic
- * uint32_t. Writers (add_link) hold the owner's node->mu. An append stores
+ * uint32_t, followed by `cap` floats (plain, written under node->mu):
+ * dist[i] = the distance from the owner to id i, computed when the link was
+ * made (the insert's own search distance, or the shrink's), so a flush
+ * serialises the graph's `_distance` lists without recomputing them; only
+ * mw_hnsw_export reads them (no insert runs then). Writers (add_link) hold the owner's node->mu. An append stores
  * the id, then the count (release stores). A shrink rewrites the list in
  * place inside a sequence lock: seq is odd while it writes. Readers take no
  * lock (copy_links): they copy count and ids with acquire loads (plain moves
@@ -71,7 +75,7 @@ typedef _Atomic uint32_t link_t;
 
 typedef struct hnsw_node {
   pthread_mutex_t mu;  /* serialises writers of this node's link lists */
-  link_t *upper;       /* levels 1..level: (2 + m) words each; NULL at level 0 */
+  link_t *upper;       /* levels 1..level: (2 + 2m) words each (list, then dists); NULL at level 0 */
   uint64_t row;        /* written once before ready/links */
   float inv_norm;      /* 1/|v| (0 for a zero vector); cosine only */
   uint8_t level;       /* written once before ready/links */
@@ -105,7 +109,7 @@ struct mw_hnsw {
   mw_metric metric;
   uint64_t seed;
   double level_mult; /* 1 / ln(m) */
-  size_t stride;     /* bytes per level-0 slot: vector, count, m0 ids; 64-aligned */
+  size_t stride;     /* bytes per level-0 slot: vector, seq, count, m0 ids, m0 dists; 64-aligned */
   size_t vec_bytes;  /* dim * 4 */
   _Atomic(hnsw_chunk *) *dir; /* MW_HNSW_DIR_SIZE chunk pointers */
   pthread_mutex_t grow_mu;    /* serialises chunk allocation */
@@ -300,8 +304,10 @@ static const float *vec_at(const mw_hnsw *h, uint32_t id) { return (const float 
 /* The list of `n` (node id `id`) at `level` (<= n->level): count, then ids. */
 static link_t *list_of(const mw_hnsw *h, uint32_t id, const hnsw_node *n, int level) {
   if (level == 0) return (link_t *)(slot_at(h, id) + h->vec_bytes);
-  return n->upper + (size_t)(level - 1) * (2 + h->m);
+  return n->upper + (size_t)(level - 1) * (2 + 2 * (size_t)h->m);
 }
+/* The distances beside list l of capacity cap (see "Link lists"). */
+static float *dists_of(link_t *l, uint32_t cap) { return (float *)(void *)(l + 2 + cap); }
 /* inv_norm is read only for cosine: for l2 / dot the node header (another
  * cache line than the vector) is not touched. */
 static float inv_norm_at(const mw_hnsw *h, uint32_t id) {
@@ -653,7 +659,7 @@ static size_t select_heuristic_keep(const mw_hnsw *h, cand *c, size_t n, size_t 
 /* Adds a link owner -> target at `level` (no-op if present); an overflowing
  * list is re-selected around its owner. Holds owner's mu (only writers
  * take it); readers see the release stores. */
-static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target) {
+static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target, float d) {
   hnsw_node *n = node_at(h, owner);
   uint32_t cap = level == 0 ? h->m0 : h->m;
   bool ok = true;
@@ -663,6 +669,7 @@ static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target) {
   for (uint32_t i = 0; i < c; i++)
     if (atomic_load_explicit(&l[2 + i], memory_order_relaxed) == target) goto out;
   if (c < cap) { /* an append: id, then count; a reader sees either list */
+    dists_of(l, cap)[c] = d;
     atomic_store_explicit(&l[2 + c], target, memory_order_release);
     atomic_store_explicit(&l[1], c + 1, memory_order_release);
     goto out;
@@ -688,7 +695,10 @@ static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target) {
   uint32_t seq = atomic_load_explicit(&l[0], memory_order_relaxed);
   atomic_store_explicit(&l[0], seq + 1, memory_order_relaxed);
   atomic_thread_fence(memory_order_release);
-  for (size_t i = 0; i < kept; i++) atomic_store_explicit(&l[2 + i], cs[i].id, memory_order_release);
+  for (size_t i = 0; i < kept; i++) {
+    dists_of(l, cap)[i] = cs[i].d;
+    atomic_store_explicit(&l[2 + i], cs[i].id, memory_order_release);
+  }
   atomic_store_explicit(&l[1], (uint32_t)kept, memory_order_release);
   atomic_store_explicit(&l[0], seq + 2, memory_order_release);
   if (cs != buf) free(cs);
@@ -717,7 +727,7 @@ mw_status mw_hnsw_create(mw_hnsw **out, const mw_hnsw_config *cfg, mw_error *err
   h->seed = cfg->seed;
   h->level_mult = 1.0 / log((double)m);
   h->vec_bytes = (size_t)h->dim * sizeof(float);
-  h->stride = (h->vec_bytes + (2 + (size_t)h->m0) * sizeof(link_t) + 63) / 64 * 64;
+  h->stride = (h->vec_bytes + (2 + 2 * (size_t)h->m0) * sizeof(link_t) + 63) / 64 * 64;
   h->dir = calloc(MW_HNSW_DIR_SIZE, sizeof(*h->dir));
   if (!h->dir) {
     free(h);
@@ -819,7 +829,7 @@ static mw_status insert_one(mw_hnsw *h, uint64_t row, const float *vec, mw_error
   n->row = row;
   n->level = (uint8_t)level;
   if (level > 0) {
-    size_t words = (size_t)level * (2 + h->m);
+    size_t words = (size_t)level * (2 + 2 * (size_t)h->m);
     n->upper = malloc(words * sizeof(link_t));
     if (!n->upper) return mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (links of row %llu)", (unsigned long long)row);
     for (size_t i = 0; i < words; i++) atomic_init(&n->upper[i], 0);
@@ -866,7 +876,7 @@ static mw_status insert_one(mw_hnsw *h, uint64_t row, const float *vec, mw_error
     size_t kept = select_heuristic(h, sc->sel, n_eps, h->m);
     for (size_t i = 0; i < kept && st == MW_OK; i++) {
       if (sc->sel[i].id == id) continue;
-      if (!add_link(h, id, lc, sc->sel[i].id) || !add_link(h, sc->sel[i].id, lc, id))
+      if (!add_link(h, id, lc, sc->sel[i].id, sc->sel[i].d) || !add_link(h, sc->sel[i].id, lc, id, sc->sel[i].d))
         st = mw_err(err, MW_ERR_NOMEM, "hnsw: out of memory (links of row %llu)", (unsigned long long)row);
     }
     if (st != MW_OK) break;
@@ -1106,6 +1116,7 @@ void mw_hnsw_graph_free(mw_hnsw_graph *g) {
   for (int l = 0; l < MW_HNSW_MAX_LEVEL; l++) {
     free(g->off[l]);
     free(g->nbr[l]);
+    free(g->dist[l]);
   }
   memset(g, 0, sizeof(*g));
 }
@@ -1167,20 +1178,36 @@ mw_status mw_hnsw_export(mw_hnsw_graph *out, const mw_hnsw *h, mw_error *err) {
     }
     for (uint32_t i = 0; i < n; i++) out->off[l][i + 1] += out->off[l][i];
     out->nbr[l] = malloc((total[l] ? total[l] : 1) * sizeof(uint32_t));
-    if (!out->nbr[l]) goto nomem;
+    out->dist[l] = malloc((total[l] ? total[l] : 1) * sizeof(float));
+    if (!out->nbr[l] || !out->dist[l]) goto nomem;
   }
-  /* pass 2: copy renumbered; a list is re-read under its lock and clipped
-   * to the counted length (equal unless an insert ran, which the caller
-   * rules out) */
+  /* pass 2: copy renumbered, with the stored distances; a list is re-read
+   * under its node's lock and clipped to the counted length (equal unless
+   * an insert ran, which the caller rules out) */
   for (uint32_t id = 0; id < n_res; id++) {
     uint32_t i = newid[id];
     if (i == MW_NO_NODE) continue;
+    hnsw_node *nd = node_at(h, id);
+    pthread_mutex_lock(&nd->mu);
     for (int l = 0; l <= out->levels[i]; l++) {
-      uint32_t c = copy_links(h, id, l, buf), at = out->off[l][i], end = out->off[l][i + 1];
-      for (uint32_t j = 0; j < c && at < end; j++)
-        if (buf[j] < n_res && newid[buf[j]] != MW_NO_NODE) out->nbr[l][at++] = newid[buf[j]];
-      while (at < end) out->nbr[l][at++] = i; /* unreachable without a concurrent insert */
+      link_t *ls = list_of(h, id, nd, l);
+      uint32_t cap = l == 0 ? h->m0 : h->m;
+      const float *ds = dists_of(ls, cap);
+      uint32_t c = atomic_load_explicit(&ls[1], memory_order_relaxed), at = out->off[l][i], end = out->off[l][i + 1];
+      if (c > cap) c = cap;
+      for (uint32_t j = 0; j < c && at < end; j++) {
+        uint32_t e = atomic_load_explicit(&ls[2 + j], memory_order_relaxed);
+        if (e < n_res && newid[e] != MW_NO_NODE) {
+          out->dist[l][at] = ds[j];
+          out->nbr[l][at++] = newid[e];
+        }
+      }
+      while (at < end) { /* unreachable without a concurrent insert */
+        out->dist[l][at] = 0;
+        out->nbr[l][at++] = i;
+      }
     }
+    pthread_mutex_unlock(&nd->mu);
   }
   pthread_mutex_lock((pthread_mutex_t *)&h->entry_mu);
   uint32_t ep = h->entry_node;

@@ -44,7 +44,9 @@
  * visible count).
  *
  * Memory: mw_hnsw_memory() counts every byte the index allocated (chunks,
- * link lists, the scratch pool: about 4 bytes per node per thread that
+ * link lists with a float distance beside each link slot, kept for
+ * mw_hnsw_export: 4 (2M + M x upper levels) bytes per node, 128 B at M 16,
+ * ~6% of a 512-d node), the scratch pool: about 4 bytes per node per thread that
  * searched or inserted concurrently), for MemTable size accounting. */
 #ifndef MW_INDEX_HNSW_H
 #define MW_INDEX_HNSW_H
@@ -170,6 +172,11 @@ typedef struct mw_hnsw_graph {
    * nodes below level l have empty lists). */
   uint32_t *off[MW_HNSW_MAX_LEVEL];
   uint32_t *nbr[MW_HNSW_MAX_LEVEL];
+  /* dist[l][p]: the distance from the list's owner to nbr[l][p], as the
+   * index computed it when it made the link (mw_vec_distance of the two
+   * vectors, owner first, up to float rounding for cosine: the product of
+   * the two inverse norms may associate the other way). */
+  float *dist[MW_HNSW_MAX_LEVEL];
 } mw_hnsw_graph;
 
 mw_status mw_hnsw_export(mw_hnsw_graph *out, const mw_hnsw *h, mw_error *err);

@@ -656,6 +656,32 @@ static int hnbr_cmp(const void *a, const void *b) {
   return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* SQ8 bounds: the minimum and maximum over every value of the nodes'
+ * vectors, kept in f32 (exact: they are input values) so the loop is a
+ * vector min / max. */
+static void sq_bounds(double *lo_out, double *hi_out, const mw_hnsw_graph *x, const hnode *nodes, uint32_t nn) {
+  float lo = INFINITY, hi = -INFINITY;
+  for (uint32_t k = 0; k < nn; k++) {
+    const float *v = x->vecs[nodes[k].src];
+    for (uint32_t j = 0; j < x->dim; j++) {
+      lo = v[j] < lo ? v[j] : lo;
+      hi = v[j] > hi ? v[j] : hi;
+    }
+  }
+  *lo_out = lo;
+  *hi_out = hi;
+}
+
+/* One vector's codes, Lance's formula in f64: trunc((v - lo) * 255 /
+ * range), at most 255 (v >= lo, so never negative); through an i32 so the
+ * loop vectorises. */
+static void sq_encode(uint8_t *out, const float *v, uint32_t dim, double lo, double range) {
+  for (uint32_t j = 0; j < dim; j++) {
+    double c = ((double)v[j] - lo) * 255.0 / range;
+    out[j] = (uint8_t)(int32_t)(c < 255.0 ? c : 255.0);
+  }
+}
+
 static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index *ix, bool *skip, mw_error *err) {
   *skip = false;
   if (!ix->hnsw) return mw_err(err, MW_ERR_INVALID, "HNSW index without its in-memory index");
@@ -694,28 +720,17 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
   for (uint32_t k = 0; k < nn; k++) newid[nodes[k].src] = k;
 
   /* auxiliary.idx: {_rowid, __sq_code}, SQ8 over the global bounds */
-  double lo = INFINITY, hi = -INFINITY;
-  for (uint32_t k = 0; k < nn; k++) {
-    const float *v = x.vecs[nodes[k].src];
-    for (uint32_t j = 0; j < dim; j++) {
-      if (v[j] < lo) lo = v[j];
-      if (v[j] > hi) hi = v[j];
-    }
-  }
+  double lo, hi;
+  sq_bounds(&lo, &hi, &x, nodes, nn);
   /* codes written straight into the column buffer (one pass, a loop the
    * compiler vectorises); the formula stays Lance's, in f64 */
   double range = hi > lo ? hi - lo : 0;
   size_t code_bytes = (size_t)nn * dim;
+  mw_buf_reserve(&ax[0].b[1], (size_t)nn * 8);
   mw_buf_append_zeros(&ax[1].cb[1], code_bytes);
   for (uint32_t k = 0; k < nn && !ax[1].cb[1].failed; k++) {
     mw_buf_u64le(&ax[0].b[1], nodes[k].off);
-    const float *v = x.vecs[nodes[k].src];
-    uint8_t *out = ax[1].cb[1].data + (size_t)k * dim;
-    if (range > 0)
-      for (uint32_t j = 0; j < dim; j++) {
-        double c = ((double)v[j] - lo) * 255.0 / range;
-        out[j] = (uint8_t)(c < 255.0 ? c : 255.0);
-      }
+    if (range > 0) sq_encode(ax[1].cb[1].data + (size_t)k * dim, x.vecs[nodes[k].src], dim, lo, range);
   }
   char slo[MW_FLOAT_FMT_MAX + 1], shi[MW_FLOAT_FMT_MAX + 1];
   slo[mw_float_fmt_f64(slo, lo)] = 0;
@@ -751,6 +766,16 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
   uint64_t rows = 0, items = 0;
   int top = 0;
   uint32_t entry = UINT32_MAX;
+  /* every buffer sized once (upper bounds: all of the graph's links and
+   * (node, level) rows), so nothing is copied by growth */
+  size_t max_items = 0, max_rows = 0;
+  for (uint32_t l = 0; l < levels; l++) max_items += x.off[l][x.n_nodes];
+  for (uint32_t k = 0; k < nn; k++) max_rows += (size_t)x.levels[nodes[k].src] + 1;
+  mw_buf_reserve(&hx[0].b[1], max_rows * 4);
+  mw_buf_reserve(&hx[1].b[1], (max_rows + 1) * 4);
+  mw_buf_reserve(&hx[2].b[1], (max_rows + 1) * 4);
+  mw_buf_reserve(&hx[1].cb[1], max_items * 4);
+  mw_buf_reserve(&hx[2].cb[1], max_items * 4);
   mw_buf_u32le(&hx[1].b[1], 0);
   mw_buf_u32le(&hx[2].b[1], 0);
   for (uint32_t l = 0; s == MW_OK && l < levels; l++) {
@@ -766,15 +791,11 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
       uint32_t p0 = x.off[l][i], p1 = x.off[l][i + 1];
       for (uint32_t p = p0; p < p1; p++) {
         uint32_t nb = x.nbr[l][p];
-        /* the neighbours' vectors are scattered: fetch the next one's while
-         * this distance is computed */
-        if (p + 1 < p1 && x.nbr[l][p + 1] < x.n_nodes) {
-          const char *nv = (const char *)x.vecs[x.nbr[l][p + 1]];
-          for (uint32_t q = 0; q < dim * 4; q += 64) __builtin_prefetch(nv + q);
-        }
         if (nb >= x.n_nodes || newid[nb] == UINT32_MAX || nb == i) continue;
         if (cnt == 2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) + 64) break;
-        tmp[cnt++] = (hnbr){mw_vec_distance(x.metric, x.vecs[i], x.vecs[nb], dim), newid[nb]};
+        /* the distance the index computed when it made the link (not
+         * recomputed from the vectors: that was most of this loop's time) */
+        tmp[cnt++] = (hnbr){x.dist[l][p], newid[nb]};
       }
       qsort(tmp, cnt, sizeof *tmp, hnbr_cmp);
       mw_buf_u32le(&hx[0].b[1], k);

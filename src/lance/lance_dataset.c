@@ -1,7 +1,21 @@
 /* lance_dataset.c - one-fragment Lance datasets and generation folders
- * (layouts in lance_dataset.h). */
+ * (layouts in lance_dataset.h).
+ *
+ * Concurrency: a generation's indexes (gen_index.h) are independent of its
+ * data file, so mw_lance_write_generation builds and stores each of them on
+ * a thread of its own (gix_job) while the calling thread encodes and writes
+ * the data file, the bloom filter and _pk_index/. Shared inputs (the
+ * batches, the surviving rows, offset_of, the in-memory indexes) are only
+ * read while the jobs run; each job owns its section buffer, status and
+ * error. Every job is joined before the function returns, and the manifest
+ * (the generation's publication) is written only after all of them ended
+ * well, so no generation is published before its index files exist (Lance
+ * bug #9035). Sections are concatenated in index order, and on failure the
+ * error reported is the data file's, else the first failed index's (in
+ * index order), so the outcome does not depend on thread timing. */
 #include "lance/lance_dataset.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +147,49 @@ static mw_status put_obj(mw_objstore *store, const char *prefix, const char *nam
   return MW_OK;
 }
 
+/* One index of a generation, built on its own thread (see the top). */
+typedef struct gix_job {
+  mw_objstore *store;
+  const char *prefix;
+  const mw_gen_index *ix;
+  const mw_gen_rows *g;
+  uint64_t created_ms;
+  mw_buf section; /* this index's IndexMetadata entry */
+  mw_status s;
+  mw_error err;
+  pthread_t tid;
+  bool started;   /* tid runs the job (else it runs on the caller at join) */
+} gix_job;
+
+static void *gix_main(void *arg) {
+  gix_job *j = arg;
+  j->s = mw_gen_index_write(&j->section, j->store, j->prefix, j->ix, j->g, j->created_ms, &j->err);
+  return NULL;
+}
+
+/* Waits for every job (running a job that got no thread now), frees their
+ * sections; with `section`, appends them in index order and returns the
+ * first failure in that order (its error copied to err). */
+static mw_status join_jobs(gix_job *jobs, size_t n, mw_buf *section, mw_error *err) {
+  mw_status s = MW_OK;
+  for (size_t i = 0; i < n; i++) {
+    gix_job *j = &jobs[i];
+    if (j->started) pthread_join(j->tid, NULL);
+    else if (section) gix_main(j);
+    if (section && s == MW_OK) {
+      if (j->s != MW_OK) {
+        s = j->s;
+        if (err) *err = j->err;
+      } else {
+        mw_buf_append(section, j->section.data, j->section.len);
+        if (!mw_buf_ok(section)) s = mw_err(err, MW_ERR_NOMEM, "out of memory");
+      }
+    }
+    mw_buf_free(&j->section);
+  }
+  return s;
+}
+
 mw_status mw_lance_write_generation(mw_objstore *store, const char *prefix,
                                     const struct ArrowSchema *schema,
                                     const struct ArrowArray *batches, size_t n,
@@ -171,6 +228,9 @@ mw_status mw_lance_write_generation(mw_objstore *store, const char *prefix,
   int64_t *offset_of = NULL;
   mw_buf section;
   mw_buf_init(&section);
+  gix_job *jobs = NULL;
+  size_t n_jobs = 0;
+  mw_gen_rows gr;
 
   alive = malloc((size_t)total + 1);
   rows = malloc(((size_t)total + 1) * sizeof *rows);
@@ -219,6 +279,34 @@ mw_status mw_lance_write_generation(mw_objstore *store, const char *prefix,
         nsurv++;
       }
   out->physical_rows = nsurv;
+
+  /* the indexes: one job each, running while this thread writes the data
+   * file (a job that cannot get a thread runs here, when joined) */
+  if (o.n_indexes) {
+    offset_of = malloc(((size_t)total + 1) * sizeof *offset_of);
+    jobs = calloc(o.n_indexes, sizeof *jobs);
+    if (!offset_of || !jobs) {
+      s = mw_err(err, MW_ERR_NOMEM, "out of memory");
+      goto done;
+    }
+    uint64_t k = 0;
+    for (uint64_t r = 0; r < total; r++) offset_of[r] = alive[r] ? (int64_t)k++ : -1;
+    int64_t tns = o.timestamp_ns;
+    if (tns == 0) {
+      struct timespec now;
+      clock_gettime(CLOCK_REALTIME, &now);
+      tns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    }
+    gr = (mw_gen_rows){schema, batches, rows, nsurv, offset_of, total};
+    for (size_t i = 0; i < o.n_indexes; i++) {
+      gix_job *j = &jobs[i];
+      *j = (gix_job){.store = store, .prefix = prefix, .ix = &o.indexes[i], .g = &gr,
+                     .created_ms = (uint64_t)(tns / 1000000), .s = MW_OK};
+      mw_buf_init(&j->section);
+      n_jobs = i + 1;
+      j->started = pthread_create(&j->tid, NULL, gix_main, j) == 0;
+    }
+  }
 
   /* data file */
   mw_lance_file_options fo;
@@ -280,27 +368,10 @@ mw_status mw_lance_write_generation(mw_objstore *store, const char *prefix,
     if (s != MW_OK) goto done;
   }
 
-  if (o.n_indexes) {
-    offset_of = malloc(((size_t)total + 1) * sizeof *offset_of);
-    if (!offset_of) {
-      s = mw_err(err, MW_ERR_NOMEM, "out of memory");
-      goto done;
-    }
-    uint64_t k = 0;
-    for (uint64_t r = 0; r < total; r++) offset_of[r] = alive[r] ? (int64_t)k++ : -1;
-    int64_t tns = o.timestamp_ns;
-    if (tns == 0) {
-      struct timespec now;
-      clock_gettime(CLOCK_REALTIME, &now);
-      tns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-    }
-    mw_gen_rows gr = {schema, batches, rows, nsurv, offset_of, total};
-    for (size_t i = 0; i < o.n_indexes; i++) {
-      s = mw_gen_index_write(&section, store, prefix, &o.indexes[i], &gr, (uint64_t)(tns / 1000000), err);
-      if (s != MW_OK) goto done;
-    }
-  }
-
+  s = join_jobs(jobs, n_jobs, &section, err);
+  n_jobs = 0;
+  if (s != MW_OK) goto done;
+  /* every index file is written by now (the jobs ended well) */
   mw_lance_manifest_info mi = {
       .schema = schema, .pk_names = o.pk_names, .n_pk = o.n_pk, .data_file = out->data_file,
       .data_file_size = file_len, .physical_rows = nsurv, .version = o.version,
@@ -316,6 +387,8 @@ mw_status mw_lance_write_generation(mw_objstore *store, const char *prefix,
   s = put_obj(store, prefix, "_versions/latest_version_hint.json", hint, sizeof hint - 1, err);
 
 done:
+  if (n_jobs) join_jobs(jobs, n_jobs, NULL, NULL); /* an earlier failure: wait, drop their results */
+  free(jobs);
   mw_lance_file_writer_free(fw);
   free(offset_of);
   mw_buf_free(&section);

@@ -19,8 +19,9 @@
  *    checks fencing, writes {8 hex}_gen_{g}/ (mw_lance_write_generation,
  *    with a Lance index under _indices/ for each index config: BTree built
  *    from the rows, FTS and IVF_HNSW_SQ serialised from the MemTable's
- *    in-memory indexes (gen_index.h), all registered in the generation
- *    manifest, which is written last; a
+ *    in-memory indexes (gen_index.h), each built on a thread of its own
+ *    while this thread writes the data file, all registered in the
+ *    generation manifest, which is written last, after every index file; a
  *    fresh folder name on every attempt: an abandoned folder is never
  *    referenced and readers ignore it; values too large for a Lance 2.1
  *    page make that generation a 2.0 dataset when the schema allows it,
