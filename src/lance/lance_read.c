@@ -13,15 +13,22 @@
  *
  * Read: for each projected leaf column, the pages overlapping the requested
  * rows are fetched (one get per page buffer) and decoded; the overlapping
- * rows are appended to a per-column accumulator: item values + item
- * validity, per struct layer a row validity bitmap, for a list column row
- * offsets and list validity (from rep levels: 1 starts a row; def levels
+ * rows are appended to a per-column accumulator that rebuilds every node on
+ * the leaf's path from its top-level field (structs and lists in any order
+ * and depth, up to MAX_LAYERS - 1 layers): per node its entries' validity,
+ * per list node each entry's first child entry, and the leaf's items. Rep
+ * and def levels drive it (page_append): layers innermost first; def levels
  * numbered from 1 over the nullable layers, innermost first, a
- * NULL_AND_EMPTY list layer taking two numbers: null, then empty). The
- * accumulators then become Arrow arrays: struct validity comes from the
- * first leaf under the struct (every leaf carries the same struct levels).
- * Shapes handled: leaves, structs of leaves / structs, top-level lists of
- * leaves; anything else is MW_ERR_UNSUPPORTED naming the column. */
+ * NULL_AND_EMPTY list layer taking two numbers (null, then empty); with m
+ * list layers rep m starts a row and rep r a new element of the (m - r)-th
+ * list from the outside. A null struct's children get null entries down to
+ * the first list below it (a null list of no items); a page holds a value
+ * exactly for the levels that reach the leaf. The accumulators then become
+ * Arrow arrays: a struct's validity and a list's offsets come from the
+ * first leaf under it (every leaf carries the same levels above), and every
+ * child's length is checked against its parent's. Deleted rows (deletion
+ * files) are the dataset reader's business (cli_lance_cat.c). Anything
+ * else is MW_ERR_UNSUPPORTED naming the column. */
 #include "lance/lance_read.h"
 
 #include <stdarg.h>
