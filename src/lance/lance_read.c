@@ -1127,6 +1127,11 @@ mw_status mw_lance_reader_read(struct ArrowSchema *out_schema, struct ArrowArray
       free(sel);
       return mw_err(err, MW_ERR_NOT_FOUND, "Lance file %s has no column '%s'", r->name, columns[i]);
     }
+    for (size_t j = 0; j < i; j++)
+      if (sel[j] == sel[i]) {
+        free(sel);
+        return mw_err(err, MW_ERR_INVALID, "column '%s' asked for twice (Lance file %s)", columns[i], r->name);
+      }
   }
   acc *accs = calloc(r->ncol ? r->ncol : 1, sizeof *accs);
   if (!accs) {
