@@ -22,9 +22,13 @@
  *     num_buffers sizes (u16, u32 with large chunks), 0xFE pad to 8, then rep,
  *     def and each value buffer, each padded to 8; buffer 2 = the dictionary
  *     when the layout has one (the chunks then hold indices into it).
- *   full_zip_layout: per item a control word (rep << bits_def | def) zipped
- *     with its value: fixed bytes (a fixed_size_list with item validity puts
- *     the validity bits first), or a length + bytes for valid variable items.
+ *   full_zip_layout: per level a control word (rep << bits_def | def)
+ *     zipped with its value when the level is visible (not a null / empty
+ *     list): fixed bytes (a fixed_size_list with item validity puts the
+ *     validity bits first; with or without repetition levels, e.g.
+ *     list<fixed_size_list<float>>), or a length + bytes for valid variable
+ *     items. A nullable layer outside a list is refused (LanceDB 0.39
+ *     cannot read such pages back itself).
  *   constant layout (all_null_layout): one value for every item, inline
  *     (field 6) or in page buffer 0 (framed: u32 buffer count, u32 sizes,
  *     then the value, or 2 offsets + bytes for variable width); neither:
