@@ -5,11 +5,14 @@
  *
  * A file is read through a file store rooted at its folder, so only the
  * metadata and the pages of the wanted columns and rows are read (ranged
- * gets). For a dataset the manifest's fragments are walked in order (raw
- * protobuf: Manifest.fragments = 2, DataFragment {1 id, 2 files, 3
- * deletion_file, 4 physical_rows}, DataFile {1 path}); --rows counts rows
- * across fragments. A fragment with a deletion file or with more than one
- * data file is refused (exit 1) rather than printed wrong.
+ * gets). For a dataset the latest manifest's fragments are walked in order
+ * (parsed by the merger's raw manifest reader, table/merge.h); a fragment's
+ * deletion file (`.arrow` Arrow IPC row offsets or `.bin` roaring bitmap,
+ * read by mw_merge_read_deletions, the merger's reader) removes its rows
+ * from the output, as LanceDB's read does; --rows counts the rows printed
+ * (deleted rows do not count) across fragments. A fragment with more than
+ * one data file, or whose file holds another number of rows than the
+ * manifest says, is refused (exit 1) rather than printed wrong.
  * Exit 0 ok, 1 unreadable / malformed / unsupported input (message on
  * stderr), 2 usage. */
 #include <errno.h>
@@ -25,10 +28,10 @@
 #include "cli/cli_util.h"
 #include "common/buf.h"
 #include "lance/lance_read.h"
-#include "lance/pb.h"
 #include "lance/table_manifest.h"
 #include "memwal.h"
 #include "memwal_sys.h"
+#include "table/merge.h"
 
 #define CMD "lance-cat"
 
@@ -60,8 +63,12 @@ static int flush_out(cat *c) {
   return 0;
 }
 
-/* prints the wanted rows of one file; rows = its rows (from the reader) */
-static int cat_file(cat *c, mw_objstore *store, const char *key, const char *label) {
+/* prints the wanted rows of one file; rows = its rows (from the reader).
+ * del (normalized, may be NULL) = its deleted rows, which are skipped and
+ * not counted; expect_rows (UINT64_MAX = any) = the rows the manifest says
+ * the file holds. */
+static int cat_file(cat *c, mw_objstore *store, const char *key, const char *label, const mw_rowset *del,
+                    uint64_t expect_rows) {
   mw_error err = {0};
   mw_lance_reader *r = NULL;
   if (mw_lance_reader_open_store(&r, store, key, &err) != MW_OK) {
@@ -69,16 +76,37 @@ static int cat_file(cat *c, mw_objstore *store, const char *key, const char *lab
     return 1;
   }
   uint64_t rows = mw_lance_reader_num_rows(r), lo = 0, hi = 0;
-  if (c->end > c->seen && c->start < c->seen + rows) {
+  if (expect_rows != UINT64_MAX && rows != expect_rows) {
+    fprintf(stderr, "memwal " CMD ": %s: the file holds %llu rows, the manifest says %llu\n", label,
+            (unsigned long long)rows, (unsigned long long)expect_rows);
+    mw_lance_reader_free(r);
+    return 1;
+  }
+  size_t n_del = del ? del->n : 0;
+  uint64_t visible = rows - n_del; /* every deleted row is < rows (checked by the decoders) */
+  if (c->end > c->seen && c->start < c->seen + visible) {
     lo = c->start > c->seen ? c->start - c->seen : 0;
-    hi = c->end - c->seen < rows ? c->end - c->seen : rows;
+    hi = c->end - c->seen < visible ? c->end - c->seen : visible;
+  }
+  /* lo/hi count visible rows; with deletions, map them to physical rows:
+   * the physical row of visible row v is the least p with p - #del<=p = v */
+  size_t di = 0; /* deleted rows before the physical position `at` */
+  uint64_t plo = lo, phi = hi;
+  if (n_del && hi > lo) {
+    for (di = 0; di < n_del && del->v[di] <= plo + di; di++) {}
+    plo = lo + di;
+    size_t dj = di;
+    for (; dj < n_del && del->v[dj] < hi + dj; dj++) {}
+    phi = hi + dj;
+  } else if (hi <= lo) {
+    plo = phi = 0;
   }
   /* read in slices so a big file is not held whole */
   const uint64_t slice = 65536;
   int rc = 0;
-  uint64_t at = lo;
-  do {
-    uint64_t e = hi - at > slice ? at + slice : hi;
+  uint64_t at = plo;
+  while (at < phi || (at == plo && plo == phi && !c->schema_line)) {
+    uint64_t e = phi - at > slice ? at + slice : phi;
     struct ArrowSchema s;
     struct ArrowArray a;
     if (mw_lance_reader_read(&s, &a, r, c->cols, c->n_cols, at, e, &err) != MW_OK) {
@@ -102,6 +130,9 @@ static int cat_file(cat *c, mw_objstore *store, const char *key, const char *lab
     }
     mw_buf_free(&line);
     for (int64_t i = 0; st == MW_OK && i < a.length; i++) {
+      uint64_t p = at + (uint64_t)i;
+      while (di < n_del && del->v[di] < p) di++;
+      if (di < n_del && del->v[di] == p) continue;
       st = mw_json_row(&c->out, &s, &a, i, &err);
       mw_buf_u8(&c->out, '\n');
       if (c->out.len >= ((size_t)1 << 20) && flush_out(c)) st = MW_ERR_IO;
@@ -114,88 +145,53 @@ static int cat_file(cat *c, mw_objstore *store, const char *key, const char *lab
       rc = 1;
       break;
     }
+    if (e == at) break; /* the empty read that only took the schema */
     at = e;
-  } while (at < hi);
-  c->seen += rows;
+  }
+  c->seen += visible;
   mw_lance_reader_free(r);
   return rc;
-}
-
-/* the raw Manifest protobuf of the latest version */
-static int latest_manifest(mw_objstore *store, const char *uri, uint8_t **data, size_t *len, size_t *mpos, size_t *mlen) {
-  mw_error err = {0};
-  uint64_t v;
-  if (mw_lance_table_latest_version(&v, store, &err) != MW_OK) {
-    fprintf(stderr, "memwal " CMD ": %s: %s\n", uri, err.message);
-    return 1;
-  }
-  char key[64];
-  mw_lance_manifest_key(key, sizeof key, v);
-  if (mw_objstore_get(store, data, len, key, 0, MW_OBJSTORE_TO_END, &err) != MW_OK) {
-    fprintf(stderr, "memwal " CMD ": %s/%s: %s\n", uri, key, err.message);
-    return 1;
-  }
-  /* trailer: i64 P, u16, u16, "LANC"; at P: u32 length + Manifest */
-  size_t n = *len;
-  uint64_t p = n >= 16 ? mw_load_u64le(*data + n - 16) : UINT64_MAX;
-  if (n < 16 || memcmp(*data + n - 4, "LANC", 4) != 0 || p > n - 16 || n - 16 - p < 4 ||
-      mw_load_u32le(*data + p) > n - 16 - p - 4) {
-    fprintf(stderr, "memwal " CMD ": %s/%s: malformed manifest framing (at byte %zu)\n", uri, key, n >= 16 ? n - 16 : 0);
-    return 1;
-  }
-  *mpos = (size_t)p + 4;
-  *mlen = mw_load_u32le(*data + p);
-  return 0;
 }
 
 static int cat_dataset(cat *c, const char *dir) {
   mw_objstore *store = NULL;
   if (mw_cli_open_existing(&store, CMD, dir)) return 1;
-  uint8_t *mf = NULL;
-  size_t mlen_all = 0, mp = 0, ml = 0;
-  int rc = latest_manifest(store, dir, &mf, &mlen_all, &mp, &ml);
-  if (!rc) {
-    const uint8_t *m = mf + mp;
-    size_t pos = 0;
-    mw_pb_field f;
-    while (!rc && pos < ml) {
-      if (!mw_pb_next(m, ml, &pos, &f)) {
-        fprintf(stderr, "memwal " CMD ": %s: malformed manifest (at byte %zu)\n", dir, mp + pos);
-        rc = 1;
-        break;
-      }
-      if (f.field != 2 || f.wire_type != 2) continue;
-      mw_pb_field id, df, path, del;
-      uint64_t fid = mw_pb_find(f.data, f.len, 1, &id) && id.wire_type == 0 ? id.val : 0;
-      int files = 0;
-      size_t q = 0;
-      mw_pb_field x;
-      while (q < f.len && mw_pb_next(f.data, f.len, &q, &x))
-        if (x.field == 2 && x.wire_type == 2) {
-          files++;
-          df = x;
-        }
-      if (mw_pb_find(f.data, f.len, 3, &del)) {
-        fprintf(stderr, "memwal " CMD ": %s: fragment %llu has a deletion file; lance-cat does not apply deletions\n", dir,
-                (unsigned long long)fid);
-        rc = 1;
-        break;
-      }
-      if (files != 1 || !mw_pb_find(df.data, df.len, 1, &path) || path.wire_type != 2 || path.len == 0 ||
-          path.len > 900) {
-        fprintf(stderr, "memwal " CMD ": %s: fragment %llu has %d data files (only one is supported)\n", dir,
-                (unsigned long long)fid, files);
-        rc = 1;
-        break;
-      }
-      char key[1024];
-      snprintf(key, sizeof key, "data/%.*s", (int)path.len, (const char *)path.data);
+  mw_error err = {0};
+  uint64_t v = 0;
+  mw_merge_manifest *m = NULL;
+  int rc = 0;
+  if (mw_lance_table_latest_version(&v, store, &err) != MW_OK ||
+      mw_merge_manifest_read(&m, store, "", v, &err) != MW_OK) {
+    fprintf(stderr, "memwal " CMD ": %s: %s\n", dir, err.message);
+    rc = 1;
+  }
+  for (size_t i = 0; !rc && i < m->n_frags; i++) {
+    const mw_merge_fragment *f = &m->frags[i];
+    if (f->n_files != 1 || f->files[0].has_base_id) {
+      fprintf(stderr, "memwal " CMD ": %s: fragment %llu has %zu data files%s (only one in the table is supported)\n",
+              dir, (unsigned long long)f->id, f->n_files, f->n_files == 1 ? " in another base path" : "");
+      rc = 1;
+      break;
+    }
+    mw_rowset del = {0};
+    if (mw_merge_read_deletions(&del, store, "", f, &err) != MW_OK) {
+      fprintf(stderr, "memwal " CMD ": %s: %s\n", dir, err.message);
+      rc = 1;
+      break;
+    }
+    mw_rowset_normalize(&del);
+    char key[1024];
+    if (snprintf(key, sizeof key, "data/%s", f->files[0].path) >= (int)sizeof key) {
+      fprintf(stderr, "memwal " CMD ": %s: fragment %llu: data file path too long\n", dir, (unsigned long long)f->id);
+      rc = 1;
+    } else {
       char label[2048];
       snprintf(label, sizeof label, "%s/%s", dir, key);
-      rc = cat_file(c, store, key, label);
+      rc = cat_file(c, store, key, label, &del, f->physical_rows ? f->physical_rows : UINT64_MAX);
     }
+    mw_rowset_free(&del);
   }
-  free(mf);
+  mw_merge_manifest_free(m);
   mw_objstore_close(store);
   return rc;
 }
@@ -265,7 +261,7 @@ int mw_cli_lance_cat(int argc, char **argv) {
     else snprintf(dir, sizeof dir, ".");
     mw_objstore *store = NULL;
     rc = mw_cli_open_existing(&store, CMD, dir);
-    if (!rc) rc = cat_file(&c, store, slash ? slash + 1 : path, path);
+    if (!rc) rc = cat_file(&c, store, slash ? slash + 1 : path, path, NULL, UINT64_MAX);
     mw_objstore_close(store);
   }
   if (!rc && !c.schema_line) /* a dataset without fragments: no file to take a schema from */

@@ -22,9 +22,13 @@
  *     num_buffers sizes (u16, u32 with large chunks), 0xFE pad to 8, then rep,
  *     def and each value buffer, each padded to 8; buffer 2 = the dictionary
  *     when the layout has one (the chunks then hold indices into it).
- *   full_zip_layout: per item a control word (rep << bits_def | def) zipped
- *     with its value: fixed bytes (a fixed_size_list with item validity puts
- *     the validity bits first), or a length + bytes for valid variable items.
+ *   full_zip_layout: per level a control word (rep << bits_def | def)
+ *     zipped with its value when the level is visible (not a null / empty
+ *     list): fixed bytes (a fixed_size_list with item validity puts the
+ *     validity bits first; with or without repetition levels, e.g.
+ *     list<fixed_size_list<float>>), or a length + bytes for valid variable
+ *     items. A nullable layer outside a list is refused (LanceDB 0.39
+ *     cannot read such pages back itself).
  *   constant layout (all_null_layout): one value for every item, inline
  *     (field 6) or in page buffer 0 (framed: u32 buffer count, u32 sizes,
  *     then the value, or 2 offsets + bytes for variable width); neither:
@@ -1030,8 +1034,9 @@ static mw_status constant_layout(dctx *d, mw_lance_page *out, const uint8_t *m, 
 
 /* full_zip_layout: buffer 0 holds every item zipped with its control word
  * (rep << bits_def | def, 0/1/2/4 bytes); fixed: then bits_per_value / 8
- * value bytes for every item (a fixed_size_list with validity puts its
- * ceil(dim / 8) item-validity bytes first); variable: a length of
+ * value bytes for every visible item, null items too (a fixed_size_list
+ * with validity puts its ceil(dim / 8) item-validity bytes first), also
+ * with repetition levels (e.g. list<fixed_size_list<float>>); variable: a length of
  * bits_per_offset / 8 bytes and the bytes, only for valid visible items.
  * Buffer 1 (a repetition index) is not needed to decode a whole page. */
 static mw_status full_zip_decode(dctx *d, mw_lance_page *out, const uint8_t *m, size_t mn,
@@ -1041,17 +1046,24 @@ static mw_status full_zip_decode(dctx *d, mw_lance_page *out, const uint8_t *m, 
   uint64_t brep = pb_u64(m, mn, 1), bdef = pb_u64(m, mn, 2), bpv = pb_u64(m, mn, 3), bpo = pb_u64(m, mn, 4);
   uint64_t items = pb_u64(m, mn, 5);
   if (brep > 16 || bdef > 16) return corrupt(d, mpos, "full-zip control word of %llu + %llu bits", (unsigned long long)brep, (unsigned long long)bdef);
-  if (brep && pb_u64(m, mn, 3)) return unsupported(d, "fixed-width full_zip_layout with repetition levels");
   if (!brep && items != rows)
     return corrupt(d, mpos, "full-zip page of %llu rows holds %llu items", (unsigned long long)rows, (unsigned long long)items);
   if (items > MAX_PAGE_ITEMS) return corrupt(d, mpos, "full-zip page claims %llu items", (unsigned long long)items);
-  /* visible levels: def values of the non-list layers (lists' null / empty
-   * levels have no item) */
+  /* visible levels (an item follows the control word): def 0 and the defs
+   * of the layers inside the innermost list (numbered first, innermost
+   * first); a null / empty list or a null layer outside it has no item */
   unsigned max_vis = 0;
-  for (int j = 0; j < out->n_layers; j++) max_vis += out->layers[j] == 3 ? 1 : 0;
-  for (int j = 0; j < out->n_layers; j++)
-    if (out->layers[j] == 3 && j > 0 && (out->layers[j - 1] == 2 || out->layers[j - 1] >= 4))
-      return unsupported(d, "full_zip_layout with a nullable layer above a list");
+  for (int j = 0; j < out->n_layers && out->layers[j] != 2 && out->layers[j] < 4; j++)
+    max_vis += out->layers[j] == 3 ? 1 : 0;
+  /* a nullable layer outside a list: LanceDB 0.39 writes such pages but
+   * cannot read them back itself ("Structural validity has N entries for
+   * an array with M values"), so there is nothing to check a reading
+   * against: refused */
+  bool seen_list = false;
+  for (int j = 0; j < out->n_layers; j++) {
+    if (out->layers[j] == 2 || out->layers[j] >= 4) seen_list = true;
+    else if (out->layers[j] == 3 && seen_list) return unsupported(d, "full_zip_layout with a nullable layer above a list");
+  }
   unsigned cw = brep + bdef == 0 ? 0 : brep + bdef <= 8 ? 1 : brep + bdef <= 16 ? 2 : 4;
   const uint8_t *ve, *vm;
   size_t ven, vmn;

@@ -13,15 +13,22 @@
  *
  * Read: for each projected leaf column, the pages overlapping the requested
  * rows are fetched (one get per page buffer) and decoded; the overlapping
- * rows are appended to a per-column accumulator: item values + item
- * validity, per struct layer a row validity bitmap, for a list column row
- * offsets and list validity (from rep levels: 1 starts a row; def levels
+ * rows are appended to a per-column accumulator that rebuilds every node on
+ * the leaf's path from its top-level field (structs and lists in any order
+ * and depth, up to MAX_LAYERS - 1 layers): per node its entries' validity,
+ * per list node each entry's first child entry, and the leaf's items. Rep
+ * and def levels drive it (page_append): layers innermost first; def levels
  * numbered from 1 over the nullable layers, innermost first, a
- * NULL_AND_EMPTY list layer taking two numbers: null, then empty). The
- * accumulators then become Arrow arrays: struct validity comes from the
- * first leaf under the struct (every leaf carries the same struct levels).
- * Shapes handled: leaves, structs of leaves / structs, top-level lists of
- * leaves; anything else is MW_ERR_UNSUPPORTED naming the column. */
+ * NULL_AND_EMPTY list layer taking two numbers (null, then empty); with m
+ * list layers rep m starts a row and rep r a new element of the (m - r)-th
+ * list from the outside. A null struct's children get null entries down to
+ * the first list below it (a null list of no items); a page holds a value
+ * exactly for the levels that reach the leaf. The accumulators then become
+ * Arrow arrays: a struct's validity and a list's offsets come from the
+ * first leaf under it (every leaf carries the same levels above), and every
+ * child's length is checked against its parent's. Deleted rows (deletion
+ * files) are the dataset reader's business (cli_lance_cat.c). Anything
+ * else is MW_ERR_UNSUPPORTED naming the column. */
 #include "lance/lance_read.h"
 
 #include <stdarg.h>
@@ -542,16 +549,24 @@ void mw_lance_reader_free(mw_lance_reader *r) {
 
 /* ---- per-column accumulation ---- */
 
+/* A leaf column's path from its top-level field: node 0 = the top field,
+ * node `leaf` = the leaf (whose entries are the item values in v). Each
+ * struct / list node gets one entry per slot of its parent (per row for
+ * node 0), with a validity bit; a list node also records, per entry, the
+ * index of its first child entry. Every leaf rebuilds the nodes above it;
+ * the Arrow arrays take a struct's or list's entries from the first leaf
+ * under it (the levels of every leaf below carry the same layers). */
 typedef struct acc {
   mw_lv v;                  /* items */
   uint64_t rows;
-  int depth;                /* struct layers above the leaf */
-  bool list;
-  mw_buf lay[MAX_LAYERS];   /* struct layer validity (index 1..depth), bits per row */
-  bool lay_null[MAX_LAYERS];
-  mw_buf loffs;             /* list: i64 offsets, rows + 1 */
-  mw_buf lvalid;            /* list validity bits */
-  bool lnull;
+  int leaf;                 /* node index of the leaf */
+  bool is_list[MAX_LAYERS]; /* per node: list (else struct / leaf) */
+  int n_lists;
+  int list_node[MAX_LAYERS]; /* the list nodes, outermost first */
+  uint64_t cnt[MAX_LAYERS]; /* entries per node */
+  mw_buf valid[MAX_LAYERS]; /* validity bits per node (not the leaf) */
+  bool has_null[MAX_LAYERS];
+  mw_buf start[MAX_LAYERS]; /* list nodes: u64 first child entry per entry */
 } acc;
 
 static void setbit(mw_buf *b, uint64_t i, bool v) {
@@ -563,11 +578,28 @@ static void setbit(mw_buf *b, uint64_t i, bool v) {
 
 static bool getbit(const uint8_t *b, uint64_t i) { return (b[i >> 3] >> (i & 7)) & 1; }
 
+static void acc_init(acc *a) {
+  memset(a, 0, sizeof *a);
+  mw_lv_init(&a->v, MW_LV_FIXED, 0, 0);
+  for (int i = 0; i < MAX_LAYERS; i++) {
+    mw_buf_init(&a->valid[i]);
+    mw_buf_init(&a->start[i]);
+  }
+}
+
 static void acc_free(acc *a) {
   mw_lv_free(&a->v);
-  for (int i = 0; i < MAX_LAYERS; i++) mw_buf_free(&a->lay[i]);
-  mw_buf_free(&a->loffs);
-  mw_buf_free(&a->lvalid);
+  for (int i = 0; i < MAX_LAYERS; i++) {
+    mw_buf_free(&a->valid[i]);
+    mw_buf_free(&a->start[i]);
+  }
+}
+
+static bool acc_failed(const acc *a) {
+  if (a->v.data.failed || a->v.offs.failed || a->v.valid.failed || a->v.ivalid.failed) return true;
+  for (int i = 0; i < MAX_LAYERS; i++)
+    if (a->valid[i].failed || a->start[i].failed) return true;
+  return false;
 }
 
 /* copies value i of page values pv to a->v with validity `valid` */
@@ -597,6 +629,27 @@ static void copy_value(acc *a, const mw_lv *pv, uint64_t i, bool valid) {
     for (uint64_t j = 0; j < v->n; j++) setbit(&v->valid, j, true);
   }
   if (v->has_valid) setbit(&v->valid, v->n, valid);
+  v->n++;
+}
+
+/* a null item under a null struct: zeros (one empty value when variable) */
+static void null_value(acc *a) {
+  mw_lv *v = &a->v;
+  switch (v->kind) {
+    case MW_LV_FIXED: mw_buf_append_zeros(&v->data, v->width); break;
+    case MW_LV_BOOL: setbit(&v->data, v->n, false); break;
+    case MW_LV_VAR:
+      if (v->offs.len == 0) mw_buf_u64le(&v->offs, 0);
+      mw_buf_u64le(&v->offs, v->data.len);
+      break;
+  }
+  if (v->dim && v->has_ivalid)
+    for (uint64_t j = 0; j < v->dim; j++) setbit(&v->ivalid, v->n * v->dim + j, false);
+  if (!v->has_valid) {
+    v->has_valid = true;
+    for (uint64_t j = 0; j < v->n; j++) setbit(&v->valid, j, true);
+  }
+  setbit(&v->valid, v->n, false);
   v->n++;
 }
 
@@ -633,76 +686,84 @@ static int def_layer(const defmap *m, int nl, uint16_t d, bool *empty) {
   return -2;
 }
 
+/* Appends the page's rows [ra, rb) to a. Lance's levels: layers innermost
+ * first (layer j = node leaf - j); a def level names the one layer that is
+ * null (or an empty list), the layers outside it being valid; with m list
+ * layers, rep level m starts a row and rep r < m a new element of the
+ * (m - r)-th list from the outside (rep 0: a new item of the innermost).
+ * An entry is made at every node from where the rep level starts down to
+ * the null layer; below a null struct the nodes get null entries, down to
+ * the first list (a null list of no items). A value is taken from the page
+ * exactly when the leaf node is reached. */
 static mw_status page_append(mw_lance_reader *r, acc *a, const mw_lance_page *p, uint64_t prows, uint64_t ra, uint64_t rb,
                              const char *col, uint32_t pg, mw_error *err) {
   defmap dm;
   make_defmap(&dm, p);
-  int want_layers = 1 + (a->list ? 1 : a->depth);
-  if (p->n_layers != want_layers)
+  int K = a->leaf, m = a->n_lists;
+  if (p->n_layers != K + 1)
     return mw_err(err, MW_ERR_UNSUPPORTED, "unsupported encoding: %d rep/def layers for column %s (Lance file %s, page %u)",
                   p->n_layers, col, r->name, pg);
-  if (!a->list) {
-    if (p->rep) return corrupt(r, err, 0, "column %s page %u: repetition levels in a column without lists", col, pg);
-    if (p->v.n != prows || (p->def && p->n_levels != prows))
-      return corrupt(r, err, 0, "column %s page %u: %llu values / %llu levels for %llu rows", col, pg,
-                     (unsigned long long)p->v.n, (unsigned long long)p->n_levels, (unsigned long long)prows);
-    for (uint64_t i = ra; i < rb; i++) {
-      int lay = -1;
-      bool empty;
-      if (p->def) {
-        lay = def_layer(&dm, p->n_layers, p->def[i], &empty);
-        if (lay == -2 || empty)
-          return corrupt(r, err, 0, "column %s page %u: def level %u of row %llu unknown", col, pg, p->def[i],
-                         (unsigned long long)i);
-      }
-      bool item_valid = lay < 0 && (!p->v.has_valid || getbit(p->v.valid.data, i));
-      copy_value(a, &p->v, i, item_valid);
-      for (int j = 1; j <= a->depth; j++) {
-        bool valid = lay < j;
-        if (!valid) a->lay_null[j] = true;
-        setbit(&a->lay[j], a->rows, valid);
-      }
-      a->rows++;
-    }
-    return MW_OK;
+  for (int j = 0; j <= K; j++) {
+    uint8_t kind = p->layers[j];
+    bool list_kind = kind == 2 || kind == 4 || kind == 5 || kind == 6;
+    if (kind == 0 || kind > 6 || list_kind != a->is_list[K - j])
+      return corrupt(r, err, 0, "column %s page %u: rep/def layer %d has kind %u, the schema wants a %s", col, pg, j, kind,
+                     a->is_list[K - j] ? "list" : "struct / item");
   }
-  /* list column: layers [item, list] */
-  if (!p->rep) {
-    /* constant / no levels: every row a one-item list? only all-null pages */
+  if (m > 0 && !p->rep)
     return mw_err(err, MW_ERR_UNSUPPORTED, "unsupported encoding: list column %s without repetition levels (Lance file %s, page %u)",
                   col, r->name, pg);
-  }
+  if (m == 0 && p->rep) return corrupt(r, err, 0, "column %s page %u: repetition levels in a column without lists", col, pg);
+  uint64_t nlev = (p->rep || p->def) ? p->n_levels : prows;
+  if (m == 0 && (p->v.n != prows || nlev != prows))
+    return corrupt(r, err, 0, "column %s page %u: %llu values / %llu levels for %llu rows", col, pg,
+                   (unsigned long long)p->v.n, (unsigned long long)nlev, (unsigned long long)prows);
   uint64_t row = 0, item = 0;
   bool in_row = false;
-  if (a->loffs.len == 0) mw_buf_u64le(&a->loffs, 0);
-  for (uint64_t l = 0; l < p->n_levels; l++) {
-    if (p->rep[l] > 1) return corrupt(r, err, 0, "column %s page %u: rep level %u in a single list", col, pg, p->rep[l]);
-    if (p->rep[l] == 1) {
+  for (uint64_t l = 0; l < nlev; l++) {
+    uint16_t rep = m ? p->rep[l] : 0;
+    int from = 0; /* the node where this level's new entries start */
+    if (m == 0 || rep == m) {
       if (in_row) row++;
       in_row = true;
+    } else if (rep > m) {
+      return corrupt(r, err, 0, "column %s page %u: rep level %u with %d list layers", col, pg, rep, m);
     } else if (!in_row) {
       return corrupt(r, err, 0, "column %s page %u: items before the first row start", col, pg);
+    } else {
+      from = a->list_node[m - 1 - rep] + 1;
     }
     bool empty = false;
-    int lay = p->def ? def_layer(&dm, 2, p->def[l], &empty) : -1;
+    int lay = p->def ? def_layer(&dm, K + 1, p->def[l], &empty) : -1;
     if (lay == -2) return corrupt(r, err, 0, "column %s page %u: def level %u unknown", col, pg, p->def[l]);
-    bool has_item = lay <= 0;
+    int null_node = lay < 0 ? K + 1 : K - lay;
+    if (empty && !a->is_list[null_node])
+      return corrupt(r, err, 0, "column %s page %u: def level %u makes a non-list empty", col, pg, p->def[l]);
+    if (null_node < from)
+      return corrupt(r, err, 0, "column %s page %u: def level %u nulls a layer outside rep level %u's", col, pg, p->def[l], rep);
     bool take = row >= ra && row < rb;
-    if (take && p->rep[l] == 1) {
-      /* a new row: close the previous one */
-      uint64_t k = (uint64_t)(a->loffs.len / 8) - 1;
-      (void)k;
-      bool lnull = lay == 1 && !empty;
-      if (lnull) a->lnull = true;
-      setbit(&a->lvalid, a->rows, !lnull);
-      a->rows++;
-      mw_buf_u64le(&a->loffs, a->v.n);
+    bool reach = true; /* the leaf is reached: a value is in the page */
+    for (int k = from; k < K; k++) {
+      bool valid = k < null_node || (k == null_node && empty);
+      if (take) {
+        if (k == 0) a->rows++;
+        if (!valid) a->has_null[k] = true;
+        setbit(&a->valid[k], a->cnt[k], valid);
+        if (a->is_list[k]) mw_buf_u64le(&a->start[k], a->cnt[k + 1]);
+        a->cnt[k]++;
+      }
+      if (a->is_list[k] && (k >= null_node)) {
+        reach = false;
+        break;
+      }
     }
-    if (has_item) {
+    if (reach) {
       if (item >= p->v.n) return corrupt(r, err, 0, "column %s page %u: more items than values", col, pg);
       if (take) {
-        copy_value(a, &p->v, item, lay < 0 && (!p->v.has_valid || getbit(p->v.valid.data, item)));
-        mw_store_u64le(a->loffs.data + a->loffs.len - 8, a->v.n);
+        if (K == 0) a->rows++;
+        if (null_node < K) null_value(a);
+        else copy_value(a, &p->v, item, null_node > K && (!p->v.has_valid || getbit(p->v.valid.data, item)));
+        a->cnt[K]++;
       }
       item++;
     }
@@ -821,7 +882,7 @@ static mw_status read_column(mw_lance_reader *r, acc *a, uint32_t c, const char 
     s = corrupt(r, err, mpos, "column %s: pages hold %llu rows, the file %llu", path, (unsigned long long)first,
                 (unsigned long long)r->rows);
   bytes_free(&cm);
-  if (s == MW_OK && (a->v.data.failed || a->v.offs.failed || a->v.valid.failed || a->loffs.failed || a->lvalid.failed))
+  if (s == MW_OK && acc_failed(a))
     s = mw_err(err, MW_ERR_NOMEM, "out of memory reading column %s", path);
   return s;
 }
@@ -946,23 +1007,27 @@ static int first_leaf(const mw_lance_reader *r, int fi) {
   return r->f[fi].col;
 }
 
-static mw_status field_array(mw_lance_reader *r, struct ArrowArray *out, int fi, int depth, acc *accs, uint64_t rows,
+/* the array of field fi at node `depth` of its leaves' paths, which must
+ * hold `len` entries (checked: hostile levels may disagree between leaves) */
+static mw_status field_array(mw_lance_reader *r, struct ArrowArray *out, int fi, int depth, acc *accs, uint64_t len,
                              mw_error *err) {
   rfield *f = &r->f[fi];
-  if (f->col >= 0) return leaf_array(out, f, &accs[f->col], err);
+  int lc = first_leaf(r, fi);
+  if (lc < 0) return corrupt(r, err, 0, "field '%s' without a leaf", f->name);
+  acc *a = &accs[lc];
+  uint64_t have = f->col >= 0 ? a->v.n : a->cnt[depth];
+  if (have != len)
+    return corrupt(r, err, 0, "column %s: %llu entries where its parent has %llu", f->name, (unsigned long long)have,
+                   (unsigned long long)len);
+  if (f->col >= 0) return leaf_array(out, f, a, err);
   if (!strcmp(f->format, "+s")) {
-    acc *a = &accs[first_leaf(r, fi)];
-    MW_TRY(arr_new(out, (int64_t)rows, 1, f->nkids, err));
-    int layer = a->depth - depth; /* this struct's layer in its leaves' levels */
-    if (layer >= 1 && layer < MAX_LAYERS && a->lay_null[layer]) {
-      mw_buf copy;
-      mw_buf_init(&copy);
-      mw_buf_append(&copy, a->lay[layer].data, a->lay[layer].len);
-      out->null_count = count_nulls(&copy, rows);
-      arr_take(out, 0, &copy);
+    MW_TRY(arr_new(out, (int64_t)len, 1, f->nkids, err));
+    if (a->has_null[depth]) {
+      out->null_count = count_nulls(&a->valid[depth], len);
+      arr_take(out, 0, &a->valid[depth]);
     }
     for (int i = 0; i < f->nkids; i++) {
-      mw_status s = field_array(r, &((arr_priv *)out->private_data)->kids[i], f->kids[i], depth + 1, accs, rows, err);
+      mw_status s = field_array(r, &((arr_priv *)out->private_data)->kids[i], f->kids[i], depth + 1, accs, len, err);
       if (s != MW_OK) {
         out->release(out);
         return s;
@@ -970,54 +1035,54 @@ static mw_status field_array(mw_lance_reader *r, struct ArrowArray *out, int fi,
     }
     return MW_OK;
   }
-  /* list of a leaf */
-  int lc = first_leaf(r, fi);
-  acc *a = &accs[lc];
+  /* a list: offsets from the entries' first child entries */
   bool large = f->format[1] == 'L';
-  MW_TRY(arr_new(out, (int64_t)rows, 2, 1, err));
-  if (a->lnull) {
-    out->null_count = count_nulls(&a->lvalid, rows);
-    arr_take(out, 0, &a->lvalid);
+  uint64_t items = a->cnt[depth + 1];
+  mw_buf *st = &a->start[depth];
+  mw_buf_u64le(st, items);
+  if (st->failed || st->len != (len + 1) * 8) return mw_err(err, MW_ERR_NOMEM, "out of memory reading column %s", f->name);
+  MW_TRY(arr_new(out, (int64_t)len, 2, 1, err));
+  if (a->has_null[depth]) {
+    out->null_count = count_nulls(&a->valid[depth], len);
+    arr_take(out, 0, &a->valid[depth]);
   }
-  if (a->loffs.len == 0) mw_buf_u64le(&a->loffs, 0);
-  /* offsets relative to the first item read */
-  uint64_t base = mw_load_u64le(a->loffs.data);
-  for (uint64_t i = 0; i <= rows; i++) {
-    uint64_t o = mw_load_u64le(a->loffs.data + 8 * i) - base;
-    if (large) mw_store_u64le(a->loffs.data + 8 * i, o);
-    else if (o > INT32_MAX) {
+  for (uint64_t i = 0; i <= len; i++) {
+    uint64_t o = mw_load_u64le(st->data + 8 * i);
+    if (large) continue;
+    if (o > INT32_MAX) {
       out->release(out);
       return mw_err(err, MW_ERR_UNSUPPORTED, "column %s: too many items for 32-bit list offsets", f->name);
-    } else {
-      mw_store_u32le(a->loffs.data + 4 * i, (uint32_t)o);
     }
+    mw_store_u32le(st->data + 4 * i, (uint32_t)o);
   }
-  if (!large) a->loffs.len = (size_t)(rows + 1) * 4;
-  arr_take(out, 1, &a->loffs);
-  mw_status s = leaf_array(&((arr_priv *)out->private_data)->kids[0], &r->f[r->f[fi].kids[0]], a, err);
+  if (!large) st->len = (size_t)(len + 1) * 4;
+  arr_take(out, 1, st);
+  mw_status s = field_array(r, &((arr_priv *)out->private_data)->kids[0], f->kids[0], depth + 1, accs, items, err);
   if (s != MW_OK) out->release(out);
   return s;
 }
 
 /* checks the shape below top-level field fi and sets up the accumulators
- * of its leaves */
-static mw_status setup_accs(mw_lance_reader *r, acc *accs, int fi, int depth, bool list, const char *path, mw_error *err) {
+ * of its leaves; path = the nodes above (is_list per node), depth = fi's */
+static mw_status setup_accs(mw_lance_reader *r, acc *accs, int fi, int depth, bool *path, const char *col, mw_error *err) {
   rfield *f = &r->f[fi];
+  if (depth >= MAX_LAYERS)
+    return mw_err(err, MW_ERR_UNSUPPORTED, "Lance file %s: column %s: more than %d nested layers not supported", r->name, col,
+                  MAX_LAYERS - 1);
   if (f->col >= 0) {
     acc *a = &accs[f->col];
     MW_TRY(lv_shape(r, f, &a->v, err));
-    a->depth = depth;
-    a->list = list;
+    a->leaf = depth;
+    a->n_lists = 0;
+    for (int k = 0; k < depth; k++) {
+      a->is_list[k] = path[k];
+      if (path[k]) a->list_node[a->n_lists++] = k;
+    }
+    a->is_list[depth] = false;
     return MW_OK;
   }
-  bool is_list = f->format[1] == 'l' || f->format[1] == 'L';
-  if (is_list && (depth > 0 || list || r->f[f->kids[0]].col < 0))
-    return mw_err(err, MW_ERR_UNSUPPORTED, "Lance file %s: column %s: lists inside structs or of nested types are not supported",
-                  r->name, path);
-  if (!is_list && (list || depth + 1 >= MAX_LAYERS))
-    return mw_err(err, MW_ERR_UNSUPPORTED, "Lance file %s: column %s: nesting not supported", r->name, path);
-  for (int i = 0; i < f->nkids; i++)
-    MW_TRY(setup_accs(r, accs, f->kids[i], is_list ? depth : depth + 1, is_list, path, err));
+  path[depth] = f->format[1] == 'l' || f->format[1] == 'L';
+  for (int i = 0; i < f->nkids; i++) MW_TRY(setup_accs(r, accs, f->kids[i], depth + 1, path, col, err));
   return MW_OK;
 }
 
@@ -1062,18 +1127,18 @@ mw_status mw_lance_reader_read(struct ArrowSchema *out_schema, struct ArrowArray
       free(sel);
       return mw_err(err, MW_ERR_NOT_FOUND, "Lance file %s has no column '%s'", r->name, columns[i]);
     }
+    for (size_t j = 0; j < i; j++)
+      if (sel[j] == sel[i]) {
+        free(sel);
+        return mw_err(err, MW_ERR_INVALID, "column '%s' asked for twice (Lance file %s)", columns[i], r->name);
+      }
   }
   acc *accs = calloc(r->ncol ? r->ncol : 1, sizeof *accs);
   if (!accs) {
     free(sel);
     return mw_err(err, MW_ERR_NOMEM, "out of memory");
   }
-  for (uint32_t c = 0; c < r->ncol; c++) {
-    mw_lv_init(&accs[c].v, MW_LV_FIXED, 0, 0);
-    for (int k = 0; k < MAX_LAYERS; k++) mw_buf_init(&accs[c].lay[k]);
-    mw_buf_init(&accs[c].loffs);
-    mw_buf_init(&accs[c].lvalid);
-  }
+  for (uint32_t c = 0; c < r->ncol; c++) acc_init(&accs[c]);
   mw_status s = mw_schema_init(out_schema, "+s", "", r->schema.metadata, 0, (int64_t)n, err);
   for (size_t i = 0; s == MW_OK && i < n; i++) {
     mw_schema_release(out_schema->children[i]);
@@ -1081,7 +1146,8 @@ mw_status mw_lance_reader_read(struct ArrowSchema *out_schema, struct ArrowArray
   }
   for (size_t i = 0; s == MW_OK && i < n; i++) {
     int fi = r->top[sel[i]];
-    s = setup_accs(r, accs, fi, 0, false, r->f[fi].name, err);
+    bool path[MAX_LAYERS] = {false};
+    s = setup_accs(r, accs, fi, 0, path, r->f[fi].name, err);
     if (s == MW_OK) s = read_leaves(r, accs, fi, r->f[fi].name, start, end, err);
   }
   if (s == MW_OK) s = arr_new(out_batch, (int64_t)(end - start), 1, (int)n, err);

@@ -59,6 +59,9 @@ contains "bad magic message" "LANC" "$(cat "$TMP/err")"
 "$BIN" lance-cat "$TMP/ds2.1" --columns nope >/dev/null 2>"$TMP/err"
 check "unknown column exit" 1 $?
 contains "unknown column message" "no column 'nope'" "$(cat "$TMP/err")"
+"$BIN" lance-cat "$TMP/ds2.1" --columns id,text,id >/dev/null 2>"$TMP/err"
+check "column named twice exit" 1 $?
+contains "column named twice message" "column 'id' asked for twice" "$(cat "$TMP/err")"
 "$BIN" lance-cat "$TMP/missing.lance" >/dev/null 2>&1
 check "missing file exit" 1 $?
 "$BIN" lance-cat >/dev/null 2>&1
