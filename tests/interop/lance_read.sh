@@ -9,14 +9,17 @@
 # reads them back; `memwal lance-cat` of each dataset must print the same
 # rows (the same renderer prints LanceDB's read through `ipc-cat`), every
 # column on its own too (no "unsupported encoding"), and row ranges must
-# match the full read. Tables with deletes (lance_read_deletes.mjs: two
+# match the full read. A narrow table of 1,000,000 rows
+# (lance_read_million.mjs: many pages per column) must print identically,
+# in order. Tables with deletes (lance_read_deletes.mjs: two
 # fragments, each with a `.arrow` or a `.bin` deletion file) must print
 # without the deleted rows, row ranges counting only the rows left.
 set -u
 . "$(dirname "$0")/common.sh"
 need_node
 need_peers node_modules/@lancedb/lancedb/ node_modules/apache-arrow/
-js_tmp "$HERE/lance_read_tables.mjs" "$HERE/lance_read_nested.mjs" "$HERE/lance_read_deletes.mjs" "$HERE/lance_read_fullzip.mjs"
+js_tmp "$HERE/lance_read_tables.mjs" "$HERE/lance_read_nested.mjs" "$HERE/lance_read_deletes.mjs" "$HERE/lance_read_fullzip.mjs" \
+  "$HERE/lance_read_million.mjs"
 DB="$TMP/db"
 mkdir -p "$DB" "$TMP/out"
 COLS="id low_i32 high_i64 small_u8 neg_i16 f32 f64 flag day ts word text long_text blob vec nothing same same_text"
@@ -47,6 +50,19 @@ for spec in small:10:128 big:100000:128 wide:3001:1024; do
     cmp -s "$TMP/range" "$TMP/range_want" && ok "$name: row range 31337:40001" || fail "$name: row range differs"
   fi
 done
+# the large end: 1,000,000 rows of narrow columns, identical and in order
+node "$TMP/js/lance_read_million.mjs" "$DB" "$TMP/out" 1000000 million >"$TMP/million.log" 2>&1 \
+  || die "LanceDB could not write/read the 1M-row table: $(tail -3 "$TMP/million.log")"
+"$BIN" ipc-cat "$TMP/out/million.arrows" | tail -n +2 >"$TMP/want" || die "ipc-cat of LanceDB's read of million"
+check "million: LanceDB read 1000000 rows" 1000000 "$(wc -l <"$TMP/want")"
+"$BIN" lance-cat "$DB/million.lance" >"$TMP/got" 2>"$TMP/err" || fail "million: lance-cat: $(head -c 300 "$TMP/err")"
+tail -n +2 "$TMP/got" | cmp -s - "$TMP/want" && ok "million: rows identical to LanceDB's, in order" \
+  || fail "million: rows differ from LanceDB's"
+"$BIN" lance-cat "$DB/million.lance" --rows 654322:654331 --columns text,id | tail -n +2 >"$TMP/range"
+check "million: row range 654322:654331" '{"text": "r654322-' "$(head -c 18 "$TMP/range")"
+check "million: row range length" 9 "$(wc -l <"$TMP/range")"
+rm -rf "$DB/million.lance"; rm -f "$TMP/want" "$TMP/got"
+
 # nested columns: structs (in structs) and lists with null / empty lists
 # and null items, lists in structs, lists of structs, lists of lists
 for spec in nest_small:10 nest_big:20000; do
