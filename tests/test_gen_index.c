@@ -876,23 +876,29 @@ static void gen_index_names(char *out, size_t cap, mw_objstore *st, const char *
   }
 }
 
+/* {id int64 (primary key), name utf8, vec fixed_size_list<float>[2]} and
+ * its three indexes: BTree(id), FTS(name), HNSW(vec). */
+static void flush_schema(struct ArrowSchema *s, mw_index_config ix[3]) {
+  mw_schema_init(s, "+s", "", NULL, 0, 3, NULL);
+  bool ok = true;
+  char *md = mw_metadata_with(NULL, MW_LANCE_PK_POSITION_KEY, "1", &ok);
+  mw_schema_init(s->children[0], "l", "id", md, 0, 0, NULL);
+  free(md);
+  mw_schema_init(s->children[1], "u", "name", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  mw_schema_init(s->children[2], "+w:2", "vec", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(s->children[2]->children[0], "f", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  mw_index_config_init(&ix[0], "id_idx", "id", MW_INDEX_BTREE);
+  mw_index_config_init(&ix[1], "name_idx", "name", MW_INDEX_FTS);
+  mw_index_config_init(&ix[2], "vec_idx", "vec", MW_INDEX_HNSW);
+}
+
 static void test_flusher_writes_indexes(void) {
   mw_error e = {0}, *ep = &e;
   mw_objstore *st;
   CHECK_OK(mw_objstore_open(&st, "memory://gen_index_flush", NULL, ep), ep);
   struct ArrowSchema s;
-  mw_schema_init(&s, "+s", "", NULL, 0, 3, NULL);
-  bool ok = true;
-  char *md = mw_metadata_with(NULL, MW_LANCE_PK_POSITION_KEY, "1", &ok);
-  mw_schema_init(s.children[0], "l", "id", md, 0, 0, NULL);
-  free(md);
-  mw_schema_init(s.children[1], "u", "name", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
-  mw_schema_init(s.children[2], "+w:2", "vec", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
-  mw_schema_init(s.children[2]->children[0], "f", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
   mw_index_config ix[3];
-  mw_index_config_init(&ix[0], "id_idx", "id", MW_INDEX_BTREE);
-  mw_index_config_init(&ix[1], "name_idx", "name", MW_INDEX_FTS);
-  mw_index_config_init(&ix[2], "vec_idx", "vec", MW_INDEX_HNSW);
+  flush_schema(&s, ix);
   mw_shard_writer_config cfg;
   mw_shard_writer_config_init(&cfg);
   snprintf(cfg.shard_id, sizeof cfg.shard_id, "33333333-3333-4333-8333-333333333333");
@@ -933,18 +939,8 @@ static void test_flush_index_failure(void) {
   mw_objstore *st;
   CHECK_OK(mw_objstore_open(&st, "memory://gen_index_fail", NULL, ep), ep);
   struct ArrowSchema s;
-  mw_schema_init(&s, "+s", "", NULL, 0, 3, NULL);
-  bool ok = true;
-  char *md = mw_metadata_with(NULL, MW_LANCE_PK_POSITION_KEY, "1", &ok);
-  mw_schema_init(s.children[0], "l", "id", md, 0, 0, NULL);
-  free(md);
-  mw_schema_init(s.children[1], "u", "name", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
-  mw_schema_init(s.children[2], "+w:2", "vec", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
-  mw_schema_init(s.children[2]->children[0], "f", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
   mw_index_config ix[3];
-  mw_index_config_init(&ix[0], "id_idx", "id", MW_INDEX_BTREE);
-  mw_index_config_init(&ix[1], "name_idx", "name", MW_INDEX_FTS);
-  mw_index_config_init(&ix[2], "vec_idx", "vec", MW_INDEX_HNSW);
+  flush_schema(&s, ix);
   mw_shard_writer_config cfg;
   mw_shard_writer_config_init(&cfg);
   snprintf(cfg.shard_id, sizeof cfg.shard_id, "44444444-4444-4444-8444-444444444444");

@@ -43,14 +43,6 @@ int mw_cli_merge(int argc, char **argv) {
   if (mw_cli_open_existing(&store, "merge", uri)) return 1;
   mw_error err = {0};
   char *json = NULL;
-  int rc = 1;
-  if (mw_table_merge(&json, store, &o, &err) != MW_OK) {
-    fprintf(stderr, "memwal merge: %s: %s\n", uri, err.message);
-  } else {
-    printf("%s\n", json);
-    rc = fflush(stdout) == 0 ? 0 : 1;
-  }
-  mw_free(json);
-  mw_objstore_close(store);
-  return rc;
+  mw_status s = mw_table_merge(&json, store, &o, &err);
+  return mw_cli_finish_json("merge", uri, s, json, &err, store);
 }

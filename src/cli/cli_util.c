@@ -76,6 +76,20 @@ int mw_cli_check_exists(const char *cmd, const char *uri) {
   return 0;
 }
 
+int mw_cli_finish_json(const char *cmd, const char *uri, mw_status s, char *json, const mw_error *err,
+                       mw_objstore *store) {
+  int rc = 1;
+  if (s != MW_OK) {
+    fprintf(stderr, "memwal %s: %s: %s\n", cmd, uri, err->message);
+  } else {
+    printf("%s\n", json ? json : "{}");
+    rc = fflush(stdout) == 0 ? 0 : 1;
+  }
+  mw_free(json);
+  mw_objstore_close(store);
+  return rc;
+}
+
 int mw_cli_open_existing(mw_objstore **store, const char *cmd, const char *uri) {
   if (mw_cli_check_exists(cmd, uri)) return 1;
   mw_error err = {0};

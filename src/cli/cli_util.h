@@ -36,6 +36,13 @@ bool mw_cli_parse_u64(uint64_t *out, const char *s);
  * store would create it. Returns 0, or prints the reason and returns 1. */
 int mw_cli_open_existing(mw_objstore **store, const char *cmd, const char *uri);
 
+/* The end of a command that returns a JSON summary (merge, gc): on MW_OK
+ * prints json and a newline on stdout, else "memwal CMD: URI: message" on
+ * stderr; frees json and closes store (both may be NULL). Returns the exit
+ * status (1 also when stdout cannot be flushed). */
+int mw_cli_finish_json(const char *cmd, const char *uri, mw_status s, char *json, const mw_error *err,
+                       mw_objstore *store);
+
 /* The existence check of mw_cli_open_existing alone (local URIs must name an
  * existing folder; other schemes pass). 0 = ok, 1 = reported on stderr. */
 int mw_cli_check_exists(const char *cmd, const char *uri);

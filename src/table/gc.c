@@ -751,24 +751,15 @@ mw_status mw_table_gc(char **out_json, mw_objstore *store, const mw_table_gc_opt
       return mw_err(err, MW_ERR_INVALID, "gc options: struct_size %" PRIu32 " is not a known version", opts->struct_size);
     memcpy(&r.o, opts, sizeof r.o);
   }
-  uint8_t only[16];
+  uint8_t only[16] = {0};
   if (r.o.shard) MW_TRY(mw_uuid_parse(only, r.o.shard, err));
   mw_table *t = NULL;
   MW_TRY(mw_table_open(&t, store, err));
   mw_status st = MW_OK;
   if (!t->mem_wal) st = mw_err(err, MW_ERR_INVALID, "the table has no MemWAL spec (%s index): nothing to collect", MW_MEM_WAL_INDEX_NAME);
-  if (st == MW_OK && r.o.shard) {
-    bool found = false;
-    for (size_t i = 0; i < t->n_shards; i++) found = found || memcmp(t->shards[i], only, 16) == 0;
-    if (!found) st = mw_err(err, MW_ERR_NOT_FOUND, "shard %s has no folder under _mem_wal/", r.o.shard);
-  }
-  size_t n_shards = t->n_shards;
+  size_t n_shards = 0;
   uint8_t(*shards)[16] = NULL;
-  if (st == MW_OK) {
-    shards = malloc((n_shards + 1) * sizeof *shards);
-    if (!shards) st = mw_err(err, MW_ERR_NOMEM, "out of memory");
-    else memcpy(shards, t->shards, n_shards * sizeof *shards);
-  }
+  if (st == MW_OK) st = mw_table_shard_ids(&shards, &n_shards, t, r.o.shard, only, err);
   mw_table_close(t);
   mw_buf_init(&r.kept);
   snapshot s1 = {0}, s2 = {0};

@@ -836,7 +836,7 @@ mw_status mw_table_merge(char **out_json, mw_objstore *store, const mw_table_mer
     memcpy(&o, opts, sizeof o);
   }
   if (o.max_attempts == 0) o.max_attempts = DEFAULT_ATTEMPTS;
-  uint8_t only[16];
+  uint8_t only[16] = {0};
   if (o.shard) MW_TRY(mw_uuid_parse(only, o.shard, err));
 
   mw_table *t = NULL;
@@ -845,18 +845,9 @@ mw_status mw_table_merge(char **out_json, mw_objstore *store, const mw_table_mer
   mw_status st = MW_OK;
   if (!t->mem_wal) st = mw_err(err, MW_ERR_INVALID, "the table has no MemWAL spec (%s index): nothing to merge", MW_MEM_WAL_INDEX_NAME);
   else if (t->n_pk == 0) st = mw_err(err, MW_ERR_INVALID, "the table has no primary key: cannot merge by key");
-  if (st == MW_OK && o.shard) {
-    bool found = false;
-    for (size_t i = 0; i < t->n_shards; i++) found = found || memcmp(t->shards[i], only, 16) == 0;
-    if (!found) st = mw_err(err, MW_ERR_NOT_FOUND, "shard %s has no folder under _mem_wal/", o.shard);
-  }
-  size_t n_shards = t->n_shards;
+  size_t n_shards = 0;
   uint8_t(*shards)[16] = NULL;
-  if (st == MW_OK) {
-    shards = malloc((n_shards + 1) * sizeof *shards);
-    if (!shards) st = mw_err(err, MW_ERR_NOMEM, "out of memory");
-    else memcpy(shards, t->shards, n_shards * sizeof *shards);
-  }
+  if (st == MW_OK) st = mw_table_shard_ids(&shards, &n_shards, t, o.shard, only, err);
   mw_table_close(t);
 
   mw_buf merged, skipped;

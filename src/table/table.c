@@ -474,3 +474,20 @@ mw_status mw_table_describe_json(char **out, const mw_table *t, const char *uri,
   *out = (char *)mw_buf_take(&b, &len);
   return MW_OK;
 }
+
+mw_status mw_table_shard_ids(uint8_t (**out)[16], size_t *n_out, const mw_table *t, const char *shard,
+                             const uint8_t only[16], mw_error *err) {
+  *out = NULL;
+  *n_out = 0;
+  if (shard) {
+    bool found = false;
+    for (size_t i = 0; i < t->n_shards; i++) found = found || memcmp(t->shards[i], only, 16) == 0;
+    if (!found) return mw_err(err, MW_ERR_NOT_FOUND, "shard %s has no folder under _mem_wal/", shard);
+  }
+  uint8_t(*ids)[16] = malloc((t->n_shards + 1) * sizeof *ids);
+  if (!ids) return mw_err(err, MW_ERR_NOMEM, "out of memory");
+  if (t->n_shards) memcpy(ids, t->shards, t->n_shards * sizeof *ids);
+  *out = ids;
+  *n_out = t->n_shards;
+  return MW_OK;
+}

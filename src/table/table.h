@@ -88,4 +88,11 @@ mw_status mw_table_resolve_indexes(mw_index_config **out, size_t *n_out, const m
                                    mw_error *err);
 void mw_table_free_indexes(mw_index_config *ix, size_t n);
 
+/* A copy of t's shard ids (*out: free() it; *n_out entries). When `shard`
+ * (its UUID text, parsed into `only`) is not NULL it must be one of them:
+ * MW_ERR_NOT_FOUND "shard X has no folder under _mem_wal/" otherwise. Used
+ * by the merger and gc to walk the shards of a snapshot after closing it. */
+mw_status mw_table_shard_ids(uint8_t (**out)[16], size_t *n_out, const mw_table *t, const char *shard,
+                             const uint8_t only[16], mw_error *err);
+
 #endif
