@@ -5,7 +5,11 @@
  * ROW objects are rendered exactly as `ipc-cat` renders rows (arrow/json.h).
  * Reading starts at --from, else at the tailer's first position (a listing:
  * works for 0- and 1-based shards), and stops after --to or at the first
- * absent position. An empty WAL without --from prints nothing (exit 0).
+ * absent position above the shard manifest's replay cursor: at or below it
+ * an absent position (other than 0, which 1-based shards never have) is a
+ * gap `memwal gc` made (it deletes entries whose data is in a flushed
+ * generation) and is skipped. An empty WAL without
+ * --from prints nothing (exit 0).
  * Exit 0 ok, 1 on errors (unreadable store, corrupt entry: message on
  * stderr; lines already printed stay printed), 2 on usage errors. Read-only:
  * never claims an epoch or moves the cursor, and a local folder that does
@@ -95,9 +99,26 @@ int mw_cli_tail(int argc, char **argv) {
       goto done;
     }
   }
+  /* gc's gaps lie at or below the replay cursor (no manifest: no gaps) */
+  uint64_t cursor = 0;
+  bool flushed = false;
+  mw_shard_manifest_info *mi = NULL;
+  mw_status ms = mw_shard_manifest_read(&mi, store, shard, &err);
+  if (ms != MW_OK && ms != MW_ERR_NOT_FOUND) {
+    fprintf(stderr, "memwal tail: %s\n", err.message);
+    rc = 1;
+    goto done;
+  }
+  if (mi && (mi->replay_after_wal_entry_position > 0 || mi->n_flushed_generations > 0)) {
+    flushed = true;
+    cursor = mi->replay_after_wal_entry_position;
+  }
+  mw_shard_manifest_info_free(mi);
   for (uint64_t p = from; p <= to; p++) {
     mw_wal_entry e;
     mw_status s = mw_wal_tailer_read_entry(&e, t, p, &err);
+    /* a gap gc left (position 0 is not skipped: 1-based shards never have it) */
+    if (s == MW_ERR_NOT_FOUND && flushed && p > 0 && p <= cursor) continue;
     if (s == MW_ERR_NOT_FOUND) break;
     if (s == MW_OK) {
       out.len = 0;

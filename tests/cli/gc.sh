@@ -5,8 +5,8 @@
 # (not merged; after `merge`, the base version before it still reads
 # them), --dry-run printing "would remove" lines and the summary while
 # changing no byte, --keep-wal leaving the WAL alone, --shard limiting gc
-# to one shard, a rerun doing nothing, and writes, merges and describe
-# working on afterwards.
+# to one shard, a rerun doing nothing, `tail` reading over the gaps gc
+# leaves, and writes, merges and describe working on afterwards.
 set -u
 BIN=${1:?usage: gc.sh MEMWAL_BIN SHARED_DIR}
 . "$(dirname "$0")/common.sh"
@@ -64,6 +64,11 @@ check "no generation folder left" 0 "$(gens)"
 check "--keep-wal left the WAL alone" "$wal_before" "$(find "$T/_mem_wal" -path '*/wal/*' -type f | sort | xargs md5sum)"
 out=$("$BIN" gc "$T" 2>"$TMP/err"); check "gc with WAL exit" 0 $?
 contains "WAL entries go" '"generations_removed":0,"wal_entries_removed":2,' "$out"
+# tail skips gc's gaps at or below the replay cursor (--from 1 is one now)
+n_wal=$(find "$T/_mem_wal/$S0/wal" -type f | wc -l)
+"$BIN" tail "$T" --shard $S0 --from 1 >"$TMP/tail" 2>"$TMP/err"; check "tail over a gap exit" 0 $?
+check "tail over a gap: every entry left" "$n_wal" "$(wc -l <"$TMP/tail")"
+contains "tail over a gap: starts after it" '{"position": 2,' "$(head -c 20 "$TMP/tail")"
 out=$("$BIN" gc "$T" 2>"$TMP/err")
 check "rerun: nothing" '{"dry_run":false,"table_version":6,"generations_removed":0,"wal_entries_removed":0,"wal_entries_replaced":0,"bytes_freed":0,"kept":[]}' "$out"
 
