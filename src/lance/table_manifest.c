@@ -44,6 +44,20 @@ static bool parse_u64_digits(uint64_t *out, const char *s, size_t n) {
   return true;
 }
 
+bool mw_lance_version_from_key(uint64_t *out, const char *key) {
+  if (strncmp(key, "_versions/", 10) != 0) return false;
+  const char *name = key + 10;
+  if (strchr(name, '/')) return false;
+  size_t len = strlen(name);
+  static const char ext[] = ".manifest";
+  if (len <= sizeof ext - 1 || strcmp(name + len - (sizeof ext - 1), ext) != 0) return false;
+  uint64_t n;
+  size_t digits = len - (sizeof ext - 1);
+  if (!parse_u64_digits(&n, name, digits)) return false;
+  *out = digits == 20 ? UINT64_MAX - n : n; /* V2 names are 20 digits */
+  return true;
+}
+
 typedef struct latest_scan {
   uint64_t best;
 } latest_scan;
@@ -51,17 +65,8 @@ typedef struct latest_scan {
 static int on_version(void *arg, const char *key, uint64_t size) {
   (void)size;
   latest_scan *s = arg;
-  if (strncmp(key, "_versions/", 10) != 0) return 0;
-  const char *name = key + 10;
-  if (strchr(name, '/')) return 0;
-  size_t len = strlen(name);
-  static const char ext[] = ".manifest";
-  if (len <= sizeof ext - 1 || strcmp(name + len - (sizeof ext - 1), ext) != 0) return 0;
-  uint64_t n, v;
-  size_t digits = len - (sizeof ext - 1);
-  if (!parse_u64_digits(&n, name, digits)) return 0;
-  v = digits == 20 ? UINT64_MAX - n : n; /* V2 names are 20 digits */
-  if (v > s->best) s->best = v;
+  uint64_t v;
+  if (mw_lance_version_from_key(&v, key) && v > s->best) s->best = v;
   return 0;
 }
 

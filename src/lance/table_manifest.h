@@ -23,6 +23,7 @@
 #ifndef MW_LANCE_TABLE_MANIFEST_H
 #define MW_LANCE_TABLE_MANIFEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,11 @@ typedef struct mw_lance_table_manifest {
 /* The key of a version's manifest, V2 naming: "_versions/<20 digits>.manifest"
  * (buf >= 48 bytes). */
 void mw_lance_manifest_key(char *buf, size_t cap, uint64_t version);
+
+/* The version a key names when it is a version manifest of the table root,
+ * "_versions/<N>.manifest" in V2 (20 digits) or V1 naming; false for any
+ * other key. */
+bool mw_lance_version_from_key(uint64_t *out, const char *key);
 
 /* The latest version of the table at the store root (rules above).
  * MW_ERR_NOT_FOUND when there is no manifest at all (not a Lance table). */

@@ -143,22 +143,8 @@ typedef struct vlist {
 static int on_version(void *arg, const char *key, uint64_t size) {
   (void)size;
   vlist *l = arg;
-  if (strncmp(key, "_versions/", 10) != 0) return 0;
-  const char *name = key + 10;
-  if (strchr(name, '/')) return 0;
-  size_t len = strlen(name);
-  static const char ext[] = ".manifest";
-  size_t el = sizeof ext - 1;
-  if (len <= el || len - el > 20 || strcmp(name + len - el, ext) != 0) return 0;
-  uint64_t n = 0;
-  size_t digits = len - el;
-  for (size_t i = 0; i < digits; i++) {
-    if (name[i] < '0' || name[i] > '9') return 0;
-    unsigned dd = (unsigned)(name[i] - '0');
-    if (n > (UINT64_MAX - dd) / 10) return 0;
-    n = n * 10 + dd;
-  }
-  uint64_t v = digits == 20 ? UINT64_MAX - n : n;
+  uint64_t v;
+  if (!mw_lance_version_from_key(&v, key)) return 0;
   if (l->n == l->cap) {
     size_t nc = l->cap ? 2 * l->cap : 16;
     uint64_t *nv = realloc(l->v, nc * sizeof *nv);
