@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "arrow/c_data.h"
@@ -110,17 +109,9 @@ static void presize(mw_buf *b, FILE *f) {
   struct stat st;
   if (b->data || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) return;
   if ((uint64_t)st.st_size > SIZE_MAX / 2) return;
-  const size_t huge = (size_t)2 << 20;
-  size_t cap = (size_t)st.st_size + 65536;
-  void *p = NULL;
-  if (cap >= huge) {
-    cap = (cap + huge - 1) & ~(huge - 1);
-    if (posix_memalign(&p, huge, cap) != 0) return;
-    (void)madvise(p, cap, MADV_HUGEPAGE); /* a hint: failure only costs speed */
-  } else {
-    p = malloc(cap);
-    if (!p) return;
-  }
+  size_t cap;
+  void *p = mw_large_alloc((size_t)st.st_size + 65536, &cap);
+  if (!p) return;
   b->data = p;
   b->cap = cap;
 }

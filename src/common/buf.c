@@ -2,6 +2,7 @@
 #include "common/buf.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 void mw_buf_init(mw_buf *b) { memset(b, 0, sizeof *b); }
@@ -53,5 +54,19 @@ uint8_t *mw_buf_take(mw_buf *b, size_t *out_len) {
   uint8_t *p = b->data;
   if (out_len) *out_len = b->len;
   mw_buf_init(b);
+  return p;
+}
+
+void *mw_large_alloc(size_t n, size_t *cap) {
+  const size_t huge = (size_t)2 << 20;
+  if (n < huge || n > SIZE_MAX - huge) {
+    if (cap) *cap = n;
+    return malloc(n ? n : 1);
+  }
+  size_t c = (n + huge - 1) & ~(huge - 1);
+  void *p = NULL;
+  if (posix_memalign(&p, huge, c) != 0) return NULL;
+  (void)madvise(p, c, MADV_HUGEPAGE); /* a hint: failure only costs speed */
+  if (cap) *cap = c;
   return p;
 }

@@ -51,7 +51,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <pthread.h>
@@ -59,6 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "objstore/objstore.h"
 
@@ -533,21 +533,6 @@ static mw_status file_put_if_absent(void *self, const char *key, const void *dat
   return st;
 }
 
-/* The buffer of a get of n bytes (freed with free(), as the vtable says).
- * From 2 MiB on it is 2 MiB-aligned and marked for transparent huge pages:
- * first-touch page faults of 4 KiB pages cost more than the copy itself when
- * the merger reads a 200 MB generation file (perf on this VM: ~22% of a
- * merge in page faults under pread). */
-static uint8_t *get_buffer(size_t n) {
-  const size_t huge = (size_t)2 << 20;
-  if (n < huge || n > SIZE_MAX - huge) return malloc(n);
-  size_t cap = (n + huge - 1) & ~(huge - 1);
-  void *p = NULL;
-  if (posix_memalign(&p, huge, cap) != 0) return NULL;
-  (void)madvise(p, cap, MADV_HUGEPAGE); /* a hint: failure only costs speed */
-  return p;
-}
-
 static mw_status file_get(void *self, uint8_t **out_data, size_t *out_len, const char *key,
                           uint64_t offset, uint64_t length, mw_error *err) {
   file_store *fs = self;
@@ -577,7 +562,7 @@ static mw_status file_get(void *self, uint8_t **out_data, size_t *out_len, const
     if (n > SIZE_MAX) {
       st = mw_err(err, MW_ERR_NOMEM, "get '%s': %llu bytes do not fit in memory", key,
                   (unsigned long long)n);
-    } else if (n && !(buf = get_buffer((size_t)n))) {
+    } else if (n && !(buf = mw_large_alloc((size_t)n, NULL))) {
       st = mw_err(err, MW_ERR_NOMEM, "get '%s': out of memory (%llu bytes)", key,
                   (unsigned long long)n);
     }
