@@ -36,7 +36,7 @@ static const char usage[] =
     "  deleted keys are hidden. Kinds: a filtered scan (default; --filter 'a > 3 AND b IN\n"
     "  (1, 2)'), a point lookup (--keys [1, 5] on a one-column primary key), vector k-NN\n"
     "  (--nearest; exact without an HNSW index of that metric, with --filter or --ef exact;\n"
-    "  `_distance` last), full-text (--fts, needs an fts index on --fts-column; `_score` last).\n";
+    "  without --ef, the search calibrated for recall@10 >= 0.95 on the shard's rows; `_distance` last), full-text (--fts, needs an fts index on --fts-column; `_score` last).\n";
 
 typedef struct q_opts {
   const char *uri, *shard, *filter, *nearest, *vector, *fts, *fts_column, *columns, *keys, *metric;

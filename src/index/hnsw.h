@@ -117,13 +117,15 @@ mw_status mw_hnsw_insert_batch(mw_hnsw *h, const uint64_t *rows, const float *ve
                                unsigned threads, mw_error *err);
 
 /* Approximate k nearest neighbours of `query`, nearest first (ties by row
- * id). `ef` is the search beam (0 = mw_hnsw_default_ef: max(k,
- * ef_construction); raised to k). The default is not raised with the index
- * size: on data with structure (clustered, as embeddings are) it gives
- * recall@10 ~0.98 at 100,000 x 128, while on uniform random 128-d vectors
- * recall 0.95 at 100,000 rows needs ef ~1,600, which costs about an exact
- * scan (README, "In-memory indexes, standalone"): pass a larger ef, or use
- * mw_hnsw_search_exact, when such data needs that recall.
+ * id). `ef` is the search beam (raised to k). ef = 0 is the default
+ * search: the cheapest one that keeps recall@10 >= 0.95 on this index's
+ * own data, chosen by measuring (hnsw.c, "the default search"): the exact
+ * scan below 2,048 nodes; above, a beam calibrated on held-out nodes
+ * (ef_construction on clustered data, where recall@10 is ~0.98 at 100,000
+ * x 128), or the exact scan when that recall needs a beam that costs as
+ * much (uniform random 128-d vectors need ef ~1,600 at 100,000 rows). The
+ * search that finds the index doubled since the last calibration pays for
+ * the next one (README, "The default search").
  * With a filter, only rows it keeps are returned: the graph is still walked
  * through every node, results are collected from kept rows only (for
  * selective filters prefer mw_hnsw_search_exact). `hits` has room for k;
@@ -134,7 +136,9 @@ mw_status mw_hnsw_search(mw_hnsw_hit *hits, size_t *n_hits, const mw_hnsw *h,
                          mw_row_filter_fn filter, void *filter_ctx, mw_error *err);
 
 /* The beam mw_hnsw_search uses for ef = 0 at this k and the index's
- * current size (see mw_hnsw_search). */
+ * current size, MW_HNSW_EF_EXACT for the exact scan (see mw_hnsw_search;
+ * may calibrate, as a default search would). Thread-safe. */
+#define MW_HNSW_EF_EXACT SIZE_MAX
 size_t mw_hnsw_default_ef(const mw_hnsw *h, size_t k);
 
 /* Exact (brute-force) k nearest over every complete node the filter keeps

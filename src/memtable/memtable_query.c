@@ -18,7 +18,9 @@
  *       k-NN    with an HNSW index of the column and metric, no filter and
  *               ef != MW_EF_EXACT: each MemTable's graph is searched with a
  *               row filter (visible & alive), results merged by distance;
- *               otherwise exact: the distance of every alive & keep row;
+ *               otherwise exact: the distance of every alive & keep row
+ *               (also for ef 0 when a graph's calibrated default search
+ *               is its exact scan: hnsw.h);
  *       FTS     each MemTable's FTS index searched with the same row filter
  *               and corpus statistics summed over the MemTables.
  *  3. Output: an ArrowArrayStream whose batches are materialised lazily in
@@ -700,8 +702,14 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
   if (st != MW_OK) goto done;
   q_snap *sn = &s->snap;
   bool knn_graph = knn && hnsw_name && !bf && q->ef != MW_EF_EXACT;
+  /* the default search (ef 0): when a graph's calibrated plan is its exact
+   * scan, this layer's exact pass does it (liveness checked only for the
+   * rows popped, not per node) */
+  for (size_t m = 0; knn_graph && q->ef == 0 && m < n_mts; m++) {
+    mw_hnsw *h = mw_memtable_hnsw(mts[m], hnsw_name);
+    if (h && mw_hnsw_default_ef(h, q->k) == MW_HNSW_EF_EXACT) knn_graph = false;
+  }
   bool full_pass = !lookup && !knn && !fts;
-  (void)knn_graph;
   if (full_pass && bf) {
     st = btree_candidates(&cand, &n_cand, &use_cand, mts, sn, bf, err);
     if (st != MW_OK) goto done;
