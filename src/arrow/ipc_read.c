@@ -75,13 +75,14 @@ typedef struct rd {
 struct rd_body {
   atomic_long refs;
   uint8_t *ext; /* owned input buffer, or NULL: data follows the header */
+  void (*ext_free)(void *); /* how ext is freed (free, mw_slab_free) */
 };
 
 static uint8_t *body_data(rd_body *b) { return (uint8_t *)(b + 1); }
 
 static void body_unref(rd_body *b) {
   if (b && atomic_fetch_sub(&b->refs, 1) == 1) {
-    free(b->ext);
+    if (b->ext) b->ext_free(b->ext);
     free(b);
   }
 }
@@ -517,7 +518,7 @@ static mw_status load_buffers(rd_batch *b, rd_body *shared, const uint8_t *body,
   } else if (s == MW_OK) {
     b->body = malloc(sizeof(rd_body) + (size_t)total);
     if (!b->body) s = mw_err(err, MW_ERR_NOMEM, "out of memory for a %" PRIu64 "-byte batch", total);
-    else b->body->ext = NULL;
+    else b->body->ext = NULL, b->body->ext_free = NULL;
   }
   if (s == MW_OK) {
     uint8_t *data = in_place ? (uint8_t *)body : body_data(b->body);
@@ -886,17 +887,24 @@ mw_status mw_ipc_decode(struct ArrowSchema *out_schema, struct ArrowArray **out_
 
 mw_status mw_ipc_decode_take(struct ArrowSchema *out_schema, struct ArrowArray **out_batches,
                              size_t *out_n_batches, void *data, size_t len, mw_error *err) {
-  if (!out_schema || !out_batches || !out_n_batches || (!data && len)) {
-    free(data);
+  return mw_ipc_decode_take_with(out_schema, out_batches, out_n_batches, data, len, free, err);
+}
+
+mw_status mw_ipc_decode_take_with(struct ArrowSchema *out_schema, struct ArrowArray **out_batches,
+                                  size_t *out_n_batches, void *data, size_t len, void (*data_free)(void *),
+                                  mw_error *err) {
+  if (!out_schema || !out_batches || !out_n_batches || (!data && len) || !data_free) {
+    if (data && data_free) data_free(data);
     return mw_err(err, MW_ERR_INVALID, "mw_ipc_decode_take: NULL argument");
   }
   rd_body *shared = malloc(sizeof *shared);
   if (!shared) {
-    free(data);
+    if (data) data_free(data);
     return mw_err(err, MW_ERR_NOMEM, "out of memory decoding a stream");
   }
   atomic_init(&shared->refs, 1); /* ours, dropped below */
   shared->ext = data;
+  shared->ext_free = data_free;
   mw_status s = decode_stream(out_schema, out_batches, out_n_batches, data, len, shared, err);
   body_unref(shared); /* the batches keep it alive if they point into it */
   return s;

@@ -261,6 +261,19 @@ mw_status mw_objstore_get(mw_objstore *store, uint8_t **out_data, size_t *out_le
   return finish(st, err, "get", key);
 }
 
+mw_status mw_objstore_get_slab(mw_objstore *store, struct mw_slab_pool *pool, uint8_t **out_data,
+                               size_t *out_len, bool *out_from_slab, const char *key, mw_error *err) {
+  *out_from_slab = false;
+  if (store && store->get_slab && pool) {
+    *out_data = NULL;
+    *out_len = 0;
+    MW_TRY(mw_objstore_check_key(key, err));
+    mw_status st = store->get_slab(store->self, pool, out_data, out_len, out_from_slab, key, err);
+    return finish(st, err, "get", key);
+  }
+  return mw_objstore_get(store, out_data, out_len, key, 0, MW_OBJSTORE_TO_END, err);
+}
+
 mw_status mw_objstore_head(mw_objstore *store, uint64_t *out_size, const char *key, mw_error *err) {
   if (out_size) *out_size = 0;
   MW_TRY(check_store(store, "head", err));

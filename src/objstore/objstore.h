@@ -16,6 +16,8 @@
 
 #include <stdbool.h>
 
+struct mw_slab_pool;
+
 struct mw_objstore {
   /* The store's vtable, normalized: a full-size copy of the first
    * struct_size bytes the store gave, the members it lacks (an older,
@@ -27,7 +29,18 @@ struct mw_objstore {
   /* Internal override of MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE (NULL = use
    * vt.flags): the fault wrapper's answer depends on what is armed. */
   bool (*visible_implies_durable)(void *self);
+  /* Internal: a whole-object get into a slab pool's memory (NULL = the
+   * store has none: mw_objstore_get_slab falls back to get). */
+  mw_status (*get_slab)(void *self, struct mw_slab_pool *pool, uint8_t **out_data, size_t *out_len,
+                        bool *out_from_slab, const char *key, mw_error *err);
 };
+
+/* The whole object at `key`, like mw_objstore_get(..., 0,
+ * MW_OBJSTORE_TO_END), read into memory from `pool` when the store can
+ * (the file store, for objects up to MW_SLAB_MAX) and *out_from_slab is
+ * set: free the buffer with mw_slab_free; else with free(). */
+mw_status mw_objstore_get_slab(mw_objstore *store, struct mw_slab_pool *pool, uint8_t **out_data,
+                               size_t *out_len, bool *out_from_slab, const char *key, mw_error *err);
 
 /* Does a get seeing an object prove it durable? (vtable flag
  * MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE, or the store's internal override.)

@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/slab.h"
 #include "common/error.h"
 #include "objstore/objstore.h"
 
@@ -533,9 +534,11 @@ static mw_status file_put_if_absent(void *self, const char *key, const void *dat
   return st;
 }
 
-static mw_status file_get(void *self, uint8_t **out_data, size_t *out_len, const char *key,
-                          uint64_t offset, uint64_t length, mw_error *err) {
-  file_store *fs = self;
+/* A get; with `pool`, an object of at most MW_SLAB_MAX bytes is read
+ * into the pool's memory (*from_slab set: freed with mw_slab_free). */
+static mw_status get_impl(file_store *fs, mw_slab_pool *pool, bool *from_slab, uint8_t **out_data,
+                          size_t *out_len, const char *key, uint64_t offset, uint64_t length,
+                          mw_error *err) {
   MW_TRY(check_reserved("get", key, err));
   char *path = join(fs, key);
   if (!path) return mw_err(err, MW_ERR_NOMEM, "get '%s': out of memory", key);
@@ -562,6 +565,8 @@ static mw_status file_get(void *self, uint8_t **out_data, size_t *out_len, const
     if (n > SIZE_MAX) {
       st = mw_err(err, MW_ERR_NOMEM, "get '%s': %llu bytes do not fit in memory", key,
                   (unsigned long long)n);
+    } else if (n && pool && n <= MW_SLAB_MAX && (buf = mw_slab_alloc(pool, (size_t)n))) {
+      *from_slab = true;
     } else if (n && !(buf = mw_large_alloc((size_t)n, NULL))) {
       st = mw_err(err, MW_ERR_NOMEM, "get '%s': out of memory (%llu bytes)", key,
                   (unsigned long long)n);
@@ -585,6 +590,9 @@ static mw_status file_get(void *self, uint8_t **out_data, size_t *out_len, const
     if (st == MW_OK) {
       *out_data = buf;
       *out_len = (size_t)n;
+    } else if (*from_slab) {
+      mw_slab_free(buf);
+      *from_slab = false;
     } else {
       free(buf);
     }
@@ -592,6 +600,17 @@ static mw_status file_get(void *self, uint8_t **out_data, size_t *out_len, const
   close(fd);
   free(path);
   return st;
+}
+
+static mw_status file_get(void *self, uint8_t **out_data, size_t *out_len, const char *key,
+                          uint64_t offset, uint64_t length, mw_error *err) {
+  bool from_slab = false;
+  return get_impl(self, NULL, &from_slab, out_data, out_len, key, offset, length, err);
+}
+
+static mw_status file_get_slab(void *self, mw_slab_pool *pool, uint8_t **out_data, size_t *out_len,
+                               bool *out_from_slab, const char *key, mw_error *err) {
+  return get_impl(self, pool, out_from_slab, out_data, out_len, key, 0, MW_OBJSTORE_TO_END, err);
 }
 
 static mw_status file_head(void *self, uint64_t *out_size, const char *key, mw_error *err) {
@@ -812,5 +831,7 @@ mw_status mw_objstore_file_open(mw_objstore **out, const char *root, const mw_ob
   for (int i = 0; i < SPARE_SLOTS; i++) fs->spare[i].fd = -1;
   pthread_mutex_init(&fs->spare_mu, NULL);
   pthread_cond_init(&fs->spare_cv, NULL);
-  return mw_objstore_new(out, &file_vtable, fs, err);
+  MW_TRY(mw_objstore_new(out, &file_vtable, fs, err));
+  (*out)->get_slab = file_get_slab;
+  return MW_OK;
 }

@@ -46,6 +46,14 @@ mw_status mw_wal_encode_entry(void **out, size_t *out_len, const struct ArrowSch
 mw_status mw_wal_empty_batch(struct ArrowArray *out, const struct ArrowSchema *schema,
                              mw_error *err);
 
+/* mw_wal_tailer_read_entry reading the entry into memory from `pool`
+ * (common/slab.h) where the store can: replay keeps many entries alive,
+ * and slab memory spares a page fault per 4 KiB. The entry's batches own
+ * their slab buffer as they would a malloc'ed one. */
+struct mw_slab_pool;
+mw_status mw_wal_tailer_read_entry_pooled(mw_wal_entry *out, mw_wal_tailer *t, uint64_t position,
+                                          struct mw_slab_pool *pool, mw_error *err);
+
 /* Smallest and largest position among the WAL entries of the shard
  * (from a listing); *out_any false when there is none. */
 mw_status mw_wal_list_bounds(bool *out_any, uint64_t *out_min, uint64_t *out_max,

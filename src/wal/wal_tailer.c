@@ -22,9 +22,11 @@
 #include "arrow/c_data.h"
 #include "arrow/ipc.h"
 #include "common/error.h"
+#include "common/slab.h"
 #include "common/uuid.h"
 #include "manifest/manifest_store.h"
 #include "memwal_sys.h"
+#include "objstore/objstore.h"
 #include "wal/wal_internal.h"
 #include "wal/wal_names.h"
 
@@ -176,12 +178,13 @@ mw_status mw_wal_decode_entry(mw_wal_entry *out, const uint8_t *data, size_t len
   return finish_entry(out, key, err);
 }
 
-/* As mw_wal_decode_entry, taking ownership of `data` (no copy of the body). */
-static mw_status decode_entry_take(mw_wal_entry *out, uint8_t *data, size_t len, uint64_t position,
-                                   const char *key, mw_error *err) {
+/* As mw_wal_decode_entry, taking ownership of `data` (no copy of the
+ * body), which data_free frees. */
+static mw_status decode_entry_take(mw_wal_entry *out, uint8_t *data, size_t len, void (*data_free)(void *),
+                                   uint64_t position, const char *key, mw_error *err) {
   memset(out, 0, sizeof *out);
   out->position = position;
-  mw_status s = mw_ipc_decode_take(&out->schema, &out->batches, &out->n_batches, data, len, err);
+  mw_status s = mw_ipc_decode_take_with(&out->schema, &out->batches, &out->n_batches, data, len, data_free, err);
   if (s != MW_OK) return mw_err_wrap(err, s, "wal entry %s", key);
   return finish_entry(out, key, err);
 }
@@ -231,19 +234,25 @@ static mw_status finish_entry(mw_wal_entry *out, const char *key, mw_error *err)
   return MW_OK;
 }
 
-mw_status mw_wal_tailer_read_entry(mw_wal_entry *out, mw_wal_tailer *t, uint64_t position,
-                                   mw_error *err) {
+mw_status mw_wal_tailer_read_entry_pooled(mw_wal_entry *out, mw_wal_tailer *t, uint64_t position,
+                                          struct mw_slab_pool *pool, mw_error *err) {
   memset(out, 0, sizeof *out);
   char key[MW_KEY_SIZE];
   mw_wal_entry_key(key, t->shard, position);
   uint8_t *data = NULL;
   size_t len = 0;
-  mw_status s = mw_objstore_get(t->store, &data, &len, key, 0, MW_OBJSTORE_TO_END, err);
+  bool from_slab = false;
+  mw_status s = mw_objstore_get_slab(t->store, pool, &data, &len, &from_slab, key, err);
   if (s == MW_ERR_NOT_FOUND)
     return mw_err(err, MW_ERR_NOT_FOUND, "no wal entry at position %" PRIu64 " (shard %s)", position,
                   t->shard);
   if (s != MW_OK) return s;
-  return decode_entry_take(out, data, len, position, key, err);
+  return decode_entry_take(out, data, len, from_slab ? mw_slab_free : free, position, key, err);
+}
+
+mw_status mw_wal_tailer_read_entry(mw_wal_entry *out, mw_wal_tailer *t, uint64_t position,
+                                   mw_error *err) {
+  return mw_wal_tailer_read_entry_pooled(out, t, position, NULL, err);
 }
 
 mw_status mw_wal_tailer_first_position(uint64_t *out, mw_wal_tailer *t, mw_error *err) {
