@@ -13,14 +13,15 @@
 #              apache-arrow (e.g. /work/peers, or what ../shared/peers/install.sh
 #              installs)
 #   ROWS, DIM  default 20000, 128
-# Env: REPS (3), QUERIES (50), K (10), BENCH_DIR (scratch folder for
+# Env: REPS (3), QUERIES (50), K (10), EF (memwal's --ef for the k-NN queries;
+#      default 0 = its default search), BENCH_DIR (scratch folder for
 #      LanceDB's table, default a new one under /tmp, removed at the end).
 #
 # What each side times (see the headers of src/cli/cli_bench_query.c and
 # bench/lance_query.mjs): ingest = the 1000-row puts / mergeInserts with
 # all three indexes maintained synchronously, non-durable (batches built
 # beforehand); vec = one k-NN query (memwal: mw_shard_writer_query at the
-# default ef; LanceDB: table.search(v).limit(K).select(["id"]).toArray()
+# default ef, or EF; LanceDB: table.search(v).limit(K).select(["id"]).toArray()
 # over the LSM path: 512-row IVF_PQ base + MemTable HNSW), recall@K against
 # the exact top K; pk lookup = one key (memwal: a keys query; LanceDB:
 # query().where("id = X")); fts = "item<n>" at k = K (LanceDB:
@@ -38,6 +39,7 @@ dim=${4:-128}
 reps=${REPS:-3}
 queries=${QUERIES:-50}
 k=${K:-10}
+ef=${EF:-0}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$build/memwal
 [ -x "$bin" ] || { echo "compare_query: $bin not found (cmake --build $1 --target memwal)" >&2; exit 2; }
@@ -48,12 +50,12 @@ trap 'rm -rf "$scratch/js" "$scratch/lance"; [ -n "${BENCH_DIR:-}" ] || rm -rf "
 ln -sfn "$peers/node_modules" "$scratch/js/node_modules"
 cp "$root/bench/lance_query.mjs" "$scratch/js/"
 
-echo "# memwal bench-query vs LanceDB 0.39: rows $rows, dim $dim, k $k, queries $queries, $reps run(s) each"
+echo "# memwal bench-query vs LanceDB 0.39: rows $rows, dim $dim, k $k, queries $queries, memwal ef $ef, $reps run(s) each"
 echo "# memwal $("$bin" --version | cut -d' ' -f2), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'); $(uptime | sed 's/^ *//')"
 : > "$scratch/ours.jsonl"
 : > "$scratch/lance.jsonl"
 for r in $(seq 1 "$reps"); do
-  line=$("$bin" bench-query --rows "$rows" --dim "$dim" --k "$k" --queries "$queries")
+  line=$("$bin" bench-query --rows "$rows" --dim "$dim" --k "$k" --queries "$queries" --ef "$ef")
   echo "memwal  run $r: $line"
   echo "$line" >> "$scratch/ours.jsonl"
   line=$(cd "$scratch/js" && LANCE_LOG=off node lance_query.mjs "$scratch/lance" --rows "$rows" --dim "$dim" \
@@ -76,22 +78,23 @@ const med = (rs, k) => { const v = rs.map((o) => o[k]).sort((a, b) => a - b); re
 // field, label, better: "high" (ratio ours / lance) or "low" (ratio lance / ours)
 const fields = [
   ["ingest_rows_per_s", "indexed ingest, rows/s (1000-row puts / mergeInserts)", "high"],
-  ["vec_p50_ms", "vector k-NN p50, ms (default search)", "low"],
+  ["vec_p50_ms", `vector k-NN p50, ms (memwal ef ${ours[0].vec_ef || "default"}, LanceDB default)`, "low"],
   ["vec_p99_ms", "vector k-NN p99, ms", "low"],
   ["recall10", "recall@k of that search vs exact top k", "high"],
+  ["exact_p50_ms", "memwal EXACT k-NN p50 (recall 1) vs LanceDB default search p50, ms", "low", "vec_p50_ms"],
   ["pk_lookup_p50_ms", "point lookup of one id p50, ms", "low"],
   ["fts_p50_ms", "full-text \"item<n>\" p50, ms", "low"],
   ["peak_rss_mb", "peak RSS of the process, MB", "low"],
 ];
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toFixed(3));
 const rows = [["field", "memwal", "lancedb", "ratio (>1 = memwal better)"]];
-for (const [k, label, better] of fields) {
-  const a = med(ours, k), b = med(lance, k);
+for (const [k, label, better, lk] of fields) {
+  const a = med(ours, k), b = med(lance, lk || k);
   const ratio = better === "high" ? a / b : b / a;
   rows.push([`${label} [${k}]`, fmt(a), fmt(b), Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : "n/a"]);
 }
 const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-console.log(`medians of ${ours.length} run(s) each; memwal exact k-NN p50 ${fmt(med(ours, "exact_p50_ms"))} ms;` +
+console.log(`medians of ${ours.length} run(s) each (memwal vec_ef ${ours[0].vec_ef}, 0 = default);` +
   ` LanceDB generations flushed during ingest: ${med(lance, "generations_flushed")}`);
 for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "));
 EOF
