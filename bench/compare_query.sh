@@ -85,6 +85,7 @@ const fields = [
   ["pk_lookup_p50_ms", "point lookup of one id p50, ms", "low"],
   ["fts_p50_ms", "full-text \"item<n>\" p50, ms", "low"],
   ["peak_rss_mb", "peak RSS of the process, MB", "low"],
+  ["rss_before_ingest_mb", "of which: RSS with the data generated, before ingest, MB", "low"],
 ];
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toFixed(3));
 const rows = [["field", "memwal", "lancedb", "ratio (>1 = memwal better)"]];

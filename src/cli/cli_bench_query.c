@@ -294,6 +294,9 @@ int mw_cli_bench_query(int argc, char **argv) {
   uint32_t qsum = 2166136261u;
   for (size_t i = 0; i < (size_t)nq * (size_t)dim; i++) qsum = bq_fnv(qsum, qv[i] = bq_urand(&qrng));
 
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double rss_before = (double)ru.ru_maxrss / 1024.0; /* the generated batches, before the writer */
   bq_schema sch;
   bq_schema_init(&sch, dim);
   if (mw_objstore_open(&store, uri, NULL, &err) != MW_OK) {
@@ -427,7 +430,6 @@ int mw_cli_bench_query(int argc, char **argv) {
 
   mw_memtable_stats ms = {0};
   mw_shard_writer_memtable_stats(&ms, w, NULL);
-  struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   printf("{\"engine\": \"memwal\", \"rows\": %" PRId64 ", \"dim\": %d, \"k\": %d, \"queries\": %d, "
          "\"fts_queries\": %d, \"batch_rows\": %" PRId64 ", \"vec_ef\": %" PRIu64 ", "
@@ -436,11 +438,11 @@ int mw_cli_bench_query(int argc, char **argv) {
          "\"exact_p50_ms\": %.3f, \"exact_p99_ms\": %.3f, "
          "\"pk_lookup_p50_ms\": %.3f, \"pk_lookup_p99_ms\": %.3f, "
          "\"fts_p50_ms\": %.3f, \"fts_p99_ms\": %.3f, \"fts_first_share\": %.2f, "
-         "\"filter_p50_ms\": %.3f, \"memtable_mb\": %.1f, \"peak_rss_mb\": %.1f, "
+         "\"filter_p50_ms\": %.3f, \"memtable_mb\": %.1f, \"rss_before_ingest_mb\": %.1f, \"peak_rss_mb\": %.1f, "
          "\"vector_checksum\": \"%08x\", \"query_checksum\": \"%08x\"}\n",
          rows, dim, k, nq, BQ_FTS_QUERIES, batch, o.ef, t_ingest, (double)rows / t_ingest, vec_p50, vec_p99,
          recall, ex_p50, ex_p99, pk_p50, pk_p99, fts_p50, fts_p99, (double)first_ok / BQ_FTS_QUERIES, filter_p50,
-         (double)ms.estimated_size / 1e6, (double)ru.ru_maxrss / 1024.0, vsum, qsum);
+         (double)ms.estimated_size / 1e6, rss_before, (double)ru.ru_maxrss / 1024.0, vsum, qsum);
   code = fflush(stdout) == 0 ? 0 : 1;
 out:
   if (w && mw_shard_writer_close(w, &err) != MW_OK && code == 0) {
