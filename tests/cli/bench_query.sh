@@ -14,11 +14,13 @@ mk_tmp
 out=$("$BIN" bench-query --rows 3000 --dim 16 --queries 10 2>"$TMP/err"); rc=$?
 check "exit" 0 $rc
 check "one line on stdout" 1 "$(printf '%s\n' "$out" | wc -l)"
+case "$out" in "{"*"}") ok "a JSON object";; *) fail "not a JSON object: $out";; esac
+check "stderr: progress lines only" "" "$(tr '\r' '\n' < "$TMP/err" | grep -v ' rows, [0-9]* rows/s$' | grep -v '^$')"
 # field=value pairs of the line (numbers and strings), one per line
 fields=$(printf '%s' "$out" | sed 's/^{//; s/}$//' | tr ',' '\n' | sed 's/^ *"\([a-z0-9_]*\)": *"\{0,1\}\([^"]*\)"\{0,1\}$/\1=\2/')
 val() { printf '%s\n' "$fields" | sed -n "s/^$1=//p"; }
 for f in ingest_rows_per_s vec_p50_ms vec_p99_ms recall10 pk_lookup_p50_ms fts_p50_ms peak_rss_mb \
-         exact_p50_ms filter_p50_ms rows dim k queries fts_queries vector_checksum query_checksum; do
+         exact_p50_ms filter_p50_ms rss_before_ingest_mb rows dim k queries fts_queries vector_checksum query_checksum; do
   v=$(val $f)
   if [ -n "$v" ]; then ok "field $f present ($v)"; else fail "field $f missing in: $out"; fi
 done
