@@ -26,6 +26,7 @@ int mw_cli_create(int argc, char **argv);
 int mw_cli_set_spec(int argc, char **argv);
 int mw_cli_gen(int argc, char **argv);
 int mw_cli_query(int argc, char **argv);
+int mw_cli_bench_query(int argc, char **argv);
 int mw_cli_merge(int argc, char **argv);
 int mw_cli_gc(int argc, char **argv);
 

@@ -21,6 +21,7 @@ static const mw_cli_command commands[] = {
   {"query", "query URI --shard UUID [--index NAME:COLUMN:KIND[:METRIC]]... [--filter EXPR] [--nearest COL --vector JSON] [--fts TEXT --fts-column COL] [--keys JSON] [-k K] [--columns A,B] [--limit N]   query a shard's unflushed rows (read-only)", mw_cli_query},
   {"flush", "flush URI --shard UUID   replay a shard, flush its MemTable as a generation", mw_cli_flush},
   {"bench", "bench URI [--rows N] [--batch-rows N] ...   ingest generated rows, print rows/s", mw_cli_bench},
+  {"bench-query", "bench-query [URI] [--rows N] [--dim D] [--k K] [--queries Q] [--batch B] [--ef EF]   the query benchmark (indexed puts, vector / lookup / full-text queries; bench/lance_query.mjs runs the same on LanceDB), print one JSON line", mw_cli_bench_query},
   {"describe", "describe URI   print the base Lance table (schema, primary key, MemWAL spec, shards) as JSON", mw_cli_describe},
   {"create", "create URI --schema FILE.arrows [--pk COL[,COL]] [--spec SPEC] [--maintain NAME,...] [--defaults K=V,...]   create an empty Lance table with a MemWAL spec", mw_cli_create},
   {"set-spec", "set-spec URI --spec unsharded|bucket:COL:N|identity:COL [--maintain NAME,...] [--defaults K=V,...]   install or replace the table's MemWAL spec", mw_cli_set_spec},
