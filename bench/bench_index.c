@@ -223,8 +223,9 @@ int main(int argc, char **argv) {
     size_t plan = 0;
     if (ef == 0) {
       double t0 = now();
-      plan = mw_hnsw_default_ef(h, k);
+      mw_hnsw_calibrate(h);
       cal_ms = (now() - t0) * 1e3;
+      plan = mw_hnsw_default_ef(h, k);
     }
     for (size_t q = 0; q < queries; q++) {
       size_t n = 0;

@@ -792,12 +792,13 @@ MW_API mw_status mw_expr_to_string(char **out, const mw_expr *e, mw_error *err);
  *    filter, without such an index, or with ef = MW_EF_EXACT the search is
  *    exact (brute force over the rows that pass the filter). ef = 0, the
  *    default, is the cheapest search that keeps recall@10 >= 0.95 on the
- *    MemTable's own data: each index measures it (on held-out vectors, the
- *    first time a default query finds the index at 2,048 rows or more and
- *    again each time it has doubled; that query pays ~30 ms at 20,000 x
- *    128 and ~0.1-0.2 s at 100,000 x 128) and picks a beam, or the exact
- *    search when the recall needs a beam as costly (as on uniform random
- *    vectors; README, "The default search");
+ *    MemTable's own data: each index measures it on held-out vectors (on a
+ *    background thread started by the first default query that finds the
+ *    index at 2,048 rows or more, and again each time it has doubled:
+ *    ~30 ms of CPU at 20,000 x 128, ~0.1-0.2 s at 100,000 x 128; queries
+ *    meanwhile use the previous plan, the exact search before the first)
+ *    and picks a beam, or the exact search when the recall needs a beam as
+ *    costly (as on uniform random vectors; README, "The default search");
  *  - full-text: `fts_column` + `fts_text`: a match query (a row matches if
  *    it holds ANY of the text's tokens, Lance's default tokenizer), the k
  *    best first (ties by insertion order), with a float32 `_score` column

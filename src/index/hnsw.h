@@ -32,6 +32,9 @@
  *   - pool_mu guards the free list of per-call scratch objects (visited
  *     stamps, heaps), held only to pop or push one.
  *   - entry_mu guards entry_node and top_level (the graph's entry point).
+ *   - cal_mu guards the background calibration thread's handle (taken to
+ *     start or join it); the plan it computes is one atomic word, and
+ *     `calibrating` (atomic) lets one caller at a time start one.
  *   - grow_mu serialises the allocation of a new storage chunk; published
  *     chunk pointers are read with acquire loads (chunks never move).
  *   - n_reserved (atomic) hands out node ids; node->ready (atomic, release
@@ -88,7 +91,8 @@ mw_status mw_metric_parse(mw_metric *out, const char *name, mw_error *err);
 /* The distance between two vectors of dim floats, as defined above. */
 float mw_vec_distance(mw_metric metric, const float *a, const float *b, uint32_t dim);
 
-/* Creates an empty index; free with mw_hnsw_free. */
+/* Creates an empty index; free with mw_hnsw_free (no call may run
+ * concurrently with it; it waits for a background calibration to end). */
 mw_status mw_hnsw_create(mw_hnsw **out, const mw_hnsw_config *cfg, mw_error *err);
 void mw_hnsw_free(mw_hnsw *h);
 
@@ -124,8 +128,10 @@ mw_status mw_hnsw_insert_batch(mw_hnsw *h, const uint64_t *rows, const float *ve
  * (ef_construction on clustered data, where recall@10 is ~0.98 at 100,000
  * x 128), or the exact scan when that recall needs a beam that costs as
  * much (uniform random 128-d vectors need ef ~1,600 at 100,000 rows). The
- * search that finds the index doubled since the last calibration pays for
- * the next one (README, "The default search").
+ * first default search, and the first after each doubling of the index,
+ * starts a calibration on a background thread and uses the previous plan
+ * (the exact scan before the first) until it is done (README, "The
+ * default search").
  * With a filter, only rows it keeps are returned: the graph is still walked
  * through every node, results are collected from kept rows only (for
  * selective filters prefer mw_hnsw_search_exact). `hits` has room for k;
@@ -137,9 +143,15 @@ mw_status mw_hnsw_search(mw_hnsw_hit *hits, size_t *n_hits, const mw_hnsw *h,
 
 /* The beam mw_hnsw_search uses for ef = 0 at this k and the index's
  * current size, MW_HNSW_EF_EXACT for the exact scan (see mw_hnsw_search;
- * may calibrate, as a default search would). Thread-safe. */
+ * starts a background calibration when the plan is stale, as a default
+ * search would, and returns the plan in force meanwhile). Thread-safe. */
 #define MW_HNSW_EF_EXACT SIZE_MAX
 size_t mw_hnsw_default_ef(const mw_hnsw *h, size_t k);
+
+/* Brings the default search's plan up to date now: calibrates on the
+ * calling thread if it is stale, or waits for the calibration running in
+ * the background. Thread-safe. */
+void mw_hnsw_calibrate(mw_hnsw *h);
 
 /* Exact (brute-force) k nearest over every complete node the filter keeps
  * (NULL filter = all), nearest first, ties by row id. Thread-safe. */
