@@ -565,11 +565,17 @@ static void test_freeze_generations(void) {
   mw_memtable_stats ms;
   CHECK_OK(mw_shard_writer_memtable_stats(&ms, w, &e), &e);
   CHECK(ms.generation > 1);
-  CHECK_INT(ms.frozen_count, ms.generation - 1);
+  /* A freeze requests a WAL flush, and a frozen MemTable whose rows are in
+   * the WAL is flushed as a generation and dropped in the background: on a
+   * slow moment some may be gone already (CI saw 9 of 10 frozen, 180 rows).
+   * Flushes go oldest first, so what is left is the newest puts: a suffix
+   * of them, frozen + active, in insertion order. */
+  CHECK(ms.frozen_count <= ms.generation - 1);
   int64_t ids[512];
-  CHECK_INT(scan_ids(w, NULL, ids, 512), 200); /* frozen + active, insertion order */
+  size_t n = scan_ids(w, NULL, ids, 512);
+  CHECK(n >= 10 && n <= 200 && n % 10 == 0);
   int ordered = 1;
-  for (int i = 0; i < 200; i++) ordered &= ids[i] == i;
+  for (size_t i = 0; i < n; i++) ordered &= ids[i] == (int64_t)(200 - n + i);
   CHECK(ordered);
   CHECK_OK(mw_shard_writer_close(w, &e), &e);
   mw_schema_release(&sc);

@@ -539,7 +539,7 @@ mw_status mw_ipc_encode(void **out_data, size_t *out_len, const struct ArrowSche
     goto done;
   }
 
-  out = malloc((size_t)total);
+  out = mw_large_alloc((size_t)total, NULL); /* huge pages from 2 MiB on (common/buf.h) */
   if (!out) goto oom;
   uint8_t *w = out;
   put_prefix(w, schema_meta_len);

@@ -22,6 +22,20 @@ bool mw_buf_reserve(mw_buf *b, size_t extra) {
     if (cap > SIZE_MAX / 2) { cap = need; break; }
     cap *= 2;
   }
+  if (cap >= ((size_t)2 << 20)) {
+    /* From 2 MiB on: a huge-page block (mw_large_alloc) and a copy, not a
+     * realloc, whose fresh 4 KiB pages each cost a fault when first
+     * written (in this VM the faults cost more than the copy: the
+     * generation and WAL entry buffers are written once, front to back). */
+    size_t got = 0;
+    uint8_t *p = mw_large_alloc(cap, &got);
+    if (!p) { b->failed = true; return false; }
+    if (b->len) memcpy(p, b->data, b->len);
+    free(b->data);
+    b->data = p;
+    b->cap = got;
+    return true;
+  }
   uint8_t *p = realloc(b->data, cap);
   if (!p) { b->failed = true; return false; }
   b->data = p;
