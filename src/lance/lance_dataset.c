@@ -315,6 +315,9 @@ mw_status mw_lance_write_generation(mw_objstore *store, const char *prefix,
   fo.max_page_bytes = o.max_page_bytes;
   fo.pk_names = o.pk_names;
   fo.n_pk = o.n_pk;
+  /* the file is about the input's size (plain encodings) plus page and
+   * column metadata: reserved once, not grown by copies */
+  fo.size_hint = out->in_memory_bytes + out->in_memory_bytes / 32 + ((uint64_t)1 << 20);
   s = mw_lance_file_writer_open(&fw, schema, &fo, err);
   if (s != MW_OK) goto done;
   take = malloc(((size_t)nsurv + 1) * sizeof *take);

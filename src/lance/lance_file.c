@@ -510,6 +510,10 @@ mw_status mw_lance_file_writer_open(mw_lance_file_writer **out, const struct Arr
     return mw_err(err, MW_ERR_NOMEM, "out of memory");
   }
   mw_buf_init(&w->file);
+  if (w->opts.size_hint && w->opts.size_hint < SIZE_MAX / 2 && !mw_buf_reserve(&w->file, (size_t)w->opts.size_hint)) {
+    mw_buf_free(&w->file); /* only a hint: grow as needed instead */
+    mw_buf_init(&w->file);
+  }
   for (int64_t i = 0; i < schema->n_children; i++) {
     int path[MAX_DEPTH] = {0};
     if (!add_cols(w, schema->children[i], i, path, 0, schema->children[i]->name)) {

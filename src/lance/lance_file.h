@@ -102,6 +102,11 @@ typedef struct mw_lance_file_options {
   size_t n_global_buffers;
   const char *const *pk_names; /* primary key columns in order (NULL: from metadata) */
   size_t n_pk;
+  /* Expected file size in bytes (0 = unknown): the file buffer is reserved
+   * once at that size, so a large file is not grown by copies (each growth
+   * from 2 MiB on copies into a new huge-page block, common/buf.c: old and
+   * new resident together). An underestimate only costs a growth. */
+  uint64_t size_hint;
 } mw_lance_file_options;
 
 void mw_lance_file_options_init(mw_lance_file_options *o);
