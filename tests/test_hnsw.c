@@ -539,6 +539,12 @@ static double recall_fresh(mw_hnsw *h, uint32_t dim, const float *centers, size_
   return (double)found / (double)total;
 }
 
+/* The default search's plan as text: "exact scan" or "ef N". */
+static void plan_name(char *buf, size_t cap, size_t plan) {
+  if (plan == MW_HNSW_EF_EXACT) snprintf(buf, cap, "exact scan");
+  else snprintf(buf, cap, "ef %zu", plan);
+}
+
 /* The issue's target, 128-d at 100,000 rows (fewer sanitized), built with
  * mw_hnsw_insert_batch on 2 threads, with Lance's defaults (M 16,
  * ef_construction 100): recall@10 >= 0.95 at the default search, on
@@ -574,8 +580,7 @@ static void test_recall_100k(void) {
     double r = recall_fresh(h, dim, clustered ? centers : NULL, nq, 0);
     size_t plan = mw_hnsw_default_ef(h, 10);
     char plan_txt[32];
-    if (plan == MW_HNSW_EF_EXACT) snprintf(plan_txt, sizeof plan_txt, "exact scan");
-    else snprintf(plan_txt, sizeof plan_txt, "ef %zu", plan);
+    plan_name(plan_txt, sizeof plan_txt, plan);
     printf("  %s n=%zu dim=%u: recall@10 of the default search (%s) = %.3f\n",
            clustered ? "clustered" : "uniform", n, dim, plan_txt, r);
     CHECK(r >= 0.95);
@@ -627,8 +632,9 @@ static void test_default_plan(void) {
     size_t plan40 = mw_hnsw_default_ef(h, 40);
     if (plan != MW_HNSW_EF_EXACT) CHECK_INT(plan40, plan * 4);
     double r = recall_at_10(h, data, at, dim, MW_METRIC_L2, 30, 0);
-    printf("  n=%zu: default %s%zu, recall@10 %.3f\n", at, plan == MW_HNSW_EF_EXACT ? "exact" : "ef ",
-           plan == MW_HNSW_EF_EXACT ? (size_t)0 : plan, r);
+    char plan_txt[32];
+    plan_name(plan_txt, sizeof plan_txt, plan);
+    printf("  n=%zu: default %s, recall@10 %.3f\n", at, plan_txt, r);
     CHECK(r >= 0.95);
     if (plan == MW_HNSW_EF_EXACT) CHECK(r == 1.0);
   }

@@ -292,6 +292,31 @@ static uint64_t wm_of(const mw_table *t, const uint8_t shard[16]) {
 
 /* The table as a reader sees it: the base (fragments minus deletion files)
  * and, with lsm, the generations above each shard's watermark. */
+/* Applies generation g of shard `sid` (its data file minus its deletion
+ * file) to v. Returns false when the shard manifest lists no generation g
+ * or its manifest is absent (*listed says which). */
+static bool apply_generation(view *v, mw_objstore *s, const mw_shard_manifest *sm, const char *sid, uint64_t g,
+                             bool *listed) {
+  mw_error e = {0};
+  const mw_flushed_generation *fg = NULL;
+  for (size_t k = 0; k < sm->n_flushed_generations; k++)
+    if (sm->flushed_generations[k]->generation == g) fg = sm->flushed_generations[k];
+  *listed = fg != NULL;
+  if (!fg) return false;
+  char prefix[256], key[512];
+  snprintf(prefix, sizeof prefix, "_mem_wal/%s/%s", sid, fg->path);
+  mw_merge_manifest *gm = NULL;
+  CHECK_OK(mw_merge_manifest_read(&gm, s, prefix, 1, &e), &e);
+  if (!gm) return false;
+  mw_rowset del = {0};
+  CHECK_OK(mw_merge_read_deletions(&del, s, prefix, &gm->frags[0], &e), &e);
+  snprintf(key, sizeof key, "%s/data/%s", prefix, gm->frags[0].files[0].path);
+  apply_file(v, s, key, &del, true);
+  mw_rowset_free(&del);
+  mw_merge_manifest_free(gm);
+  return true;
+}
+
 static void read_view(view *v, mw_objstore *s, bool lsm) {
   memset(v, 0, sizeof *v);
   mw_table *t = NULL;
@@ -320,22 +345,8 @@ static void read_view(view *v, mw_objstore *s, bool lsm) {
     uint64_t wm = wm_of(t, t->shards[si]);
     char sid[MW_UUID_STR_LEN + 1];
     mw_uuid_format(sid, t->shards[si]);
-    for (uint64_t g = wm + 1; sm; g++) { /* ascending */
-      const mw_flushed_generation *fg = NULL;
-      for (size_t k = 0; k < sm->n_flushed_generations; k++)
-        if (sm->flushed_generations[k]->generation == g) fg = sm->flushed_generations[k];
-      if (!fg) break;
-      char prefix[256], key[512];
-      snprintf(prefix, sizeof prefix, "_mem_wal/%s/%s", sid, fg->path);
-      mw_merge_manifest *gm = NULL;
-      CHECK_OK(mw_merge_manifest_read(&gm, s, prefix, 1, &e), &e);
-      if (!gm) break;
-      mw_rowset del = {0};
-      CHECK_OK(mw_merge_read_deletions(&del, s, prefix, &gm->frags[0], &e), &e);
-      snprintf(key, sizeof key, "%s/data/%s", prefix, gm->frags[0].files[0].path);
-      apply_file(v, s, key, &del, true);
-      mw_rowset_free(&del);
-      mw_merge_manifest_free(gm);
+    bool listed = false;
+    for (uint64_t g = wm + 1; sm && apply_generation(v, s, sm, sid, g, &listed); g++) { /* ascending */
     }
     mw_shard_manifest_free(sm);
     mw_manifest_store_close(ms);
@@ -616,24 +627,10 @@ static void read_merged_model(view *v, mw_objstore *s, uint64_t *wm_sum) {
     char sid[MW_UUID_STR_LEN + 1];
     mw_uuid_format(sid, t->shards[si]);
     for (uint64_t g = 1; sm && g <= wm; g++) {
-      const mw_flushed_generation *fg = NULL;
-      for (size_t k = 0; k < sm->n_flushed_generations; k++)
-        if (sm->flushed_generations[k]->generation == g) fg = sm->flushed_generations[k];
-      if (!fg) {
-        v->bad++;
-        break;
-      }
-      char prefix[256], key[512];
-      snprintf(prefix, sizeof prefix, "_mem_wal/%s/%s", sid, fg->path);
-      mw_merge_manifest *gm = NULL;
-      CHECK_OK(mw_merge_manifest_read(&gm, s, prefix, 1, &e), &e);
-      if (!gm) break;
-      mw_rowset del = {0};
-      CHECK_OK(mw_merge_read_deletions(&del, s, prefix, &gm->frags[0], &e), &e);
-      snprintf(key, sizeof key, "%s/data/%s", prefix, gm->frags[0].files[0].path);
-      apply_file(v, s, key, &del, true);
-      mw_rowset_free(&del);
-      mw_merge_manifest_free(gm);
+      bool listed = false;
+      if (apply_generation(v, s, sm, sid, g, &listed)) continue;
+      if (!listed) v->bad++; /* the watermark names a generation the shard does not list */
+      break;
     }
     mw_shard_manifest_free(sm);
     mw_manifest_store_close(ms);
