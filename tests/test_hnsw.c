@@ -431,6 +431,49 @@ static void test_export(void) {
 
 /* mw_hnsw_insert_batch: all rows in, on several threads, while searches
  * run; a non-finite vector anywhere refuses the whole batch. */
+/* Many copies of few vectors (300 rows, 8 distinct vectors of 8 floats,
+ * ~37 copies each, interleaved): copies of a node are at distance 0 from
+ * it: a heuristic that never prunes them fills lists with copies and
+ * strands the other vectors, and copies that all link to the oldest copy
+ * (ties by id) get no reverse links once its list is full. Every copy must
+ * be found: a search for k = (its copies) at ef 100 returns all copies of
+ * a vector at distance 0, single-threaded and on 3 threads. */
+static void test_duplicates(void) {
+  const uint32_t dim = 8, distinct = 8;
+  const size_t n = 300;
+  float *base = make_data(distinct, dim, false);
+  float *data = malloc(n * dim * sizeof(float));
+  uint64_t *rows = malloc(n * sizeof(uint64_t));
+  for (size_t i = 0; i < n; i++) {
+    memcpy(data + i * dim, base + (i % distinct) * dim, dim * sizeof(float));
+    rows[i] = i;
+  }
+  for (unsigned threads = 1; threads <= 3; threads += 2) {
+    mw_hnsw *h = NULL;
+    mw_hnsw_config cfg = {.dim = dim, .metric = MW_METRIC_L2, .seed = 11};
+    CHECK_OK(mw_hnsw_create(&h, &cfg, NULL), NULL);
+    CHECK_OK(mw_hnsw_insert_batch(h, rows, data, n, threads, NULL), NULL);
+    size_t missing = 0;
+    for (uint32_t v = 0; v < distinct; v++) {
+      size_t copies = (n - v + distinct - 1) / distinct;
+      mw_hnsw_hit hits[64];
+      size_t nh = 0;
+      CHECK_OK(mw_hnsw_search(hits, &nh, h, base + v * dim, copies, 100, NULL, NULL, NULL), NULL);
+      size_t zero = 0;
+      for (size_t i = 0; i < nh; i++)
+        if (hits[i].distance == 0.0f && hits[i].row % distinct == v) zero++;
+      missing += copies - zero;
+      if (zero != copies) printf("  vector %u: %zu of %zu copies found (%zu hits)\n", v, zero, copies, nh);
+    }
+    printf("  %u thread(s): %zu of %zu copies not found\n", threads, missing, n);
+    CHECK_INT(missing, 0);
+    mw_hnsw_free(h);
+  }
+  free(rows);
+  free(data);
+  free(base);
+}
+
 static void test_insert_batch(void) {
   const uint32_t dim = 16;
   const size_t n = 6000;
@@ -652,6 +695,7 @@ int main(void) {
   MW_RUN(test_concurrent_insert_search);
   MW_RUN(test_export);
   MW_RUN(test_insert_batch);
+  MW_RUN(test_duplicates);
 #ifdef MW_HNSW_CHECK_SHRINK /* test_hnsw_shrink_check: the builds above suffice */
   (void)test_recall_100k;
   (void)test_default_plan;

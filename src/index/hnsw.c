@@ -38,7 +38,10 @@
  * full list drops one link at a time. The shrink is computed incrementally
  * from marks the previous shrink left on each link (same result as the
  * full heuristic, checked by test_hnsw_shrink_check), ~2M distances
- * instead of ~2M^2 on data where most links survive. Distance kernels: 4-lane GNU vectors, or 8-lane AVX2
+ * instead of ~2M^2 on data where most links survive. Exact copies
+ * (distance 0): a copy prunes the other copies of the same base, and a new
+ * vector links to its newest copy first, so copies form a chain instead
+ * of filling each other's lists (test_duplicates). Distance kernels: 4-lane GNU vectors, or 8-lane AVX2
  * picked at run time on x86-64. Links to the new node
  * are added to its own list through the same path as reverse links, so a
  * link another thread added meanwhile is kept.
@@ -693,6 +696,13 @@ static bool ctx_init(search_ctx *s, mw_hnsw *h, const float *q, size_t ef) {
 
 static void ctx_free(search_ctx *s) { scratch_put(s->h, s->sc); }
 
+/* The heuristic's test: an element at distance d from the base is pruned
+ * by a kept one at distance dk from it when dk < d (the paper's rule), and
+ * a copy of the base (d 0) also by another copy (dk 0): otherwise copies of
+ * a vector, never pruned, fill each other's lists and strand the rest
+ * (test_duplicates). */
+static inline bool dominated(float dk, float d) { return dk < d || (d == 0 && dk == 0); }
+
 /* The heuristic of algorithm 4: walks `c` (sorted nearest first, distances
  * to the base point) and keeps an element only if it is nearer to the base
  * than to every element kept before it. Returns the count kept (<= max),
@@ -702,7 +712,7 @@ static size_t select_heuristic(const mw_hnsw *h, cand *c, size_t n, size_t max) 
   for (size_t i = 0; i < n && kept < max; i++) {
     bool good = true;
     for (size_t j = 0; j < kept && good; j++)
-      if (dist_nodes(h, c[i].id, c[j].id) < c[i].d) good = false;
+      if (dominated(dist_nodes(h, c[i].id, c[j].id), c[i].d)) good = false;
     if (good) c[kept++] = c[i];
   }
   return kept;
@@ -809,12 +819,12 @@ static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target, flo
     bool good = true;
     if (ms[i] == LINK_KEPT) {
       for (size_t j = 0; j < nx && good; j++)
-        if (dist_nodes(h, cs[i].id, cs[xs[j]].id) < cs[i].d) good = false;
+        if (dominated(dist_nodes(h, cs[i].id, cs[xs[j]].id), cs[i].d)) good = false;
     } else if (ms[i] == LINK_PRUNED && !kept_lost) {
       good = false;
     } else {
       for (uint32_t j = 0; j < i && good; j++)
-        if (ms[j] == LINK_KEPT + 8 && dist_nodes(h, cs[i].id, cs[j].id) < cs[i].d) good = false;
+        if (ms[j] == LINK_KEPT + 8 && dominated(dist_nodes(h, cs[i].id, cs[j].id), cs[i].d)) good = false;
     }
     if (good) {
       if (ms[i] != LINK_KEPT) xs[nx++] = i;
@@ -1051,6 +1061,16 @@ static mw_status insert_one(mw_hnsw *h, uint64_t row, const float *vec, mw_error
     for (size_t i = n_eps; i > 0; i--) sc->eps[i - 1] = maxheap_pop(sc->res, &s.n_res); /* farthest first out */
     /* select on a copy: eps (all of W) seeds the next level */
     memcpy(sc->sel, sc->eps, n_eps * sizeof(cand));
+    /* copies of the new vector (distance 0, ids ascending): the newest
+     * first, so copies link in a chain the walk can follow (the oldest
+     * copy's list fills up and would take no more reverse links) */
+    size_t z = 0;
+    while (z < n_eps && sc->sel[z].d == 0) z++;
+    for (size_t a = 0, b = z; a + 1 < b; a++, b--) {
+      cand t = sc->sel[a];
+      sc->sel[a] = sc->sel[b - 1];
+      sc->sel[b - 1] = t;
+    }
     size_t kept = select_heuristic(h, sc->sel, n_eps, h->m);
     for (size_t i = 0; i < kept && st == MW_OK; i++) {
       if (sc->sel[i].id == id) continue;
