@@ -31,11 +31,10 @@
  * vector; greedy descent (ef 1) from the entry point down to level+1; then
  * per level from min(level, top) to 0: a beam search with ef_construction
  * (algorithm 2), neighbour selection by the heuristic (algorithm 4, without
- * keepPrunedConnections), and links both ways. A full list takes a new
- * link only if it is nearer than the list's farthest (Lance's cutoff);
- * then the list is shrunk with the same heuristic around its owner and
- * refilled with the nearest pruned links (keepPrunedConnections), so a
- * full list drops one link at a time. The shrink is computed incrementally
+ * keepPrunedConnections), and links both ways. A list that overflows is
+ * shrunk with the same heuristic around its owner, then refilled with the
+ * nearest pruned links (keepPrunedConnections), so a full list drops one
+ * link at a time. The shrink is computed incrementally
  * from marks the previous shrink left on each link (same result as the
  * full heuristic, checked by test_hnsw_shrink_check), ~2M distances
  * instead of ~2M^2 on data where most links survive. Exact copies
@@ -224,79 +223,64 @@ static float l2sq_sse(const float *a, const float *b, uint32_t n) {
 /* The same kernels 8 lanes wide for CPUs with AVX2 (chosen at run time;
  * no FMA, so a product is rounded before it is added, as in the SSE path). */
 typedef float mw_v8f __attribute__((vector_size(32)));
-__attribute__((target("avx2"))) static float dot_avx2(const float *a, const float *b, uint32_t n) {
-  mw_v8f s0 = {0, 0, 0, 0, 0, 0, 0, 0}, s1 = s0, x0, y0, x1, y1;
-  uint32_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    memcpy(&x0, a + i, 32);
-    memcpy(&y0, b + i, 32);
-    memcpy(&x1, a + i + 8, 32);
-    memcpy(&y1, b + i + 8, 32);
-    s0 += x0 * y0;
-    s1 += x1 * y1;
-  }
-  mw_v8f s = s0 + s1;
-  float t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-  for (; i < n; i++) t += a[i] * b[i];
+typedef float mw_v16f __attribute__((vector_size(64)));
+__attribute__((target("avx2"))) static float hsum_v8(mw_v8f s) {
+  return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+__attribute__((target("avx512f"))) static float hsum_v16(mw_v16f s) {
+  float t = 0;
+  for (int i = 0; i < 8; i++) t += s[i] + s[i + 8];
   return t;
 }
-__attribute__((target("avx2"))) static float l2sq_avx2(const float *a, const float *b, uint32_t n) {
-  mw_v8f s0 = {0, 0, 0, 0, 0, 0, 0, 0}, s1 = s0, x0, y0, x1, y1;
-  uint32_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    memcpy(&x0, a + i, 32);
-    memcpy(&y0, b + i, 32);
-    memcpy(&x1, a + i + 8, 32);
-    memcpy(&y1, b + i + 8, 32);
-    mw_v8f d0 = x0 - y0, d1 = x1 - y1;
-    s0 += d0 * d0;
-    s1 += d1 * d1;
-  }
-  mw_v8f s = s0 + s1;
-  float t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-  for (; i < n; i++) {
+static float dot_scalar(const float *a, const float *b, uint32_t n) {
+  float t = 0;
+  for (uint32_t i = 0; i < n; i++) t += a[i] * b[i];
+  return t;
+}
+static float l2sq_scalar(const float *a, const float *b, uint32_t n) {
+  float t = 0;
+  for (uint32_t i = 0; i < n; i++) {
     float d = a[i] - b[i];
     t += d * d;
   }
   return t;
 }
-/* 16 lanes for CPUs with AVX-512F: two accumulators of 16, so a 128-d
- * distance is four steps; the rest (n % 32) goes through the AVX2 kernel. */
-typedef float mw_v16f __attribute__((vector_size(64)));
-__attribute__((target("avx512f"))) static float hsum16(mw_v16f s) {
-  float t = 0;
-  for (int i = 0; i < 8; i++) t += s[i] + s[i + 8];
-  return t;
-}
-__attribute__((target("avx512f"))) static float dot_avx512(const float *a, const float *b, uint32_t n) {
-  mw_v16f s0 = {0}, s1 = s0, x0, y0, x1, y1;
-  uint32_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    memcpy(&x0, a + i, 64);
-    memcpy(&y0, b + i, 64);
-    memcpy(&x1, a + i + 16, 64);
-    memcpy(&y1, b + i + 16, 64);
-    s0 += x0 * y0;
-    s1 += x1 * y1;
+/* dot_SUF / l2sq_SUF: two accumulators of vector type V (ISA T), 2 x
+ * sizeof(V) bytes per step, HSUM for the lanes, then TAIL_dot / TAIL_l2sq
+ * for the rest of n. AVX2: 8 lanes, scalar tail; AVX-512F: 16 lanes (a
+ * 128-d distance is four steps), the AVX2 kernel for the rest. */
+#define MW_VEC_KERNELS(SUF, V, T, HSUM, TAIL_DOT, TAIL_L2)                                       \
+  __attribute__((target(T))) static float dot_##SUF(const float *a, const float *b, uint32_t n) {  \
+    const uint32_t w = (uint32_t)(sizeof(V) / sizeof(float));                                    \
+    V s0 = {0}, s1 = s0, x0, y0, x1, y1;                                                          \
+    uint32_t i = 0;                                                                               \
+    for (; i + 2 * w <= n; i += 2 * w) {                                                          \
+      memcpy(&x0, a + i, sizeof(V));                                                              \
+      memcpy(&y0, b + i, sizeof(V));                                                              \
+      memcpy(&x1, a + i + w, sizeof(V));                                                          \
+      memcpy(&y1, b + i + w, sizeof(V));                                                          \
+      s0 += x0 * y0;                                                                              \
+      s1 += x1 * y1;                                                                              \
+    }                                                                                             \
+    return HSUM(s0 + s1) + TAIL_DOT(a + i, b + i, n - i);                                         \
+  }                                                                                               \
+  __attribute__((target(T))) static float l2sq_##SUF(const float *a, const float *b, uint32_t n) { \
+    const uint32_t w = (uint32_t)(sizeof(V) / sizeof(float));                                    \
+    V s0 = {0}, s1 = s0, x0, y0, x1, y1;                                                          \
+    uint32_t i = 0;                                                                               \
+    for (; i + 2 * w <= n; i += 2 * w) {                                                          \
+      memcpy(&x0, a + i, sizeof(V));                                                              \
+      memcpy(&y0, b + i, sizeof(V));                                                              \
+      memcpy(&x1, a + i + w, sizeof(V));                                                          \
+      memcpy(&y1, b + i + w, sizeof(V));                                                          \
+      V d0 = x0 - y0, d1 = x1 - y1;                                                               \
+      s0 += d0 * d0;                                                                              \
+      s1 += d1 * d1;                                                                              \
+    }                                                                                             \
+    return HSUM(s0 + s1) + TAIL_L2(a + i, b + i, n - i);                                          \
   }
-  float t = hsum16(s0 + s1);
-  return i < n ? t + dot_avx2(a + i, b + i, n - i) : t;
-}
-__attribute__((target("avx512f"))) static float l2sq_avx512(const float *a, const float *b, uint32_t n) {
-  mw_v16f s0 = {0}, s1 = s0, x0, y0, x1, y1;
-  uint32_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    memcpy(&x0, a + i, 64);
-    memcpy(&y0, b + i, 64);
-    memcpy(&x1, a + i + 16, 64);
-    memcpy(&y1, b + i + 16, 64);
-    mw_v16f d0 = x0 - y0, d1 = x1 - y1;
-    s0 += d0 * d0;
-    s1 += d1 * d1;
-  }
-  float t = hsum16(s0 + s1);
-  return i < n ? t + l2sq_avx2(a + i, b + i, n - i) : t;
-}
+MW_VEC_KERNELS(avx2, mw_v8f, "avx2", hsum_v8, dot_scalar, l2sq_scalar)
+MW_VEC_KERNELS(avx512, mw_v16f, "avx512f", hsum_v16, dot_avx2, l2sq_avx2)
 #define MW_HAVE_AVX2() __builtin_cpu_supports("avx2")
 #define MW_HAVE_AVX512() __builtin_cpu_supports("avx512f")
 #else
@@ -762,15 +746,9 @@ static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target, flo
     atomic_store_explicit(&l[1], c + 1, memory_order_release);
     goto out;
   }
-  /* a full list: Lance's cutoff (GraphBuilderNode::cutoff) first, a
-   * target no nearer than the list's farthest link is not linked, so most
-   * reverse links of a mature graph cost 2m float compares instead of a
-   * shrink; the shrink works on the stored distances, no vector is read
-   * for them */
+  /* a full list: shrink it around its owner, on the stored distances (no
+   * vector is read for them) */
   const float *ld = dists_of(l, cap);
-  float far = ld[0];
-  for (uint32_t i = 1; i < c; i++) far = ld[i] > far ? ld[i] : far;
-  if (!(d < far)) goto out;
   cand buf[2 * MW_HNSW_DEFAULT_M + 1], *cs = buf;
   uint8_t mbuf[2 * MW_HNSW_DEFAULT_M + 1], *ms = mbuf;
   uint32_t xbuf[2 * MW_HNSW_DEFAULT_M + 1], *xs = xbuf;
