@@ -167,6 +167,22 @@ mw_status mw_metric_parse(mw_metric *out, const char *name, mw_error *err) {
   return MW_OK;
 }
 
+/* Plain loops: the tail of the AVX2 kernels, and the kernels of compilers
+ * without GNU vector extensions. */
+static float dot_scalar(const float *a, const float *b, uint32_t n) {
+  float t = 0;
+  for (uint32_t i = 0; i < n; i++) t += a[i] * b[i];
+  return t;
+}
+static float l2sq_scalar(const float *a, const float *b, uint32_t n) {
+  float t = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    float d = a[i] - b[i];
+    t += d * d;
+  }
+  return t;
+}
+
 /* The kernels: 16 floats per step in four 4-lane accumulators (GNU vector
  * extensions, plain SSE2 on x86-64; a scalar loop of the same shape
  * elsewhere; 8 and 16 lanes with AVX2 / AVX-512F, picked at run time),
@@ -232,55 +248,31 @@ __attribute__((target("avx512f"))) static float hsum_v16(mw_v16f s) {
   for (int i = 0; i < 8; i++) t += s[i] + s[i + 8];
   return t;
 }
-static float dot_scalar(const float *a, const float *b, uint32_t n) {
-  float t = 0;
-  for (uint32_t i = 0; i < n; i++) t += a[i] * b[i];
-  return t;
-}
-static float l2sq_scalar(const float *a, const float *b, uint32_t n) {
-  float t = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    float d = a[i] - b[i];
-    t += d * d;
+/* NAME: two accumulators of vector type V (ISA T), 2 x sizeof(V) bytes per
+ * step, each adding STEP(x, y); HSUM sums the lanes, TAIL takes the rest
+ * of n. AVX2: 8 lanes, scalar tail; AVX-512F: 16 lanes (a 128-d distance
+ * is four steps), the AVX2 kernel for the rest. */
+#define MW_DOT_STEP(x, y) ((x) * (y))
+#define MW_L2_STEP(x, y) (((x) - (y)) * ((x) - (y)))
+#define MW_VEC_KERNEL(NAME, V, T, STEP, HSUM, TAIL)                                            \
+  __attribute__((target(T))) static float NAME(const float *a, const float *b, uint32_t n) {   \
+    const uint32_t w = (uint32_t)(sizeof(V) / sizeof(float));                                 \
+    V s0 = {0}, s1 = s0, x0, y0, x1, y1;                                                       \
+    uint32_t i = 0;                                                                            \
+    for (; i + 2 * w <= n; i += 2 * w) {                                                       \
+      memcpy(&x0, a + i, sizeof(V));                                                           \
+      memcpy(&y0, b + i, sizeof(V));                                                           \
+      memcpy(&x1, a + i + w, sizeof(V));                                                       \
+      memcpy(&y1, b + i + w, sizeof(V));                                                       \
+      s0 += STEP(x0, y0);                                                                      \
+      s1 += STEP(x1, y1);                                                                      \
+    }                                                                                          \
+    return HSUM(s0 + s1) + TAIL(a + i, b + i, n - i);                                          \
   }
-  return t;
-}
-/* dot_SUF / l2sq_SUF: two accumulators of vector type V (ISA T), 2 x
- * sizeof(V) bytes per step, HSUM for the lanes, then TAIL_dot / TAIL_l2sq
- * for the rest of n. AVX2: 8 lanes, scalar tail; AVX-512F: 16 lanes (a
- * 128-d distance is four steps), the AVX2 kernel for the rest. */
-#define MW_VEC_KERNELS(SUF, V, T, HSUM, TAIL_DOT, TAIL_L2)                                       \
-  __attribute__((target(T))) static float dot_##SUF(const float *a, const float *b, uint32_t n) {  \
-    const uint32_t w = (uint32_t)(sizeof(V) / sizeof(float));                                    \
-    V s0 = {0}, s1 = s0, x0, y0, x1, y1;                                                          \
-    uint32_t i = 0;                                                                               \
-    for (; i + 2 * w <= n; i += 2 * w) {                                                          \
-      memcpy(&x0, a + i, sizeof(V));                                                              \
-      memcpy(&y0, b + i, sizeof(V));                                                              \
-      memcpy(&x1, a + i + w, sizeof(V));                                                          \
-      memcpy(&y1, b + i + w, sizeof(V));                                                          \
-      s0 += x0 * y0;                                                                              \
-      s1 += x1 * y1;                                                                              \
-    }                                                                                             \
-    return HSUM(s0 + s1) + TAIL_DOT(a + i, b + i, n - i);                                         \
-  }                                                                                               \
-  __attribute__((target(T))) static float l2sq_##SUF(const float *a, const float *b, uint32_t n) { \
-    const uint32_t w = (uint32_t)(sizeof(V) / sizeof(float));                                    \
-    V s0 = {0}, s1 = s0, x0, y0, x1, y1;                                                          \
-    uint32_t i = 0;                                                                               \
-    for (; i + 2 * w <= n; i += 2 * w) {                                                          \
-      memcpy(&x0, a + i, sizeof(V));                                                              \
-      memcpy(&y0, b + i, sizeof(V));                                                              \
-      memcpy(&x1, a + i + w, sizeof(V));                                                          \
-      memcpy(&y1, b + i + w, sizeof(V));                                                          \
-      V d0 = x0 - y0, d1 = x1 - y1;                                                               \
-      s0 += d0 * d0;                                                                              \
-      s1 += d1 * d1;                                                                              \
-    }                                                                                             \
-    return HSUM(s0 + s1) + TAIL_L2(a + i, b + i, n - i);                                          \
-  }
-MW_VEC_KERNELS(avx2, mw_v8f, "avx2", hsum_v8, dot_scalar, l2sq_scalar)
-MW_VEC_KERNELS(avx512, mw_v16f, "avx512f", hsum_v16, dot_avx2, l2sq_avx2)
+MW_VEC_KERNEL(dot_avx2, mw_v8f, "avx2", MW_DOT_STEP, hsum_v8, dot_scalar)
+MW_VEC_KERNEL(l2sq_avx2, mw_v8f, "avx2", MW_L2_STEP, hsum_v8, l2sq_scalar)
+MW_VEC_KERNEL(dot_avx512, mw_v16f, "avx512f", MW_DOT_STEP, hsum_v16, dot_avx2)
+MW_VEC_KERNEL(l2sq_avx512, mw_v16f, "avx512f", MW_L2_STEP, hsum_v16, l2sq_avx2)
 #define MW_HAVE_AVX2() __builtin_cpu_supports("avx2")
 #define MW_HAVE_AVX512() __builtin_cpu_supports("avx512f")
 #else
@@ -300,19 +292,8 @@ static float l2sq8(const float *a, const float *b, uint32_t n) {
   return MW_HAVE_AVX512() ? l2sq_avx512(a, b, n) : MW_HAVE_AVX2() ? l2sq_avx2(a, b, n) : l2sq_sse(a, b, n);
 }
 #else
-static float dot8(const float *a, const float *b, uint32_t n) {
-  float t = 0;
-  for (uint32_t i = 0; i < n; i++) t += a[i] * b[i];
-  return t;
-}
-static float l2sq8(const float *a, const float *b, uint32_t n) {
-  float t = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    float d = a[i] - b[i];
-    t += d * d;
-  }
-  return t;
-}
+static float dot8(const float *a, const float *b, uint32_t n) { return dot_scalar(a, b, n); }
+static float l2sq8(const float *a, const float *b, uint32_t n) { return l2sq_scalar(a, b, n); }
 #endif
 
 static float inv_norm_of(const float *v, uint32_t dim) {
