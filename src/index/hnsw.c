@@ -17,8 +17,9 @@
  * dist[i] = the distance from the owner to id i, computed when the link was
  * made (the insert's own search distance, or the shrink's), so a flush
  * serialises the graph's `_distance` lists without recomputing them; only
- * mw_hnsw_export reads them (no insert runs then). Writers (add_link) hold the owner's node->mu. An append stores
- * the id, then the count (release stores). A shrink rewrites the list in
+ * mw_hnsw_export reads them (no insert runs then). Writers (add_link)
+ * hold the owner's node->mu. An append stores the id, then the count
+ * (release stores). A shrink rewrites the list in
  * place inside a sequence lock: seq is odd while it writes. Readers take no
  * lock (copy_links): they copy count and ids with acquire loads (plain moves
  * on x86-64) and retry when seq was odd or changed, so they always get one
@@ -34,14 +35,14 @@
  * keepPrunedConnections), and links both ways. A list that overflows is
  * shrunk with the same heuristic around its owner, then refilled with the
  * nearest pruned links (keepPrunedConnections), so a full list drops one
- * link at a time. The shrink is computed incrementally
- * from marks the previous shrink left on each link (same result as the
- * full heuristic, checked by test_hnsw_shrink_check), ~2M distances
- * instead of ~2M^2 on data where most links survive. Exact copies
- * (distance 0): a copy prunes the other copies of the same base, and a new
- * vector links to its newest copy first, so copies form a chain instead
- * of filling each other's lists (test_duplicates). Distance kernels: 4-lane GNU vectors, or 8-lane AVX2
- * picked at run time on x86-64. Links to the new node
+ * link at a time. The shrink is computed incrementally from marks the
+ * previous shrink left on each link (same result as the full heuristic,
+ * checked by test_hnsw_shrink_check), ~2M distances instead of ~2M^2 on
+ * data where most links survive. Exact copies (distance 0): a copy prunes
+ * the other copies of the same base, and a new vector links to its newest
+ * copy first, so copies form a chain instead of filling each other's lists
+ * (test_duplicates). Distance kernels: 4-lane GNU vectors, or 8-lane AVX2
+ * / 16-lane AVX-512F picked at run time on x86-64. Links to the new node
  * are added to its own list through the same path as reverse links, so a
  * link another thread added meanwhile is kept.
  *
