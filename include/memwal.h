@@ -1224,11 +1224,15 @@ MW_API void mw_table_gc_options_init(mw_table_gc_options *opts);
 
 /** Removes the generation folders and WAL entries of the table rooted at
  *  `store` (borrowed for the call) that no reader and no writer can still
- *  need, reporting each decision through opts->report. opts: NULL =
+ *  need, and on a file:// store the temp files (".tmp-*") of writes
+ *  interrupted by a crash or kill that are at least an hour old (under
+ *  `_mem_wal/<shard>/` when opts->shard is set, else anywhere under the
+ *  table), reporting each decision through opts->report. opts: NULL =
  *  defaults; read during the call only. *out_json (optional; free with
  *  mw_free): {dry_run, table_version, generations_removed,
- *  wal_entries_removed, wal_entries_replaced, bytes_freed, kept: [{shard,
- *  generation, reason}]} (with dry_run the counts are what would go).
+ *  wal_entries_removed, wal_entries_replaced, bytes_freed,
+ *  temp_files_removed, temp_bytes_freed, kept: [{shard, generation,
+ *  reason}]} (with dry_run the counts are what would go).
  *  Preconditions: a MemWAL spec (MW_ERR_INVALID otherwise). Every decision
  *  is re-checked against a fresh read of the table just before anything is
  *  deleted; deletes are idempotent, and an error or crash part-way leaves

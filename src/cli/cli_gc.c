@@ -3,7 +3,8 @@
  * rules in src/table/gc.c): generation folders every retained base version
  * and every index no longer needs, WAL entries whose data is in a flushed
  * generation (replaced by fence-shaped placeholders, or deleted where no
- * writer can append any more). One line per decision on stderr ("remove
+ * writer can append any more), on a local folder the temp files of writes
+ * killed at least an hour ago. One line per decision on stderr ("remove
  * PATH: reason", "replace PATH: reason", "keep PATH: reason"; with
  * --dry-run prefixed "would "), the JSON summary on stdout. Exit 0 ok, 1 on
  * errors (what was removed before stays removed; running it again

@@ -261,6 +261,16 @@ mw_status mw_objstore_get(mw_objstore *store, uint8_t **out_data, size_t *out_le
   return finish(st, err, "get", key);
 }
 
+mw_status mw_objstore_sweep_temp(mw_objstore *store, const char *prefix, double min_age_s, bool dry_run,
+                                 mw_objstore_temp_fn fn, void *arg, uint64_t *out_count, uint64_t *out_bytes,
+                                 mw_error *err) {
+  *out_count = 0;
+  *out_bytes = 0;
+  if (!store || !store->sweep_temp) return MW_OK;
+  return store->sweep_temp(store->self, prefix ? prefix : "", min_age_s, dry_run, fn, arg, out_count, out_bytes,
+                           err);
+}
+
 mw_status mw_objstore_get_slab(mw_objstore *store, struct mw_slab_pool *pool, uint8_t **out_data,
                                size_t *out_len, bool *out_from_slab, const char *key, mw_error *err) {
   *out_from_slab = false;

@@ -33,7 +33,28 @@ struct mw_objstore {
    * store has none: mw_objstore_get_slab falls back to get). */
   mw_status (*get_slab)(void *self, struct mw_slab_pool *pool, uint8_t **out_data, size_t *out_len,
                         bool *out_from_slab, const char *key, mw_error *err);
+  /* Internal: removes temp files that interrupted writes left (NULL = the
+   * store leaves none behind or cannot list them), see
+   * mw_objstore_sweep_temp. */
+  mw_status (*sweep_temp)(void *self, const char *prefix, double min_age_s, bool dry_run,
+                          void (*fn)(void *arg, const char *path, uint64_t size, double age_s), void *arg,
+                          uint64_t *out_count, uint64_t *out_bytes, mw_error *err);
 };
+
+/* Called once per temp file swept: its path relative to the store's root
+ * (borrowed for the call), its size and its age in seconds. */
+typedef void (*mw_objstore_temp_fn)(void *arg, const char *path, uint64_t size, double age_s);
+
+/* Removes the temp files under `prefix` (a key prefix, "" = everything)
+ * that writes interrupted by a crash or kill left behind and that are at
+ * least min_age_s old (by modification time), calling fn (optional) for
+ * each; with dry_run only reports them. Counts and bytes of the files
+ * (that would be) removed go to *out_count / *out_bytes. A store without
+ * such files (memory://, s3://, or any store other than file://) returns
+ * MW_OK with zero counts. A file that vanished meanwhile is skipped. */
+mw_status mw_objstore_sweep_temp(mw_objstore *store, const char *prefix, double min_age_s, bool dry_run,
+                                 mw_objstore_temp_fn fn, void *arg, uint64_t *out_count, uint64_t *out_bytes,
+                                 mw_error *err);
 
 /* The whole object at `key`, like mw_objstore_get(..., 0,
  * MW_OBJSTORE_TO_END), read into memory from `pool` when the store can

@@ -30,7 +30,8 @@
  *
  * Temp files left by a crash are never listed and cannot be read through a
  * key: the last segment of a key may not start with ".tmp-" (MW_ERR_INVALID
- * in this store). Nothing removes them yet; they are harmless garbage.
+ * in this store). mw_objstore_sweep_temp (used by `memwal gc`) removes the
+ * ones older than a given age (file_sweep_temp: the same walk as list).
  * Deleting a key does not remove its (possibly empty) folders: removing them
  * would race with a concurrent put creating a file in them.
  *
@@ -667,6 +668,12 @@ typedef struct walk {
   size_t rel_len, rel_cap;
   mw_error *err;
   const char *root;
+  /* file_sweep_temp: visit temp files instead of objects */
+  bool temp, dry;
+  double min_age;
+  time_t now;
+  mw_objstore_temp_fn tfn;
+  uint64_t count, bytes;
 } walk;
 
 static int rel_append(walk *w, const char *s, size_t n) {
@@ -728,9 +735,22 @@ static mw_status walk_dir(walk *w, int fd) {
         else if (errno != ENOENT)
           st = sys_err(w->err, "list", w->prefix, "open folder", w->rel, errno);
       }
-    } else if (S_ISREG(sb.st_mode) && strncmp(name, TMP_PREFIX, TMP_PREFIX_LEN) != 0 &&
+    } else if (S_ISREG(sb.st_mode) && (strncmp(name, TMP_PREFIX, TMP_PREFIX_LEN) == 0) == w->temp &&
                w->rel_len >= w->plen && strncmp(w->rel, w->prefix, w->plen) == 0) {
-      if (w->fn(w->arg, w->rel, (uint64_t)sb.st_size)) w->stopped = 1;
+      if (!w->temp) {
+        if (w->fn(w->arg, w->rel, (uint64_t)sb.st_size)) w->stopped = 1;
+      } else {
+        double age = difftime(w->now, sb.st_mtime);
+        if (age >= w->min_age) {
+          if (!w->dry && unlinkat(dirfd(d), name, 0) < 0) {
+            if (errno != ENOENT) st = sys_err(w->err, "sweep", w->prefix, "unlink", w->rel, errno);
+          } else {
+            w->count++;
+            w->bytes += (uint64_t)sb.st_size;
+            if (w->tfn) w->tfn(w->arg, w->rel, (uint64_t)sb.st_size, age);
+          }
+        }
+      }
     }
     w->rel_len = saved;
     w->rel[saved] = '\0';
@@ -740,10 +760,12 @@ static mw_status walk_dir(walk *w, int fd) {
   return st;
 }
 
-static mw_status file_list(void *self, const char *prefix, mw_objstore_list_fn fn, void *arg,
-                           mw_error *err) {
-  file_store *fs = self;
-  walk w = {prefix, strlen(prefix), fn, arg, 0, NULL, 0, 0, err, fs->root};
+/* list, or with w->temp the temp-file sweep, from the deepest folder the
+ * prefix names in full. */
+static mw_status walk_from(file_store *fs, walk *wp) {
+  walk w = *wp;
+  const char *prefix = w.prefix;
+  mw_error *err = w.err;
   /* Start at the deepest folder the prefix names in full ("a/b/c" -> "a/b/"). */
   const char *slash = strrchr(prefix, '/');
   size_t dl = slash ? (size_t)(slash - prefix) + 1 : 0;
@@ -765,6 +787,25 @@ static mw_status file_list(void *self, const char *prefix, mw_objstore_list_fn f
     st = sys_err(err, "list", prefix, "open folder", start, errno);
   free(start);
   free(w.rel);
+  wp->count = w.count;
+  wp->bytes = w.bytes;
+  return st;
+}
+
+static mw_status file_list(void *self, const char *prefix, mw_objstore_list_fn fn, void *arg,
+                           mw_error *err) {
+  walk w = {.prefix = prefix, .plen = strlen(prefix), .fn = fn, .arg = arg, .err = err, .root = ((file_store *)self)->root};
+  return walk_from(self, &w);
+}
+
+static mw_status file_sweep_temp(void *self, const char *prefix, double min_age_s, bool dry_run,
+                                 mw_objstore_temp_fn fn, void *arg, uint64_t *out_count, uint64_t *out_bytes,
+                                 mw_error *err) {
+  walk w = {.prefix = prefix, .plen = strlen(prefix), .arg = arg, .err = err, .root = ((file_store *)self)->root,
+            .temp = true, .dry = dry_run, .min_age = min_age_s, .now = time(NULL), .tfn = fn};
+  mw_status st = walk_from(self, &w);
+  *out_count = w.count;
+  *out_bytes = w.bytes;
   return st;
 }
 
@@ -833,5 +874,6 @@ mw_status mw_objstore_file_open(mw_objstore **out, const char *root, const mw_ob
   pthread_cond_init(&fs->spare_cv, NULL);
   MW_TRY(mw_objstore_new(out, &file_vtable, fs, err));
   (*out)->get_slab = file_get_slab;
+  (*out)->sweep_temp = file_sweep_temp;
   return MW_OK;
 }

@@ -45,6 +45,13 @@
  * second read and the delete (it would lower the watermark of a new
  * version); README says so.
  *
+ * TEMP FILES. A write the file store was doing when its process was killed
+ * leaves a ".tmp-*" file (never listed, never read through a key). gc
+ * removes those at least MW_GC_TEMP_MIN_AGE_S old (modification time)
+ * under the table's root (under `_mem_wal/<shard>/` with a shard given):
+ * a live write renames its temp file within the time it takes to write
+ * it, far below that age. Other stores leave none (mw_objstore_sweep_temp).
+ *
  * WAL ENTRIES. Entries at positions <= replay_after_wal_entry_position (R)
  * hold data that is in a flushed generation; replay and LanceDB start at
  * R + 1 and never read them. But positions also fence: a stale writer (an
@@ -100,6 +107,7 @@
 #include "lance/table_manifest.h"
 #include "manifest/manifest_store.h"
 #include "manifest/shard_manifest.h"
+#include "objstore/objstore.h"
 #include "table/table.h"
 #include "wal/wal_internal.h"
 #include "wal/wal_names.h"
@@ -384,10 +392,13 @@ typedef struct cand {
   char *path; /* "_mem_wal/<shard>/<folder>" */
 } cand;
 
+/* Temp files younger than this are left alone (see TEMP FILES above). */
+#define MW_GC_TEMP_MIN_AGE_S 3600.0
+
 typedef struct gc_run {
   mw_objstore *store;
   mw_table_gc_options o;
-  uint64_t gens_removed, wal_removed, wal_replaced, bytes;
+  uint64_t gens_removed, wal_removed, wal_replaced, bytes, temps_removed, temp_bytes;
   mw_buf kept;
   cand *c;
   size_t nc;
@@ -397,6 +408,12 @@ static void report(gc_run *r, const char *action, const char *path, const char *
   if (!r->o.report) return;
   mw_table_gc_item it = {.action = action, .path = path, .reason = reason};
   r->o.report(r->o.report_ctx, &it);
+}
+
+static void report_temp(void *arg, const char *path, uint64_t size, double age_s) {
+  char why[160];
+  snprintf(why, sizeof why, "temp file of an interrupted write, %" PRIu64 " bytes, %.0f s old", size, age_s);
+  report(arg, "remove", path, why);
 }
 
 static void json_str(mw_buf *b, const char *s) {
@@ -785,16 +802,24 @@ mw_status mw_table_gc(char **out_json, mw_objstore *store, const mw_table_gc_opt
     st = remove_folder(&r, &r.c[i], reason, err);
     if (st != MW_OK) mw_err_wrap(err, st, "removing %s", r.c[i].path);
   }
+  /* 3. temp files of interrupted writes */
+  if (st == MW_OK) {
+    char tp[64] = "";
+    if (r.o.shard) snprintf(tp, sizeof tp, "_mem_wal/%s/", r.o.shard);
+    st = mw_objstore_sweep_temp(store, tp, MW_GC_TEMP_MIN_AGE_S, r.o.dry_run != 0, report_temp, &r,
+                                &r.temps_removed, &r.temp_bytes, err);
+    if (st != MW_OK) mw_err_wrap(err, st, "removing temp files");
+  }
   if (st == MW_OK && out_json) {
     mw_buf j;
     mw_buf_init(&j);
-    char head[384];
+    char head[512];
     int n = snprintf(head, sizeof head,
                      "{\"dry_run\":%s,\"table_version\":%" PRIu64 ",\"generations_removed\":%" PRIu64
                      ",\"wal_entries_removed\":%" PRIu64 ",\"wal_entries_replaced\":%" PRIu64 ",\"bytes_freed\":%" PRIu64
-                     ",\"kept\":[",
+                     ",\"temp_files_removed\":%" PRIu64 ",\"temp_bytes_freed\":%" PRIu64 ",\"kept\":[",
                      r.o.dry_run ? "true" : "false", r.nc ? s2.latest : s1.latest, r.gens_removed, r.wal_removed,
-                     r.wal_replaced, r.bytes);
+                     r.wal_replaced, r.bytes, r.temps_removed, r.temp_bytes);
     mw_buf_append(&j, head, (size_t)n);
     mw_buf_append(&j, r.kept.data, r.kept.len);
     mw_buf_append(&j, "]}", 3);

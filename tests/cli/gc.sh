@@ -32,7 +32,7 @@ mkdir "$TMP/empty"
 
 before=$(tree)
 out=$("$BIN" gc "$T" --dry-run --keep-wal 2>"$TMP/err"); check "dry run exit" 0 $?
-check "dry run before merge: summary" '{"dry_run":true,"table_version":2,"generations_removed":0,"wal_entries_removed":0,"wal_entries_replaced":0,"bytes_freed":0,"kept":[{"shard":"4a388480-a25b-59a8-b058-24217f980256","generation":1,"reason":"not merged (watermark 0)"},{"shard":"4a388480-a25b-59a8-b058-24217f980256","generation":2,"reason":"not merged (watermark 0)"},{"shard":"8e131bde-8368-54ff-89d9-c2e1cc781b29","generation":1,"reason":"not merged (watermark 0)"},{"shard":"8e131bde-8368-54ff-89d9-c2e1cc781b29","generation":2,"reason":"not merged (watermark 0)"}]}' "$out"
+check "dry run before merge: summary" '{"dry_run":true,"table_version":2,"generations_removed":0,"wal_entries_removed":0,"wal_entries_replaced":0,"bytes_freed":0,"temp_files_removed":0,"temp_bytes_freed":0,"kept":[{"shard":"4a388480-a25b-59a8-b058-24217f980256","generation":1,"reason":"not merged (watermark 0)"},{"shard":"4a388480-a25b-59a8-b058-24217f980256","generation":2,"reason":"not merged (watermark 0)"},{"shard":"8e131bde-8368-54ff-89d9-c2e1cc781b29","generation":1,"reason":"not merged (watermark 0)"},{"shard":"8e131bde-8368-54ff-89d9-c2e1cc781b29","generation":2,"reason":"not merged (watermark 0)"}]}' "$out"
 check "dry run before merge: 4 keep lines" 4 "$(grep -c '^keep _mem_wal/[0-9a-f-]*/[0-9a-f]\{8\}_gen_[12]: not merged (watermark 0)$' "$TMP/err")"
 out=$("$BIN" gc "$T" --dry-run 2>"$TMP/err"); check "dry run with WAL exit" 0 $?
 contains "dry run names WAL entries" "would remove _mem_wal/$S0/wal/" "$(cat "$TMP/err")"
@@ -70,7 +70,7 @@ n_wal=$(find "$T/_mem_wal/$S0/wal" -type f | wc -l)
 check "tail over a gap: every entry left" "$n_wal" "$(wc -l <"$TMP/tail")"
 contains "tail over a gap: starts after it" '{"position": 2,' "$(head -c 20 "$TMP/tail")"
 out=$("$BIN" gc "$T" 2>"$TMP/err")
-check "rerun: nothing" '{"dry_run":false,"table_version":6,"generations_removed":0,"wal_entries_removed":0,"wal_entries_replaced":0,"bytes_freed":0,"kept":[]}' "$out"
+check "rerun: nothing" '{"dry_run":false,"table_version":6,"generations_removed":0,"wal_entries_removed":0,"wal_entries_replaced":0,"bytes_freed":0,"temp_files_removed":0,"temp_bytes_freed":0,"kept":[]}' "$out"
 
 # going on: a writer replays and flushes, merge and describe work
 "$BIN" put "$T" --input "$TMP/r.arrows" --flush-on-close >/dev/null 2>"$TMP/err"; check "put after gc" 0 $?
