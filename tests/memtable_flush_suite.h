@@ -766,12 +766,16 @@ static void test_kill9(void) {
       fprintf(stderr, "kill9 round %d: the child did not open the writer\n", round);
       failures++;
     }
+    /* and for 6 acknowledged batches (a generation's worth and a half: a
+     * flush has started), so a slow (loaded, sanitized) child is killed
+     * while flushing too, not before its first flush */
+    static int64_t acked[200000];
+    size_t na = 0;
+    while (na < 6 && read(fds[0], &id, sizeof id) == sizeof id) acked[na++] = id;
     usleep((useconds_t)kill_us + (useconds_t)(rand() % (3 * kill_us)));
     kill(pid, SIGKILL);
     int st;
     waitpid(pid, &st, 0);
-    static int64_t acked[200000];
-    size_t na = 0;
     while (read(fds[0], &id, sizeof id) == sizeof id && na < 200000) acked[na++] = id;
     close(fds[0]);
     mw_objstore *s = NULL;
