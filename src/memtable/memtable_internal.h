@@ -42,6 +42,22 @@ void mw_holder_unref(mw_holder *h);
 bool mw_view_make(struct ArrowArray *out, mw_holder *h, int64_t start, int64_t len,
                   const int64_t *proj, int64_t n_proj);
 
+/* What the state of a MemTable result stream (memtable_scan.c,
+ * memtable_query.c) starts with: the output schema and the last error,
+ * served by the shared get_schema / get_last_error callbacks, and the
+ * function the shared release calls to free the whole state. */
+typedef struct mw_mt_stream_base {
+  struct ArrowSchema schema; /* output schema (owned by the state) */
+  char error[MW_ERROR_MESSAGE_SIZE];
+  void (*free_state)(void *state);
+} mw_mt_stream_base;
+
+/* Makes *out a stream over `state` (which starts with a mw_mt_stream_base
+ * whose free_state is set) with the shared callbacks and get_next; the
+ * stream owns the state from here on. */
+void mw_mt_stream_start(struct ArrowArrayStream *out, mw_mt_stream_base *state,
+                        int (*get_next)(struct ArrowArrayStream *stream, struct ArrowArray *out));
+
 
 /* One in-memory index. Rows [0, indexed_rows) are in it (always a prefix:
  * rows are indexed in insertion order); `cursor` is the batch that holds

@@ -137,8 +137,8 @@ typedef struct q_seg {
 } q_seg;
 
 typedef struct q_state {
+  mw_mt_stream_base b;            /* first: the shared stream callbacks; schema = the output schema */
   q_snap snap;
-  struct ArrowSchema schema;      /* output schema (owned) */
   struct ArrowSchema proj_schema; /* projected columns only (owned) */
   int64_t *proj;
   int64_t n_proj;
@@ -148,13 +148,13 @@ typedef struct q_state {
   int64_t *rows; /* take mode: local rows */
   float *scores;
   size_t n_rows, cap_rows;
-  char error[MW_ERROR_MESSAGE_SIZE];
 } q_state;
 
-static void state_free(q_state *s) {
+static void state_free(void *state) {
+  q_state *s = state;
   if (!s) return;
   snap_free(&s->snap);
-  mw_schema_release(&s->schema);
+  mw_schema_release(&s->b.schema);
   mw_schema_release(&s->proj_schema);
   free(s->proj);
   free(s->segs);
@@ -243,7 +243,7 @@ static int st_get_next(struct ArrowArrayStream *stream, struct ArrowArray *out) 
   q_seg *g = &s->segs[s->next];
   if (!g->take) {
     if (!mw_view_make(out, g->h, g->start, g->len, s->proj, s->n_proj)) {
-      snprintf(s->error, sizeof s->error, "query: out of memory");
+      snprintf(s->b.error, sizeof s->b.error, "query: out of memory");
       return ENOMEM;
     }
     s->next++;
@@ -251,14 +251,14 @@ static int st_get_next(struct ArrowArrayStream *stream, struct ArrowArray *out) 
   }
   struct ArrowArray view, taken;
   if (!mw_view_make(&view, g->h, 0, g->h->array.length, s->proj, s->n_proj)) {
-    snprintf(s->error, sizeof s->error, "query: out of memory");
+    snprintf(s->b.error, sizeof s->b.error, "query: out of memory");
     return ENOMEM;
   }
   mw_error e = {0};
   mw_status st = mw_array_take(&taken, &s->proj_schema, &view, s->rows + g->first, g->len, &e);
   view.release(&view);
   if (st != MW_OK) {
-    snprintf(s->error, sizeof s->error, "query: %.480s", e.message);
+    snprintf(s->b.error, sizeof s->b.error, "query: %.480s", e.message);
     return st == MW_ERR_NOMEM ? ENOMEM : EINVAL;
   }
   if (!s->has_extra) {
@@ -281,7 +281,7 @@ static int st_get_next(struct ArrowArrayStream *stream, struct ArrowArray *out) 
       free(p);
     }
     taken.release(&taken);
-    snprintf(s->error, sizeof s->error, "query: out of memory");
+    snprintf(s->b.error, sizeof s->b.error, "query: out of memory");
     return ENOMEM;
   }
   memcpy(p->values, s->scores + g->first, (size_t)g->len * sizeof(float));
@@ -300,26 +300,8 @@ static int st_get_next(struct ArrowArrayStream *stream, struct ArrowArray *out) 
   return 0;
 }
 
-static int st_get_schema(struct ArrowArrayStream *stream, struct ArrowSchema *out) {
-  q_state *s = stream->private_data;
-  mw_error e;
-  if (mw_schema_copy(out, &s->schema, &e) != MW_OK) {
-    snprintf(s->error, sizeof s->error, "%s", e.message);
-    return ENOMEM;
-  }
-  return 0;
-}
 
-static const char *st_get_last_error(struct ArrowArrayStream *stream) {
-  q_state *s = stream->private_data;
-  return s->error[0] ? s->error : NULL;
-}
 
-static void st_release(struct ArrowArrayStream *stream) {
-  state_free(stream->private_data);
-  stream->private_data = NULL;
-  stream->release = NULL;
-}
 
 /* ------------------------------------------------------------ helpers */
 
@@ -665,6 +647,7 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
     mw_bound_filter_free(bf);
     return mw_err(err, MW_ERR_NOMEM, "query: out of memory");
   }
+  s->b.free_state = state_free;
 
   /* Projection: the given columns, else the defaults, else all. */
   const char *const *cols = q->n_columns ? q->columns : def_cols;
@@ -689,12 +672,12 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
   for (int64_t i = 0; st == MW_OK && i < s->n_proj; i++)
     st = mw_schema_copy(s->proj_schema.children[i], sch->children[s->proj[i]], err);
   if (st == MW_OK)
-    st = mw_schema_init(&s->schema, "+s", sch->name, sch->metadata, sch->flags, s->n_proj + (s->has_extra ? 1 : 0),
+    st = mw_schema_init(&s->b.schema, "+s", sch->name, sch->metadata, sch->flags, s->n_proj + (s->has_extra ? 1 : 0),
                         err);
   for (int64_t i = 0; st == MW_OK && i < s->n_proj; i++)
-    st = mw_schema_copy(s->schema.children[i], sch->children[s->proj[i]], err);
+    st = mw_schema_copy(s->b.schema.children[i], sch->children[s->proj[i]], err);
   if (st == MW_OK && s->has_extra)
-    st = mw_schema_init(s->schema.children[s->n_proj], "f", knn ? "_distance" : "_score", NULL, 0, 0, err);
+    st = mw_schema_init(s->b.schema.children[s->n_proj], "f", knn ? "_distance" : "_score", NULL, 0, 0, err);
   if (st != MW_OK) goto done;
 
   /* 1. snapshot, 2. alive and keep. */
@@ -922,10 +905,6 @@ done:
     state_free(s);
     return st;
   }
-  out->get_schema = st_get_schema;
-  out->get_next = st_get_next;
-  out->get_last_error = st_get_last_error;
-  out->release = st_release;
-  out->private_data = s;
+  mw_mt_stream_start(out, &s->b, st_get_next);
   return MW_OK;
 }

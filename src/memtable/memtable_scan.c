@@ -31,23 +31,23 @@ typedef struct scan_run {
 } scan_run;
 
 typedef struct scan_state {
-  struct ArrowSchema schema; /* projected, owned */
+  mw_mt_stream_base b;       /* first: the shared stream callbacks; schema = the projected one */
   int64_t *proj;             /* NULL = all columns */
   int64_t n_proj;
   mw_holder **held;
   size_t n_held, cap_held;
   scan_run *runs;
   size_t n_runs, cap_runs, next;
-  char error[MW_ERROR_MESSAGE_SIZE];
 } scan_state;
 
-static void state_free(scan_state *s) {
+static void state_free(void *state) {
+  scan_state *s = state;
   if (!s) return;
   for (size_t i = 0; i < s->n_held; i++) mw_holder_unref(s->held[i]);
   free(s->held);
   free(s->runs);
   free(s->proj);
-  mw_schema_release(&s->schema);
+  mw_schema_release(&s->b.schema);
   free(s);
 }
 
@@ -79,15 +79,6 @@ static bool run_add_whole(scan_state *s, mw_holder *h) {
 
 /* ---------------------------------------------------------------- stream */
 
-static int st_get_schema(struct ArrowArrayStream *stream, struct ArrowSchema *out) {
-  scan_state *s = stream->private_data;
-  mw_error e;
-  if (mw_schema_copy(out, &s->schema, &e) != MW_OK) {
-    snprintf(s->error, sizeof s->error, "%s", e.message);
-    return ENOMEM;
-  }
-  return 0;
-}
 
 static int st_get_next(struct ArrowArrayStream *stream, struct ArrowArray *out) {
   scan_state *s = stream->private_data;
@@ -97,23 +88,14 @@ static int st_get_next(struct ArrowArrayStream *stream, struct ArrowArray *out) 
   }
   scan_run *r = &s->runs[s->next];
   if (!mw_view_make(out, r->h, r->start, r->len, s->proj, s->n_proj)) {
-    snprintf(s->error, sizeof s->error, "memtable scan: out of memory");
+    snprintf(s->b.error, sizeof s->b.error, "memtable scan: out of memory");
     return ENOMEM;
   }
   s->next++;
   return 0;
 }
 
-static const char *st_get_last_error(struct ArrowArrayStream *stream) {
-  scan_state *s = stream->private_data;
-  return s->error[0] ? s->error : NULL;
-}
 
-static void st_release(struct ArrowArrayStream *stream) {
-  state_free(stream->private_data);
-  stream->private_data = NULL;
-  stream->release = NULL;
-}
 
 /* ---------------------------------------------------------------- scan */
 
@@ -303,6 +285,7 @@ static mw_status scan_impl(struct ArrowArrayStream *out, mw_memtable *const *mts
 
   scan_state *s = calloc(1, sizeof *s);
   if (!s) return mw_err(err, MW_ERR_NOMEM, "memtable scan: out of memory");
+  s->b.free_state = state_free;
   mw_status st = MW_OK;
 
   /* Projection and the projected schema. */
@@ -322,14 +305,14 @@ static mw_status scan_impl(struct ArrowArrayStream *out, mw_memtable *const *mts
       s->proj[i] = c;
     }
     s->n_proj = (int64_t)n_columns;
-    st = mw_schema_init(&s->schema, "+s", sch->name, sch->metadata, sch->flags, s->n_proj, err);
+    st = mw_schema_init(&s->b.schema, "+s", sch->name, sch->metadata, sch->flags, s->n_proj, err);
     if (st != MW_OK) goto fail;
     for (int64_t i = 0; i < s->n_proj; i++) {
-      st = mw_schema_copy(s->schema.children[i], sch->children[s->proj[i]], err);
+      st = mw_schema_copy(s->b.schema.children[i], sch->children[s->proj[i]], err);
       if (st != MW_OK) goto fail;
     }
   } else {
-    st = mw_schema_copy(&s->schema, sch, err);
+    st = mw_schema_copy(&s->b.schema, sch, err);
     if (st != MW_OK) goto fail;
   }
 
@@ -404,11 +387,7 @@ static mw_status scan_impl(struct ArrowArrayStream *out, mw_memtable *const *mts
     }
   }
 
-  out->get_schema = st_get_schema;
-  out->get_next = st_get_next;
-  out->get_last_error = st_get_last_error;
-  out->release = st_release;
-  out->private_data = s;
+  mw_mt_stream_start(out, &s->b, st_get_next);
   return MW_OK;
 fail:
   state_free(s);

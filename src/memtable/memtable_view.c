@@ -1,5 +1,6 @@
-/* memtable_view.c - batch holders and zero-copy ArrowArray views of them
- * (see memtable_internal.h).
+/* memtable_view.c - batch holders and zero-copy ArrowArray views of them,
+ * and the stream callbacks scan and query results share (see
+ * memtable_internal.h).
  *
  * View block layout (one malloc): header {live nodes, holder}, then the
  * non-root nodes, then every node's buffer-pointer array, then every node's
@@ -7,6 +8,8 @@
  * starts at the number of nodes (root included); each node's release
  * releases its unreleased children, then drops one; the last one frees the
  * block and the holder reference. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,4 +138,37 @@ bool mw_view_make(struct ArrowArray *out, mw_holder *h, int64_t start, int64_t l
     else c->null_count = count_nulls(c->buffers[0], c->offset, len);
   }
   return true;
+}
+
+/* ------------------------------------------------ shared stream callbacks */
+
+static int stream_get_schema(struct ArrowArrayStream *stream, struct ArrowSchema *out) {
+  mw_mt_stream_base *s = stream->private_data;
+  mw_error e;
+  if (mw_schema_copy(out, &s->schema, &e) != MW_OK) {
+    snprintf(s->error, sizeof s->error, "%s", e.message);
+    return ENOMEM;
+  }
+  return 0;
+}
+
+static const char *stream_get_last_error(struct ArrowArrayStream *stream) {
+  mw_mt_stream_base *s = stream->private_data;
+  return s->error[0] ? s->error : NULL;
+}
+
+static void stream_release(struct ArrowArrayStream *stream) {
+  mw_mt_stream_base *s = stream->private_data;
+  if (s) s->free_state(s);
+  stream->private_data = NULL;
+  stream->release = NULL;
+}
+
+void mw_mt_stream_start(struct ArrowArrayStream *out, mw_mt_stream_base *state,
+                        int (*get_next)(struct ArrowArrayStream *stream, struct ArrowArray *out)) {
+  out->get_schema = stream_get_schema;
+  out->get_next = get_next;
+  out->get_last_error = stream_get_last_error;
+  out->release = stream_release;
+  out->private_data = state;
 }
