@@ -124,6 +124,10 @@ struct mw_lance_file_writer {
   col *cols;
   int64_t n_cols;
   mw_buf file;
+  /* 2.1 page scratch (chunk sizes, chunks), reused by every page: a page's
+   * chunks are copied into `file`, so one buffer serves them all instead of
+   * a fresh (page-faulting) one per page */
+  mw_buf meta, chunks;
   uint64_t rows;
   bool finished;
 };
@@ -510,6 +514,8 @@ mw_status mw_lance_file_writer_open(mw_lance_file_writer **out, const struct Arr
     return mw_err(err, MW_ERR_NOMEM, "out of memory");
   }
   mw_buf_init(&w->file);
+  mw_buf_init(&w->meta);
+  mw_buf_init(&w->chunks);
   if (w->opts.size_hint && w->opts.size_hint < SIZE_MAX / 2 && !mw_buf_reserve(&w->file, (size_t)w->opts.size_hint)) {
     mw_buf_free(&w->file); /* only a hint: grow as needed instead */
     mw_buf_init(&w->file);
@@ -870,9 +876,9 @@ static mw_status flush_page21(mw_lance_file_writer *w, col *c, mw_error *err) {
   } else {
     layers[0] = def ? 3 : 1;
   }
-  mw_buf meta, chunks;
-  mw_buf_init(&meta);
-  mw_buf_init(&chunks);
+  mw_buf meta = w->meta, chunks = w->chunks; /* the writer's scratch, emptied */
+  meta.len = 0;
+  chunks.len = 0;
   if (c->list) {
     /* one chunk per page: rows never straddle chunks, so the repetition
      * index is simply (rows, 0 partial items); page cuts keep it small */
@@ -882,8 +888,8 @@ static mw_status flush_page21(mw_lance_file_writer *w, col *c, mw_error *err) {
   for (uint64_t i = 0; i < n && !c->list;) {
     uint64_t k = chunk_values(c, i, n, def);
     if (!chunk_fits(c, i, k, def)) {
-      mw_buf_free(&meta);
-      mw_buf_free(&chunks);
+      w->meta = meta;
+      w->chunks = chunks;
       return mw_err(err, MW_ERR_UNSUPPORTED,
                     "column '%s': row %llu is too large for a Lance 2.1 mini-block (%llu bytes)",
                     c->name, (unsigned long long)(c->first_row + i),
@@ -928,7 +934,9 @@ static mw_status flush_page21(mw_lance_file_writer *w, col *c, mw_error *err) {
                   .n = rep ? 3 : 2};
   if (!meta.failed && !chunks.failed) append_page(w, c, &pb, &any);
   bool ok = !meta.failed && !chunks.failed && !any.failed;
-  mw_buf_free(&meta); mw_buf_free(&chunks); mw_buf_free(&mb); mw_buf_free(&pl);
+  w->meta = meta;
+  w->chunks = chunks;
+  mw_buf_free(&mb); mw_buf_free(&pl);
   mw_buf_free(&any); mw_buf_free(&ce);
   if (!ok) return mw_err(err, MW_ERR_NOMEM, "out of memory writing Lance page of column '%s'", c->name);
   return MW_OK;
@@ -1387,5 +1395,7 @@ void mw_lance_file_writer_free(mw_lance_file_writer *w) {
   }
   free(w->cols);
   mw_buf_free(&w->file);
+  mw_buf_free(&w->meta);
+  mw_buf_free(&w->chunks);
   free(w);
 }
