@@ -6,7 +6,11 @@
  * offsets) into a list of named files held in memory; mw_gen_index_write
  * then stores every file and only afterwards appends the manifest entry
  * listing them with their exact sizes (a stale size fails in Lance with
- * "invalid magic"). No state is kept between calls; not thread-affine. */
+ * "invalid magic"). The index files (Lance 2.0) are held as pieces: their
+ * fixed-width pages are the column buffers they were built in (borrowed by
+ * the file writer, kept in gen_out.keep until stored), written without
+ * being copied into one file buffer first. No state is kept between calls;
+ * not thread-affine. */
 #include "lance/gen_index.h"
 
 #include <float.h>
@@ -22,13 +26,16 @@
 #include "index/hnsw.h"
 #include "lance/lance_file.h"
 #include "lance/pb.h"
+#include "objstore/objstore.h"
 
 #define MAX_FILES 8
 
 typedef struct gen_file {
   char name[96];
-  uint8_t *data;
-  size_t len;
+  uint8_t *data; /* the file, or with iov its own bytes (free() both) */
+  size_t len;    /* the file's size */
+  mw_iov *iov;   /* NULL, or the file as pieces (into data and o->keep) */
+  size_t n_iov;
 } gen_file;
 
 typedef struct gen_out {
@@ -39,6 +46,8 @@ typedef struct gen_out {
   int32_t index_version;
   bool created_at;
   bool list_files;
+  mw_buf *keep; /* column buffers the files' pieces point into */
+  size_t n_keep, cap_keep;
 } gen_out;
 
 static bool is_nested(const struct ArrowSchema *f) {
@@ -97,6 +106,47 @@ static mw_status add_file(gen_out *o, const char *name, uint8_t *data, size_t le
   f->data = data;
   f->len = len;
   return MW_OK;
+}
+
+/* A file given as pieces (taken over: freed with o). */
+static mw_status add_file_pieces(gen_out *o, const char *name, mw_lance_file_pieces *p, mw_error *err) {
+  if (o->n == MAX_FILES) {
+    mw_lance_file_pieces_free(p);
+    return mw_err(err, MW_ERR_INVALID, "too many index files");
+  }
+  gen_file *f = &o->f[o->n++];
+  snprintf(f->name, sizeof f->name, "%s", name);
+  f->data = p->own;
+  f->len = (size_t)p->len;
+  f->iov = p->iov;
+  f->n_iov = p->n_iov;
+  memset(p, 0, sizeof *p);
+  return MW_OK;
+}
+
+/* Moves b into o->keep (b is left empty). */
+static bool keep_buf(gen_out *o, mw_buf *b) {
+  if (!b->data) return true;
+  if (o->n_keep == o->cap_keep) {
+    size_t cap = o->cap_keep ? 2 * o->cap_keep : 16;
+    mw_buf *k = realloc(o->keep, cap * sizeof *k);
+    if (!k) return false;
+    o->keep = k;
+    o->cap_keep = cap;
+  }
+  o->keep[o->n_keep++] = *b;
+  mw_buf_init(b);
+  return true;
+}
+
+static void gen_out_free(gen_out *o) {
+  for (int i = 0; i < o->n; i++) {
+    free(o->f[i].data);
+    free(o->f[i].iov);
+  }
+  for (size_t i = 0; i < o->n_keep; i++) mw_buf_free(&o->keep[i]);
+  free(o->keep);
+  mw_buf_free(&o->details);
 }
 
 static mw_status build_btree(gen_out *o, const mw_gen_rows *g, int col, mw_error *err) {
@@ -190,7 +240,9 @@ typedef struct fspec {
   size_t gb_len;
 } fspec;
 
-static mw_status write_file20(uint8_t **out, size_t *out_len, const fspec *f, gcol *cols, int64_t rows,
+/* Writes file `name` of the columns (their pages borrowed: the columns'
+ * buffers move to o->keep) and adds it to o as pieces. */
+static mw_status write_file20(gen_out *o, const char *name, const fspec *f, gcol *cols, int64_t rows,
                               mw_error *err) {
   struct ArrowSchema sch;
   mw_status s = mw_schema_init(&sch, "+s", "", f->meta, 0, f->ncol, err);
@@ -222,6 +274,7 @@ static mw_status write_file20(uint8_t **out, size_t *out_len, const fspec *f, gc
     mw_lance_file_options_init(&fo);
     fo.version = MW_LANCE_V2_0;
     fo.schema_metadata = f->meta;
+    fo.borrow_pages = true;
     if (f->gb) {
       fo.global_buffers = gbs;
       fo.global_buffer_lens = gbl;
@@ -230,9 +283,16 @@ static mw_status write_file20(uint8_t **out, size_t *out_len, const fspec *f, gc
     s = mw_lance_file_writer_open(&fw, &sch, &fo, err);
   }
   if (s == MW_OK) s = mw_lance_file_writer_write(fw, &root, NULL, 0, err);
-  if (s == MW_OK) s = mw_lance_file_writer_finish(fw, out, out_len, err);
+  mw_lance_file_pieces p;
+  memset(&p, 0, sizeof p);
+  if (s == MW_OK) s = mw_lance_file_writer_finish_pieces(fw, &p, err);
   mw_lance_file_writer_free(fw);
   mw_schema_release(&sch);
+  for (int i = 0; s == MW_OK && i < f->ncol; i++)
+    for (int k = 0; k < 3; k++)
+      if (!keep_buf(o, &cols[i].b[k]) || !keep_buf(o, &cols[i].cb[k])) s = mw_err(err, MW_ERR_NOMEM, "out of memory");
+  if (s == MW_OK) s = add_file_pieces(o, name, &p, err);
+  mw_lance_file_pieces_free(&p);
   return s;
 }
 
@@ -406,8 +466,6 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   mw_buf blk;
   mw_buf_init(&blk);
   char *m_docs = NULL, *m_inv = NULL, *m_meta = NULL;
-  uint8_t *fb = NULL;
-  size_t fl = 0;
   if (!docs || !newid || !dlen || !tp || !pdoc || !ptf || !scratch) {
     s = mw_err(err, MW_ERR_NOMEM, "out of memory building FTS index");
     goto done;
@@ -549,21 +607,18 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   }
   if (s == MW_OK) {
     fspec fs = {2, tk_f, tk_n, 0, 0, NULL, NULL, 0};
-    s = write_file20(&fb, &fl, &fs, tk, nt, err);
     snprintf(name, sizeof name, "part_%llu_tokens.lance", (unsigned long long)part);
-    if (s == MW_OK) s = add_file(o, name, fb, fl, err);
+    s = write_file20(o, name, &fs, tk, nt, err);
   }
   if (s == MW_OK) {
     fspec fs = {2, dc_f, dc_n, 0, 0, m_docs, NULL, 0};
-    s = write_file20(&fb, &fl, &fs, dc, nd, err);
     snprintf(name, sizeof name, "part_%llu_docs.lance", (unsigned long long)part);
-    if (s == MW_OK) s = add_file(o, name, fb, fl, err);
+    s = write_file20(o, name, &fs, dc, nd, err);
   }
   if (s == MW_OK) {
     fspec fs = {4, iv_f, iv_n, 0x9, 0, m_inv, NULL, 0};
-    s = write_file20(&fb, &fl, &fs, iv, nt, err);
     snprintf(name, sizeof name, "part_%llu_invert.lance", (unsigned long long)part);
-    if (s == MW_OK) s = add_file(o, name, fb, fl, err);
+    s = write_file20(o, name, &fs, iv, nt, err);
   }
   if (s == MW_OK) {
     /* metadata.lance: one null utf8 row; the index's parameters */
@@ -580,8 +635,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
     static const char *const md_f[1] = {"u"}, *const md_n[1] = {"_placeholder"};
     if (s == MW_OK && !gcol_finish(&md[0], 1, 1, 3)) s = mw_err(err, MW_ERR_NOMEM, "out of memory");
     fspec fs = {1, md_f, md_n, 1, 0, m_meta, NULL, 0};
-    if (s == MW_OK) s = write_file20(&fb, &fl, &fs, md, 1, err);
-    if (s == MW_OK) s = add_file(o, "metadata.lance", fb, fl, err);
+    if (s == MW_OK) s = write_file20(o, "metadata.lance", &fs, md, 1, err);
   }
   /* InvertedIndexDetails as Lance 12 records the default tokenizer */
   mw_pb_str(&o->details, 1, "simple");
@@ -700,8 +754,6 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
   mw_buf_init(&ivf_h);
   mw_buf_init(&js);
   char *m_aux = NULL, *m_idx = NULL;
-  uint8_t *fb = NULL;
-  size_t fl = 0;
   if (!nodes || !newid || !tmp) {
     s = mw_err(err, MW_ERR_NOMEM, "out of memory building HNSW index");
     goto done;
@@ -754,8 +806,7 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
     s = mw_err(err, MW_ERR_NOMEM, "out of memory building HNSW index");
   if (s == MW_OK) {
     fspec fs = {2, ax_f, ax_n, 0x2, 0, m_aux, ivf_a.data, ivf_a.len};
-    s = write_file20(&fb, &fl, &fs, ax, nn, err);
-    if (s == MW_OK) s = add_file(o, "auxiliary.idx", fb, fl, err);
+    s = write_file20(o, "auxiliary.idx", &fs, ax, nn, err);
   }
 
   /* index.idx: one row per (node, level), level by level; neighbours
@@ -850,8 +901,7 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
     s = mw_err(err, MW_ERR_NOMEM, "out of memory building HNSW index");
   if (s == MW_OK) {
     fspec fs = {3, hx_f, hx_n, 0x6, 0x6, m_idx, ivf_h.data, ivf_h.len};
-    s = write_file20(&fb, &fl, &fs, hx, (int64_t)rows, err);
-    if (s == MW_OK) s = add_file(o, "index.idx", fb, fl, err);
+    s = write_file20(o, "index.idx", &fs, hx, (int64_t)rows, err);
   }
   o->type_url = "/lance.index.pb.VectorIndexDetails";
   o->index_version = 1;
@@ -901,7 +951,7 @@ mw_status mw_gen_index_write(mw_buf *section, mw_objstore *store, const char *pr
                  (int)ix->kind);
   }
   if (s == MW_OK && skip) {
-    mw_buf_free(&o.details);
+    gen_out_free(&o);
     return MW_OK;
   }
   uint8_t uuid[16];
@@ -916,7 +966,8 @@ mw_status mw_gen_index_write(mw_buf *section, mw_objstore *store, const char *pr
       s = mw_err(err, MW_ERR_INVALID, "key prefix too long");
       break;
     }
-    s = mw_objstore_put_if_absent(store, key, o.f[i].data, o.f[i].len, err);
+    s = o.f[i].iov ? mw_objstore_put_if_absent_v(store, key, o.f[i].iov, o.f[i].n_iov, err)
+                   : mw_objstore_put_if_absent(store, key, o.f[i].data, o.f[i].len, err);
     if (s != MW_OK) mw_err_wrap(err, s, "writing %s", key);
   }
   if (s == MW_OK) {
@@ -946,8 +997,7 @@ mw_status mw_gen_index_write(mw_buf *section, mw_objstore *store, const char *pr
     if (!mw_buf_ok(section)) s = mw_err(err, MW_ERR_NOMEM, "out of memory encoding index '%s'", iname);
     mw_buf_free(&e); mw_buf_free(&u); mw_buf_free(&bm); mw_buf_free(&any); mw_buf_free(&fl);
   }
-  for (int i = 0; i < o.n; i++) free(o.f[i].data);
-  mw_buf_free(&o.details);
+  gen_out_free(&o);
   if (s != MW_OK) mw_err_wrap(err, s, "generation index '%s'", iname);
   return s;
 }

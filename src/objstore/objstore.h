@@ -16,6 +16,8 @@
 
 #include <stdbool.h>
 
+#include "common/buf.h"
+
 struct mw_slab_pool;
 
 struct mw_objstore {
@@ -33,6 +35,10 @@ struct mw_objstore {
    * store has none: mw_objstore_get_slab falls back to get). */
   mw_status (*get_slab)(void *self, struct mw_slab_pool *pool, uint8_t **out_data, size_t *out_len,
                         bool *out_from_slab, const char *key, mw_error *err);
+  /* Internal: put_if_absent of an object given as pieces, written in order
+   * without joining them first (NULL = the store has none:
+   * mw_objstore_put_if_absent_v joins them and calls put_if_absent). */
+  mw_status (*put_if_absent_v)(void *self, const char *key, const mw_iov *iov, size_t n, mw_error *err);
 };
 
 /* The whole object at `key`, like mw_objstore_get(..., 0,
@@ -41,6 +47,12 @@ struct mw_objstore {
  * set: free the buffer with mw_slab_free; else with free(). */
 mw_status mw_objstore_get_slab(mw_objstore *store, struct mw_slab_pool *pool, uint8_t **out_data,
                                size_t *out_len, bool *out_from_slab, const char *key, mw_error *err);
+
+/* put_if_absent of the object made of the n pieces in order (same
+ * contract). The file store writes the pieces straight from where they
+ * are; other stores get one joined copy. */
+mw_status mw_objstore_put_if_absent_v(mw_objstore *store, const char *key, const mw_iov *iov, size_t n,
+                                      mw_error *err);
 
 /* Does a get seeing an object prove it durable? (vtable flag
  * MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE, or the store's internal override.)
