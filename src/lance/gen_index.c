@@ -363,18 +363,49 @@ typedef struct fpair {
   uint32_t tf, dl;
 } fpair;
 
-static int fpair_cmp(const void *a, const void *b) {
-  const fpair *x = a, *y = b;
-  if (x->tf != y->tf) return x->tf < y->tf ? -1 : 1;
-  return x->dl < y->dl ? -1 : x->dl > y->dl;
+/* Ascending u64s, sorted inline (qsort's comparator calls were most of
+ * the impact entries' time): insertion sort for short runs, else heapsort.
+ * Equal keys are equal values, so the result is the one any sort gives. */
+static void sift_u64(uint64_t *a, size_t i, size_t end) {
+  uint64_t v = a[i];
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= end) break;
+    if (c + 1 < end && a[c + 1] > a[c]) c++;
+    if (a[c] <= v) break;
+    a[i] = a[c];
+    i = c;
+  }
+  a[i] = v;
 }
 
-/* One impact entry over postings [a, b) (tmp: scratch of 2 (b - a) pairs). */
+static void sort_u64(uint64_t *a, size_t n) {
+  if (n <= 24) {
+    for (size_t i = 1; i < n; i++) {
+      uint64_t v = a[i];
+      size_t j = i;
+      for (; j > 0 && a[j - 1] > v; j--) a[j] = a[j - 1];
+      a[j] = v;
+    }
+    return;
+  }
+  for (size_t i = n / 2; i-- > 0;) sift_u64(a, i, n);
+  for (size_t end = n - 1; end > 0; end--) {
+    uint64_t t = a[0];
+    a[0] = a[end];
+    a[end] = t;
+    sift_u64(a, 0, end);
+  }
+}
+
+/* One impact entry over postings [a, b) (tmp: scratch of 2 (b - a) pairs,
+ * ks: of b - a keys). */
 static void impact_entry(mw_buf *out, const uint32_t *doc, const uint32_t *tf, const uint32_t *dlen, size_t a,
-                         size_t b, fpair *tmp) {
+                         size_t b, fpair *tmp, uint64_t *ks) {
   size_t n = 0;
-  for (size_t i = a; i < b; i++) tmp[n++] = (fpair){tf[i], dlen[doc[i]]};
-  qsort(tmp, n, sizeof *tmp, fpair_cmp);
+  for (size_t i = a; i < b; i++) ks[n++] = (uint64_t)tf[i] << 32 | dlen[doc[i]];
+  sort_u64(ks, n); /* by frequency, then length */
+  for (size_t i = 0; i < n; i++) tmp[i] = (fpair){(uint32_t)(ks[i] >> 32), (uint32_t)ks[i]};
   /* minimum dl per distinct frequency (the first of each run) */
   size_t m = 0;
   for (size_t i = 0; i < n; i++)
@@ -459,6 +490,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   uint32_t *pdoc = malloc((x.post_off[x.n_terms] + 1) * sizeof *pdoc);
   uint32_t *ptf = malloc((x.post_off[x.n_terms] + 1) * sizeof *ptf);
   fpair *scratch = malloc(2 * (x.post_off[x.n_terms] + 1) * sizeof *scratch);
+  uint64_t *ks = malloc(((size_t)FTS_IMPACT_GROUP * FTS_BLOCK + 1) * sizeof *ks); /* an entry's postings */
   gcol tk[2], dc[2], iv[4], md[1];
   for (int i = 0; i < 2; i++) gcol_init(&tk[i]), gcol_init(&dc[i]);
   for (int i = 0; i < 4; i++) gcol_init(&iv[i]);
@@ -466,7 +498,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   mw_buf blk;
   mw_buf_init(&blk);
   char *m_docs = NULL, *m_inv = NULL, *m_meta = NULL;
-  if (!docs || !newid || !dlen || !tp || !pdoc || !ptf || !scratch) {
+  if (!docs || !newid || !dlen || !tp || !pdoc || !ptf || !scratch || !ks) {
     s = mw_err(err, MW_ERR_NOMEM, "out of memory building FTS index");
     goto done;
   }
@@ -511,7 +543,11 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
       if (d != UINT32_MAX) tp[n++] = (dtf){d, x.post_tf[p]};
     }
     if (!n) continue;
-    qsort(tp, n, sizeof *tp, dtf_cmp);
+    /* usually in order already (a term's postings are appended as docs
+     * are inserted, and offsets keep insertion order): checked first */
+    size_t sorted = 1;
+    while (sorted < n && tp[sorted - 1].doc < tp[sorted].doc) sorted++;
+    if (sorted < n) qsort(tp, n, sizeof *tp, dtf_cmp);
     for (size_t i = 0; i < n; i++) {
       pdoc[i] = tp[i].doc;
       ptf[i] = tp[i].tf;
@@ -563,7 +599,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
     for (size_t bi = 0; bi < nb; bi++) {
       size_t a = bi * FTS_BLOCK, b = a + FTS_BLOCK < n ? a + FTS_BLOCK : n;
       blk.len = 0;
-      impact_entry(&blk, pdoc, ptf, dlen, a, b, scratch);
+      impact_entry(&blk, pdoc, ptf, dlen, a, b, scratch, ks);
       mw_buf_append(&iv[3].cb[2], blk.data, blk.len);
       mw_buf_u64le(&iv[3].cb[1], iv[3].cb[2].len);
       imp_items++;
@@ -572,7 +608,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
       size_t a = gi * FTS_IMPACT_GROUP * FTS_BLOCK, b = a + (size_t)FTS_IMPACT_GROUP * FTS_BLOCK;
       if (b > n) b = n;
       blk.len = 0;
-      impact_entry(&blk, pdoc, ptf, dlen, a, b, scratch);
+      impact_entry(&blk, pdoc, ptf, dlen, a, b, scratch, ks);
       mw_buf_append(&iv[3].cb[2], blk.data, blk.len);
       mw_buf_u64le(&iv[3].cb[1], iv[3].cb[2].len);
       imp_items++;
@@ -666,6 +702,7 @@ done:
   free(pdoc);
   free(ptf);
   free(scratch);
+  free(ks);
   mw_fts_export_free(&x);
   return s;
 }
@@ -704,10 +741,17 @@ typedef struct hnbr {
   uint32_t id;
 } hnbr;
 
-static int hnbr_cmp(const void *a, const void *b) {
-  const hnbr *x = a, *y = b;
-  if (x->d != y->d) return x->d < y->d ? -1 : 1;
-  return x->id < y->id ? -1 : x->id > y->id;
+static bool hnbr_less(hnbr x, hnbr y) { return x.d != y.d ? x.d < y.d : x.id < y.id; }
+
+/* By distance, then id: an inline insertion sort (a list holds at most
+ * 2 m + 64 links; qsort's comparator calls cost more than the sort). */
+static void sort_hnbr(hnbr *a, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    hnbr v = a[i];
+    size_t j = i;
+    for (; j > 0 && hnbr_less(v, a[j - 1]); j--) a[j] = a[j - 1];
+    a[j] = v;
+  }
 }
 
 /* SQ8 bounds: the minimum and maximum over every value of the nodes'
@@ -779,7 +823,10 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
   double range = hi > lo ? hi - lo : 0;
   size_t code_bytes = (size_t)nn * dim;
   mw_buf_reserve(&ax[0].b[1], (size_t)nn * 8);
-  mw_buf_append_zeros(&ax[1].cb[1], code_bytes);
+  if (mw_buf_reserve(&ax[1].cb[1], code_bytes)) { /* every byte written below: not zeroed first */
+    ax[1].cb[1].len = code_bytes;
+    if (!(range > 0)) memset(ax[1].cb[1].data, 0, code_bytes);
+  }
   for (uint32_t k = 0; k < nn && !ax[1].cb[1].failed; k++) {
     mw_buf_u64le(&ax[0].b[1], nodes[k].off);
     if (range > 0) sq_encode(ax[1].cb[1].data + (size_t)k * dim, x.vecs[nodes[k].src], dim, lo, range);
@@ -848,7 +895,7 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
          * recomputed from the vectors: that was most of this loop's time) */
         tmp[cnt++] = (hnbr){x.dist[l][p], newid[nb]};
       }
-      qsort(tmp, cnt, sizeof *tmp, hnbr_cmp);
+      sort_hnbr(tmp, cnt);
       mw_buf_u32le(&hx[0].b[1], k);
       for (size_t j = 0; j < cnt; j++) {
         mw_buf_u32le(&hx[1].cb[1], tmp[j].id);
