@@ -783,13 +783,15 @@ static void sq_encode(uint8_t *out, const float *v, uint32_t dim, double lo, dou
 static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index *ix, bool *skip, mw_error *err) {
   *skip = false;
   if (!ix->hnsw) return mw_err(err, MW_ERR_INVALID, "HNSW index without its in-memory index");
-  mw_hnsw_graph x;
-  MW_TRY(mw_hnsw_export(&x, ix->hnsw, err));
+  mw_hnsw_graph x; /* nodes only: each link list is read once, in place, below */
+  MW_TRY(mw_hnsw_export_nodes(&x, ix->hnsw, err));
   mw_status s = MW_OK;
   uint32_t dim = x.dim, nn = 0;
   hnode *nodes = malloc(((size_t)x.n_nodes + 1) * sizeof *nodes);
   uint32_t *newid = malloc(((size_t)x.n_nodes + 1) * sizeof *newid);
   hnbr *tmp = malloc((2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) + 64) * sizeof *tmp);
+  uint32_t *lid = malloc(2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) * sizeof *lid);
+  float *ldist = malloc(2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) * sizeof *ldist);
   gcol ax[2], hx[3];
   for (int i = 0; i < 2; i++) gcol_init(&ax[i]);
   for (int i = 0; i < 3; i++) gcol_init(&hx[i]);
@@ -798,7 +800,7 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
   mw_buf_init(&ivf_h);
   mw_buf_init(&js);
   char *m_aux = NULL, *m_idx = NULL;
-  if (!nodes || !newid || !tmp) {
+  if (!nodes || !newid || !tmp || !lid || !ldist) {
     s = mw_err(err, MW_ERR_NOMEM, "out of memory building HNSW index");
     goto done;
   }
@@ -864,11 +866,14 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
   uint64_t rows = 0, items = 0;
   int top = 0;
   uint32_t entry = UINT32_MAX;
-  /* every buffer sized once (upper bounds: all of the graph's links and
-   * (node, level) rows), so nothing is copied by growth */
-  size_t max_items = 0, max_rows = 0;
-  for (uint32_t l = 0; l < levels; l++) max_items += x.off[l][x.n_nodes];
-  for (uint32_t k = 0; k < nn; k++) max_rows += (size_t)x.levels[nodes[k].src] + 1;
+  /* every buffer sized once (upper bounds: full link lists, 2 m at level
+   * 0 and m above, and the (node, level) rows), so nothing is copied by
+   * growth; reserved pages never written cost nothing */
+  size_t max_items = 0, max_rows = 0, hm = x.m ? x.m : MW_HNSW_DEFAULT_M;
+  for (uint32_t k = 0; k < nn; k++) {
+    max_rows += (size_t)x.levels[nodes[k].src] + 1;
+    max_items += 2 * hm + (size_t)x.levels[nodes[k].src] * hm;
+  }
   mw_buf_reserve(&hx[0].b[1], max_rows * 4);
   mw_buf_reserve(&hx[1].b[1], (max_rows + 1) * 4);
   mw_buf_reserve(&hx[2].b[1], (max_rows + 1) * 4);
@@ -886,14 +891,14 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
         top = (int)l;
       }
       size_t cnt = 0;
-      uint32_t p0 = x.off[l][i], p1 = x.off[l][i + 1];
-      for (uint32_t p = p0; p < p1; p++) {
-        uint32_t nb = x.nbr[l][p];
+      uint32_t nlk = mw_hnsw_graph_links(&x, i, l, lid, ldist);
+      for (uint32_t p = 0; p < nlk; p++) {
+        uint32_t nb = lid[p];
         if (nb >= x.n_nodes || newid[nb] == UINT32_MAX || nb == i) continue;
         if (cnt == 2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) + 64) break;
         /* the distance the index computed when it made the link (not
          * recomputed from the vectors: that was most of this loop's time) */
-        tmp[cnt++] = (hnbr){x.dist[l][p], newid[nb]};
+        tmp[cnt++] = (hnbr){ldist[p], newid[nb]};
       }
       sort_hnbr(tmp, cnt);
       mw_buf_u32le(&hx[0].b[1], k);
@@ -965,6 +970,8 @@ done:
   free(nodes);
   free(newid);
   free(tmp);
+  free(lid);
+  free(ldist);
   mw_hnsw_graph_free(&x);
   return s;
 }
