@@ -64,7 +64,14 @@
  *                KiB) so rows never straddle chunks and buffer 2, the
  *                repetition index, is (u64 rows, u64 0 partial items).
  *   Fields: ids depth-first, children after their parent (parent_id; 0 is
- *   omitted as proto3 does); DataFile.fields lists the leaves only. */
+ *   omitted as proto3 does); DataFile.fields lists the leaves only.
+ * Output: the file is built in one buffer (`file`), except that with
+ * opts.borrow_pages (2.0) a fixed-width or fixed_size_list page whose values
+ * are one contiguous range of the caller's arrays is not copied: it is
+ * recorded as a piece spliced in at its position (struct wpiece), and
+ * mw_lance_file_writer_finish_pieces hands the file over as the sequence of
+ * own bytes and borrowed pages (finish joins them). Offsets in the file are
+ * positions counting both (wpos). */
 #include "lance/lance_file.h"
 
 #include <stdio.h>
