@@ -530,6 +530,33 @@ static void test_insert_batch(void) {
         bad_dist += g.dist[l][p] != mw_vec_distance(MW_METRIC_L2, g.vecs[i], g.vecs[g.nbr[l][p]], dim);
   CHECK(links > n);
   CHECK_INT(bad_dist, 0);
+  /* mw_hnsw_export_nodes + mw_hnsw_graph_links (the flush's in-place
+   * read) give the same nodes, entry and lists as the copy */
+  mw_hnsw_graph v;
+  CHECK_OK(mw_hnsw_export_nodes(&v, h, NULL), NULL);
+  CHECK_INT(v.n_nodes, g.n_nodes);
+  CHECK_INT(v.entry, g.entry);
+  CHECK_INT(v.top_level, g.top_level);
+  CHECK(v.off[0] == NULL && v.nbr[0] == NULL);
+  size_t diff = 0, vlinks = 0;
+  uint32_t ids[64];
+  float ds[64];
+  for (uint32_t i = 0; i < v.n_nodes && i < g.n_nodes; i++) {
+    diff += v.rows[i] != g.rows[i] || v.levels[i] != g.levels[i] || v.vecs[i] != g.vecs[i];
+    for (uint32_t l = 0; l < MW_HNSW_MAX_LEVEL; l++) {
+      uint32_t c = mw_hnsw_graph_links(&v, i, l, ids, ds);
+      vlinks += c;
+      if (c != g.off[l][i + 1] - g.off[l][i]) {
+        diff++;
+        continue;
+      }
+      for (uint32_t j = 0; j < c; j++)
+        diff += ids[j] != g.nbr[l][g.off[l][i] + j] || ds[j] != g.dist[l][g.off[l][i] + j];
+    }
+  }
+  CHECK_INT(diff, 0);
+  CHECK_INT(vlinks, links);
+  mw_hnsw_graph_free(&v);
   mw_hnsw_graph_free(&g);
   double r = recall_at_10(h, data, n, dim, MW_METRIC_L2, 50, 100);
   printf("  batch build: recall@10 = %.3f\n", r);

@@ -1,8 +1,8 @@
 /* test_lance_file.c - the Lance v2 file writer: footer and offset tables,
  * 64-byte aligned page buffers, 2.0 encodings (values, validity, u64 end
  * offsets with null adjustment), row selection across sliced input, page
- * cuts by rows and bytes, field protobufs, and schema checks naming the
- * column. */
+ * cuts by rows and bytes, field protobufs, schema checks naming the
+ * column, and 2.0 pages borrowed from the input (same bytes, as pieces). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -760,6 +760,106 @@ static void test_v20_lists(void) {
   mw_schema_release(&s);
 }
 
+/* borrow_pages: a 2.0 file whose fixed-width, fixed_size_list and list item
+ * pages are taken by reference has the same bytes as the copied one, as one
+ * buffer (finish) and as pieces (finish_pieces, some of them pointing into
+ * the input); rows taken by a selection that is not contiguous fall back to
+ * copies, with the same bytes again. */
+static void test_v20_borrowed_pages(void) {
+  enum { N = 40 };
+  int64_t id[N];
+  uint8_t codes[N * 4];
+  uint32_t items[3 * N];
+  int32_t lo[N + 1];
+  for (int i = 0; i < N; i++) id[i] = 1000 + i;
+  for (int i = 0; i < N * 4; i++) codes[i] = (uint8_t)(i * 7);
+  for (int i = 0; i < 3 * N; i++) items[i] = (uint32_t)(i * 3 + 1);
+  for (int i = 0; i <= N; i++) lo[i] = i * 3 - (i > 5 ? 2 : 0) - (i > 20 ? 1 : 0); /* uneven lists */
+  lo[0] = 0;
+  const void *ib[2] = {NULL, id}, *cb[2] = {NULL, codes}, *fb[1] = {NULL}, *lb[2] = {NULL, lo},
+             *itb[2] = {NULL, items}, *rb[1] = {NULL};
+  struct ArrowArray ci = {.length = N, .n_buffers = 2, .buffers = ib, .release = noop};
+  struct ArrowArray cc = {.length = N * 4, .n_buffers = 2, .buffers = cb, .release = noop};
+  struct ArrowArray *fk[1] = {&cc};
+  struct ArrowArray cf = {.length = N, .n_buffers = 1, .buffers = fb, .n_children = 1, .children = fk,
+                          .release = noop};
+  struct ArrowArray cit = {.length = lo[N], .n_buffers = 2, .buffers = itb, .release = noop};
+  struct ArrowArray *lk[1] = {&cit};
+  struct ArrowArray cl = {.length = N, .n_buffers = 2, .buffers = lb, .n_children = 1, .children = lk,
+                          .release = noop};
+  struct ArrowArray *rk[3] = {&ci, &cf, &cl};
+  struct ArrowArray root = {.length = N, .n_buffers = 1, .buffers = rb, .n_children = 3, .children = rk,
+                            .release = noop};
+  struct ArrowSchema s;
+  mw_schema_init(&s, "+s", "", NULL, 0, 3, NULL);
+  mw_schema_init(s.children[0], "l", "id", NULL, 0, 0, NULL);
+  mw_schema_init(s.children[1], "+w:4", "code", NULL, 0, 1, NULL);
+  mw_schema_init(s.children[1]->children[0], "C", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  mw_schema_init(s.children[2], "+l", "nbr", NULL, ARROW_FLAG_NULLABLE, 1, NULL);
+  mw_schema_init(s.children[2]->children[0], "I", "item", NULL, ARROW_FLAG_NULLABLE, 0, NULL);
+  static const uint8_t gb[5] = {1, 2, 3, 4, 5};
+  const uint8_t *gbs[1] = {gb};
+  size_t gbl[1] = {sizeof gb};
+  mw_lance_file_options o;
+  mw_lance_file_options_init(&o);
+  o.version = MW_LANCE_V2_0;
+  o.max_page_rows = 16; /* several pages per column */
+  o.global_buffers = gbs;
+  o.global_buffer_lens = gbl;
+  o.n_global_buffers = 1;
+  size_t n0, n1;
+  uint8_t *copied = write_all(&s, &o, &root, &n0);
+  o.borrow_pages = true;
+  uint8_t *joined = write_all(&s, &o, &root, &n1);
+  CHECK(copied && joined && n0 == n1 && memcmp(copied, joined, n0) == 0);
+  /* as pieces */
+  mw_error e = {0};
+  mw_lance_file_writer *w = NULL;
+  mw_lance_file_pieces p;
+  memset(&p, 0, sizeof p);
+  CHECK_OK(mw_lance_file_writer_open(&w, &s, &o, &e), &e);
+  if (w) {
+    CHECK_OK(mw_lance_file_writer_write(w, &root, NULL, 0, &e), &e);
+    CHECK_OK(mw_lance_file_writer_finish_pieces(w, &p, &e), &e);
+    mw_lance_file_writer_free(w);
+  }
+  CHECK_INT(p.len, n0);
+  uint8_t *cat = malloc(n0 + 1);
+  size_t at = 0, in_input = 0;
+  for (size_t i = 0; cat && i < p.n_iov && at + p.iov[i].len <= n0; i++) {
+    const uint8_t *d = p.iov[i].data;
+    if ((d >= (const uint8_t *)id && d < (const uint8_t *)(id + N)) || (d >= codes && d < codes + sizeof codes) ||
+        (d >= (const uint8_t *)items && d < (const uint8_t *)(items + 3 * N)))
+      in_input++;
+    memcpy(cat + at, d, p.iov[i].len);
+    at += p.iov[i].len;
+  }
+  CHECK_INT(at, n0);
+  CHECK(cat && copied && memcmp(cat, copied, n0) == 0);
+  CHECK(in_input >= 3 * 3); /* id, code and list item pages, 3 pages each at least */
+  free(cat);
+  mw_lance_file_pieces_free(&p);
+  /* a selection that is not contiguous: the pages are copies, same bytes */
+  int64_t sel[6] = {0, 1, 5, 6, 7, 30};
+  uint8_t *sd[2] = {NULL, NULL};
+  size_t sn[2] = {0, 0};
+  for (int b = 0; b < 2; b++) {
+    o.borrow_pages = b == 1;
+    w = NULL;
+    CHECK_OK(mw_lance_file_writer_open(&w, &s, &o, &e), &e);
+    if (!w) continue;
+    CHECK_OK(mw_lance_file_writer_write(w, &root, sel, 6, &e), &e);
+    CHECK_OK(mw_lance_file_writer_finish(w, &sd[b], &sn[b], &e), &e);
+    mw_lance_file_writer_free(w);
+  }
+  CHECK(sd[0] && sd[1] && sn[0] == sn[1] && memcmp(sd[0], sd[1], sn[0]) == 0);
+  free(sd[0]);
+  free(sd[1]);
+  free(copied);
+  free(joined);
+  mw_schema_release(&s);
+}
+
 int main(void) {
   MW_RUN(test_footer_and_pages);
   MW_RUN(test_selection_slicing_and_page_cuts);
@@ -770,5 +870,6 @@ int main(void) {
   MW_RUN(test_v21_nested_matches_lance);
   MW_RUN(test_fsl_null_items_refused);
   MW_RUN(test_v20_lists);
+  MW_RUN(test_v20_borrowed_pages);
   return mw_test_finish();
 }

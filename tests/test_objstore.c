@@ -2,7 +2,8 @@
  * test_objstore.c - the object-store contract, run against every built-in
  * store (file:// in a mkdtemp folder, memory://, and the fault wrapper over
  * memory with nothing armed), plus store-specific checks: URI dispatch, file
- * atomicity details (temp files invisible, nothing left behind), racing
+ * atomicity details (temp files invisible, nothing left behind), objects
+ * put from pieces (put_if_absent_v), racing
  * put_if_absent from 8 threads, concurrent overwrite vs readers, and the
  * fault wrapper's documented semantics (nth call, transient/persistent, op
  * mask, key prefix, wrote-but-errored, crash with rollback of in-flight
@@ -252,6 +253,38 @@ static int count_tmp_files(const char *dir) {
     if (strncmp(de->d_name, ".tmp-", 5) == 0) n++;
   closedir(d);
   return n;
+}
+
+/* put_if_absent_v: the pieces in order make the object (file:// writes them
+ * one by one, memory:// and the fault wrapper get them joined); an existing
+ * key is left as it was; nothing is left behind in the folder. */
+static void test_put_if_absent_pieces(void) {
+  char root[400], p[600], mname[64];
+  snprintf(root, sizeof root, "%s/pieces", g_tmpdir);
+  snprintf(mname, sizeof mname, "memory://pieces-%d", (int)getpid());
+  for (int k = 0; k < 2; k++) {
+    mw_objstore *s = NULL;
+    mw_error e = {0};
+    CHECK_OKE(mw_objstore_open(&s, k == 0 ? root : mname, NULL, &e), &e);
+    if (!s) continue;
+    const mw_iov iov[4] = {{"ab", 2}, {NULL, 0}, {"", 0}, {"cde", 3}};
+    CHECK_OKE(mw_objstore_put_if_absent_v(s, "p/x", iov, 4, &e), &e);
+    expect_obj(s, "p/x", "abcde");
+    const mw_iov one[1] = {{"z", 1}};
+    CHECK_OKE(mw_objstore_put_if_absent_v(s, "p/one", one, 1, &e), &e);
+    expect_obj(s, "p/one", "z");
+    CHECK_OKE(mw_objstore_put_if_absent_v(s, "p/empty", NULL, 0, &e), &e);
+    expect_obj(s, "p/empty", "");
+    CHECK_INT(mw_objstore_put_if_absent_v(s, "p/x", one, 1, NULL), MW_ERR_ALREADY_EXISTS);
+    expect_obj(s, "p/x", "abcde");
+    const mw_iov bad[1] = {{NULL, 3}};
+    CHECK_INT(mw_objstore_put_if_absent_v(s, "p/bad", bad, 1, NULL), MW_ERR_INVALID);
+    if (k == 0) {
+      snprintf(p, sizeof p, "%s/p", root);
+      CHECK_INT(count_tmp_files(p), 0);
+    }
+    mw_objstore_close(s);
+  }
 }
 
 static void test_file_details(void) {
@@ -1063,6 +1096,7 @@ int main(void) {
   MW_RUN(test_uri_and_new);
   MW_RUN(test_custom_store);
   MW_RUN(test_file_details);
+  MW_RUN(test_put_if_absent_pieces);
   MW_RUN(test_concurrency);
   MW_RUN(test_fault_nth);
   MW_RUN(test_fault_wrote_error);

@@ -15,6 +15,13 @@ typedef struct mw_buf {
   bool failed; /* an allocation failed: contents are incomplete */
 } mw_buf;
 
+/* A borrowed byte range: one of the pieces an object is written from, in
+ * order (mw_objstore_put_if_absent_v, mw_lance_file_writer_finish_pieces). */
+typedef struct mw_iov {
+  const void *data;
+  size_t len;
+} mw_iov;
+
 void mw_buf_init(mw_buf *b);
 void mw_buf_free(mw_buf *b);
 bool mw_buf_reserve(mw_buf *b, size_t extra); /* room for len + extra */

@@ -17,9 +17,11 @@
  * dist[i] = the distance from the owner to id i, computed when the link was
  * made (the insert's own search distance, or the shrink's), so a flush
  * serialises the graph's `_distance` lists without recomputing them; only
- * mw_hnsw_export reads them (no insert runs then). Writers (add_link)
- * hold the owner's node->mu. An append stores the id, then the count
- * (release stores). A shrink rewrites the list in
+ * mw_hnsw_export / mw_hnsw_graph_links read them (no insert runs then;
+ * the flush reads each list once, in place, after mw_hnsw_export_nodes,
+ * instead of a copy of the whole graph). Writers (add_link) hold the
+ * owner's node->mu. An append stores the id, then the count (release
+ * stores). A shrink rewrites the list in
  * place inside a sequence lock: seq is odd while it writes. Readers take no
  * lock (copy_links): they copy count and ids with acquire loads (plain moves
  * on x86-64) and retry when seq was odd or changed, so they always get one
@@ -1486,6 +1488,8 @@ void mw_hnsw_graph_free(mw_hnsw_graph *g) {
   free(g->rows);
   free(g->levels);
   free(g->vecs);
+  free(g->node_id);
+  free(g->num);
   for (int l = 0; l < MW_HNSW_MAX_LEVEL; l++) {
     free(g->off[l]);
     free(g->nbr[l]);
@@ -1498,7 +1502,7 @@ void mw_hnsw_graph_free(mw_hnsw_graph *g) {
  * counts links per level (links to incomplete nodes, which a failed insert
  * can leave, are dropped), the second copies them renumbered. Node locks
  * are still taken (cheap, and keeps a misuse from tearing a list). */
-mw_status mw_hnsw_export(mw_hnsw_graph *out, const mw_hnsw *h, mw_error *err) {
+static mw_status export_impl(mw_hnsw_graph *out, const mw_hnsw *h, bool links, mw_error *err) {
   memset(out, 0, sizeof(*out));
   out->dim = h->dim;
   out->metric = h->metric;
@@ -1525,6 +1529,24 @@ mw_status mw_hnsw_export(mw_hnsw_graph *out, const mw_hnsw *h, mw_error *err) {
   out->levels = malloc((size_t)n + 1);
   out->vecs = malloc(((size_t)n + 1) * sizeof(float *));
   if (!out->rows || !out->levels || !out->vecs) goto nomem;
+  if (!links) { /* nodes only: the maps for mw_hnsw_graph_links */
+    out->node_id = malloc(((size_t)n + 1) * sizeof(uint32_t));
+    if (!out->node_id) goto nomem;
+    for (uint32_t id = 0; id < n_res; id++) {
+      uint32_t i = newid[id];
+      if (i == MW_NO_NODE) continue;
+      hnsw_node *nd = node_at(h, id);
+      out->node_id[i] = id;
+      out->rows[i] = nd->row;
+      out->levels[i] = nd->level;
+      out->vecs[i] = vec_at(h, id);
+    }
+    out->src = h;
+    out->num = newid;
+    out->n_src = n_res;
+    newid = NULL;
+    goto entry;
+  }
   for (int l = 0; l < MW_HNSW_MAX_LEVEL; l++) {
     out->off[l] = calloc((size_t)n + 1, sizeof(uint32_t));
     if (!out->off[l]) goto nomem;
@@ -1582,12 +1604,14 @@ mw_status mw_hnsw_export(mw_hnsw_graph *out, const mw_hnsw *h, mw_error *err) {
     }
     pthread_mutex_unlock(&nd->mu);
   }
+entry:;
+  const uint32_t *num = newid ? newid : out->num;
   pthread_mutex_lock((pthread_mutex_t *)&h->entry_mu);
   uint32_t ep = h->entry_node;
   int top = h->top_level;
   pthread_mutex_unlock((pthread_mutex_t *)&h->entry_mu);
   if (n > 0) {
-    if (ep == MW_NO_NODE || ep >= n_res || newid[ep] == MW_NO_NODE) {
+    if (ep == MW_NO_NODE || ep >= n_res || num[ep] == MW_NO_NODE) {
       /* the first node's insert failed after it became the entry: pick the
        * highest complete node (ties: lowest id) */
       uint32_t best = 0;
@@ -1596,7 +1620,7 @@ mw_status mw_hnsw_export(mw_hnsw_graph *out, const mw_hnsw *h, mw_error *err) {
       out->entry = best;
       out->top_level = out->levels[best];
     } else {
-      out->entry = newid[ep];
+      out->entry = num[ep];
       out->top_level = (uint32_t)top;
     }
   }
@@ -1610,4 +1634,36 @@ fail:
   free(buf);
   mw_hnsw_graph_free(out);
   return st;
+}
+
+mw_status mw_hnsw_export(mw_hnsw_graph *out, const mw_hnsw *h, mw_error *err) {
+  return export_impl(out, h, true, err);
+}
+
+mw_status mw_hnsw_export_nodes(mw_hnsw_graph *out, const mw_hnsw *h, mw_error *err) {
+  return export_impl(out, h, false, err);
+}
+
+/* One list read as pass 2 of the export reads it (under the node's lock,
+ * links to dropped nodes left out). */
+uint32_t mw_hnsw_graph_links(const mw_hnsw_graph *g, uint32_t i, uint32_t l, uint32_t *ids, float *dists) {
+  const mw_hnsw *h = g->src;
+  if (!h || i >= g->n_nodes || l > g->levels[i]) return 0;
+  uint32_t id = g->node_id[i];
+  hnsw_node *nd = node_at(h, id);
+  pthread_mutex_lock(&nd->mu);
+  link_t *ls = list_of(h, id, nd, (int)l);
+  uint32_t cap = l == 0 ? h->m0 : h->m;
+  const float *ds = dists_of(ls, cap);
+  uint32_t c = atomic_load_explicit(&ls[1], memory_order_relaxed), k = 0;
+  if (c > cap) c = cap;
+  for (uint32_t j = 0; j < c; j++) {
+    uint32_t e = atomic_load_explicit(&ls[2 + j], memory_order_relaxed);
+    if (e < g->n_src && g->num[e] != MW_NO_NODE) {
+      dists[k] = ds[j];
+      ids[k++] = g->num[e];
+    }
+  }
+  pthread_mutex_unlock(&nd->mu);
+  return k;
 }

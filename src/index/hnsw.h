@@ -193,9 +193,25 @@ typedef struct mw_hnsw_graph {
    * vectors, owner first, up to float rounding for cosine: the product of
    * the two inverse norms may associate the other way). */
   float *dist[MW_HNSW_MAX_LEVEL];
+  /* mw_hnsw_export_nodes only (off, nbr and dist stay NULL): the links are
+   * read in place from src by mw_hnsw_graph_links, through the two maps
+   * between src's node ids and the export's numbering */
+  const mw_hnsw *src;
+  uint32_t *node_id;    /* node_id[i]: node i's id in src */
+  uint32_t *num;        /* num[id]: src node id's number, UINT32_MAX if dropped */
+  uint32_t n_src;       /* entries of num */
 } mw_hnsw_graph;
 
 mw_status mw_hnsw_export(mw_hnsw_graph *out, const mw_hnsw *h, mw_error *err);
+/* The same export without copying the links (the flush reads each list
+ * once, in place: no copy of every link and distance first). The index
+ * must stay alive and unchanged (no insert) while the graph is used. */
+mw_status mw_hnsw_export_nodes(mw_hnsw_graph *out, const mw_hnsw *h, mw_error *err);
+/* Node i's neighbours at level l (l <= levels[i]) of an
+ * mw_hnsw_export_nodes graph, in the export's numbering, with their stored
+ * distances (as dist above), in list order: the count (at most 2 m), ids
+ * and dists with room for 2 m each. Equal to what mw_hnsw_export lists. */
+uint32_t mw_hnsw_graph_links(const mw_hnsw_graph *g, uint32_t i, uint32_t l, uint32_t *ids, float *dists);
 void mw_hnsw_graph_free(mw_hnsw_graph *g);
 
 #endif

@@ -6,7 +6,11 @@
  * offsets) into a list of named files held in memory; mw_gen_index_write
  * then stores every file and only afterwards appends the manifest entry
  * listing them with their exact sizes (a stale size fails in Lance with
- * "invalid magic"). No state is kept between calls; not thread-affine. */
+ * "invalid magic"). The index files (Lance 2.0) are held as pieces: their
+ * fixed-width pages are the column buffers they were built in (borrowed by
+ * the file writer, kept in gen_out.keep until stored), written without
+ * being copied into one file buffer first. No state is kept between calls;
+ * not thread-affine. */
 #include "lance/gen_index.h"
 
 #include <float.h>
@@ -22,13 +26,16 @@
 #include "index/hnsw.h"
 #include "lance/lance_file.h"
 #include "lance/pb.h"
+#include "objstore/objstore.h"
 
 #define MAX_FILES 8
 
 typedef struct gen_file {
   char name[96];
-  uint8_t *data;
-  size_t len;
+  uint8_t *data; /* the file, or with iov its own bytes (free() both) */
+  size_t len;    /* the file's size */
+  mw_iov *iov;   /* NULL, or the file as pieces (into data and o->keep) */
+  size_t n_iov;
 } gen_file;
 
 typedef struct gen_out {
@@ -39,6 +46,8 @@ typedef struct gen_out {
   int32_t index_version;
   bool created_at;
   bool list_files;
+  mw_buf *keep; /* column buffers the files' pieces point into */
+  size_t n_keep, cap_keep;
 } gen_out;
 
 static bool is_nested(const struct ArrowSchema *f) {
@@ -97,6 +106,47 @@ static mw_status add_file(gen_out *o, const char *name, uint8_t *data, size_t le
   f->data = data;
   f->len = len;
   return MW_OK;
+}
+
+/* A file given as pieces (taken over: freed with o). */
+static mw_status add_file_pieces(gen_out *o, const char *name, mw_lance_file_pieces *p, mw_error *err) {
+  if (o->n == MAX_FILES) {
+    mw_lance_file_pieces_free(p);
+    return mw_err(err, MW_ERR_INVALID, "too many index files");
+  }
+  gen_file *f = &o->f[o->n++];
+  snprintf(f->name, sizeof f->name, "%s", name);
+  f->data = p->own;
+  f->len = (size_t)p->len;
+  f->iov = p->iov;
+  f->n_iov = p->n_iov;
+  memset(p, 0, sizeof *p);
+  return MW_OK;
+}
+
+/* Moves b into o->keep (b is left empty). */
+static bool keep_buf(gen_out *o, mw_buf *b) {
+  if (!b->data) return true;
+  if (o->n_keep == o->cap_keep) {
+    size_t cap = o->cap_keep ? 2 * o->cap_keep : 16;
+    mw_buf *k = realloc(o->keep, cap * sizeof *k);
+    if (!k) return false;
+    o->keep = k;
+    o->cap_keep = cap;
+  }
+  o->keep[o->n_keep++] = *b;
+  mw_buf_init(b);
+  return true;
+}
+
+static void gen_out_free(gen_out *o) {
+  for (int i = 0; i < o->n; i++) {
+    free(o->f[i].data);
+    free(o->f[i].iov);
+  }
+  for (size_t i = 0; i < o->n_keep; i++) mw_buf_free(&o->keep[i]);
+  free(o->keep);
+  mw_buf_free(&o->details);
 }
 
 static mw_status build_btree(gen_out *o, const mw_gen_rows *g, int col, mw_error *err) {
@@ -190,7 +240,9 @@ typedef struct fspec {
   size_t gb_len;
 } fspec;
 
-static mw_status write_file20(uint8_t **out, size_t *out_len, const fspec *f, gcol *cols, int64_t rows,
+/* Writes file `name` of the columns (their pages borrowed: the columns'
+ * buffers move to o->keep) and adds it to o as pieces. */
+static mw_status write_file20(gen_out *o, const char *name, const fspec *f, gcol *cols, int64_t rows,
                               mw_error *err) {
   struct ArrowSchema sch;
   mw_status s = mw_schema_init(&sch, "+s", "", f->meta, 0, f->ncol, err);
@@ -222,6 +274,7 @@ static mw_status write_file20(uint8_t **out, size_t *out_len, const fspec *f, gc
     mw_lance_file_options_init(&fo);
     fo.version = MW_LANCE_V2_0;
     fo.schema_metadata = f->meta;
+    fo.borrow_pages = true;
     if (f->gb) {
       fo.global_buffers = gbs;
       fo.global_buffer_lens = gbl;
@@ -230,9 +283,16 @@ static mw_status write_file20(uint8_t **out, size_t *out_len, const fspec *f, gc
     s = mw_lance_file_writer_open(&fw, &sch, &fo, err);
   }
   if (s == MW_OK) s = mw_lance_file_writer_write(fw, &root, NULL, 0, err);
-  if (s == MW_OK) s = mw_lance_file_writer_finish(fw, out, out_len, err);
+  mw_lance_file_pieces p;
+  memset(&p, 0, sizeof p);
+  if (s == MW_OK) s = mw_lance_file_writer_finish_pieces(fw, &p, err);
   mw_lance_file_writer_free(fw);
   mw_schema_release(&sch);
+  for (int i = 0; s == MW_OK && i < f->ncol; i++)
+    for (int k = 0; k < 3; k++)
+      if (!keep_buf(o, &cols[i].b[k]) || !keep_buf(o, &cols[i].cb[k])) s = mw_err(err, MW_ERR_NOMEM, "out of memory");
+  if (s == MW_OK) s = add_file_pieces(o, name, &p, err);
+  mw_lance_file_pieces_free(&p);
   return s;
 }
 
@@ -303,18 +363,49 @@ typedef struct fpair {
   uint32_t tf, dl;
 } fpair;
 
-static int fpair_cmp(const void *a, const void *b) {
-  const fpair *x = a, *y = b;
-  if (x->tf != y->tf) return x->tf < y->tf ? -1 : 1;
-  return x->dl < y->dl ? -1 : x->dl > y->dl;
+/* Ascending u64s, sorted inline (qsort's comparator calls were most of
+ * the impact entries' time): insertion sort for short runs, else heapsort.
+ * Equal keys are equal values, so the result is the one any sort gives. */
+static void sift_u64(uint64_t *a, size_t i, size_t end) {
+  uint64_t v = a[i];
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= end) break;
+    if (c + 1 < end && a[c + 1] > a[c]) c++;
+    if (a[c] <= v) break;
+    a[i] = a[c];
+    i = c;
+  }
+  a[i] = v;
 }
 
-/* One impact entry over postings [a, b) (tmp: scratch of 2 (b - a) pairs). */
+static void sort_u64(uint64_t *a, size_t n) {
+  if (n <= 24) {
+    for (size_t i = 1; i < n; i++) {
+      uint64_t v = a[i];
+      size_t j = i;
+      for (; j > 0 && a[j - 1] > v; j--) a[j] = a[j - 1];
+      a[j] = v;
+    }
+    return;
+  }
+  for (size_t i = n / 2; i-- > 0;) sift_u64(a, i, n);
+  for (size_t end = n - 1; end > 0; end--) {
+    uint64_t t = a[0];
+    a[0] = a[end];
+    a[end] = t;
+    sift_u64(a, 0, end);
+  }
+}
+
+/* One impact entry over postings [a, b) (tmp: scratch of 2 (b - a) pairs,
+ * ks: of b - a keys). */
 static void impact_entry(mw_buf *out, const uint32_t *doc, const uint32_t *tf, const uint32_t *dlen, size_t a,
-                         size_t b, fpair *tmp) {
+                         size_t b, fpair *tmp, uint64_t *ks) {
   size_t n = 0;
-  for (size_t i = a; i < b; i++) tmp[n++] = (fpair){tf[i], dlen[doc[i]]};
-  qsort(tmp, n, sizeof *tmp, fpair_cmp);
+  for (size_t i = a; i < b; i++) ks[n++] = (uint64_t)tf[i] << 32 | dlen[doc[i]];
+  sort_u64(ks, n); /* by frequency, then length */
+  for (size_t i = 0; i < n; i++) tmp[i] = (fpair){(uint32_t)(ks[i] >> 32), (uint32_t)ks[i]};
   /* minimum dl per distinct frequency (the first of each run) */
   size_t m = 0;
   for (size_t i = 0; i < n; i++)
@@ -399,6 +490,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   uint32_t *pdoc = malloc((x.post_off[x.n_terms] + 1) * sizeof *pdoc);
   uint32_t *ptf = malloc((x.post_off[x.n_terms] + 1) * sizeof *ptf);
   fpair *scratch = malloc(2 * (x.post_off[x.n_terms] + 1) * sizeof *scratch);
+  uint64_t *ks = malloc(((size_t)FTS_IMPACT_GROUP * FTS_BLOCK + 1) * sizeof *ks); /* an entry's postings */
   gcol tk[2], dc[2], iv[4], md[1];
   for (int i = 0; i < 2; i++) gcol_init(&tk[i]), gcol_init(&dc[i]);
   for (int i = 0; i < 4; i++) gcol_init(&iv[i]);
@@ -406,9 +498,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   mw_buf blk;
   mw_buf_init(&blk);
   char *m_docs = NULL, *m_inv = NULL, *m_meta = NULL;
-  uint8_t *fb = NULL;
-  size_t fl = 0;
-  if (!docs || !newid || !dlen || !tp || !pdoc || !ptf || !scratch) {
+  if (!docs || !newid || !dlen || !tp || !pdoc || !ptf || !scratch || !ks) {
     s = mw_err(err, MW_ERR_NOMEM, "out of memory building FTS index");
     goto done;
   }
@@ -453,7 +543,11 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
       if (d != UINT32_MAX) tp[n++] = (dtf){d, x.post_tf[p]};
     }
     if (!n) continue;
-    qsort(tp, n, sizeof *tp, dtf_cmp);
+    /* usually in order already (a term's postings are appended as docs
+     * are inserted, and offsets keep insertion order): checked first */
+    size_t sorted = 1;
+    while (sorted < n && tp[sorted - 1].doc < tp[sorted].doc) sorted++;
+    if (sorted < n) qsort(tp, n, sizeof *tp, dtf_cmp);
     for (size_t i = 0; i < n; i++) {
       pdoc[i] = tp[i].doc;
       ptf[i] = tp[i].tf;
@@ -505,7 +599,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
     for (size_t bi = 0; bi < nb; bi++) {
       size_t a = bi * FTS_BLOCK, b = a + FTS_BLOCK < n ? a + FTS_BLOCK : n;
       blk.len = 0;
-      impact_entry(&blk, pdoc, ptf, dlen, a, b, scratch);
+      impact_entry(&blk, pdoc, ptf, dlen, a, b, scratch, ks);
       mw_buf_append(&iv[3].cb[2], blk.data, blk.len);
       mw_buf_u64le(&iv[3].cb[1], iv[3].cb[2].len);
       imp_items++;
@@ -514,7 +608,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
       size_t a = gi * FTS_IMPACT_GROUP * FTS_BLOCK, b = a + (size_t)FTS_IMPACT_GROUP * FTS_BLOCK;
       if (b > n) b = n;
       blk.len = 0;
-      impact_entry(&blk, pdoc, ptf, dlen, a, b, scratch);
+      impact_entry(&blk, pdoc, ptf, dlen, a, b, scratch, ks);
       mw_buf_append(&iv[3].cb[2], blk.data, blk.len);
       mw_buf_u64le(&iv[3].cb[1], iv[3].cb[2].len);
       imp_items++;
@@ -549,21 +643,18 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   }
   if (s == MW_OK) {
     fspec fs = {2, tk_f, tk_n, 0, 0, NULL, NULL, 0};
-    s = write_file20(&fb, &fl, &fs, tk, nt, err);
     snprintf(name, sizeof name, "part_%llu_tokens.lance", (unsigned long long)part);
-    if (s == MW_OK) s = add_file(o, name, fb, fl, err);
+    s = write_file20(o, name, &fs, tk, nt, err);
   }
   if (s == MW_OK) {
     fspec fs = {2, dc_f, dc_n, 0, 0, m_docs, NULL, 0};
-    s = write_file20(&fb, &fl, &fs, dc, nd, err);
     snprintf(name, sizeof name, "part_%llu_docs.lance", (unsigned long long)part);
-    if (s == MW_OK) s = add_file(o, name, fb, fl, err);
+    s = write_file20(o, name, &fs, dc, nd, err);
   }
   if (s == MW_OK) {
     fspec fs = {4, iv_f, iv_n, 0x9, 0, m_inv, NULL, 0};
-    s = write_file20(&fb, &fl, &fs, iv, nt, err);
     snprintf(name, sizeof name, "part_%llu_invert.lance", (unsigned long long)part);
-    if (s == MW_OK) s = add_file(o, name, fb, fl, err);
+    s = write_file20(o, name, &fs, iv, nt, err);
   }
   if (s == MW_OK) {
     /* metadata.lance: one null utf8 row; the index's parameters */
@@ -580,8 +671,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
     static const char *const md_f[1] = {"u"}, *const md_n[1] = {"_placeholder"};
     if (s == MW_OK && !gcol_finish(&md[0], 1, 1, 3)) s = mw_err(err, MW_ERR_NOMEM, "out of memory");
     fspec fs = {1, md_f, md_n, 1, 0, m_meta, NULL, 0};
-    if (s == MW_OK) s = write_file20(&fb, &fl, &fs, md, 1, err);
-    if (s == MW_OK) s = add_file(o, "metadata.lance", fb, fl, err);
+    if (s == MW_OK) s = write_file20(o, "metadata.lance", &fs, md, 1, err);
   }
   /* InvertedIndexDetails as Lance 12 records the default tokenizer */
   mw_pb_str(&o->details, 1, "simple");
@@ -612,6 +702,7 @@ done:
   free(pdoc);
   free(ptf);
   free(scratch);
+  free(ks);
   mw_fts_export_free(&x);
   return s;
 }
@@ -650,10 +741,17 @@ typedef struct hnbr {
   uint32_t id;
 } hnbr;
 
-static int hnbr_cmp(const void *a, const void *b) {
-  const hnbr *x = a, *y = b;
-  if (x->d != y->d) return x->d < y->d ? -1 : 1;
-  return x->id < y->id ? -1 : x->id > y->id;
+static bool hnbr_less(hnbr x, hnbr y) { return x.d != y.d ? x.d < y.d : x.id < y.id; }
+
+/* By distance, then id: an inline insertion sort (a list holds at most
+ * 2 m + 64 links; qsort's comparator calls cost more than the sort). */
+static void sort_hnbr(hnbr *a, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    hnbr v = a[i];
+    size_t j = i;
+    for (; j > 0 && hnbr_less(v, a[j - 1]); j--) a[j] = a[j - 1];
+    a[j] = v;
+  }
 }
 
 /* SQ8 bounds: the minimum and maximum over every value of the nodes'
@@ -685,13 +783,15 @@ static void sq_encode(uint8_t *out, const float *v, uint32_t dim, double lo, dou
 static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index *ix, bool *skip, mw_error *err) {
   *skip = false;
   if (!ix->hnsw) return mw_err(err, MW_ERR_INVALID, "HNSW index without its in-memory index");
-  mw_hnsw_graph x;
-  MW_TRY(mw_hnsw_export(&x, ix->hnsw, err));
+  mw_hnsw_graph x; /* nodes only: each link list is read once, in place, below */
+  MW_TRY(mw_hnsw_export_nodes(&x, ix->hnsw, err));
   mw_status s = MW_OK;
   uint32_t dim = x.dim, nn = 0;
   hnode *nodes = malloc(((size_t)x.n_nodes + 1) * sizeof *nodes);
   uint32_t *newid = malloc(((size_t)x.n_nodes + 1) * sizeof *newid);
   hnbr *tmp = malloc((2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) + 64) * sizeof *tmp);
+  uint32_t *lid = malloc(2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) * sizeof *lid);
+  float *ldist = malloc(2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) * sizeof *ldist);
   gcol ax[2], hx[3];
   for (int i = 0; i < 2; i++) gcol_init(&ax[i]);
   for (int i = 0; i < 3; i++) gcol_init(&hx[i]);
@@ -700,9 +800,7 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
   mw_buf_init(&ivf_h);
   mw_buf_init(&js);
   char *m_aux = NULL, *m_idx = NULL;
-  uint8_t *fb = NULL;
-  size_t fl = 0;
-  if (!nodes || !newid || !tmp) {
+  if (!nodes || !newid || !tmp || !lid || !ldist) {
     s = mw_err(err, MW_ERR_NOMEM, "out of memory building HNSW index");
     goto done;
   }
@@ -727,7 +825,10 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
   double range = hi > lo ? hi - lo : 0;
   size_t code_bytes = (size_t)nn * dim;
   mw_buf_reserve(&ax[0].b[1], (size_t)nn * 8);
-  mw_buf_append_zeros(&ax[1].cb[1], code_bytes);
+  if (mw_buf_reserve(&ax[1].cb[1], code_bytes)) { /* every byte written below: not zeroed first */
+    ax[1].cb[1].len = code_bytes;
+    if (!(range > 0)) memset(ax[1].cb[1].data, 0, code_bytes);
+  }
   for (uint32_t k = 0; k < nn && !ax[1].cb[1].failed; k++) {
     mw_buf_u64le(&ax[0].b[1], nodes[k].off);
     if (range > 0) sq_encode(ax[1].cb[1].data + (size_t)k * dim, x.vecs[nodes[k].src], dim, lo, range);
@@ -754,8 +855,7 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
     s = mw_err(err, MW_ERR_NOMEM, "out of memory building HNSW index");
   if (s == MW_OK) {
     fspec fs = {2, ax_f, ax_n, 0x2, 0, m_aux, ivf_a.data, ivf_a.len};
-    s = write_file20(&fb, &fl, &fs, ax, nn, err);
-    if (s == MW_OK) s = add_file(o, "auxiliary.idx", fb, fl, err);
+    s = write_file20(o, "auxiliary.idx", &fs, ax, nn, err);
   }
 
   /* index.idx: one row per (node, level), level by level; neighbours
@@ -766,11 +866,14 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
   uint64_t rows = 0, items = 0;
   int top = 0;
   uint32_t entry = UINT32_MAX;
-  /* every buffer sized once (upper bounds: all of the graph's links and
-   * (node, level) rows), so nothing is copied by growth */
-  size_t max_items = 0, max_rows = 0;
-  for (uint32_t l = 0; l < levels; l++) max_items += x.off[l][x.n_nodes];
-  for (uint32_t k = 0; k < nn; k++) max_rows += (size_t)x.levels[nodes[k].src] + 1;
+  /* every buffer sized once (upper bounds: full link lists, 2 m at level
+   * 0 and m above, and the (node, level) rows), so nothing is copied by
+   * growth; reserved pages never written cost nothing */
+  size_t max_items = 0, max_rows = 0, hm = x.m ? x.m : MW_HNSW_DEFAULT_M;
+  for (uint32_t k = 0; k < nn; k++) {
+    max_rows += (size_t)x.levels[nodes[k].src] + 1;
+    max_items += 2 * hm + (size_t)x.levels[nodes[k].src] * hm;
+  }
   mw_buf_reserve(&hx[0].b[1], max_rows * 4);
   mw_buf_reserve(&hx[1].b[1], (max_rows + 1) * 4);
   mw_buf_reserve(&hx[2].b[1], (max_rows + 1) * 4);
@@ -788,16 +891,16 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
         top = (int)l;
       }
       size_t cnt = 0;
-      uint32_t p0 = x.off[l][i], p1 = x.off[l][i + 1];
-      for (uint32_t p = p0; p < p1; p++) {
-        uint32_t nb = x.nbr[l][p];
+      uint32_t nlk = mw_hnsw_graph_links(&x, i, l, lid, ldist);
+      for (uint32_t p = 0; p < nlk; p++) {
+        uint32_t nb = lid[p];
         if (nb >= x.n_nodes || newid[nb] == UINT32_MAX || nb == i) continue;
         if (cnt == 2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) + 64) break;
         /* the distance the index computed when it made the link (not
          * recomputed from the vectors: that was most of this loop's time) */
-        tmp[cnt++] = (hnbr){x.dist[l][p], newid[nb]};
+        tmp[cnt++] = (hnbr){ldist[p], newid[nb]};
       }
-      qsort(tmp, cnt, sizeof *tmp, hnbr_cmp);
+      sort_hnbr(tmp, cnt);
       mw_buf_u32le(&hx[0].b[1], k);
       for (size_t j = 0; j < cnt; j++) {
         mw_buf_u32le(&hx[1].cb[1], tmp[j].id);
@@ -850,8 +953,7 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
     s = mw_err(err, MW_ERR_NOMEM, "out of memory building HNSW index");
   if (s == MW_OK) {
     fspec fs = {3, hx_f, hx_n, 0x6, 0x6, m_idx, ivf_h.data, ivf_h.len};
-    s = write_file20(&fb, &fl, &fs, hx, (int64_t)rows, err);
-    if (s == MW_OK) s = add_file(o, "index.idx", fb, fl, err);
+    s = write_file20(o, "index.idx", &fs, hx, (int64_t)rows, err);
   }
   o->type_url = "/lance.index.pb.VectorIndexDetails";
   o->index_version = 1;
@@ -868,6 +970,8 @@ done:
   free(nodes);
   free(newid);
   free(tmp);
+  free(lid);
+  free(ldist);
   mw_hnsw_graph_free(&x);
   return s;
 }
@@ -901,7 +1005,7 @@ mw_status mw_gen_index_write(mw_buf *section, mw_objstore *store, const char *pr
                  (int)ix->kind);
   }
   if (s == MW_OK && skip) {
-    mw_buf_free(&o.details);
+    gen_out_free(&o);
     return MW_OK;
   }
   uint8_t uuid[16];
@@ -916,7 +1020,8 @@ mw_status mw_gen_index_write(mw_buf *section, mw_objstore *store, const char *pr
       s = mw_err(err, MW_ERR_INVALID, "key prefix too long");
       break;
     }
-    s = mw_objstore_put_if_absent(store, key, o.f[i].data, o.f[i].len, err);
+    s = o.f[i].iov ? mw_objstore_put_if_absent_v(store, key, o.f[i].iov, o.f[i].n_iov, err)
+                   : mw_objstore_put_if_absent(store, key, o.f[i].data, o.f[i].len, err);
     if (s != MW_OK) mw_err_wrap(err, s, "writing %s", key);
   }
   if (s == MW_OK) {
@@ -946,8 +1051,7 @@ mw_status mw_gen_index_write(mw_buf *section, mw_objstore *store, const char *pr
     if (!mw_buf_ok(section)) s = mw_err(err, MW_ERR_NOMEM, "out of memory encoding index '%s'", iname);
     mw_buf_free(&e); mw_buf_free(&u); mw_buf_free(&bm); mw_buf_free(&any); mw_buf_free(&fl);
   }
-  for (int i = 0; i < o.n; i++) free(o.f[i].data);
-  mw_buf_free(&o.details);
+  gen_out_free(&o);
   if (s != MW_OK) mw_err_wrap(err, s, "generation index '%s'", iname);
   return s;
 }

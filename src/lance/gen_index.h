@@ -21,7 +21,8 @@
  *     values, index_version 2, no created_at, no files.
  *   - Vector (IVF_HNSW_SQ, one partition): auxiliary.idx (row offsets, SQ8
  *     codes over the generation's global bounds) and index.idx (the
- *     MemTable's HNSW graph, mw_hnsw_export, renumbered to generation
+ *     MemTable's HNSW graph, read in place through mw_hnsw_export_nodes
+ *     and mw_hnsw_graph_links, renumbered to generation
  *     positions: dropped nodes removed, neighbour lists filtered and sorted
  *     by distance), each with the IVF protobuf as global buffer 1. Details
  *     `/lance.index.pb.VectorIndexDetails` (no value), index_version 1,

@@ -64,7 +64,14 @@
  *                KiB) so rows never straddle chunks and buffer 2, the
  *                repetition index, is (u64 rows, u64 0 partial items).
  *   Fields: ids depth-first, children after their parent (parent_id; 0 is
- *   omitted as proto3 does); DataFile.fields lists the leaves only. */
+ *   omitted as proto3 does); DataFile.fields lists the leaves only.
+ * Output: the file is built in one buffer (`file`), except that with
+ * opts.borrow_pages (2.0) a fixed-width or fixed_size_list page whose values
+ * are one contiguous range of the caller's arrays is not copied: it is
+ * recorded as a piece spliced in at its position (struct wpiece), and
+ * mw_lance_file_writer_finish_pieces hands the file over as the sequence of
+ * own bytes and borrowed pages (finish joins them). Offsets in the file are
+ * positions counting both (wpos). */
 #include "lance/lance_file.h"
 
 #include <stdio.h>
@@ -103,6 +110,14 @@ typedef struct col {
   int off_w;        /* K_VAR: 4 or 8 */
   /* page accumulators */
   mw_buf values;    /* fixed values / bool bits / var bytes */
+  /* borrowed page values (opts.borrow_pages; 2.0 fixed width and
+   * fixed_size_list leaves): while every run appended to the page was
+   * contiguous in the caller's buffer, the page's values are that range
+   * (bptr, blen) and `values` stays empty; a run that does not follow on
+   * copies the range into `values` first */
+  bool borrow;
+  const uint8_t *bptr;
+  uint64_t blen;
   mw_buf validity;  /* bits */
   mw_buf ends;      /* K_VAR: u64 end offsets */
   uint64_t rows, nulls;  /* items (values) and null items */
@@ -124,9 +139,28 @@ struct mw_lance_file_writer {
   col *cols;
   int64_t n_cols;
   mw_buf file;
+  /* 2.1 page scratch (chunk sizes, chunks), reused by every page: a page's
+   * chunks are copied into `file`, so one buffer serves them all instead of
+   * a fresh (page-faulting) one per page */
+  mw_buf meta, chunks;
+  /* borrowed pages, spliced into the file: piece k goes after the first
+   * at[k] bytes of `file` (so the file's position is file.len + borrowed);
+   * they are only referenced, and must stay unchanged until the file is
+   * stored (mw_lance_file_writer_finish_pieces) */
+  struct wpiece {
+    size_t at;
+    const uint8_t *ptr;
+    uint64_t len;
+  } *pieces;
+  size_t n_pieces, cap_pieces;
+  uint64_t borrowed;
+  bool pieces_failed;
   uint64_t rows;
   bool finished;
 };
+
+/* The file's length so far (its own bytes and the borrowed pages). */
+static uint64_t wpos(const mw_lance_file_writer *w) { return w->file.len + w->borrowed; }
 
 void mw_lance_file_options_init(mw_lance_file_options *o) {
   memset(o, 0, sizeof *o);
@@ -388,6 +422,8 @@ static void col_reset(col *c) {
   c->ends.len = 0;
   c->lev.len = 0;
   c->rep.len = 0;
+  c->bptr = NULL;
+  c->blen = 0;
   c->rows = 0;
   c->nulls = 0;
   c->prow = 0;
@@ -510,6 +546,8 @@ mw_status mw_lance_file_writer_open(mw_lance_file_writer **out, const struct Arr
     return mw_err(err, MW_ERR_NOMEM, "out of memory");
   }
   mw_buf_init(&w->file);
+  mw_buf_init(&w->meta);
+  mw_buf_init(&w->chunks);
   if (w->opts.size_hint && w->opts.size_hint < SIZE_MAX / 2 && !mw_buf_reserve(&w->file, (size_t)w->opts.size_hint)) {
     mw_buf_free(&w->file); /* only a hint: grow as needed instead */
     mw_buf_init(&w->file);
@@ -520,6 +558,11 @@ mw_status mw_lance_file_writer_open(mw_lance_file_writer **out, const struct Arr
       mw_lance_file_writer_free(w);
       return mw_err(err, MW_ERR_NOMEM, "out of memory");
     }
+  }
+  for (int64_t j = 0; j < w->n_cols; j++) {
+    col *c = &w->cols[j];
+    c->borrow = w->opts.borrow_pages && w->opts.version == MW_LANCE_V2_0 && !c->nested && !c->list &&
+                !c->list20 && (c->kind == K_FIXED || c->kind == K_FSL);
   }
   *out = w;
   return MW_OK;
@@ -572,27 +615,46 @@ static void enc_values20(mw_buf *out, const col *c, uint32_t index) {
 typedef struct page_bufs {
   const uint8_t *ptr[4];
   uint64_t len[4];
+  bool borrowed[4]; /* ptr is the caller's (a column's bptr): referenced */
   int n;
 } page_bufs;
 
 /* Alignment padding: Lance pads with 0x48 ('H'); doing the same makes our
  * files byte-comparable with Lance's. */
-static void pad64(mw_buf *b) {
+static void pad64(mw_lance_file_writer *w) {
   static const uint8_t pad[64] = {
       0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48,
       0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48,
       0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48,
       0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48, 0x48};
-  if (b->len % 64) mw_buf_append(b, pad, 64 - b->len % 64);
+  uint64_t at = wpos(w);
+  if (at % 64) mw_buf_append(&w->file, pad, (size_t)(64 - at % 64));
+}
+
+/* A page buffer taken into the file by reference (see struct wpiece). */
+static void add_piece(mw_lance_file_writer *w, const uint8_t *ptr, uint64_t len) {
+  if (w->n_pieces == w->cap_pieces) {
+    size_t cap = w->cap_pieces ? 2 * w->cap_pieces : 16;
+    struct wpiece *p = realloc(w->pieces, cap * sizeof *p);
+    if (!p) {
+      w->pieces_failed = true;
+      return;
+    }
+    w->pieces = p;
+    w->cap_pieces = cap;
+  }
+  w->pieces[w->n_pieces++] = (struct wpiece){w->file.len, ptr, len};
+  w->borrowed += len;
 }
 
 static void append_page(mw_lance_file_writer *w, col *c, const page_bufs *pb, const mw_buf *enc_any) {
   uint64_t offs[4], sizes[4];
   for (int i = 0; i < pb->n; i++) {
-    pad64(&w->file);
-    offs[i] = w->file.len;
+    pad64(w);
+    offs[i] = wpos(w);
     sizes[i] = pb->len[i];
-    if (pb->len[i]) mw_buf_append(&w->file, pb->ptr[i], (size_t)pb->len[i]);
+    if (pb->len[i] && pb->borrowed[i]) add_piece(w, pb->ptr[i], pb->len[i]);
+    else if (pb->len[i]) mw_buf_append(&w->file, pb->ptr[i], (size_t)pb->len[i]);
   }
   mw_buf page, enc, direct;
   mw_buf_init(&page);
@@ -676,7 +738,8 @@ static void flush_page20(mw_lance_file_writer *w, col *c) {
       enc_values20(&vals, c, 0);
       mw_pb_msg(&inner, 1, &vals);      /* NoNull.values */
       mw_pb_msg(&nul, 1, &inner);       /* Nullable.no_nulls */
-      pb.ptr[0] = c->values.data; pb.len[0] = c->values.len;
+      pb.ptr[0] = c->blen ? c->bptr : c->values.data; pb.len[0] = c->blen ? c->blen : c->values.len;
+      pb.borrowed[0] = c->blen > 0;
       pb.n = 1;
     } else {
       mw_buf valid;
@@ -688,7 +751,8 @@ static void flush_page20(mw_lance_file_writer *w, col *c) {
       mw_pb_msg(&nul, 2, &inner);       /* Nullable.some_nulls */
       mw_buf_free(&valid);
       pb.ptr[0] = c->validity.data; pb.len[0] = c->validity.len;
-      pb.ptr[1] = c->values.data; pb.len[1] = c->values.len;
+      pb.ptr[1] = c->blen ? c->bptr : c->values.data; pb.len[1] = c->blen ? c->blen : c->values.len;
+      pb.borrowed[1] = c->blen > 0;
       pb.n = 2;
     }
     mw_pb_msg(&ae, 2, &nul);
@@ -870,9 +934,9 @@ static mw_status flush_page21(mw_lance_file_writer *w, col *c, mw_error *err) {
   } else {
     layers[0] = def ? 3 : 1;
   }
-  mw_buf meta, chunks;
-  mw_buf_init(&meta);
-  mw_buf_init(&chunks);
+  mw_buf meta = w->meta, chunks = w->chunks; /* the writer's scratch, emptied */
+  meta.len = 0;
+  chunks.len = 0;
   if (c->list) {
     /* one chunk per page: rows never straddle chunks, so the repetition
      * index is simply (rows, 0 partial items); page cuts keep it small */
@@ -882,8 +946,8 @@ static mw_status flush_page21(mw_lance_file_writer *w, col *c, mw_error *err) {
   for (uint64_t i = 0; i < n && !c->list;) {
     uint64_t k = chunk_values(c, i, n, def);
     if (!chunk_fits(c, i, k, def)) {
-      mw_buf_free(&meta);
-      mw_buf_free(&chunks);
+      w->meta = meta;
+      w->chunks = chunks;
       return mw_err(err, MW_ERR_UNSUPPORTED,
                     "column '%s': row %llu is too large for a Lance 2.1 mini-block (%llu bytes)",
                     c->name, (unsigned long long)(c->first_row + i),
@@ -928,7 +992,9 @@ static mw_status flush_page21(mw_lance_file_writer *w, col *c, mw_error *err) {
                   .n = rep ? 3 : 2};
   if (!meta.failed && !chunks.failed) append_page(w, c, &pb, &any);
   bool ok = !meta.failed && !chunks.failed && !any.failed;
-  mw_buf_free(&meta); mw_buf_free(&chunks); mw_buf_free(&mb); mw_buf_free(&pl);
+  w->meta = meta;
+  w->chunks = chunks;
+  mw_buf_free(&mb); mw_buf_free(&pl);
   mw_buf_free(&any); mw_buf_free(&ce);
   if (!ok) return mw_err(err, MW_ERR_NOMEM, "out of memory writing Lance page of column '%s'", c->name);
   return MW_OK;
@@ -943,7 +1009,7 @@ static mw_status flush_page(mw_lance_file_writer *w, col *c, mw_error *err) {
   }
   c->first_row += c->prow;
   col_reset(c);
-  if (!mw_buf_ok(&w->file) || !mw_buf_ok(&c->pages))
+  if (!mw_buf_ok(&w->file) || !mw_buf_ok(&c->pages) || w->pieces_failed)
     return mw_err(err, MW_ERR_NOMEM, "out of memory writing Lance page of column '%s'", c->name);
   return MW_OK;
 }
@@ -951,7 +1017,24 @@ static mw_status flush_page(mw_lance_file_writer *w, col *c, mw_error *err) {
 /* ---- gathering rows ---- */
 
 static uint64_t col_bytes(const col *c) {
-  return c->values.len + c->validity.len + c->ends.len;
+  return c->values.len + c->blen + c->validity.len + c->ends.len;
+}
+
+/* Appends n value bytes at src to the page: by reference while the page's
+ * values stay one contiguous range of the caller's buffer (c->borrow),
+ * else copied. */
+static void col_values(col *c, const uint8_t *src, size_t n) {
+  if (c->borrow && c->values.len == 0 && (c->blen == 0 || c->bptr + c->blen == src)) {
+    if (c->blen == 0) c->bptr = src;
+    c->blen += n;
+    return;
+  }
+  if (c->blen) {
+    mw_buf_append(&c->values, c->bptr, (size_t)c->blen);
+    c->bptr = NULL;
+    c->blen = 0;
+  }
+  mw_buf_append(&c->values, src, n);
 }
 
 /* Row (relative to r0) of the first null item inside a valid fixed-size
@@ -1020,7 +1103,7 @@ static void col_append_run(col *c, const struct ArrowArray *a, int64_t r0, int64
   }
   switch (c->kind) {
     case K_FIXED:
-      mw_buf_append(&c->values, (const uint8_t *)a->buffers[1] + (size_t)p0 * c->vb, (size_t)n * c->vb);
+      col_values(c, (const uint8_t *)a->buffers[1] + (size_t)p0 * c->vb, (size_t)n * c->vb);
       break;
     case K_BOOL:
       for (int64_t i = 0; i < n; i++)
@@ -1029,8 +1112,7 @@ static void col_append_run(col *c, const struct ArrowArray *a, int64_t r0, int64
     case K_FSL: {
       const struct ArrowArray *ch = a->children[0];
       int64_t q0 = ch->offset + p0 * c->dim;
-      mw_buf_append(&c->values, (const uint8_t *)ch->buffers[1] + (size_t)q0 * c->item_bytes,
-                    (size_t)n * c->vb);
+      col_values(c, (const uint8_t *)ch->buffers[1] + (size_t)q0 * c->item_bytes, (size_t)n * c->vb);
       break;
     }
     case K_VAR: {
@@ -1272,10 +1354,9 @@ mw_status mw_lance_file_writer_write(mw_lance_file_writer *w, const struct Arrow
   return MW_OK;
 }
 
-mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, size_t *out_len,
-                                      mw_error *err) {
-  *out = NULL;
-  *out_len = 0;
+/* Writes the last pages, the global buffers, the column metadata and the
+ * footer into w->file (borrowed pages stay pieces). */
+static mw_status finish_file(mw_lance_file_writer *w, mw_error *err) {
   if (w->finished) return mw_err(err, MW_ERR_INVALID, "Lance file writer already finished");
   w->finished = true;
   for (int64_t j = 0; j < w->n_cols; j++) MW_TRY(flush_page(w, &w->cols[j], err));
@@ -1302,20 +1383,20 @@ mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, si
     return mw_err(err, MW_ERR_NOMEM, "out of memory");
   }
   for (size_t i = 0; i < ngb; i++) {
-    pad64(&w->file);
-    gbx[2 * i] = w->file.len;
+    pad64(w);
+    gbx[2 * i] = wpos(w);
     gbx[2 * i + 1] = w->opts.global_buffer_lens[i];
     if (w->opts.global_buffer_lens[i])
       mw_buf_append(&w->file, w->opts.global_buffers[i], w->opts.global_buffer_lens[i]);
   }
-  pad64(&w->file);
-  uint64_t gb_pos = w->file.len, gb_len = fd.len;
+  pad64(w);
+  uint64_t gb_pos = wpos(w), gb_len = fd.len;
   mw_buf_append(&w->file, fd.data, fd.len);
   mw_buf_free(&fd);
   mw_buf_free(&sch);
 
   /* column metadata */
-  uint64_t cms = w->file.len;
+  uint64_t cms = wpos(w);
   uint64_t *cm = calloc((size_t)w->n_cols * 2 + 1, sizeof *cm);
   if (!cm) {
     free(gbx);
@@ -1333,19 +1414,19 @@ mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, si
     mw_pb_msg(&enc, 2, &direct);
     mw_pb_msg(&meta, 1, &enc);
     mw_buf_append(&meta, c->pages.data, c->pages.len);
-    cm[2 * j] = w->file.len;
+    cm[2 * j] = wpos(w);
     cm[2 * j + 1] = meta.len;
     mw_buf_append(&w->file, meta.data, meta.len);
     mw_buf_free(&meta); mw_buf_free(&cenc); mw_buf_free(&ce); mw_buf_free(&direct);
     mw_buf_free(&enc); mw_buf_free(&empty);
   }
-  uint64_t cmo = w->file.len;
+  uint64_t cmo = wpos(w);
   for (int64_t j = 0; j < w->n_cols; j++) {
     mw_buf_u64le(&w->file, cm[2 * j]);
     mw_buf_u64le(&w->file, cm[2 * j + 1]);
   }
   free(cm);
-  uint64_t gbo = w->file.len;
+  uint64_t gbo = wpos(w);
   mw_buf_u64le(&w->file, gb_pos);
   mw_buf_u64le(&w->file, gb_len);
   for (size_t i = 0; i < ngb; i++) {
@@ -1368,8 +1449,70 @@ mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, si
   }
   mw_buf_append(&w->file, ver, 4);
   mw_buf_append(&w->file, "LANC", 4);
-  if (!mw_buf_ok(&w->file)) return mw_err(err, MW_ERR_NOMEM, "out of memory finishing Lance file");
-  *out = mw_buf_take(&w->file, out_len);
+  if (!mw_buf_ok(&w->file) || w->pieces_failed)
+    return mw_err(err, MW_ERR_NOMEM, "out of memory finishing Lance file");
+  return MW_OK;
+}
+
+/* The finished file's pieces (after finish_file). */
+static mw_status take_pieces(mw_lance_file_writer *w, mw_lance_file_pieces *out, mw_error *err) {
+  /* own bytes and borrowed pages alternate: at most 2 * pieces + 1 */
+  mw_iov *iov = malloc((2 * w->n_pieces + 1) * sizeof *iov);
+  if (!iov) return mw_err(err, MW_ERR_NOMEM, "out of memory finishing Lance file");
+  size_t len = 0;
+  out->own = mw_buf_take(&w->file, &len);
+  size_t n = 0, at = 0;
+  for (size_t k = 0; k < w->n_pieces; k++) {
+    if (w->pieces[k].at > at) iov[n++] = (mw_iov){out->own + at, w->pieces[k].at - at};
+    at = w->pieces[k].at;
+    iov[n++] = (mw_iov){w->pieces[k].ptr, (size_t)w->pieces[k].len};
+  }
+  if (len > at) iov[n++] = (mw_iov){out->own + at, len - at};
+  out->iov = iov;
+  out->n_iov = n;
+  out->len = (uint64_t)len + w->borrowed;
+  return MW_OK;
+}
+
+mw_status mw_lance_file_writer_finish_pieces(mw_lance_file_writer *w, mw_lance_file_pieces *out,
+                                             mw_error *err) {
+  memset(out, 0, sizeof *out);
+  MW_TRY(finish_file(w, err));
+  return take_pieces(w, out, err);
+}
+
+void mw_lance_file_pieces_free(mw_lance_file_pieces *p) {
+  free(p->own);
+  free(p->iov);
+  memset(p, 0, sizeof *p);
+}
+
+mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, size_t *out_len,
+                                      mw_error *err) {
+  *out = NULL;
+  *out_len = 0;
+  MW_TRY(finish_file(w, err));
+  if (w->n_pieces == 0) {
+    *out = mw_buf_take(&w->file, out_len);
+    return MW_OK;
+  }
+  /* borrowed pages: joined into one buffer */
+  mw_lance_file_pieces p;
+  memset(&p, 0, sizeof p);
+  MW_TRY(take_pieces(w, &p, err));
+  uint8_t *b = malloc(p.len ? (size_t)p.len : 1);
+  if (!b) {
+    mw_lance_file_pieces_free(&p);
+    return mw_err(err, MW_ERR_NOMEM, "out of memory finishing Lance file");
+  }
+  size_t at = 0;
+  for (size_t i = 0; i < p.n_iov; i++) {
+    memcpy(b + at, p.iov[i].data, p.iov[i].len);
+    at += p.iov[i].len;
+  }
+  *out = b;
+  *out_len = at;
+  mw_lance_file_pieces_free(&p);
   return MW_OK;
 }
 
@@ -1387,5 +1530,8 @@ void mw_lance_file_writer_free(mw_lance_file_writer *w) {
   }
   free(w->cols);
   mw_buf_free(&w->file);
+  mw_buf_free(&w->meta);
+  mw_buf_free(&w->chunks);
+  free(w->pieces);
   free(w);
 }

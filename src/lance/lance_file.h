@@ -107,6 +107,13 @@ typedef struct mw_lance_file_options {
    * from 2 MiB on copies into a new huge-page block, common/buf.c: old and
    * new resident together). An underestimate only costs a growth. */
   uint64_t size_hint;
+  /* 2.0 only: the pages of fixed-width and fixed_size_list columns
+   * (not lists' offsets) are taken by reference while each page's values
+   * are one contiguous range of the written arrays' buffers (a whole column
+   * written in one call), instead of being copied into the file; those
+   * buffers must then stay alive and unchanged until the file is stored
+   * from mw_lance_file_writer_finish_pieces. Same bytes either way. */
+  bool borrow_pages;
 } mw_lance_file_options;
 
 void mw_lance_file_options_init(mw_lance_file_options *o);
@@ -129,6 +136,23 @@ uint64_t mw_lance_file_writer_rows(const mw_lance_file_writer *w);
  * only be freed afterwards. */
 mw_status mw_lance_file_writer_finish(mw_lance_file_writer *w, uint8_t **out, size_t *out_len,
                                       mw_error *err);
+
+/* A finished file as pieces: iov[0..n_iov) in order are its len bytes,
+ * pointing into `own` (the writer's bytes: headers, copied pages,
+ * metadata) and into the borrowed pages (opts.borrow_pages). */
+typedef struct mw_lance_file_pieces {
+  uint8_t *own;
+  mw_iov *iov;
+  size_t n_iov;
+  uint64_t len;
+} mw_lance_file_pieces;
+
+/* Finishes the file as pieces (mw_objstore_put_if_absent_v writes them
+ * without joining them). Free with mw_lance_file_pieces_free; the writer
+ * can only be freed afterwards. */
+mw_status mw_lance_file_writer_finish_pieces(mw_lance_file_writer *w, mw_lance_file_pieces *out,
+                                             mw_error *err);
+void mw_lance_file_pieces_free(mw_lance_file_pieces *p);
 
 void mw_lance_file_writer_free(mw_lance_file_writer *w);
 

@@ -245,6 +245,32 @@ mw_status mw_objstore_put_if_absent(mw_objstore *store, const char *key, const v
                 key);
 }
 
+mw_status mw_objstore_put_if_absent_v(mw_objstore *store, const char *key, const mw_iov *iov, size_t n,
+                                      mw_error *err) {
+  MW_TRY(check_store(store, "put_if_absent", err));
+  MW_TRY(mw_objstore_check_key(key, err));
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!iov[i].data && iov[i].len)
+      return mw_err(err, MW_ERR_INVALID, "put_if_absent '%s': piece %zu is NULL with len %zu", key, i, iov[i].len);
+    if (iov[i].len > SIZE_MAX - len) return mw_err(err, MW_ERR_INVALID, "put_if_absent '%s': too large", key);
+    len += iov[i].len;
+  }
+  if (store->put_if_absent_v)
+    return finish(store->put_if_absent_v(store->self, key, iov, n, err), err, "put_if_absent", key);
+  if (n == 1) return finish(store->vt.put_if_absent(store->self, key, iov[0].data, len, err), err, "put_if_absent", key);
+  uint8_t *joined = malloc(len ? len : 1);
+  if (!joined) return mw_err(err, MW_ERR_NOMEM, "put_if_absent '%s': out of memory", key);
+  size_t at = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (iov[i].len) memcpy(joined + at, iov[i].data, iov[i].len);
+    at += iov[i].len;
+  }
+  mw_status st = finish(store->vt.put_if_absent(store->self, key, joined, len, err), err, "put_if_absent", key);
+  free(joined);
+  return st;
+}
+
 mw_status mw_objstore_get(mw_objstore *store, uint8_t **out_data, size_t *out_len, const char *key,
                           uint64_t offset, uint64_t length, mw_error *err) {
   if (out_data) *out_data = NULL;

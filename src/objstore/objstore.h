@@ -16,6 +16,8 @@
 
 #include <stdbool.h>
 
+#include "common/buf.h"
+
 struct mw_slab_pool;
 
 struct mw_objstore {
@@ -39,6 +41,10 @@ struct mw_objstore {
   mw_status (*sweep_temp)(void *self, const char *prefix, double min_age_s, bool dry_run,
                           void (*fn)(void *arg, const char *path, uint64_t size, double age_s), void *arg,
                           uint64_t *out_count, uint64_t *out_bytes, mw_error *err);
+  /* Internal: put_if_absent of an object given as pieces, written in order
+   * without joining them first (NULL = the store has none:
+   * mw_objstore_put_if_absent_v joins them and calls put_if_absent). */
+  mw_status (*put_if_absent_v)(void *self, const char *key, const mw_iov *iov, size_t n, mw_error *err);
 };
 
 /* Called once per temp file swept: its path relative to the store's root
@@ -62,6 +68,12 @@ mw_status mw_objstore_sweep_temp(mw_objstore *store, const char *prefix, double 
  * set: free the buffer with mw_slab_free; else with free(). */
 mw_status mw_objstore_get_slab(mw_objstore *store, struct mw_slab_pool *pool, uint8_t **out_data,
                                size_t *out_len, bool *out_from_slab, const char *key, mw_error *err);
+
+/* put_if_absent of the object made of the n pieces in order (same
+ * contract). The file store writes the pieces straight from where they
+ * are; other stores get one joined copy. */
+mw_status mw_objstore_put_if_absent_v(mw_objstore *store, const char *key, const mw_iov *iov, size_t n,
+                                      mw_error *err);
 
 /* Does a get seeing an object prove it durable? (vtable flag
  * MW_OBJSTORE_VISIBLE_IMPLIES_DURABLE, or the store's internal override.)

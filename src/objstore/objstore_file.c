@@ -11,7 +11,10 @@
  *   put_if_absent  link(temp, final), unlink(temp) (EEXIST = already exists;
  *                  atomic create). Filesystems without hard links fall back
  *                  to renameat2(RENAME_NOREPLACE).
- * then the folder is fsync'ed so the new name itself is durable. Folders are
+ * then the folder is fsync'ed so the new name itself is durable. An object
+ * handed over in pieces (the internal put_if_absent_v: a Lance file whose
+ * pages stay in the buffers they were built in) is written into its temp
+ * file piece by piece, never joined in memory. Folders are
  * created on demand (mkdir -p), and the parent of each new folder is fsync'ed;
  * a thread that finds a folder already there (EEXIST: maybe it lost a mkdir
  * race and the winner has not fsync'ed the parent yet) fsyncs the parent
@@ -214,6 +217,14 @@ static int write_all(int fd, const uint8_t *p, size_t len) {
   return 0;
 }
 
+/* Writes the pieces in order (an object handed over in pieces is written
+ * from where they are, not joined first). */
+static int write_iov(int fd, const mw_iov *iov, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (iov[i].len && write_all(fd, iov[i].data, iov[i].len) < 0) return -1;
+  return 0;
+}
+
 static uint32_t tmp_random(void) {
   /* Not for security: only makes names from a reused pid unlikely to meet a
    * stale temp file (O_EXCL + retry handles it anyway). */
@@ -228,8 +239,8 @@ static uint32_t tmp_random(void) {
 
 /* Writes data to a new temp file next to `final` (creating folders on
  * demand), fsync'ed; returns its malloc'ed path. */
-static mw_status write_temp(const file_store *fs, char *final, const char *key, const void *data,
-                            size_t len, const char *op, char **out_tmp, mw_error *err) {
+static mw_status write_temp(const file_store *fs, char *final, const char *key, const mw_iov *iov,
+                            size_t n, const char *op, char **out_tmp, mw_error *err) {
   *out_tmp = NULL;
   const char *slash = strrchr(final, '/');
   size_t dirlen = (size_t)(slash - final); /* final always has a '/' after root */
@@ -263,7 +274,7 @@ static mw_status write_temp(const file_store *fs, char *final, const char *key, 
     return st;
   }
   const char *what = NULL;
-  if (write_all(fd, data, len) < 0) {
+  if (write_iov(fd, iov, n) < 0) {
     what = "write";
   } else if (fs->fsync) {
     int r;
@@ -301,7 +312,8 @@ static mw_status file_put(void *self, const char *key, const void *data, size_t 
   MW_TRY(check_reserved("put", key, err));
   char *final = join(fs, key), *tmp = NULL;
   if (!final) return mw_err(err, MW_ERR_NOMEM, "put '%s': out of memory", key);
-  mw_status st = write_temp(fs, final, key, data, len, "put", &tmp, err);
+  mw_iov one = {data, len};
+  mw_status st = write_temp(fs, final, key, &one, 1, "put", &tmp, err);
   if (st == MW_OK) {
     if (rename(tmp, final) < 0) {
       st = sys_err(err, "put", key, "rename temp file to", final, errno);
@@ -396,8 +408,8 @@ static int spare_take(file_store *fs, const char *dir) {
  * time by the spare thread: creating it is most of the cost of a small
  * durable WAL entry. Returns 0 (nothing done) where O_TMPFILE, /proc or
  * renameat2 is not available, so the caller falls back. */
-static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *key, const void *data,
-                                 size_t len, mw_status *out_st, mw_error *err) {
+static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *key, const mw_iov *iov,
+                                 size_t n, mw_status *out_st, mw_error *err) {
 #ifdef O_TMPFILE
   char *slash = strrchr(final, '/');
   *slash = '\0';
@@ -415,7 +427,7 @@ static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *
   }
   *slash = '/';
   if (fd < 0) return 0; /* EOPNOTSUPP, EISDIR, EINVAL...: use the named temp */
-  if (write_all(fd, data, len) < 0) {
+  if (write_iov(fd, iov, n) < 0) {
     int e = errno;
     close(fd);
     *out_st = sys_err(err, "put_if_absent", key, "write", final, e);
@@ -489,23 +501,23 @@ static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *
     *out_st = visible_err(err, "put_if_absent", key, "folder", final, errno);
   return 1;
 #else
-  (void)fs; (void)final; (void)key; (void)data; (void)len; (void)out_st; (void)err;
+  (void)fs; (void)final; (void)key; (void)iov; (void)n; (void)out_st; (void)err;
   return 0;
 #endif
 }
 
-static mw_status file_put_if_absent(void *self, const char *key, const void *data, size_t len,
-                                    mw_error *err) {
+static mw_status file_put_if_absent_v(void *self, const char *key, const mw_iov *iov, size_t n,
+                                      mw_error *err) {
   file_store *fs = self;
   MW_TRY(check_reserved("put_if_absent", key, err));
   char *final = join(fs, key), *tmp = NULL;
   if (!final) return mw_err(err, MW_ERR_NOMEM, "put_if_absent '%s': out of memory", key);
   mw_status st = MW_OK;
-  if (tmpfile_put_if_absent(fs, final, key, data, len, &st, err)) {
+  if (tmpfile_put_if_absent(fs, final, key, iov, n, &st, err)) {
     free(final);
     return st;
   }
-  st = write_temp(fs, final, key, data, len, "put_if_absent", &tmp, err);
+  st = write_temp(fs, final, key, iov, n, "put_if_absent", &tmp, err);
   if (st == MW_OK) {
     int r = link(tmp, final), e = errno, linked = 1;
     if (r < 0 && (e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == EMLINK)) {
@@ -533,6 +545,12 @@ static mw_status file_put_if_absent(void *self, const char *key, const void *dat
   free(tmp);
   free(final);
   return st;
+}
+
+static mw_status file_put_if_absent(void *self, const char *key, const void *data, size_t len,
+                                    mw_error *err) {
+  mw_iov one = {data, len};
+  return file_put_if_absent_v(self, key, &one, 1, err);
 }
 
 /* A get; with `pool`, an object of at most MW_SLAB_MAX bytes is read
@@ -875,5 +893,6 @@ mw_status mw_objstore_file_open(mw_objstore **out, const char *root, const mw_ob
   MW_TRY(mw_objstore_new(out, &file_vtable, fs, err));
   (*out)->get_slab = file_get_slab;
   (*out)->sweep_temp = file_sweep_temp;
+  (*out)->put_if_absent_v = file_put_if_absent_v;
   return MW_OK;
 }
