@@ -18,9 +18,11 @@
  *       k-NN    with an HNSW index of the column and metric, no filter and
  *               ef != MW_EF_EXACT: each MemTable's graph is searched with a
  *               row filter (visible & alive), results merged by distance;
- *               otherwise exact: the distance of every alive & keep row
- *               (also for ef 0 when a graph's calibrated default search
- *               is its exact scan: hnsw.h);
+ *               otherwise exact: the distance of every keep row, the
+ *               k nearest kept in a bounded heap, liveness checked only
+ *               for a row that would enter it (also for ef 0 when a
+ *               graph's calibrated default search is its exact scan:
+ *               hnsw.h);
  *       FTS     each MemTable's FTS index searched with the same row filter
  *               and corpus statistics summed over the MemTables.
  *  3. Output: an ArrowArrayStream whose batches are materialised lazily in
@@ -374,17 +376,27 @@ static const float *row_vector(const mw_holder *h, int64_t col, int32_t dim, int
   return (const float *)items->buffers[1] + items->offset + (c->offset + p) * dim;
 }
 
-/* Min-heap (by cmp_dist) sift-down. */
-static void heap_down(q_hit *h, size_t n, size_t i) {
+/* Max-heap (by cmp_dist: top = the worst) sift-down and sift-up. */
+static void heap_down_max(q_hit *h, size_t n, size_t i) {
   for (;;) {
     size_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < n && cmp_dist(&h[l], &h[m]) < 0) m = l;
-    if (r < n && cmp_dist(&h[r], &h[m]) < 0) m = r;
+    if (l < n && cmp_dist(&h[l], &h[m]) > 0) m = l;
+    if (r < n && cmp_dist(&h[r], &h[m]) > 0) m = r;
     if (m == i) return;
     q_hit t = h[i];
     h[i] = h[m];
     h[m] = t;
     i = m;
+  }
+}
+static void heap_up_max(q_hit *h, size_t i) {
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (cmp_dist(&h[i], &h[p]) <= 0) return;
+    q_hit t = h[i];
+    h[i] = h[p];
+    h[p] = t;
+    i = p;
   }
 }
 
@@ -687,7 +699,7 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
   bool knn_graph = knn && hnsw_name && !bf && q->ef != MW_EF_EXACT;
   /* the default search (ef 0): when a graph's calibrated plan is its exact
    * scan, this layer's exact pass does it (liveness checked only for the
-   * rows popped, not per node) */
+   * rows that would enter the top k, not per node) */
   for (size_t m = 0; knn_graph && q->ef == 0 && m < n_mts; m++) {
     mw_hnsw *h = mw_memtable_hnsw(mts[m], hnsw_name);
     if (h && mw_hnsw_default_ef(h, q->k) == MW_HNSW_EF_EXACT) knn_graph = false;
@@ -820,36 +832,34 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
       }
       free(hh);
     } else if (knn) {
-      cap_hits = sn->total;
-      hits = malloc((cap_hits ? cap_hits : 1) * sizeof *hits);
+      /* The k nearest live & kept rows in one pass: a max-heap (by
+       * cmp_dist, top = the worst kept) of at most k hits; a row's
+       * liveness is checked only when it would enter the heap (~k ln(n/k)
+       * rows), not for every row. */
+      cap_hits = k;
+      hits = malloc((k ? k : 1) * sizeof *hits);
       if (!hits) oom = true;
-      for (size_t b = 0; !oom && b < sn->n_held; b++)
+      size_t m = 0;
+      for (size_t b = 0; !oom && k > 0 && b < sn->n_held; b++) {
+        while (m + 1 < n_mts && sn->base[m + 1] <= sn->g0[b]) m++;
         for (int64_t r = 0; r < sn->len[b]; r++) {
           uint64_t g = sn->g0[b] + (uint64_t)r;
           if (keep && !keep[g]) continue;
           const float *v = row_vector(sn->held[b], vcol, dim, r);
           if (!v) continue;
-          hits[n_hits++] = (q_hit){g, mw_vec_distance(q->metric, q->vector, v, (uint32_t)dim)};
+          q_hit c = {g, mw_vec_distance(q->metric, q->vector, v, (uint32_t)dim)};
+          if (n_hits == k && cmp_dist(&c, &hits[0]) >= 0) continue;
+          if (!live_row(&L, m, g - sn->base[m])) continue;
+          if (n_hits == k) {
+            hits[0] = c;
+            heap_down_max(hits, n_hits, 0);
+          } else {
+            hits[n_hits++] = c;
+            heap_up_max(hits, n_hits - 1);
+          }
         }
-      /* Nearest first, liveness checked lazily: a binary heap over every
-       * candidate, popped until k live rows are found. */
-      if (!oom) {
-        for (size_t i = n_hits / 2; i-- > 0;) heap_down(hits, n_hits, i);
-        size_t n_heap = n_hits, n_live = 0;
-        q_hit *best = malloc(k * sizeof *best);
-        if (!best) oom = true;
-        while (best && n_heap > 0 && n_live < k) {
-          q_hit top = hits[0];
-          hits[0] = hits[--n_heap];
-          heap_down(hits, n_heap, 0);
-          size_t m = 0;
-          while (m + 1 < n_mts && sn->base[m + 1] <= top.g) m++;
-          if (live_row(&L, m, top.g - sn->base[m])) best[n_live++] = top;
-        }
-        if (best) memcpy(hits, best, n_live * sizeof *best);
-        free(best);
-        n_hits = n_live;
       }
+      if (!oom) qsort(hits, n_hits, sizeof *hits, cmp_dist);
     } else {
       mw_fts **fs = calloc(n_mts, sizeof *fs);
       mw_fts_hit *fh = malloc(k * sizeof *fh);
