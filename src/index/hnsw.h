@@ -126,8 +126,9 @@ mw_status mw_hnsw_insert_batch(mw_hnsw *h, const uint64_t *rows, const float *ve
  * own data, chosen by measuring (hnsw.c, "the default search"): the exact
  * scan below 2,048 nodes; above, a beam calibrated on held-out nodes
  * (ef_construction on clustered data, where recall@10 is ~0.98 at 100,000
- * x 128), or the exact scan when that recall needs a beam that costs as
- * much (uniform random 128-d vectors need ef ~1,600 at 100,000 rows). The
+ * x 128), or the exact scan when that recall needs a beam that costs half
+ * a scan or more (uniform random 128-d vectors need ef ~1,600 at 100,000
+ * rows, ef 800 at 20,000). The
  * first default search, and the first after each doubling of the index,
  * starts a calibration on a background thread and uses the previous plan
  * (the exact scan before the first) until it is done (README, "The
