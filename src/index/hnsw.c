@@ -1511,6 +1511,27 @@ void mw_hnsw_graph_free(mw_hnsw_graph *g) {
  * counts links per level (links to incomplete nodes, which a failed insert
  * can leave, are dropped), the second copies them renumbered. Node locks
  * are still taken (cheap, and keeps a misuse from tearing a list). */
+/* Node id's list at level l (nd = its node, nd->mu held), renumbered
+ * through num (n_src entries; links to dropped nodes left out) with the
+ * stored distances, at most max links, into ids / dists; returns the
+ * count. Pass 2 of the export and mw_hnsw_graph_links both read lists so. */
+static uint32_t read_list_locked(const mw_hnsw *h, uint32_t id, hnsw_node *nd, int l, const uint32_t *num,
+                                 uint32_t n_src, uint32_t *ids, float *dists, uint32_t max) {
+  link_t *ls = list_of(h, id, nd, l);
+  uint32_t cap = l == 0 ? h->m0 : h->m;
+  const float *ds = dists_of(ls, cap);
+  uint32_t c = atomic_load_explicit(&ls[1], memory_order_relaxed), k = 0;
+  if (c > cap) c = cap;
+  for (uint32_t j = 0; j < c && k < max; j++) {
+    uint32_t e = atomic_load_explicit(&ls[2 + j], memory_order_relaxed);
+    if (e < n_src && num[e] != MW_NO_NODE) {
+      dists[k] = ds[j];
+      ids[k++] = num[e];
+    }
+  }
+  return k;
+}
+
 static mw_status export_impl(mw_hnsw_graph *out, const mw_hnsw *h, bool links, mw_error *err) {
   memset(out, 0, sizeof(*out));
   out->dim = h->dim;
@@ -1538,18 +1559,20 @@ static mw_status export_impl(mw_hnsw_graph *out, const mw_hnsw *h, bool links, m
   out->levels = malloc((size_t)n + 1);
   out->vecs = malloc(((size_t)n + 1) * sizeof(float *));
   if (!out->rows || !out->levels || !out->vecs) goto nomem;
-  if (!links) { /* nodes only: the maps for mw_hnsw_graph_links */
+  if (!links) { /* nodes only: + the maps for mw_hnsw_graph_links */
     out->node_id = malloc(((size_t)n + 1) * sizeof(uint32_t));
     if (!out->node_id) goto nomem;
-    for (uint32_t id = 0; id < n_res; id++) {
-      uint32_t i = newid[id];
-      if (i == MW_NO_NODE) continue;
-      hnsw_node *nd = node_at(h, id);
-      out->node_id[i] = id;
-      out->rows[i] = nd->row;
-      out->levels[i] = nd->level;
-      out->vecs[i] = vec_at(h, id);
-    }
+  }
+  for (uint32_t id = 0; id < n_res; id++) {
+    uint32_t i = newid[id];
+    if (i == MW_NO_NODE) continue;
+    hnsw_node *nd = node_at(h, id);
+    out->rows[i] = nd->row;
+    out->levels[i] = nd->level;
+    out->vecs[i] = vec_at(h, id);
+    if (out->node_id) out->node_id[i] = id;
+  }
+  if (!links) {
     out->src = h;
     out->num = newid;
     out->n_src = n_res;
@@ -1564,11 +1587,7 @@ static mw_status export_impl(mw_hnsw_graph *out, const mw_hnsw *h, bool links, m
   for (uint32_t id = 0; id < n_res; id++) {
     uint32_t i = newid[id];
     if (i == MW_NO_NODE) continue;
-    hnsw_node *nd = node_at(h, id);
-    out->rows[i] = nd->row;
-    out->levels[i] = nd->level;
-    out->vecs[i] = vec_at(h, id);
-    for (int l = 0; l <= nd->level; l++) {
+    for (int l = 0; l <= out->levels[i]; l++) {
       uint32_t c = copy_links(h, id, l, buf), kept = 0;
       for (uint32_t j = 0; j < c; j++) kept += buf[j] < n_res && newid[buf[j]] != MW_NO_NODE;
       out->off[l][i + 1] = kept;
@@ -1594,18 +1613,8 @@ static mw_status export_impl(mw_hnsw_graph *out, const mw_hnsw *h, bool links, m
     hnsw_node *nd = node_at(h, id);
     pthread_mutex_lock(&nd->mu);
     for (int l = 0; l <= out->levels[i]; l++) {
-      link_t *ls = list_of(h, id, nd, l);
-      uint32_t cap = l == 0 ? h->m0 : h->m;
-      const float *ds = dists_of(ls, cap);
-      uint32_t c = atomic_load_explicit(&ls[1], memory_order_relaxed), at = out->off[l][i], end = out->off[l][i + 1];
-      if (c > cap) c = cap;
-      for (uint32_t j = 0; j < c && at < end; j++) {
-        uint32_t e = atomic_load_explicit(&ls[2 + j], memory_order_relaxed);
-        if (e < n_res && newid[e] != MW_NO_NODE) {
-          out->dist[l][at] = ds[j];
-          out->nbr[l][at++] = newid[e];
-        }
-      }
+      uint32_t at = out->off[l][i], end = out->off[l][i + 1];
+      at += read_list_locked(h, id, nd, l, newid, n_res, out->nbr[l] + at, out->dist[l] + at, end - at);
       while (at < end) { /* unreachable without a concurrent insert */
         out->dist[l][at] = 0;
         out->nbr[l][at++] = i;
@@ -1661,18 +1670,7 @@ uint32_t mw_hnsw_graph_links(const mw_hnsw_graph *g, uint32_t i, uint32_t l, uin
   uint32_t id = g->node_id[i];
   hnsw_node *nd = node_at(h, id);
   pthread_mutex_lock(&nd->mu);
-  link_t *ls = list_of(h, id, nd, (int)l);
-  uint32_t cap = l == 0 ? h->m0 : h->m;
-  const float *ds = dists_of(ls, cap);
-  uint32_t c = atomic_load_explicit(&ls[1], memory_order_relaxed), k = 0;
-  if (c > cap) c = cap;
-  for (uint32_t j = 0; j < c; j++) {
-    uint32_t e = atomic_load_explicit(&ls[2 + j], memory_order_relaxed);
-    if (e < g->n_src && g->num[e] != MW_NO_NODE) {
-      dists[k] = ds[j];
-      ids[k++] = g->num[e];
-    }
-  }
+  uint32_t k = read_list_locked(h, id, nd, (int)l, g->num, g->n_src, ids, dists, l == 0 ? h->m0 : h->m);
   pthread_mutex_unlock(&nd->mu);
   return k;
 }
