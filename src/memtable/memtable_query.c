@@ -302,9 +302,6 @@ static int st_get_next(struct ArrowArrayStream *stream, struct ArrowArray *out) 
   return 0;
 }
 
-
-
-
 /* ------------------------------------------------------------ helpers */
 
 typedef struct q_hit {

@@ -20,6 +20,10 @@
 
 struct mw_slab_pool;
 
+/* Called once per temp file swept: its path relative to the store's root
+ * (borrowed for the call), its size and its age in seconds. */
+typedef void (*mw_objstore_temp_fn)(void *arg, const char *path, uint64_t size, double age_s);
+
 struct mw_objstore {
   /* The store's vtable, normalized: a full-size copy of the first
    * struct_size bytes the store gave, the members it lacks (an older,
@@ -38,18 +42,13 @@ struct mw_objstore {
   /* Internal: removes temp files that interrupted writes left (NULL = the
    * store leaves none behind or cannot list them), see
    * mw_objstore_sweep_temp. */
-  mw_status (*sweep_temp)(void *self, const char *prefix, double min_age_s, bool dry_run,
-                          void (*fn)(void *arg, const char *path, uint64_t size, double age_s), void *arg,
-                          uint64_t *out_count, uint64_t *out_bytes, mw_error *err);
+  mw_status (*sweep_temp)(void *self, const char *prefix, double min_age_s, bool dry_run, mw_objstore_temp_fn fn,
+                          void *arg, uint64_t *out_count, uint64_t *out_bytes, mw_error *err);
   /* Internal: put_if_absent of an object given as pieces, written in order
    * without joining them first (NULL = the store has none:
    * mw_objstore_put_if_absent_v joins them and calls put_if_absent). */
   mw_status (*put_if_absent_v)(void *self, const char *key, const mw_iov *iov, size_t n, mw_error *err);
 };
-
-/* Called once per temp file swept: its path relative to the store's root
- * (borrowed for the call), its size and its age in seconds. */
-typedef void (*mw_objstore_temp_fn)(void *arg, const char *path, uint64_t size, double age_s);
 
 /* Removes the temp files under `prefix` (a key prefix, "" = everything)
  * that writes interrupted by a crash or kill left behind and that are at

@@ -778,19 +778,18 @@ static mw_status walk_dir(walk *w, int fd) {
   return st;
 }
 
-/* list, or with w->temp the temp-file sweep, from the deepest folder the
- * prefix names in full. */
-static mw_status walk_from(file_store *fs, walk *wp) {
-  walk w = *wp;
-  const char *prefix = w.prefix;
-  mw_error *err = w.err;
+/* list, or with w->temp the temp-file sweep (counts in w), from the
+ * deepest folder the prefix names in full. */
+static mw_status walk_from(file_store *fs, walk *w) {
+  const char *prefix = w->prefix;
+  mw_error *err = w->err;
   /* Start at the deepest folder the prefix names in full ("a/b/c" -> "a/b/"). */
   const char *slash = strrchr(prefix, '/');
   size_t dl = slash ? (size_t)(slash - prefix) + 1 : 0;
-  if (rel_append(&w, prefix, dl) < 0) return mw_err(err, MW_ERR_NOMEM, "list '%s': out of memory", prefix);
+  if (rel_append(w, prefix, dl) < 0) return mw_err(err, MW_ERR_NOMEM, "list '%s': out of memory", prefix);
   char *start = malloc(fs->root_len + 2 + dl);
   if (!start) {
-    free(w.rel);
+    free(w->rel);
     return mw_err(err, MW_ERR_NOMEM, "list '%s': out of memory", prefix);
   }
   memcpy(start, fs->root, fs->root_len);
@@ -800,13 +799,11 @@ static mw_status walk_from(file_store *fs, walk *wp) {
   mw_status st = MW_OK;
   int fd = open(start, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0)
-    st = walk_dir(&w, fd);
+    st = walk_dir(w, fd);
   else if (errno != ENOENT && errno != ENOTDIR)
     st = sys_err(err, "list", prefix, "open folder", start, errno);
   free(start);
-  free(w.rel);
-  wp->count = w.count;
-  wp->bytes = w.bytes;
+  free(w->rel);
   return st;
 }
 
