@@ -787,11 +787,12 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
   MW_TRY(mw_hnsw_export_nodes(&x, ix->hnsw, err));
   mw_status s = MW_OK;
   uint32_t dim = x.dim, nn = 0;
+  const size_t hm = x.m ? x.m : MW_HNSW_DEFAULT_M; /* max_connections: 2 hm links at level 0, hm above */
   hnode *nodes = malloc(((size_t)x.n_nodes + 1) * sizeof *nodes);
   uint32_t *newid = malloc(((size_t)x.n_nodes + 1) * sizeof *newid);
-  hnbr *tmp = malloc((2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) + 64) * sizeof *tmp);
-  uint32_t *lid = malloc(2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) * sizeof *lid);
-  float *ldist = malloc(2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) * sizeof *ldist);
+  hnbr *tmp = malloc((2 * hm + 64) * sizeof *tmp);
+  uint32_t *lid = malloc(2 * hm * sizeof *lid);
+  float *ldist = malloc(2 * hm * sizeof *ldist);
   gcol ax[2], hx[3];
   for (int i = 0; i < 2; i++) gcol_init(&ax[i]);
   for (int i = 0; i < 3; i++) gcol_init(&hx[i]);
@@ -869,7 +870,7 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
   /* every buffer sized once (upper bounds: full link lists, 2 m at level
    * 0 and m above, and the (node, level) rows), so nothing is copied by
    * growth; reserved pages never written cost nothing */
-  size_t max_items = 0, max_rows = 0, hm = x.m ? x.m : MW_HNSW_DEFAULT_M;
+  size_t max_items = 0, max_rows = 0;
   for (uint32_t k = 0; k < nn; k++) {
     max_rows += (size_t)x.levels[nodes[k].src] + 1;
     max_items += 2 * hm + (size_t)x.levels[nodes[k].src] * hm;
@@ -895,7 +896,7 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
       for (uint32_t p = 0; p < nlk; p++) {
         uint32_t nb = lid[p];
         if (nb >= x.n_nodes || newid[nb] == UINT32_MAX || nb == i) continue;
-        if (cnt == 2 * (size_t)(x.m ? x.m : MW_HNSW_DEFAULT_M) + 64) break;
+        if (cnt == 2 * hm + 64) break;
         /* the distance the index computed when it made the link (not
          * recomputed from the vectors: that was most of this loop's time) */
         tmp[cnt++] = (hnbr){ldist[p], newid[nb]};
