@@ -804,8 +804,11 @@ mw_status mw_table_gc(char **out_json, mw_objstore *store, const mw_table_gc_opt
   }
   /* 3. temp files of interrupted writes */
   if (st == MW_OK) {
-    char tp[64] = "";
-    if (r.o.shard) snprintf(tp, sizeof tp, "_mem_wal/%s/", r.o.shard);
+    char tp[64] = "", ss[37];
+    if (r.o.shard) {
+      mw_uuid_format(ss, only); /* the folder's spelling, whatever case was given */
+      snprintf(tp, sizeof tp, "_mem_wal/%s/", ss);
+    }
     st = mw_objstore_sweep_temp(store, tp, MW_GC_TEMP_MIN_AGE_S, r.o.dry_run != 0, report_temp, &r,
                                 &r.temps_removed, &r.temp_bytes, err);
     if (st != MW_OK) mw_err_wrap(err, st, "removing temp files");
