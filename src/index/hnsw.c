@@ -13,14 +13,14 @@
  *
  * Link lists: a list is [seq, count, id 0, id 1, ...] of _Atomic
  * uint32_t, followed by `cap` floats and `cap` mark bytes (both plain,
- * written and read under node->mu; marks: see add_link's shrink):
+ * written and read under the node's lock stripe, node_mu; marks: see add_link's shrink):
  * dist[i] = the distance from the owner to id i, computed when the link was
  * made (the insert's own search distance, or the shrink's), so a flush
  * serialises the graph's `_distance` lists without recomputing them; only
  * mw_hnsw_export / mw_hnsw_graph_links read them (no insert runs then;
  * the flush reads each list once, in place, after mw_hnsw_export_nodes,
  * instead of a copy of the whole graph). Writers (add_link) hold the
- * owner's node->mu. An append stores the id, then the count (release
+ * owner's lock stripe (node_mu). An append stores the id, then the count (release
  * stores). A shrink rewrites the list in
  * place inside a sequence lock: seq is odd while it writes. Readers take no
  * lock (copy_links): they copy count and ids with acquire loads (plain moves
@@ -82,6 +82,7 @@
 #define MW_HNSW_CHUNK (1u << MW_HNSW_CHUNK_BITS)
 #define MW_HNSW_DIR_SIZE (MW_HNSW_MAX_NODES >> MW_HNSW_CHUNK_BITS)
 #define MW_NO_NODE UINT32_MAX
+#define MW_HNSW_STRIPES 1024u /* writer locks, see mw_hnsw.stripes */
 
 typedef _Atomic uint32_t link_t;
 
@@ -90,7 +91,6 @@ typedef _Atomic uint32_t link_t;
 static size_t list_words(uint32_t cap) { return 2 + 2 * (size_t)cap + ((size_t)cap + 3) / 4; }
 
 typedef struct hnsw_node {
-  pthread_mutex_t mu;  /* serialises writers of this node's link lists */
   link_t *upper;       /* levels 1..level: list_words(m) words each (list, dists, marks); NULL at level 0 */
   uint64_t row;        /* written once before ready/links */
   float inv_norm;      /* 1/|v| (0 for a zero vector); cosine only */
@@ -149,7 +149,16 @@ struct mw_hnsw {
   pthread_mutex_t cal_mu;
   pthread_t cal_thread;
   bool cal_joinable;
+  /* Writers of a node's link lists hold the node's stripe,
+   * stripes[id % MW_HNSW_STRIPES] (node_mu): a small table that stays in
+   * cache, instead of a mutex in every node header, whose cache line each
+   * reverse link would otherwise miss on. Nobody holds two at once. */
+  pthread_mutex_t stripes[MW_HNSW_STRIPES];
 };
+
+static pthread_mutex_t *node_mu(const mw_hnsw *h, uint32_t id) {
+  return (pthread_mutex_t *)&h->stripes[id & (MW_HNSW_STRIPES - 1)];
+}
 
 /* ---------------------------------------------------------------- metrics */
 
@@ -360,9 +369,14 @@ static float dist_nodes(const mw_hnsw *h, uint32_t a, uint32_t b) {
 /* Copies the links of `id` at `level` into out (room for m0), without a
  * lock (see the top comment); returns the count. */
 static uint32_t copy_links(const mw_hnsw *h, uint32_t id, int level, uint32_t *out) {
-  hnsw_node *n = node_at(h, id);
-  if (level > n->level) return 0;
-  link_t *l = list_of(h, id, n, level);
+  link_t *l;
+  if (level == 0) { /* every node has one: its header (another cache line) is not read */
+    l = (link_t *)(slot_at(h, id) + h->vec_bytes);
+  } else {
+    hnsw_node *n = node_at(h, id);
+    if (level > n->level) return 0;
+    l = list_of(h, id, n, level);
+  }
   uint32_t cap = level == 0 ? h->m0 : h->m;
   for (;;) {
     uint32_t s1 = atomic_load_explicit(&l[0], memory_order_acquire);
@@ -565,6 +579,19 @@ static inline void prefetch_vec(const mw_hnsw *h, uint32_t id) {
 #endif
 }
 
+/* Starts loading the head of id's level-0 link list (seq, count, ids),
+ * which sits after its vector in the slot and is read when id is expanded. */
+static inline void prefetch_list0(const mw_hnsw *h, uint32_t id) {
+#if defined(__GNUC__)
+  const unsigned char *p = slot_at(h, id) + h->vec_bytes;
+  size_t n = (2 + (size_t)h->m0) * sizeof(link_t);
+  for (size_t o = 0; o < n; o += 64) __builtin_prefetch(p + o);
+#else
+  (void)h;
+  (void)id;
+#endif
+}
+
 /* Greedy walk at one level from *cur (distance *curd) to a local minimum. */
 static void greedy(search_ctx *s, int level, uint32_t *cur, float *curd) {
   bool changed = true;
@@ -616,16 +643,25 @@ static bool search_layer(search_ctx *s, const cand *eps, size_t n_eps, size_t ef
   while (nc) {
     cand c = minheap_pop(sc->cands, &nc);
     if (nr >= ef && c.d > sc->res[0].d) break;
+    /* the next candidate is likely expanded next: load its list meanwhile */
+    if (level == 0 && nc > 0) prefetch_list0(s->h, sc->cands[0].id);
     uint32_t nl = copy_links(s->h, c.id, level, sc->nbuf);
     /* drop visited / too new ids, then start loading the remaining
      * vectors before the first distance: the walk is bound by memory
      * latency as much as by flops */
     uint32_t nn = 0;
+    /* without branches (whether a neighbour was visited is a coin toss
+     * for the branch predictor): an id at or past n_snap reads and
+     * rewrites stamp[0] unchanged */
     for (uint32_t i = 0; i < nl; i++) {
       uint32_t e = sc->nbuf[i];
-      if (e >= s->n_snap || stamp[e] == ep) continue;
-      stamp[e] = ep;
-      sc->nbuf[nn++] = e;
+      uint32_t ok = e < s->n_snap;
+      uint32_t ix = ok ? e : 0;
+      uint32_t st = stamp[ix];
+      uint32_t fresh = ok & (st != ep);
+      stamp[ix] = fresh ? ep : st;
+      sc->nbuf[nn] = e;
+      nn += fresh;
     }
     for (uint32_t i = 0; i < nn && i < 4; i++) prefetch_vec(s->h, sc->nbuf[i]);
     if (nc + nn > sc->cands_cap) {
@@ -719,7 +755,7 @@ static bool add_link(mw_hnsw *h, uint32_t owner, int level, uint32_t target, flo
   hnsw_node *n = node_at(h, owner);
   uint32_t cap = level == 0 ? h->m0 : h->m;
   bool ok = true;
-  pthread_mutex_lock(&n->mu);
+  pthread_mutex_lock(node_mu(h, owner));
   link_t *l = list_of(h, owner, n, level);
   uint32_t c = atomic_load_explicit(&l[1], memory_order_relaxed);
   for (uint32_t i = 0; i < c; i++)
@@ -844,7 +880,7 @@ done:
     free(xs);
   }
 out:
-  pthread_mutex_unlock(&n->mu);
+  pthread_mutex_unlock(node_mu(h, owner));
   return ok;
 }
 
@@ -885,6 +921,7 @@ mw_status mw_hnsw_create(mw_hnsw **out, const mw_hnsw_config *cfg, mw_error *err
   atomic_init(&h->calibrating, false);
   pthread_mutex_init(&h->cal_mu, NULL);
   h->cal_joinable = false;
+  for (uint32_t i = 0; i < MW_HNSW_STRIPES; i++) pthread_mutex_init(&h->stripes[i], NULL);
   atomic_init(&h->mem, sizeof(*h) + MW_HNSW_DIR_SIZE * sizeof(*h->dir));
   *out = h;
   return MW_OK;
@@ -902,7 +939,6 @@ void mw_hnsw_free(mw_hnsw *h) {
     hnsw_chunk *ch = atomic_load(&h->dir[c]);
     if (!ch) continue;
     for (uint32_t i = 0; i < MW_HNSW_CHUNK; i++) {
-      pthread_mutex_destroy(&ch->nodes[i].mu);
       free(ch->nodes[i].upper);
     }
     free(ch->slots);
@@ -914,6 +950,7 @@ void mw_hnsw_free(mw_hnsw *h) {
     scratch_free(s);
   }
   free(h->dir);
+  for (uint32_t i = 0; i < MW_HNSW_STRIPES; i++) pthread_mutex_destroy(&h->stripes[i]);
   pthread_mutex_destroy(&h->grow_mu);
   pthread_mutex_destroy(&h->entry_mu);
   pthread_mutex_destroy(&h->pool_mu);
@@ -952,7 +989,6 @@ static bool chunk_ensure(mw_hnsw *h, uint32_t c) {
       memset(slots, 0, bytes); /* level-0 counts start at 0 */
       ch->slots = slots;
       for (uint32_t i = 0; i < MW_HNSW_CHUNK; i++) {
-        pthread_mutex_init(&ch->nodes[i].mu, NULL);
         ch->nodes[i].upper = NULL;
         ch->nodes[i].level = 0;
         atomic_init(&ch->nodes[i].ready, false);
@@ -1511,7 +1547,7 @@ void mw_hnsw_graph_free(mw_hnsw_graph *g) {
  * counts links per level (links to incomplete nodes, which a failed insert
  * can leave, are dropped), the second copies them renumbered. Node locks
  * are still taken (cheap, and keeps a misuse from tearing a list). */
-/* Node id's list at level l (nd = its node, nd->mu held), renumbered
+/* Node id's list at level l (nd = its node, its node_mu held), renumbered
  * through num (n_src entries; links to dropped nodes left out) with the
  * stored distances, at most max links, into ids / dists; returns the
  * count. Pass 2 of the export and mw_hnsw_graph_links both read lists so. */
@@ -1611,7 +1647,7 @@ static mw_status export_impl(mw_hnsw_graph *out, const mw_hnsw *h, bool links, m
     uint32_t i = newid[id];
     if (i == MW_NO_NODE) continue;
     hnsw_node *nd = node_at(h, id);
-    pthread_mutex_lock(&nd->mu);
+    pthread_mutex_lock(node_mu(h, id));
     for (int l = 0; l <= out->levels[i]; l++) {
       uint32_t at = out->off[l][i], end = out->off[l][i + 1];
       at += read_list_locked(h, id, nd, l, newid, n_res, out->nbr[l] + at, out->dist[l] + at, end - at);
@@ -1620,7 +1656,7 @@ static mw_status export_impl(mw_hnsw_graph *out, const mw_hnsw *h, bool links, m
         out->nbr[l][at++] = i;
       }
     }
-    pthread_mutex_unlock(&nd->mu);
+    pthread_mutex_unlock(node_mu(h, id));
   }
 entry:;
   const uint32_t *num = newid ? newid : out->num;
@@ -1669,8 +1705,8 @@ uint32_t mw_hnsw_graph_links(const mw_hnsw_graph *g, uint32_t i, uint32_t l, uin
   if (!h || i >= g->n_nodes || l > g->levels[i]) return 0;
   uint32_t id = g->node_id[i];
   hnsw_node *nd = node_at(h, id);
-  pthread_mutex_lock(&nd->mu);
+  pthread_mutex_lock(node_mu(h, id));
   uint32_t k = read_list_locked(h, id, nd, (int)l, g->num, g->n_src, ids, dists, l == 0 ? h->m0 : h->m);
-  pthread_mutex_unlock(&nd->mu);
+  pthread_mutex_unlock(node_mu(h, id));
   return k;
 }
