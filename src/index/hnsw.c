@@ -976,10 +976,10 @@ static bool chunk_ensure(mw_hnsw *h, uint32_t c) {
   pthread_mutex_lock(&h->grow_mu);
   if (!atomic_load_explicit(&h->dir[c], memory_order_relaxed)) {
     hnsw_chunk *ch = malloc(sizeof(hnsw_chunk));
-    /* 2 MiB aligned and advised: the whole 2 MiB extents get huge pages
-     * (fewer TLB misses in the random walk); the tail keeps small pages,
-     * so nothing is rounded up */
-    size_t bytes = (size_t)MW_HNSW_CHUNK * h->stride;
+    /* 2 MiB aligned, rounded up to 2 MiB and advised: the whole chunk
+     * gets huge pages (the random walk's TLB misses on a small-page tail
+     * cost more than the rounding; up to 2 MiB per 4096 nodes, counted) */
+    size_t bytes = ((size_t)MW_HNSW_CHUNK * h->stride + MW_HUGE - 1) / MW_HUGE * MW_HUGE;
     void *mem = NULL;
     unsigned char *slots = ch && posix_memalign(&mem, MW_HUGE, bytes) == 0 ? mem : NULL;
     if (slots) {
