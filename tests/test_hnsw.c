@@ -35,6 +35,25 @@ static void test_distances_match_lance(void) {
   CHECK_INT(m, MW_METRIC_COSINE);
   CHECK(mw_metric_parse(&m, "hamming", NULL) == MW_ERR_INVALID);
   CHECK_STR(mw_metric_name(MW_METRIC_DOT), "dot");
+  /* the query's norm taken once (mw_vec_distance_pre, the MemTable's
+   * exact scan) gives mw_vec_distance's bits, zero vectors included */
+  float va[7][133];
+  for (int i = 0; i < 7; i++)
+    for (int d = 0; d < 133; d++) va[i][d] = i == 6 ? 0.0f : urand() * (float)(i + 1);
+  const mw_metric ms[3] = {MW_METRIC_L2, MW_METRIC_COSINE, MW_METRIC_DOT};
+  int differ = 0;
+  for (int mi = 0; mi < 3; mi++)
+    for (int i = 0; i < 7; i++) {
+      float inv = mw_vec_inv_norm(va[i], 133);
+      CHECK(i == 6 ? inv == 0.0f : inv > 0.0f);
+      for (int j = 0; j < 7; j++)
+        for (uint32_t dim = 1; dim <= 133; dim += 33) {
+          float want = mw_vec_distance(ms[mi], va[i], va[j], dim);
+          float got = mw_vec_distance_pre(ms[mi], va[i], mw_vec_inv_norm(va[i], dim), va[j], dim);
+          if (memcmp(&want, &got, sizeof want) != 0) differ++;
+        }
+    }
+  CHECK_INT(differ, 0);
 }
 
 /* Builds n x dim data: uniform in [-0.5, 0.5) or 50 Gaussian-ish clusters. */

@@ -330,8 +330,14 @@ static float dist_pre(mw_metric metric, const float *a, float inv_a, const float
 
 float mw_vec_distance(mw_metric metric, const float *a, const float *b, uint32_t dim) {
   float ia = metric == MW_METRIC_COSINE ? inv_norm_of(a, dim) : 0;
+  return mw_vec_distance_pre(metric, a, ia, b, dim);
+}
+
+float mw_vec_inv_norm(const float *a, uint32_t dim) { return inv_norm_of(a, dim); }
+
+float mw_vec_distance_pre(mw_metric metric, const float *a, float a_inv, const float *b, uint32_t dim) {
   float ib = metric == MW_METRIC_COSINE ? inv_norm_of(b, dim) : 0;
-  return dist_pre(metric, a, ia, b, ib, dim);
+  return dist_pre(metric, a, a_inv, b, ib, dim);
 }
 
 

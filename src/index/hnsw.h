@@ -90,6 +90,11 @@ mw_status mw_metric_parse(mw_metric *out, const char *name, mw_error *err);
 
 /* The distance between two vectors of dim floats, as defined above. */
 float mw_vec_distance(mw_metric metric, const float *a, const float *b, uint32_t dim);
+/* The same distance with a's inverse norm computed once for many b
+ * (a_inv = mw_vec_inv_norm(a, dim); used by cosine only): bit for bit
+ * mw_vec_distance(metric, a, b, dim). */
+float mw_vec_inv_norm(const float *a, uint32_t dim);
+float mw_vec_distance_pre(mw_metric metric, const float *a, float a_inv, const float *b, uint32_t dim);
 
 /* Creates an empty index; free with mw_hnsw_free (no call may run
  * concurrently with it; it waits for a background calibration to end). */

@@ -856,6 +856,8 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
       hits = malloc((k ? k : 1) * sizeof *hits);
       if (!hits) oom = true;
       size_t m = 0;
+      /* the query's inverse norm once, not per row (cosine) */
+      float q_inv = q->metric == MW_METRIC_COSINE ? mw_vec_inv_norm(q->vector, (uint32_t)dim) : 0;
       for (size_t b = 0; !oom && k > 0 && b < sn->n_held; b++) {
         while (m + 1 < n_mts && sn->base[m + 1] <= sn->g0[b]) m++;
         for (int64_t r = 0; r < sn->len[b]; r++) {
@@ -863,7 +865,7 @@ mw_status mw_memtable_query(struct ArrowArrayStream *out, mw_memtable *const *mt
           if (keep && !keep[g]) continue;
           const float *v = row_vector(sn->held[b], vcol, dim, r);
           if (!v) continue;
-          q_hit c = {g, mw_vec_distance(q->metric, q->vector, v, (uint32_t)dim)};
+          q_hit c = {g, mw_vec_distance_pre(q->metric, q->vector, q_inv, v, (uint32_t)dim)};
           if (n_hits == k && cmp_dist(&c, &hits[0]) >= 0) continue;
           if (!live_row(&L, m, g - sn->base[m])) continue;
           if (n_hits == k) {
