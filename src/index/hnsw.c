@@ -2,10 +2,12 @@
  * distance conventions and the locking).
  *
  * Storage: nodes live in chunks of MW_HNSW_CHUNK nodes. A chunk holds the
- * node headers (lock, row, level, upper-level links) and a 64-byte aligned
- * slot array: per node its vector (dim floats) followed by its level-0 link
- * list (a count and 2M ids), so the walk at level 0, which dominates both
- * inserts and searches, reads one contiguous run of cache lines per node.
+ * node headers (row, level, upper-level links) and a 64-byte aligned slot
+ * array (whole 2 MiB huge pages): per node its vector (dim floats)
+ * followed by its level-0 link list (a count and 2M ids), so the walk at
+ * level 0, which dominates both inserts and searches, reads one contiguous
+ * run of cache lines per node and never the node's header. Writers of a
+ * node's lists lock one of MW_HNSW_STRIPES mutexes (node_mu).
  * Upper levels (1/M of the nodes) keep their lists in one malloc per node.
  * A directory of chunk pointers is allocated once (calloc: untouched pages
  * cost nothing), so nodes and vectors never move and readers need no lock
