@@ -502,6 +502,12 @@ typedef struct mw_shard_writer_config {
   /* Indexing (fields added after version 2 of this struct). */
   uint32_t index_threads;                /* threads inserting into an HNSW index during one
                                             indexing pass; 0 = the online cores [0] */
+  /* WAL pipelining (field added after version 3 of this struct): how many
+   * WAL entries may be written at once (each a thread). Entries still
+   * become visible and durable, and puts are acknowledged, strictly in
+   * position order; one folder fsync covers every entry published before
+   * it. 1 = one entry at a time; at most 16; 0 = the default. [4] */
+  uint32_t wal_entries_in_flight;
 } mw_shard_writer_config;
 
 /** Fills every field with its default (in brackets above). */
