@@ -11,7 +11,11 @@
  *   put_if_absent  link(temp, final), unlink(temp) (EEXIST = already exists;
  *                  atomic create). Filesystems without hard links fall back
  *                  to renameat2(RENAME_NOREPLACE).
- * then the folder is fsync'ed so the new name itself is durable. An object
+ * then the folder is fsync'ed so the new name itself is durable. The
+ * staged put_if_absent (objstore.h; the WAL's entries in flight) splits the
+ * same steps: stage = the durable temp file (file_stage), publish = the
+ * atomic create under the final name (publish_tmp), sync = the folder's
+ * fsync, which then covers every object published before it. An object
  * handed over in pieces (the internal put_if_absent_v: a Lance file whose
  * pages stay in the buffers they were built in) is written into its temp
  * file piece by piece, never joined in memory. Folders are

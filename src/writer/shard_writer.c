@@ -268,7 +268,7 @@ void mw_shard_writer_config_init(mw_shard_writer_config *c) {
   c->retry_max_backoff_ms = 5000;
   c->retry_max_elapsed_ms = 60000;
   c->index_threads = 0; /* the online cores */
-  c->wal_entries_in_flight = 4;
+  c->wal_entries_in_flight = 1; /* more is slower on a disk that serializes flushes (README) */
 }
 
 /* The versioning rule (memwal.h): a caller's struct may be an older, smaller
@@ -696,7 +696,7 @@ mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store, const 
   if (!w) return mw_err(err, MW_ERR_NOMEM, "out of memory allocating a shard writer");
   w->store = store;
   w->cfg = c;
-  w->wal_depth = c.wal_entries_in_flight == 0 ? 4 : c.wal_entries_in_flight;
+  w->wal_depth = c.wal_entries_in_flight == 0 ? 1 : c.wal_entries_in_flight;
   if (w->wal_depth > W_MAX_INFLIGHT) w->wal_depth = W_MAX_INFLIGHT;
   mw_uuid_format(w->shard, uuid);
   snprintf(w->cfg.shard_id, sizeof w->cfg.shard_id, "%s", w->shard);

@@ -56,6 +56,15 @@
  *    writes whatever is queued. One putter: gc_target is 1, no wait ever.
  *    A putter that went away costs at most one window, after which
  *    gc_target drops to what was really there.
+ *  - Callers help. A caller waiting for durability (durable put,
+ *    flush_wal, wait_wal) does the next step of WAL work itself when one
+ *    is due and free (wal_step: publish, sync, or cut and stage an
+ *    entry when none is in flight), instead of waking a flusher thread and sleeping until it
+ *    is done: a lone durable putter writes its own entry with no thread
+ *    handoff (two wakeups less per put). The flusher threads do the
+ *    rest (timer and size triggers, retries, steps nobody waits for);
+ *    the steps are the same functions whoever runs them, coordinated by
+ *    mu and the inflight[] states.
  *  - Failures follow the retry policy (w_failure_record): exponential
  *    backoff from retry_initial_backoff_ms to retry_max_backoff_ms; after
  *    the policy is used up the streak gives up (puts fail with the error)
@@ -350,53 +359,68 @@ static uint64_t gather_wait_ns(mw_shard_writer *w, uint64_t now) {
   return w->gc_gather_until > now ? w->gc_gather_until - now : 0;
 }
 
+/* One step of WAL work, whoever runs it (a flusher thread, or a caller
+ * waiting for durability: "Callers help"). Returns true if it did
+ * something (mu was released meanwhile: re-check everything); false if
+ * there is nothing to do now, *out_gather_ns > 0 if an entry is due but
+ * waits that long for more putters. (mu held) */
+static bool wal_step(mw_shard_writer *w, bool caller, uint64_t now, uint64_t *out_gather_ns) {
+  *out_gather_ns = 0;
+  if (w->sticky != MW_OK) {
+    /* Dead writer: discard the entries in flight (never acknowledged).
+     * The one being published or synced is left to its thread. */
+    if (w->n_inflight == 0 || w->publishing || w->syncing) return false;
+    staged_list junk = {.n = 0};
+    abort_from(w, 0, &junk);
+    w_unlock(w);
+    free_staged(w, &junk);
+    pthread_mutex_lock(&w->mu);
+    return true;
+  }
+  /* 1. publish the oldest entry not yet published, in order */
+  unsigned k = 0;
+  while (k < w->n_inflight && w->inflight[k].state == W_PUBLISHED) k++;
+  if (!w->publishing && k < w->n_inflight && w->inflight[k].state == W_STAGED) {
+    publish_one(w, k);
+    return true;
+  }
+  /* 2. one sync for every entry published so far */
+  if (!w->syncing && k > 0) {
+    sync_some(w, k);
+    return true;
+  }
+  /* 3. cut and stage the next entry (a caller only when none is in
+   * flight: with one in flight, younger batches wait to form a bigger
+   * entry rather than one entry per caller) */
+  if (w->n_inflight < (caller ? 1u : w->wal_depth) && want_flush(w, now)) {
+    uint64_t gather = gather_wait_ns(w, now);
+    if (gather > 0) {
+      *out_gather_ns = gather;
+      return false;
+    }
+    w->gc_gather_until = 0;
+    w->flush_requested = false;
+    w->unflushed_new_bytes = 0;
+    stage_one(w);
+    return true;
+  }
+  return false;
+}
+
 void *w_wal_flusher_main(void *arg) {
   mw_shard_writer *w = arg;
   pthread_mutex_lock(&w->mu);
   for (;;) {
-    uint64_t now = w_now_ns();
-    if (w->sticky != MW_OK) {
-      /* Dead writer: discard the entries in flight (never acknowledged).
-       * The one being published or synced is left to its thread. */
-      if (w->n_inflight > 0 && !w->publishing && !w->syncing) {
-        staged_list junk = {.n = 0};
-        abort_from(w, 0, &junk);
-        w_unlock(w);
-        free_staged(w, &junk);
-        pthread_mutex_lock(&w->mu);
-        continue;
-      }
-    } else {
-      /* 1. publish the oldest entry not yet published, in order */
-      unsigned k = 0;
-      while (k < w->n_inflight && w->inflight[k].state == W_PUBLISHED) k++;
-      if (!w->publishing && k < w->n_inflight && w->inflight[k].state == W_STAGED) {
-        publish_one(w, k);
-        continue;
-      }
-      /* 2. one sync for every entry published so far */
-      if (!w->syncing && k > 0) {
-        sync_some(w, k);
-        continue;
-      }
-      /* 3. cut and stage the next entry */
-      if (w->n_inflight < w->wal_depth && want_flush(w, now)) {
-        uint64_t gather = gather_wait_ns(w, now);
-        if (gather > 0) {
-          struct timespec dl;
-          clock_gettime(CLOCK_MONOTONIC, &dl);
-          uint64_t ns = (uint64_t)dl.tv_nsec + gather;
-          dl.tv_sec += (time_t)(ns / 1000000000u);
-          dl.tv_nsec = (long)(ns % 1000000000u);
-          pthread_cond_timedwait(&w->wal_cv, &w->mu, &dl);
-          continue;
-        }
-        w->gc_gather_until = 0;
-        w->flush_requested = false;
-        w->unflushed_new_bytes = 0;
-        stage_one(w);
-        continue;
-      }
+    uint64_t now = w_now_ns(), gather = 0;
+    if (wal_step(w, false, now, &gather)) continue;
+    if (gather > 0) {
+      struct timespec dl;
+      clock_gettime(CLOCK_MONOTONIC, &dl);
+      uint64_t ns = (uint64_t)dl.tv_nsec + gather;
+      dl.tv_sec += (time_t)(ns / 1000000000u);
+      dl.tv_nsec = (long)(ns % 1000000000u);
+      pthread_cond_timedwait(&w->wal_cv, &w->mu, &dl);
+      continue;
     }
     /* Stopping: done once nothing is in flight and everything is written
      * (or cannot be: sticky, or an attempt failed while stopping: close
@@ -445,6 +469,8 @@ mw_status w_wait_durable(mw_shard_writer *w, uint64_t start, uint64_t end, uint6
       return mw_err(err, w->wal_fail.status, "WAL writes keep failing (gave up; retried in the background): %s",
                     w->wal_fail.msg);
     if (w->stopping) return mw_err(err, MW_ERR_CLOSED, "the writer stopped before the batches were durable");
+    uint64_t gather = 0;
+    if (wal_step(w, true, w_now_ns(), &gather)) continue; /* "Callers help" */
     if (w->n_logq) {
       w_unlock(w);
       pthread_mutex_lock(&w->mu);
