@@ -1,5 +1,5 @@
 /*
- * wal_flusher.c - the WAL flusher thread and durability waits (MEMWAL.md
+ * wal_flusher.c - the WAL flusher threads and durability waits (MEMWAL.md
  * section 6; the shared state is described in writer_internal.h).
  *
  * Design.
@@ -14,8 +14,10 @@
  *    entries in flight), encodes it and STAGES it WITHOUT holding mu
  *    (wal_appender.c: the bytes made durable where no reader sees them;
  *    file://: an O_TMPFILE inode written and fsync'ed), so up to wal_depth
- *    entries are written and fsync'ed at once (ext4 commits concurrent
- *    fsyncs in one journal transaction). Then, one thread at a time
+ *    entries are written and fsync'ed at once (for devices that overlap
+ *    concurrent flushes; on this project's test disk more entries in
+ *    flight measured slower, so the default is 1: README "Durable puts
+ *    against the disk's floor"). Then, one thread at a time
  *    (`publishing`), entries are PUBLISHED strictly in seq order: the
  *    oldest entry not yet published gets the next WAL position (its
  *    renameat2 on file://), so positions follow the batch order and no
@@ -58,13 +60,13 @@
  *    gc_target drops to what was really there.
  *  - Callers help. A caller waiting for durability (durable put,
  *    flush_wal, wait_wal) does the next step of WAL work itself when one
- *    is due and free (wal_step: publish, sync, or cut and stage an
- *    entry when none is in flight), instead of waking a flusher thread and sleeping until it
- *    is done: a lone durable putter writes its own entry with no thread
- *    handoff (two wakeups less per put). The flusher threads do the
- *    rest (timer and size triggers, retries, steps nobody waits for);
- *    the steps are the same functions whoever runs them, coordinated by
- *    mu and the inflight[] states.
+ *    is due and free (wal_step: publish, sync, or cut and stage an entry
+ *    when none is in flight), instead of waking a flusher thread and
+ *    sleeping until it is done: a lone durable putter writes its own
+ *    entry with no thread handoff (two wakeups less per put). The flusher
+ *    threads do the rest (timer and size triggers, retries, steps nobody
+ *    waits for); the steps are the same functions whoever runs them,
+ *    coordinated by mu and the inflight[] states.
  *  - Failures follow the retry policy (w_failure_record): exponential
  *    backoff from retry_initial_backoff_ms to retry_max_backoff_ms; after
  *    the policy is used up the streak gives up (puts fail with the error)

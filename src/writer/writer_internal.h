@@ -168,7 +168,8 @@ struct mw_shard_writer {
    * pend_taken_n batches are in them and pend_taken is the first batch
    * that is not (NULL = none); one thread at a time publishes
    * (publishing) and syncs (syncing); wal_stop_failed: an attempt failed
-   * while stopping (the threads exit without retrying) */
+   * while stopping (the threads exit without retrying); wal_depth (the
+   * most entries in flight = flusher threads) never changes after open */
   wal_inflight inflight[W_MAX_INFLIGHT];
   unsigned n_inflight, wal_depth;
   uint64_t next_seq, pend_taken_n;
