@@ -9,6 +9,7 @@
  *              left in place afterwards)
  *   BENCH (write|replay|all|clean, all; clean deletes every object under
  *          BENCH_URI, e.g. between runs on a small S3 server)
+ *   WAL_IN_FLIGHT (0 = the writer's default): wal_entries_in_flight
  *   PUTTERS (1): threads putting at once; batch i is put by thread
  *          i % PUTTERS, so every thread puts NUM_BATCHES / PUTTERS batches
  *          (group commit: concurrent durable puts share WAL entries;
@@ -111,6 +112,7 @@ static void bench_write(int memtable, int durable, int fsync_on, long batch_size
   c.max_wal_buffer_size = (uint64_t)env_long("MAX_WAL_BUFFER_SIZE", 10485760);
   c.max_wal_flush_interval_ms = (uint64_t)env_long("MAX_FLUSH_INTERVAL_MS", 100);
   c.max_memtable_size = (uint64_t)env_long("MAX_MEMTABLE_SIZE", 268435456);
+  c.wal_entries_in_flight = (uint32_t)env_long("WAL_IN_FLIGHT", 0);
   mw_shard_writer *w = NULL;
   if (mw_shard_writer_open(&w, store, &c, &schema, NULL, 0, &e) != MW_OK) die("open", &e);
   double *lat = calloc((size_t)num_batches, sizeof *lat);
@@ -153,11 +155,12 @@ static void bench_write(int memtable, int durable, int fsync_on, long batch_size
   printf("{\"bench\": \"write\", \"memtable\": %s, \"durable\": %s, \"fsync\": %s, \"batch_size\": %ld, "
          "\"num_batches\": %ld, \"putters\": %ld, \"%s_rows_per_s\": %.0f, \"%s_mb_per_s\": %.1f, \"total_rows_per_s\": %.0f, "
          "\"total_mb_per_s\": %.1f, \"flush_wal_ms\": %.3f, \"close_ms\": %.3f, \"put_p50_ms\": %.3f, "
-         "\"put_p99_ms\": %.3f, \"wal_entries\": %" PRIu64 "}\n",
+         "\"put_p99_ms\": %.3f, \"wal_entries\": %" PRIu64 ", \"wal_bytes_per_entry\": %.0f, \"wal_in_flight\": %u}\n",
          memtable ? "true" : "false", durable ? "true" : "false", fsync_on ? "true" : "false", batch_size,
          num_batches, putters, loop_name, rows / (t1 - t0), loop_name, (double)bytes / 1e6 / (t1 - t0), rows / (t3 - t0),
          (double)bytes / 1e6 / (t3 - t0), (t2 - t1) * 1e3, (t3 - t2) * 1e3, lat[num_batches / 2] * 1e3,
-         lat[(size_t)((double)num_batches * 0.99)] * 1e3, st.wal_flush_count);
+         lat[(size_t)((double)num_batches * 0.99)] * 1e3, st.wal_flush_count,
+         st.wal_flush_count ? (double)st.wal_flush_bytes / (double)st.wal_flush_count : 0.0, c.wal_entries_in_flight);
   fflush(stdout);
   free(lat);
   free(batches); /* moved into the writer */

@@ -502,6 +502,15 @@ typedef struct mw_shard_writer_config {
   /* Indexing (fields added after version 2 of this struct). */
   uint32_t index_threads;                /* threads inserting into an HNSW index during one
                                             indexing pass; 0 = the online cores [0] */
+  /* WAL pipelining (field added after version 3 of this struct): how many
+   * WAL entries may be written at once (each a flusher thread). Entries
+   * still become visible and durable, and puts are acknowledged, strictly
+   * in position order; one folder fsync covers every entry published
+   * before it. Pays off only where concurrent fsyncs overlap on the
+   * device; on a disk that serializes them, more entries in flight means
+   * smaller entries and more fsyncs (README "Durable puts against the
+   * disk's floor"). 1 = one entry at a time; at most 16; 0 = 1. [1] */
+  uint32_t wal_entries_in_flight;
 } mw_shard_writer_config;
 
 /** Fills every field with its default (in brackets above). */

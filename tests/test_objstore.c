@@ -3,7 +3,8 @@
  * store (file:// in a mkdtemp folder, memory://, and the fault wrapper over
  * memory with nothing armed), plus store-specific checks: URI dispatch, file
  * atomicity details (temp files invisible, nothing left behind), objects
- * put from pieces (put_if_absent_v), racing
+ * put from pieces (put_if_absent_v), staged put_if_absent (stage, publish,
+ * sync, discard; the fault wrapper's stage/sync faults and stall), racing
  * put_if_absent from 8 threads, concurrent overwrite vs readers, and the
  * fault wrapper's documented semantics (nth call, transient/persistent, op
  * mask, key prefix, wrote-but-errored, crash with rollback of in-flight
@@ -348,6 +349,118 @@ static void test_file_details(void) {
 
   expect_big(s, 5u << 20);
   mw_objstore_close(s);
+}
+
+/* ------------------------------------------------------------ staging */
+
+static void *dup_bytes(const char *s) {
+  size_t n = strlen(s);
+  void *p = malloc(n ? n : 1);
+  if (p) memcpy(p, s, n);
+  return p;
+}
+
+/* The staged put_if_absent (objstore.h) on file:// (real staging: a
+ * durable temp, renamed at publish) and memory:// (the generic one):
+ * staged bytes are invisible until published; publish is put_if_absent
+ * (a taken name is MW_ERR_ALREADY_EXISTS and the staged object can go to
+ * another name of the folder); sync succeeds; a staged object never
+ * published leaves nothing behind. */
+static void test_staging(void) {
+  char root[400], p[600], buf[256];
+  snprintf(root, sizeof root, "%s/staging", g_tmpdir);
+  for (int on_file = 0; on_file < 2; on_file++) {
+    mw_objstore *s = NULL;
+    mw_error e = {0};
+    CHECK_OKE(mw_objstore_open(&s, on_file ? root : "memory://", NULL, &e), &e);
+    if (!s) return;
+    CHECK(mw_objstore_has_staging(s) == (on_file != 0));
+    put_ok(s, "w/2", "taken");
+    mw_staged *a = NULL, *b = NULL, *c = NULL;
+    CHECK_OKE(mw_objstore_stage(s, &a, "w/1", dup_bytes("alpha"), 5, &e), &e);
+    CHECK_OKE(mw_objstore_stage(s, &b, "w/1", dup_bytes("beta"), 4, &e), &e);
+    CHECK_OKE(mw_objstore_stage(s, &c, "w/1", dup_bytes("gamma"), 5, &e), &e);
+    CHECK_STR(list_str(s, "w/", buf, sizeof buf), "w/2=5"); /* staged = invisible */
+    expect_missing(s, "w/1");
+    CHECK_OKE(mw_objstore_publish(s, a, "w/1", &e), &e);
+    CHECK_INT(mw_objstore_publish(s, b, "w/1", &e), MW_ERR_ALREADY_EXISTS);
+    CHECK_INT(mw_objstore_publish(s, b, "w/2", &e), MW_ERR_ALREADY_EXISTS);
+    CHECK_OKE(mw_objstore_publish(s, b, "w/3", &e), &e); /* same folder, next name */
+    CHECK_OKE(mw_objstore_sync_published(s, "w/3", &e), &e);
+    expect_obj(s, "w/1", "alpha");
+    expect_obj(s, "w/2", "taken");
+    expect_obj(s, "w/3", "beta");
+    mw_objstore_staged_free(s, a);
+    mw_objstore_staged_free(s, b);
+    mw_objstore_staged_free(s, c); /* never published: discarded */
+    CHECK_STR(list_str(s, "w/", buf, sizeof buf), "w/1=5,w/2=5,w/3=4");
+    if (on_file) {
+      snprintf(p, sizeof p, "%s/w", root);
+      CHECK_INT(count_tmp_files(p), 0); /* no temp left by publish or discard */
+    }
+    /* a reserved key and a bad key are refused before anything is staged */
+    mw_staged *d = NULL;
+    CHECK_INT(mw_objstore_stage(s, &d, "w//x", dup_bytes("x"), 1, &e), MW_ERR_INVALID);
+    CHECK(d == NULL);
+    mw_objstore_close(s);
+  }
+}
+
+/* The fault wrapper's staging: stage and sync are counted only when named;
+ * a faulted stage fails cleanly (nothing staged, nothing visible), a
+ * faulted sync is an unknown outcome; a publish is one counted
+ * put_if_absent; a stall blocks exactly the nth stage until released. */
+typedef struct stall_arg {
+  mw_objstore *s;
+  mw_status st;
+  mw_staged *h;
+} stall_arg;
+
+static void *stall_main(void *arg) {
+  stall_arg *a = arg;
+  a->st = mw_objstore_stage(a->s, &a->h, "k/x", dup_bytes("late"), 4, NULL);
+  return NULL;
+}
+
+static void test_fault_staging(void) {
+  mw_objstore *inner = NULL, *s = NULL;
+  mw_error e = {0};
+  CHECK_OKE(mw_objstore_open(&inner, "memory://", NULL, &e), &e);
+  CHECK_OKE(mw_objstore_fault_new(&s, inner, &e), &e);
+  mw_fault_spec spec = {MW_FAULT_STAGE, NULL, 2, MW_FAULT_ERROR, MW_FAULT_ONCE};
+  CHECK_OKE(mw_objstore_fault_arm(s, &spec, &e), &e);
+  mw_staged *a = NULL, *b = NULL;
+  CHECK_OKE(mw_objstore_stage(s, &a, "k/1", dup_bytes("one"), 3, &e), &e);
+  CHECK_INT(mw_objstore_stage(s, &b, "k/2", dup_bytes("two"), 3, &e), MW_ERR_IO);
+  CHECK(b == NULL);
+  CHECK(strstr(e.message, "injected") != NULL);
+  CHECK_INT(mw_objstore_fault_calls(s, MW_FAULT_PUT_IF_ABSENT), 0);
+  CHECK_OKE(mw_objstore_publish(s, a, "k/1", &e), &e);
+  CHECK_INT(mw_objstore_fault_calls(s, MW_FAULT_PUT_IF_ABSENT), 1);
+  CHECK_INT(mw_objstore_fault_calls(s, 0), 1); /* ALL leaves stage out: only the put_if_absent */
+  CHECK_INT(mw_objstore_fault_calls(s, MW_FAULT_STAGE), 2);
+  expect_obj(inner, "k/1", "one");
+  expect_missing(inner, "k/2");
+  mw_fault_spec sync = {MW_FAULT_SYNC, NULL, 1, MW_FAULT_ERROR, MW_FAULT_ONCE};
+  CHECK_OKE(mw_objstore_fault_arm(s, &sync, &e), &e);
+  CHECK_INT(mw_objstore_sync_published(s, "k/1", &e), MW_ERR_IO);
+  CHECK(strstr(e.message, "outcome unknown") != NULL);
+  CHECK_OKE(mw_objstore_sync_published(s, "k/1", &e), &e); /* ONCE */
+  mw_objstore_staged_free(s, a);
+  /* the stall */
+  mw_objstore_fault_stall_stage(s, 1, true);
+  stall_arg sa = {s, MW_OK, NULL};
+  pthread_t th;
+  CHECK(pthread_create(&th, NULL, stall_main, &sa) == 0);
+  for (int i = 0; i < 5000 && !mw_objstore_fault_stalled(s); i++) usleep(1000);
+  CHECK(mw_objstore_fault_stalled(s));
+  mw_objstore_fault_release(s);
+  pthread_join(th, NULL);
+  CHECK_INT(sa.st, MW_ERR_IO);
+  CHECK(sa.h == NULL);
+  CHECK(!mw_objstore_fault_stalled(s));
+  mw_objstore_close(s);
+  mw_objstore_close(inner);
 }
 
 /* ------------------------------------------------------------ concurrency */
@@ -1097,6 +1210,8 @@ int main(void) {
   MW_RUN(test_custom_store);
   MW_RUN(test_file_details);
   MW_RUN(test_put_if_absent_pieces);
+  MW_RUN(test_staging);
+  MW_RUN(test_fault_staging);
   MW_RUN(test_concurrency);
   MW_RUN(test_fault_nth);
   MW_RUN(test_fault_wrote_error);

@@ -4,7 +4,10 @@
  * puts get the error), put-time refusal of rows no generation can store,
  * the ownership rule of a failed durable put (MW_ERR_NOT_DURABLE: a caller
  * that follows it never writes a row twice), a log hook that calls back
- * into the writer, and the Lance 2.0 fallback counted in the stats.
+ * into the writer, the Lance 2.0 fallback counted in the stats, and the
+ * WAL entries in flight (issue 13: written at once, published, synced and
+ * acknowledged strictly in order; a failure aborts every younger entry or
+ * poisons the writer).
  * Runs on memory:// (the threaded parts also under ThreadSanitizer). */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -598,6 +601,239 @@ static void test_log_hook_reenters_writer(void) {
 
 /* ------------------------------------------ config versioning */
 
+/* ------------------------------------------------- entries in flight */
+
+/* The ids of every WAL entry of SHARD in position order (fences skipped);
+ * *out_entries: entries read. Positions must be dense from the first. */
+static size_t wal_ids(mw_objstore *store, int64_t *ids, size_t cap, size_t *out_entries) {
+  mw_wal_tailer *t = NULL;
+  mw_error e = {0};
+  size_t n = 0, entries = 0;
+  CHECK_OK(mw_wal_tailer_open(&t, store, SHARD, &e), &e);
+  uint64_t first = 0;
+  CHECK_OK(mw_wal_tailer_first_position(&first, t, &e), &e);
+  for (uint64_t p = first;; p++) {
+    mw_wal_entry en;
+    if (mw_wal_tailer_read_entry(&en, t, p, &e) != MW_OK) break;
+    entries++;
+    for (size_t b = 0; b < en.n_batches; b++) {
+      const struct ArrowArray *a = &en.batches[b], *col = a->children[0];
+      const int64_t *v = col->buffers[1];
+      for (int64_t i = 0; i < a->length && n < cap; i++) ids[n++] = v[col->offset + a->offset + i];
+    }
+    mw_wal_entry_release(&en);
+  }
+  mw_wal_tailer_close(t);
+  if (out_entries) *out_entries = entries;
+  return n;
+}
+
+/* With 8 entries in flight on file:// (real staging: O_TMPFILE + fsync,
+ * rename, folder fsync) and one batch per entry, the WAL holds every row
+ * once, in put order, at dense positions: a single putter's non-durable
+ * puts (many entries in flight) and 4 concurrent durable putters (each
+ * putter's rows in its own order). */
+typedef struct order_putter {
+  mw_shard_writer *w;
+  int t;
+  mw_status st;
+} order_putter;
+
+static void *order_putter_main(void *arg) {
+  order_putter *o = arg;
+  mw_error e = {0};
+  for (int i = 0; i < 40 && o->st == MW_OK; i++) {
+    struct ArrowArray b = make_batch(o->t * 1000 + i * 2, 2);
+    o->st = mw_shard_writer_put(NULL, o->w, &b, 1, &e);
+    if (b.release) b.release(&b);
+  }
+  return NULL;
+}
+
+static void test_in_flight_wal_order(void) {
+  struct ArrowSchema sc;
+  make_schema(&sc);
+  char dir[] = "/tmp/mw_test_inflight_XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  for (int durable = 0; durable < 2; durable++) {
+    char uri[128];
+    snprintf(uri, sizeof uri, "file://%s/d%d", dir, durable);
+    mw_objstore *st = NULL;
+    mw_error e = {0};
+    CHECK_OK(mw_objstore_open(&st, uri, NULL, &e), &e);
+    mw_shard_writer_config c;
+    cfg_init(&c, 0, durable);
+    c.wal_entries_in_flight = 8;
+    c.max_wal_buffer_size = 1; /* one batch per entry */
+    mw_shard_writer *w = NULL;
+    CHECK_OK(mw_shard_writer_open(&w, st, &c, &sc, NULL, 0, &e), &e);
+    if (!durable) {
+      for (int i = 0; i < 200; i++) {
+        struct ArrowArray b = make_batch(i * 3, 3);
+        CHECK_OK(mw_shard_writer_put(NULL, w, &b, 1, &e), &e);
+      }
+    } else {
+      order_putter o[4];
+      pthread_t th[4];
+      for (int t = 0; t < 4; t++) {
+        o[t] = (order_putter){w, t, MW_OK};
+        CHECK(pthread_create(&th[t], NULL, order_putter_main, &o[t]) == 0);
+      }
+      for (int t = 0; t < 4; t++) {
+        pthread_join(th[t], NULL);
+        CHECK_INT(o[t].st, MW_OK);
+      }
+    }
+    CHECK_OK(mw_shard_writer_flush_wal(w, &e), &e);
+    CHECK_OK(mw_shard_writer_close(w, &e), &e);
+    static int64_t ids[1024];
+    size_t entries = 0, n = wal_ids(st, ids, 1024, &entries);
+    if (!durable) {
+      CHECK_INT(n, 600);
+      CHECK_INT(entries, 200); /* dense: the tailer stops at the first gap */
+      for (size_t i = 0; i < n; i++) CHECK_INT(ids[i], (int64_t)i);
+    } else {
+      CHECK_INT(n, 320);
+      int64_t last[4] = {-1, -1, -1, -1};
+      int seen[4] = {0, 0, 0, 0};
+      for (size_t i = 0; i < n; i++) {
+        int t = (int)(ids[i] / 1000);
+        CHECK(t >= 0 && t < 4);
+        if (t < 0 || t >= 4) break;
+        CHECK(ids[i] > last[t]); /* each putter's rows in its put order, once */
+        last[t] = ids[i];
+        seen[t]++;
+      }
+      for (int t = 0; t < 4; t++) CHECK_INT(seen[t], 80);
+    }
+    mw_objstore_close(st);
+  }
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK(system(cmd) == 0);
+  mw_schema_release(&sc);
+}
+
+typedef struct one_put {
+  mw_shard_writer *w;
+  int64_t first;
+  atomic_int done;
+  mw_status st;
+  char msg[MW_ERROR_MESSAGE_SIZE];
+} one_put;
+
+static void *one_put_main(void *arg) {
+  one_put *o = arg;
+  mw_error e = {0};
+  struct ArrowArray b = make_batch(o->first, 5);
+  o->st = mw_shard_writer_put(NULL, o->w, &b, 1, &e);
+  snprintf(o->msg, sizeof o->msg, "%s", e.message);
+  if (b.release) b.release(&b);
+  atomic_store(&o->done, 1);
+  return NULL;
+}
+
+/* An older entry still being written holds back a younger one: B's entry
+ * is staged while A's stage is stalled, yet nothing is published and B's
+ * durable put does not return before A's entry is durable; then A and B
+ * are at consecutive positions in put order. With `fail`, A's stage fails
+ * after B was staged: both puts report the failure (B's entry is aborted,
+ * never published ahead of A), the retry writes A then B, each row once. */
+static void in_flight_hold_back(int fail) {
+  struct ArrowSchema sc;
+  make_schema(&sc);
+  mw_objstore *inner = mem_store("");
+  mw_objstore *fs = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_fault_new(&fs, inner, &e), &e);
+  mw_shard_writer_config c;
+  cfg_init(&c, 0, 1);
+  c.wal_entries_in_flight = 4;
+  c.retry_initial_backoff_ms = 5;
+  mw_shard_writer *w = NULL;
+  CHECK_OK(mw_shard_writer_open(&w, fs, &c, &sc, NULL, 0, &e), &e);
+  uint64_t pia0 = mw_objstore_fault_calls(fs, MW_FAULT_PUT_IF_ABSENT);
+  mw_objstore_fault_stall_stage(fs, 1, fail != 0);
+  one_put a = {.w = w, .first = 0}, b = {.w = w, .first = 10};
+  atomic_init(&a.done, 0);
+  atomic_init(&b.done, 0);
+  pthread_t ta, tb;
+  CHECK(pthread_create(&ta, NULL, one_put_main, &a) == 0);
+  for (int i = 0; i < 5000 && !mw_objstore_fault_stalled(fs); i++) usleep(1000);
+  CHECK(mw_objstore_fault_stalled(fs));
+  CHECK(pthread_create(&tb, NULL, one_put_main, &b) == 0);
+  /* B's entry gets staged by another flusher thread (a stage call) */
+  for (int i = 0; i < 5000 && mw_objstore_fault_calls(fs, MW_FAULT_STAGE) < 2; i++) usleep(1000);
+  CHECK(mw_objstore_fault_calls(fs, MW_FAULT_STAGE) >= 2);
+  usleep(50000);
+  CHECK_INT(atomic_load(&b.done), 0); /* not acknowledged before A */
+  CHECK_INT(atomic_load(&a.done), 0);
+  CHECK_INT(mw_objstore_fault_calls(fs, MW_FAULT_PUT_IF_ABSENT), pia0); /* nothing published */
+  mw_objstore_fault_release(fs);
+  pthread_join(ta, NULL);
+  pthread_join(tb, NULL);
+  if (!fail) {
+    CHECK_INT(a.st, MW_OK);
+    CHECK_INT(b.st, MW_OK);
+  } else {
+    CHECK_INT(a.st, MW_ERR_NOT_DURABLE);
+    CHECK(strstr(a.msg, "stall failure") != NULL);
+    CHECK_INT(b.st, MW_ERR_NOT_DURABLE); /* its entry was aborted with A's */
+  }
+  CHECK_OK(mw_shard_writer_close(w, &e), &e); /* the retry writes both */
+  mw_objstore_close(fs);
+  int64_t ids[64];
+  size_t entries = 0, n = wal_ids(inner, ids, 64, &entries);
+  CHECK_INT(n, 10);
+  for (size_t i = 0; i < n && i < 10; i++) CHECK_INT(ids[i], (int64_t)(i < 5 ? i : i + 5));
+  mw_objstore_close(inner);
+  mw_schema_release(&sc);
+}
+
+static void test_in_flight_holds_back_younger(void) { in_flight_hold_back(0); }
+static void test_in_flight_stage_failure_aborts_younger(void) { in_flight_hold_back(1); }
+
+/* A failed sync (the folder fsync after entries became visible) is an
+ * unknown outcome for every entry it covered: the put is never
+ * acknowledged, the writer refuses further writes (sticky), and a reopen
+ * replays what the store holds (the entry is there: its rows come back
+ * once). */
+static void test_in_flight_sync_failure_poisons(void) {
+  struct ArrowSchema sc;
+  make_schema(&sc);
+  mw_objstore *inner = mem_store("");
+  mw_objstore *fs = NULL;
+  mw_error e = {0};
+  CHECK_OK(mw_objstore_fault_new(&fs, inner, &e), &e);
+  mw_shard_writer_config c;
+  cfg_init(&c, 1, 1);
+  c.wal_entries_in_flight = 4;
+  mw_shard_writer *w = NULL;
+  CHECK_OK(mw_shard_writer_open(&w, fs, &c, &sc, NULL, 0, &e), &e);
+  struct ArrowArray b0 = make_batch(0, 5);
+  CHECK_OK(mw_shard_writer_put(NULL, w, &b0, 1, &e), &e);
+  mw_fault_spec spec = {MW_FAULT_SYNC, NULL, 1, MW_FAULT_ERROR, MW_FAULT_ONCE};
+  CHECK_OK(mw_objstore_fault_arm(fs, &spec, &e), &e);
+  struct ArrowArray b1 = make_batch(10, 5);
+  CHECK_INT(mw_shard_writer_put(NULL, w, &b1, 1, &e), MW_ERR_NOT_DURABLE);
+  CHECK(strstr(e.message, "outcome unknown") != NULL);
+  if (b1.release) b1.release(&b1);
+  struct ArrowArray b2 = make_batch(20, 5);
+  mw_status s2 = mw_shard_writer_put(NULL, w, &b2, 1, &e);
+  CHECK(s2 != MW_OK); /* sticky: refused */
+  CHECK(strstr(e.message, "reopen") != NULL);
+  if (b2.release) b2.release(&b2);
+  CHECK(mw_shard_writer_close(w, &e) != MW_OK);
+  mw_objstore_close(fs);
+  int count[32];
+  count_ids(inner, count, 32);
+  for (int i = 0; i < 5; i++) CHECK_INT(count[i], 1);
+  for (int i = 10; i < 15; i++) CHECK_INT(count[i], 1);
+  for (int i = 20; i < 25; i++) CHECK_INT(count[i], 0);
+  mw_objstore_close(inner);
+  mw_schema_release(&sc);
+}
+
 /* A caller built against version 1 of mw_shard_writer_config (no retry
  * fields) still opens a writer: the missing fields keep their defaults. */
 static void test_config_v1_accepted(void) {
@@ -629,5 +865,9 @@ int main(void) {
   MW_RUN(test_fsync_after_visible_never_acked);
   MW_RUN(test_log_hook_reenters_writer);
   MW_RUN(test_config_v1_accepted);
+  MW_RUN(test_in_flight_wal_order);
+  MW_RUN(test_in_flight_holds_back_younger);
+  MW_RUN(test_in_flight_stage_failure_aborts_younger);
+  MW_RUN(test_in_flight_sync_failure_poisons);
   return mw_test_finish();
 }

@@ -271,6 +271,65 @@ mw_status mw_objstore_put_if_absent_v(mw_objstore *store, const char *key, const
   return st;
 }
 
+/* ------------------------------------------------------ staged put_if_absent */
+
+struct mw_staged {
+  void *impl;    /* the store's handle (a store with staging) */
+  uint8_t *data; /* the bytes (generic staging), owned */
+  size_t len;
+};
+
+bool mw_objstore_has_staging(const mw_objstore *store) { return store && store->stage; }
+
+mw_status mw_objstore_stage(mw_objstore *store, mw_staged **out, const char *key, void *data, size_t len,
+                            mw_error *err) {
+  *out = NULL;
+  mw_status st = check_store(store, "stage", err);
+  if (st == MW_OK) st = mw_objstore_check_key(key, err);
+  if (st == MW_OK && !data && len) st = mw_err(err, MW_ERR_INVALID, "stage '%s': data is NULL with len %zu", key, len);
+  mw_staged *h = st == MW_OK ? calloc(1, sizeof *h) : NULL;
+  if (st == MW_OK && !h) st = mw_err(err, MW_ERR_NOMEM, "stage '%s': out of memory", key);
+  if (st != MW_OK) {
+    free(data);
+    return st;
+  }
+  if (store->stage) {
+    st = finish(store->stage(store->self, &h->impl, key, data, len, err), err, "stage", key);
+    free(data);
+    if (st != MW_OK) {
+      free(h);
+      return st;
+    }
+  } else {
+    h->data = data;
+    h->len = len;
+  }
+  *out = h;
+  return MW_OK;
+}
+
+mw_status mw_objstore_publish(mw_objstore *store, mw_staged *staged, const char *key, mw_error *err) {
+  MW_TRY(check_store(store, "publish", err));
+  MW_TRY(mw_objstore_check_key(key, err));
+  if (!staged) return mw_err(err, MW_ERR_INVALID, "publish '%s': nothing staged", key);
+  if (store->stage) return finish(store->publish(store->self, staged->impl, key, err), err, "publish", key);
+  return mw_objstore_put_if_absent_settled(store, key, staged->data, staged->len, err);
+}
+
+mw_status mw_objstore_sync_published(mw_objstore *store, const char *key, mw_error *err) {
+  MW_TRY(check_store(store, "sync", err));
+  MW_TRY(mw_objstore_check_key(key, err));
+  if (!store->stage) return MW_OK;
+  return finish(store->sync_published(store->self, key, err), err, "sync", key);
+}
+
+void mw_objstore_staged_free(mw_objstore *store, mw_staged *staged) {
+  if (!staged) return;
+  if (store && store->stage && staged->impl) store->staged_free(store->self, staged->impl);
+  free(staged->data);
+  free(staged);
+}
+
 mw_status mw_objstore_get(mw_objstore *store, uint8_t **out_data, size_t *out_len, const char *key,
                           uint64_t offset, uint64_t length, mw_error *err) {
   if (out_data) *out_data = NULL;

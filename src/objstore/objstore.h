@@ -48,6 +48,18 @@ struct mw_objstore {
    * without joining them first (NULL = the store has none:
    * mw_objstore_put_if_absent_v joins them and calls put_if_absent). */
   mw_status (*put_if_absent_v)(void *self, const char *key, const mw_iov *iov, size_t n, mw_error *err);
+  /* Internal: the staged put_if_absent of mw_objstore_stage & co. (all
+   * four set, or all NULL = the generic one: stage keeps the bytes,
+   * publish is put_if_absent_settled, sync does nothing). `staged` is the
+   * store's own handle. stage writes data (borrowed for the call) where no
+   * get sees it and makes it durable; publish gives it the name `key`
+   * atomically (MW_ERR_ALREADY_EXISTS if taken; the handle stays usable);
+   * sync makes every name published into key's folder durable (failure:
+   * outcome unknown); staged_free discards what was not published. */
+  mw_status (*stage)(void *self, void **out_staged, const char *key, const void *data, size_t len, mw_error *err);
+  mw_status (*publish)(void *self, void *staged, const char *key, mw_error *err);
+  mw_status (*sync_published)(void *self, const char *key, mw_error *err);
+  void (*staged_free)(void *self, void *staged);
 };
 
 /* Removes the temp files under `prefix` (a key prefix, "" = everything)
@@ -94,6 +106,40 @@ bool mw_objstore_visible_implies_durable(const mw_objstore *store);
 mw_status mw_objstore_put_if_absent_settled(mw_objstore *store, const char *key,
                                             const void *data, size_t len, mw_error *err);
 
+/* STAGED put_if_absent: one put_if_absent_settled split in three steps so
+ * that several objects can be written at once while they become visible in
+ * a chosen order, and one folder fsync covers several of them (the WAL
+ * flusher's entries in flight, wal_flusher.c):
+ *   mw_objstore_stage    writes the bytes where no get or list sees them
+ *                        and makes them durable (file store: an O_TMPFILE
+ *                        inode linked to a hidden temp name, fsync'ed).
+ *                        Takes `data` (malloc'ed) in every case. Failure is
+ *                        clean: nothing is visible, nothing will be. Any
+ *                        number of stages may run at once.
+ *   mw_objstore_publish  gives the staged object the name `key` (any key in
+ *                        the folder of the key it was staged for) with the
+ *                        put_if_absent_settled outcomes: MW_OK visible (on
+ *                        a store whose visible objects are durable, durable
+ *                        too), MW_ERR_ALREADY_EXISTS (other bytes there;
+ *                        the staged object may be published elsewhere),
+ *                        MW_ERR_POISONED unknown, other errors clean.
+ *   mw_objstore_sync_published  makes every object published into key's
+ *                        folder durable. A failure is an unknown outcome
+ *                        for each of them (MW_ERR_IO "... outcome
+ *                        unknown"): never count one as written nor absent.
+ *   mw_objstore_staged_free     discards a staged object not published
+ *                        (and frees the handle in every case).
+ * A store without its own staging (every store but file://) gets the
+ * generic one: stage keeps the bytes in memory, publish is
+ * put_if_absent_settled (durable when it returns), sync does nothing. */
+typedef struct mw_staged mw_staged;
+mw_status mw_objstore_stage(mw_objstore *store, mw_staged **out, const char *key, void *data, size_t len,
+                            mw_error *err);
+mw_status mw_objstore_publish(mw_objstore *store, mw_staged *staged, const char *key, mw_error *err);
+mw_status mw_objstore_sync_published(mw_objstore *store, const char *key, mw_error *err);
+void mw_objstore_staged_free(mw_objstore *store, mw_staged *staged);
+/* Does the store stage for real (writes at stage time, needs a sync)? */
+bool mw_objstore_has_staging(const mw_objstore *store);
 /* Checks a key against the rules of memwal_sys.h: non-empty, no leading '/',
  * no empty, "." or ".." segment (so no trailing '/' and no "//"). A C string
  * cannot hold NUL, so that rule holds by construction. MW_ERR_INVALID with the

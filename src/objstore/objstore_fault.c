@@ -11,6 +11,11 @@
  * waits on `write_mu` before returning, so by then no write is half-done and
  * the inner store holds exactly the acknowledged writes. Lock order:
  * write_mu before mu; mu is never held across inner I/O.
+ *
+ * Staging (header: STAGING, STALL): a stage is a copy of the bytes (no
+ * inner I/O); a publish is put_if_absent_settled through the wrapper
+ * itself (one counted put_if_absent); a stalled stage waits on stall_cv
+ * under mu (no I/O is held up by it but its own).
  */
 #include "objstore/objstore_fault.h"
 
@@ -23,6 +28,8 @@
 
 typedef struct fault_store {
   mw_objstore *inner;        /* borrowed; immutable */
+  mw_objstore *outer;        /* the wrapper's own handle (publish goes
+                                through it); immutable after new */
   pthread_mutex_t write_mu;  /* serializes writes, held across inner I/O */
   pthread_mutex_t mu;        /* guards every field below */
   int armed;                 /* a fault is armed */
@@ -31,6 +38,11 @@ typedef struct fault_store {
   uint64_t seen;             /* counted calls since arming */
   int crashed;
   int local_disk;            /* an fsync-after-visible kind was armed */
+  /* the stall (header: STALL): stage calls left before the stalled one (0
+   * = none pending), whether one is blocked, released, and fails after */
+  uint64_t stall_left;
+  bool stall_fail, stalled, released;
+  pthread_cond_t stall_cv;   /* stalled or released changed */
   mw_fault_counters c;
 } fault_store;
 
@@ -45,8 +57,8 @@ typedef enum action {
   ACT_REFUSED   /* the store is crashed already */
 } action;
 
-static const char *const op_names[MW_FAULT_N_OPS] = {"put", "put_if_absent", "get",
-                                                      "head", "list", "delete"};
+static const char *const op_names[MW_FAULT_N_OPS] = {"put", "put_if_absent", "get", "head",
+                                                      "list", "delete", "stage", "sync"};
 
 static int write_only_kind(mw_fault_kind k) {
   return k == MW_FAULT_FSYNC_FILE_AFTER_VISIBLE || k == MW_FAULT_FSYNC_DIR_AFTER_VISIBLE ||
@@ -68,7 +80,8 @@ static action decide(fault_store *fs, mw_fault_op op, const char *key, uint64_t 
   action a = ACT_PASS;
   pthread_mutex_lock(&fs->mu);
   fs->c.calls[op]++;
-  int write = op == MW_FAULT_OP_PUT || op == MW_FAULT_OP_PUT_IF_ABSENT || op == MW_FAULT_OP_DEL;
+  int write = op == MW_FAULT_OP_PUT || op == MW_FAULT_OP_PUT_IF_ABSENT || op == MW_FAULT_OP_DEL ||
+              op == MW_FAULT_OP_STAGE || op == MW_FAULT_OP_SYNC;
   if (fs->crashed) {
     fs->c.injected++;
     a = ACT_REFUSED;
@@ -212,6 +225,74 @@ static mw_status f_del(void *self, const char *key, mw_error *err) {
   return do_write(self, MW_FAULT_OP_DEL, key, NULL, 0, err);
 }
 
+/* -------------------------------------------------------------- staging */
+
+typedef struct f_staged {
+  uint8_t *data;
+  size_t len;
+} f_staged;
+
+static mw_status f_stage(void *self, void **out_staged, const char *key, const void *data, size_t len,
+                         mw_error *err) {
+  fault_store *fs = self;
+  uint64_t n = 0;
+  action a = decide(fs, MW_FAULT_OP_STAGE, key, &n);
+  if (a == ACT_CRASH) wait_writes(fs);
+  if (a != ACT_PASS) {
+    if (a == ACT_CRASH || a == ACT_REFUSED || a == ACT_TIMEOUT) return fail(err, a, MW_FAULT_OP_STAGE, key, n);
+    return fail(err, ACT_ERROR, MW_FAULT_OP_STAGE, key, n); /* a stage fails cleanly */
+  }
+  pthread_mutex_lock(&fs->mu);
+  bool stall = fs->stall_left > 0 && --fs->stall_left == 0, stall_fail = false;
+  if (stall) {
+    fs->stalled = true;
+    fs->released = false;
+    pthread_cond_broadcast(&fs->stall_cv);
+    while (!fs->released) pthread_cond_wait(&fs->stall_cv, &fs->mu);
+    fs->stalled = false;
+    stall_fail = fs->stall_fail;
+    pthread_cond_broadcast(&fs->stall_cv);
+  }
+  pthread_mutex_unlock(&fs->mu);
+  if (stall_fail) return mw_err(err, MW_ERR_IO, "stage '%s': injected stall failure", key);
+  f_staged *h = calloc(1, sizeof *h);
+  if (h) h->data = malloc(len ? len : 1);
+  if (!h || !h->data) {
+    free(h);
+    return mw_err(err, MW_ERR_NOMEM, "stage '%s': out of memory", key);
+  }
+  if (len) memcpy(h->data, data, len);
+  h->len = len;
+  *out_staged = h;
+  return MW_OK;
+}
+
+static mw_status f_publish(void *self, void *staged, const char *key, mw_error *err) {
+  fault_store *fs = self;
+  f_staged *h = staged;
+  return mw_objstore_put_if_absent_settled(fs->outer, key, h->data, h->len, err);
+}
+
+static mw_status f_sync_published(void *self, const char *key, mw_error *err) {
+  fault_store *fs = self;
+  uint64_t n = 0;
+  action a = decide(fs, MW_FAULT_OP_SYNC, key, &n);
+  if (a == ACT_CRASH) wait_writes(fs);
+  if (a == ACT_PASS) return MW_OK;
+  if (a == ACT_CRASH || a == ACT_REFUSED) return fail(err, a, MW_FAULT_OP_SYNC, key, n);
+  return mw_err(err, MW_ERR_IO,
+                "sync '%s': fsync of the folder failed after the object became visible (injected fault, "
+                "counted call %llu): outcome unknown",
+                key, (unsigned long long)n);
+}
+
+static void f_staged_free(void *self, void *staged) {
+  (void)self;
+  f_staged *h = staged;
+  free(h->data);
+  free(h);
+}
+
 /* ---------------------------------------------------------------- reads */
 
 /* Before a read: MW_OK to go on, else the failure to return. */
@@ -278,6 +359,7 @@ static void f_destroy(void *self) {
   if (!fs) return;
   pthread_mutex_destroy(&fs->mu);
   pthread_mutex_destroy(&fs->write_mu);
+  pthread_cond_destroy(&fs->stall_cv);
   free(fs->prefix);
   free(fs);
 }
@@ -314,8 +396,14 @@ mw_status mw_objstore_fault_new(mw_objstore **out, mw_objstore *inner, mw_error 
   fs->inner = inner;
   pthread_mutex_init(&fs->mu, NULL);
   pthread_mutex_init(&fs->write_mu, NULL);
+  pthread_cond_init(&fs->stall_cv, NULL);
   MW_TRY(mw_objstore_new(out, &fault_vtable, fs, err));
+  fs->outer = *out;
   (*out)->visible_implies_durable = f_visible_implies_durable;
+  (*out)->stage = f_stage;
+  (*out)->publish = f_publish;
+  (*out)->sync_published = f_sync_published;
+  (*out)->staged_free = f_staged_free;
   return MW_OK;
 }
 
@@ -332,8 +420,8 @@ mw_status mw_objstore_fault_arm(mw_objstore *store, const mw_fault_spec *spec, m
   if (!fs) return mw_err(err, MW_ERR_INVALID, "fault_arm: not a fault-injecting store");
   if (!spec) return mw_err(err, MW_ERR_INVALID, "fault_arm: spec is NULL");
   unsigned ops = spec->ops ? spec->ops : MW_FAULT_ALL;
-  if (ops & ~(unsigned)MW_FAULT_ALL)
-    return mw_err(err, MW_ERR_INVALID, "fault_arm: unknown op bits 0x%x", ops & ~(unsigned)MW_FAULT_ALL);
+  unsigned known = MW_FAULT_ALL | MW_FAULT_STAGE | MW_FAULT_SYNC;
+  if (ops & ~known) return mw_err(err, MW_ERR_INVALID, "fault_arm: unknown op bits 0x%x", ops & ~known);
   if (spec->nth == 0) return mw_err(err, MW_ERR_INVALID, "fault_arm: nth must be >= 1");
   if ((int)spec->kind < (int)MW_FAULT_ERROR || (int)spec->kind > (int)MW_FAULT_TIMEOUT)
     return mw_err(err, MW_ERR_INVALID, "fault_arm: unknown kind %d", (int)spec->kind);
@@ -356,9 +444,38 @@ mw_status mw_objstore_fault_arm(mw_objstore *store, const mw_fault_spec *spec, m
   return MW_OK;
 }
 
+void mw_objstore_fault_stall_stage(mw_objstore *store, uint64_t nth, bool fail) {
+  fault_store *fs = get_fs(store);
+  if (!fs) return;
+  pthread_mutex_lock(&fs->mu);
+  fs->stall_left = nth;
+  fs->stall_fail = fail;
+  pthread_mutex_unlock(&fs->mu);
+}
+
+bool mw_objstore_fault_stalled(mw_objstore *store) {
+  fault_store *fs = get_fs(store);
+  if (!fs) return false;
+  pthread_mutex_lock(&fs->mu);
+  bool st = fs->stalled;
+  pthread_mutex_unlock(&fs->mu);
+  return st;
+}
+
+void mw_objstore_fault_release(mw_objstore *store) {
+  fault_store *fs = get_fs(store);
+  if (!fs) return;
+  pthread_mutex_lock(&fs->mu);
+  fs->released = true;
+  fs->stall_left = 0;
+  pthread_cond_broadcast(&fs->stall_cv);
+  pthread_mutex_unlock(&fs->mu);
+}
+
 void mw_objstore_fault_reset(mw_objstore *store) {
   fault_store *fs = get_fs(store);
   if (!fs) return;
+  mw_objstore_fault_release(store);
   pthread_mutex_lock(&fs->mu);
   fs->armed = 0;
   fs->crashed = 0;
@@ -374,6 +491,7 @@ void mw_objstore_fault_crash(mw_objstore *store) {
   fs->crashed = 1;
   fs->armed = 0;
   pthread_mutex_unlock(&fs->mu);
+  mw_objstore_fault_release(store);
   wait_writes(fs);
 }
 

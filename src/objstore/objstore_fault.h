@@ -71,6 +71,19 @@
  * A rollback that fails on the inner store counts in
  * counters.rollback_failures (never with the built-in memory store).
  *
+ * STAGING (objstore.h): the wrapper stages in memory (stage keeps a copy
+ * of the bytes), publishes with put_if_absent_settled through itself (so a
+ * published entry is ONE counted put_if_absent call, exactly as an
+ * unstaged one, with every kind above) and syncs as a local disk would:
+ *   stage (MW_FAULT_STAGE)  ERROR / TIMEOUT / WROTE_ERROR / the fsync
+ *                           kinds: fails cleanly, nothing staged (a stage
+ *                           is invisible whatever happened); CRASH crashes.
+ *   sync (MW_FAULT_SYNC)    any kind but CRASH: MW_ERR_IO "fsync of the
+ *                           folder failed after the object became visible
+ *                           (injected ...): outcome unknown"; CRASH
+ *                           crashes.
+ * After a crash stage and sync fail like every call.
+ *
  * COUNTERS count every call made through the wrapper, per op, including
  * failed ones and calls refused after a crash.
  *
@@ -93,7 +106,9 @@ typedef enum mw_fault_op {
   MW_FAULT_OP_HEAD = 3,
   MW_FAULT_OP_LIST = 4,
   MW_FAULT_OP_DEL = 5,
-  MW_FAULT_N_OPS = 6
+  MW_FAULT_OP_STAGE = 6, /* mw_objstore_stage (see STAGING) */
+  MW_FAULT_OP_SYNC = 7,  /* mw_objstore_sync_published */
+  MW_FAULT_N_OPS = 8
 } mw_fault_op;
 
 #define MW_FAULT_MASK(op) (1u << (op))
@@ -105,6 +120,10 @@ typedef enum mw_fault_op {
 #define MW_FAULT_DEL MW_FAULT_MASK(MW_FAULT_OP_DEL)
 #define MW_FAULT_WRITES (MW_FAULT_PUT | MW_FAULT_PUT_IF_ABSENT | MW_FAULT_DEL)
 #define MW_FAULT_READS (MW_FAULT_GET | MW_FAULT_HEAD | MW_FAULT_LIST)
+#define MW_FAULT_STAGE MW_FAULT_MASK(MW_FAULT_OP_STAGE)
+#define MW_FAULT_SYNC MW_FAULT_MASK(MW_FAULT_OP_SYNC)
+/* ALL (and ops = 0) is the six object operations; stage and sync are
+ * counted only when named. */
 #define MW_FAULT_ALL (MW_FAULT_WRITES | MW_FAULT_READS)
 
 typedef enum mw_fault_kind {
@@ -148,6 +167,16 @@ bool mw_objstore_is_fault(const mw_objstore *store);
  * again at 0). MW_ERR_INVALID for nth == 0, an unknown kind/mode, ops outside
  * MW_FAULT_ALL, or a non-wrapper store. */
 mw_status mw_objstore_fault_arm(mw_objstore *store, const mw_fault_spec *spec, mw_error *err);
+
+/* STALL (for ordering tests, independent of the armed fault): the nth
+ * stage call counted from now (1 = the next one) blocks until
+ * mw_objstore_fault_release(); then it fails cleanly (MW_ERR_IO "injected
+ * stall failure") if `fail`, else it stages normally. One stall at a time;
+ * a new one replaces a pending one. mw_objstore_fault_stalled() says
+ * whether a stage is blocked right now. Reset and crash release it too. */
+void mw_objstore_fault_stall_stage(mw_objstore *store, uint64_t nth, bool fail);
+bool mw_objstore_fault_stalled(mw_objstore *store);
+void mw_objstore_fault_release(mw_objstore *store);
 
 /* Disarms the fault and clears the crashed state (the store works again).
  * Counters are kept. */

@@ -11,7 +11,11 @@
  *   put_if_absent  link(temp, final), unlink(temp) (EEXIST = already exists;
  *                  atomic create). Filesystems without hard links fall back
  *                  to renameat2(RENAME_NOREPLACE).
- * then the folder is fsync'ed so the new name itself is durable. An object
+ * then the folder is fsync'ed so the new name itself is durable. The
+ * staged put_if_absent (objstore.h; the WAL's entries in flight) splits the
+ * same steps: stage = the durable temp file (file_stage), publish = the
+ * atomic create under the final name (publish_tmp), sync = the folder's
+ * fsync, which then covers every object published before it. An object
  * handed over in pieces (the internal put_if_absent_v: a Lance file whose
  * pages stay in the buffers they were built in) is written into its temp
  * file piece by piece, never joined in memory. Folders are
@@ -396,20 +400,24 @@ static int spare_take(file_store *fs, const char *dir) {
 }
 #endif
 
-/* put_if_absent through an anonymous O_TMPFILE inode: write the data,
- * give the inode a hidden temp name (linkat), fsync it (data and inode, now
- * with its one link: nothing about the file changes after this), then
- * renameat2(RENAME_NOREPLACE) the temp name to the final one (EEXIST =
- * already exists; the object is visible from here) and fsync the folder.
- * So only the folder's fsync follows visibility, as for put, and the file
- * needs one fsync (linking the anonymous inode under its final name
- * directly would change its link count after the data's fsync, which then
- * needs a second fsync of the file). The inode itself is opened ahead of
- * time by the spare thread: creating it is most of the cost of a small
- * durable WAL entry. Returns 0 (nothing done) where O_TMPFILE, /proc or
- * renameat2 is not available, so the caller falls back. */
-static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *key, const mw_iov *iov,
-                                 size_t n, mw_status *out_st, mw_error *err) {
+/* Stages an object for put_if_absent through an anonymous O_TMPFILE
+ * inode: write the data, give the inode a hidden temp name (linkat), fsync
+ * it (data and inode, now with its one link: nothing about the file
+ * changes after this). The caller then renames the temp name to the final
+ * one (publish_tmp) and fsyncs the folder. So only the folder's fsync
+ * follows visibility, and the file needs one fsync (linking the anonymous
+ * inode under its final name directly would change its link count after
+ * the data's fsync, which then needs a second fsync of the file; fdatasync
+ * instead of fsync would not cover that link count either, and on ext4 it
+ * commits the same journal transaction anyway, the size having changed).
+ * The inode itself is opened ahead of time by the spare thread: creating
+ * it is most of the cost of a small durable WAL entry. Returns 0 (nothing
+ * done) where O_TMPFILE or /proc is not available, so the caller falls
+ * back to write_temp; else 1 with *out_st, and on MW_OK *out_tmp (the
+ * temp's malloc'ed path). */
+static int tmpfile_stage(const file_store *fs, char *final, const char *key, const mw_iov *iov, size_t n,
+                         char **out_tmp, mw_status *out_st, mw_error *err) {
+  *out_tmp = NULL;
 #ifdef O_TMPFILE
   char *slash = strrchr(final, '/');
   *slash = '\0';
@@ -474,36 +482,114 @@ static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *
     }
   }
   close(fd);
-  r = renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE);
-  e = errno;
-  if (r < 0 && (e == EINVAL || e == ENOSYS || e == ENOTSUP || e == EOPNOTSUPP)) {
-    /* No RENAME_NOREPLACE here: a hard link is the same atomic create. */
-    r = link(tmp, final);
-    e = errno;
-    if (r == 0) unlink(tmp); /* best effort: a leftover temp is invisible */
-  }
-  if (r < 0) {
-    unlink(tmp);
-    free(tmp);
-    struct stat sb;
-    if (e == EEXIST && stat(final, &sb) == 0 && S_ISDIR(sb.st_mode))
-      *out_st = mw_err(err, MW_ERR_IO, "put_if_absent '%s': %s is a folder", key, final);
-    else if (e == EEXIST)
-      *out_st = mw_err(err, MW_ERR_ALREADY_EXISTS, "put_if_absent '%s': object already exists", key);
-    else
-      *out_st = sys_err(err, "put_if_absent", key, "renameat2 temp file to", final, e);
-    return 1;
-  }
-  free(tmp);
-  /* Visible from here on: a failed fsync is an unknown outcome. */
+  *out_tmp = tmp;
   *out_st = MW_OK;
-  if (fs->fsync && fsync_parent(final) < 0)
-    *out_st = visible_err(err, "put_if_absent", key, "folder", final, errno);
   return 1;
 #else
   (void)fs; (void)final; (void)key; (void)iov; (void)n; (void)out_st; (void)err;
   return 0;
 #endif
+}
+
+/* Gives the durable temp file `tmp` the name `final` if that is free:
+ * renameat2(RENAME_NOREPLACE), or where the filesystem lacks it a hard
+ * link (the same atomic create) and unlink of the temp. EEXIST = already
+ * exists. On MW_OK the temp name is gone and the object visible (not yet
+ * durable: its folder's fsync follows); on failure the temp is left. */
+static mw_status publish_tmp(const char *tmp, const char *final, const char *key, mw_error *err) {
+  int r = renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE), e = errno, linked = 0;
+  if (r < 0 && (e == EINVAL || e == ENOSYS || e == ENOTSUP || e == EOPNOTSUPP)) {
+    r = link(tmp, final);
+    e = errno;
+    linked = 1;
+    if (r == 0) unlink(tmp); /* best effort: a leftover temp is invisible */
+  }
+  if (r == 0) return MW_OK;
+  struct stat sb;
+  if (e == EEXIST && stat(final, &sb) == 0 && S_ISDIR(sb.st_mode))
+    return mw_err(err, MW_ERR_IO, "put_if_absent '%s': %s is a folder", key, final);
+  if (e == EEXIST) return mw_err(err, MW_ERR_ALREADY_EXISTS, "put_if_absent '%s': object already exists", key);
+  return sys_err(err, "put_if_absent", key, linked ? "link temp file to" : "renameat2 temp file to", final, e);
+}
+
+/* put_if_absent through tmpfile_stage + publish_tmp + the folder's fsync.
+ * Returns 0 (nothing done) where tmpfile_stage cannot work. */
+static int tmpfile_put_if_absent(const file_store *fs, char *final, const char *key, const mw_iov *iov,
+                                 size_t n, mw_status *out_st, mw_error *err) {
+  char *tmp = NULL;
+  if (!tmpfile_stage(fs, final, key, iov, n, &tmp, out_st, err)) return 0;
+  if (*out_st != MW_OK) return 1;
+  *out_st = publish_tmp(tmp, final, key, err);
+  if (*out_st != MW_OK) unlink(tmp);
+  free(tmp);
+  /* Visible from here on: a failed fsync is an unknown outcome. */
+  if (*out_st == MW_OK && fs->fsync && fsync_parent(final) < 0)
+    *out_st = visible_err(err, "put_if_absent", key, "folder", final, errno);
+  return 1;
+}
+
+/* The staged put_if_absent (objstore.h): stage = tmpfile_stage (or a named
+ * temp file where that cannot work), publish = publish_tmp, sync = the
+ * folder's fsync. The handle is the temp's path. */
+typedef struct file_staged {
+  char *tmp;      /* the durable temp file */
+  bool published; /* renamed away: nothing to discard */
+} file_staged;
+
+static mw_status file_stage(void *self, void **out_staged, const char *key, const void *data, size_t len,
+                            mw_error *err) {
+  file_store *fs = self;
+  *out_staged = NULL;
+  MW_TRY(check_reserved("put_if_absent", key, err));
+  char *final = join(fs, key), *tmp = NULL;
+  if (!final) return mw_err(err, MW_ERR_NOMEM, "put_if_absent '%s': out of memory", key);
+  mw_iov one = {data, len};
+  mw_status st = MW_OK;
+  if (!tmpfile_stage(fs, final, key, &one, 1, &tmp, &st, err))
+    st = write_temp(fs, final, key, &one, 1, "put_if_absent", &tmp, err);
+  free(final);
+  if (st != MW_OK) return st;
+  file_staged *h = calloc(1, sizeof *h);
+  if (!h) {
+    unlink(tmp);
+    free(tmp);
+    return mw_err(err, MW_ERR_NOMEM, "put_if_absent '%s': out of memory", key);
+  }
+  h->tmp = tmp;
+  *out_staged = h;
+  return MW_OK;
+}
+
+static mw_status file_publish(void *self, void *staged, const char *key, mw_error *err) {
+  file_store *fs = self;
+  file_staged *h = staged;
+  MW_TRY(check_reserved("put_if_absent", key, err));
+  if (h->published) return mw_err(err, MW_ERR_INVALID, "publish '%s': already published", key);
+  char *final = join(fs, key);
+  if (!final) return mw_err(err, MW_ERR_NOMEM, "put_if_absent '%s': out of memory", key);
+  mw_status st = publish_tmp(h->tmp, final, key, err);
+  if (st == MW_OK) h->published = true;
+  free(final);
+  return st;
+}
+
+static mw_status file_sync_published(void *self, const char *key, mw_error *err) {
+  file_store *fs = self;
+  if (!fs->fsync) return MW_OK;
+  char *final = join(fs, key);
+  if (!final) return mw_err(err, MW_ERR_NOMEM, "sync '%s': out of memory", key);
+  mw_status st = MW_OK;
+  if (fsync_parent(final) < 0) st = visible_err(err, "put_if_absent", key, "folder", final, errno);
+  free(final);
+  return st;
+}
+
+static void file_staged_free(void *self, void *staged) {
+  (void)self;
+  file_staged *h = staged;
+  if (!h->published) unlink(h->tmp);
+  free(h->tmp);
+  free(h);
 }
 
 static mw_status file_put_if_absent_v(void *self, const char *key, const mw_iov *iov, size_t n,
@@ -891,5 +977,9 @@ mw_status mw_objstore_file_open(mw_objstore **out, const char *root, const mw_ob
   (*out)->get_slab = file_get_slab;
   (*out)->sweep_temp = file_sweep_temp;
   (*out)->put_if_absent_v = file_put_if_absent_v;
+  (*out)->stage = file_stage;
+  (*out)->publish = file_publish;
+  (*out)->sync_published = file_sync_published;
+  (*out)->staged_free = file_staged_free;
   return MW_OK;
 }

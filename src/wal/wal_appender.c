@@ -23,6 +23,15 @@
  * appender never moves bytes whose outcome is unresolved to another
  * position: an entry can never be written twice.
  *
+ * STAGED appends (the WAL flusher's entries in flight): mw_wal_appender_stage
+ * makes an entry's bytes durable where no reader sees them, any number at
+ * once; mw_wal_appender_publish_staged then gives one a position exactly
+ * like an append (the same discovery, conflict, fencing and outcome rules;
+ * the caller publishes in the order the entries must have), and
+ * mw_wal_appender_sync makes every entry published so far durable (the
+ * folder's fsync on file://; nothing on stores whose visible objects are
+ * durable). A failed sync is an unknown outcome: POISONED, sticky.
+ *
  * Fenced and poisoned are sticky: every later append fails the same way
  * without I/O (a fenced appender stays fenced; after an unknown outcome a
  * retry could duplicate the entry, so the caller must reopen and look).
@@ -243,8 +252,11 @@ static mw_status fenced_check(mw_wal_appender *a, mw_error *err) {
   return s;
 }
 
-mw_status mw_wal_appender_append_encoded(mw_wal_append_result *out, mw_wal_appender *a,
-                                         const uint8_t *data, size_t len, mw_error *err) {
+/* One append: the bytes (data, len) or an object staged with them
+ * (staged != NULL: published instead of written, see
+ * mw_wal_appender_publish_staged). */
+static mw_status append_impl(mw_wal_append_result *out, mw_wal_appender *a, const uint8_t *data, size_t len,
+                             mw_staged *staged, mw_error *err) {
   mw_status s = MW_OK;
   pthread_mutex_lock(&a->append_mu);
   if (a->sticky != MW_OK) {
@@ -262,7 +274,8 @@ mw_status mw_wal_appender_append_encoded(mw_wal_append_result *out, mw_wal_appen
     char key[MW_KEY_SIZE];
     mw_wal_entry_key(key, a->shard, pos);
     mw_error werr = {0};
-    s = mw_objstore_put_if_absent_settled(a->store, key, data, len, &werr);
+    s = staged ? mw_objstore_publish(a->store, staged, key, &werr)
+               : mw_objstore_put_if_absent_settled(a->store, key, data, len, &werr);
     if (s == MW_OK) break;
     if (s == MW_ERR_ALREADY_EXISTS) {
       /* Another writer owns the position and ours can never land there. */
@@ -315,6 +328,48 @@ mw_status mw_wal_appender_append_encoded(mw_wal_append_result *out, mw_wal_appen
     out->bytes = len;
   }
 done:
+  pthread_mutex_unlock(&a->append_mu);
+  return s;
+}
+
+mw_status mw_wal_appender_append_encoded(mw_wal_append_result *out, mw_wal_appender *a,
+                                         const uint8_t *data, size_t len, mw_error *err) {
+  return append_impl(out, a, data, len, NULL, err);
+}
+
+mw_status mw_wal_appender_publish_staged(mw_wal_append_result *out, mw_wal_appender *a, mw_staged *staged,
+                                         size_t len, mw_error *err) {
+  return append_impl(out, a, NULL, len, staged, err);
+}
+
+mw_status mw_wal_appender_stage(mw_staged **out, mw_wal_appender *a, void *data, size_t len, mw_error *err) {
+  /* Any key of the WAL folder: the object may be published at any
+   * position (entries of one shard share one folder). */
+  char key[MW_KEY_SIZE];
+  pthread_mutex_lock(&a->append_mu);
+  uint64_t pos = a->next;
+  pthread_mutex_unlock(&a->append_mu);
+  mw_wal_entry_key(key, a->shard, pos);
+  return mw_objstore_stage(a->store, out, key, data, len, err);
+}
+
+mw_status mw_wal_appender_sync(mw_wal_appender *a, uint64_t position, mw_error *err) {
+  pthread_mutex_lock(&a->append_mu);
+  mw_status s = a->sticky;
+  if (s != MW_OK) s = mw_err(err, s, "%s", a->sticky_msg);
+  pthread_mutex_unlock(&a->append_mu);
+  if (s != MW_OK) return s;
+  char key[MW_KEY_SIZE];
+  mw_wal_entry_key(key, a->shard, position);
+  mw_error e = {0};
+  s = mw_objstore_sync_published(a->store, key, &e);
+  if (s == MW_OK) return MW_OK;
+  /* Published entries whose durability is unknown: a retry could
+   * duplicate them (the appender must be reopened to look). */
+  pthread_mutex_lock(&a->append_mu);
+  s = mw_err(err, MW_ERR_POISONED, "wal sync up to position %" PRIu64 ": %s", position, e.message);
+  a->next_known = false;
+  if (a->sticky == MW_OK) make_sticky(a, s, err);
   pthread_mutex_unlock(&a->append_mu);
   return s;
 }

@@ -28,6 +28,20 @@ mw_manifest_store *mw_wal_appender_manifest_store(mw_wal_appender *a);
 mw_status mw_wal_appender_append_encoded(mw_wal_append_result *out, mw_wal_appender *a,
                                          const uint8_t *data, size_t len, mw_error *err);
 
+/* Staged appends (objstore.h "STAGED put_if_absent"; wal_appender.c).
+ * stage: takes `data` (malloc'ed) in every case; writes it durably where
+ * no reader sees it; a failure is clean. Thread-safe, any number at once.
+ * publish_staged: gives a staged entry of `len` bytes the next position
+ * (as append_encoded; publish in entry order, one at a time); fills
+ * out->position and out->bytes. The handle stays the caller's (free it
+ * with mw_objstore_staged_free). sync: makes every entry published so far
+ * (through `position`) durable; failure = MW_ERR_POISONED, sticky. */
+struct mw_staged;
+mw_status mw_wal_appender_stage(struct mw_staged **out, mw_wal_appender *a, void *data, size_t len, mw_error *err);
+mw_status mw_wal_appender_publish_staged(mw_wal_append_result *out, mw_wal_appender *a, struct mw_staged *staged,
+                                         size_t len, mw_error *err);
+mw_status mw_wal_appender_sync(mw_wal_appender *a, uint64_t position, mw_error *err);
+
 /* Appends a Lance 12 fence entry: an IPC stream of `schema` with NO batch
  * (as Lance 12 writes them; despite "one batch of zero rows" in some notes,
  * the bytes hold none) whose schema metadata has writer_epoch and

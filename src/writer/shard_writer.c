@@ -268,6 +268,7 @@ void mw_shard_writer_config_init(mw_shard_writer_config *c) {
   c->retry_max_backoff_ms = 5000;
   c->retry_max_elapsed_ms = 60000;
   c->index_threads = 0; /* the online cores */
+  c->wal_entries_in_flight = 1; /* more is slower on a disk that serializes flushes (README) */
 }
 
 /* The versioning rule (memwal.h): a caller's struct may be an older, smaller
@@ -460,6 +461,7 @@ static mw_status put_stored(mw_batch_range *out, mw_shard_writer *w, struct Arro
       clock_gettime(CLOCK_MONOTONIC, &w->oldest_pending);
     }
     w->pend_tail = node;
+    if (!w->pend_taken) w->pend_taken = node; /* every earlier batch is in an entry in flight */
     w->pend_count++;
   }
   if (w->cfg.durable_write) {
@@ -694,6 +696,8 @@ mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store, const 
   if (!w) return mw_err(err, MW_ERR_NOMEM, "out of memory allocating a shard writer");
   w->store = store;
   w->cfg = c;
+  w->wal_depth = c.wal_entries_in_flight == 0 ? 1 : c.wal_entries_in_flight;
+  if (w->wal_depth > W_MAX_INFLIGHT) w->wal_depth = W_MAX_INFLIGHT;
   mw_uuid_format(w->shard, uuid);
   snprintf(w->cfg.shard_id, sizeof w->cfg.shard_id, "%s", w->shard);
   pthread_mutex_init(&w->mu, NULL);
@@ -816,23 +820,27 @@ mw_status mw_shard_writer_open(mw_shard_writer **out, mw_objstore *store, const 
     return s;
   }
   /* 4. background threads. */
-  if (pthread_create(&w->wal_thread, NULL, w_wal_flusher_main, w) != 0) {
-    writer_free(w);
-    return mw_err(err, MW_ERR_IO, "open: cannot start the WAL flusher thread: %s", strerror(errno));
+  mw_status ts = MW_OK;
+  for (unsigned i = 0; i < w->wal_depth && ts == MW_OK; i++) {
+    if (pthread_create(&w->wal_threads[i], NULL, w_wal_flusher_main, w) == 0) w->n_wal_threads++;
+    else ts = mw_err(err, MW_ERR_IO, "open: cannot start a WAL flusher thread: %s", strerror(errno));
   }
-  w->wal_thread_started = true;
-  if (c.enable_memtable) {
-    if (pthread_create(&w->mt_thread, NULL, w_mt_flusher_main, w) != 0) {
-      mw_status cs = mw_err(err, MW_ERR_IO, "open: cannot start the MemTable flusher thread: %s", strerror(errno));
-      pthread_mutex_lock(&w->mu);
-      w->stopping = true;
-      pthread_cond_broadcast(&w->wal_cv);
-      pthread_mutex_unlock(&w->mu);
-      pthread_join(w->wal_thread, NULL);
-      writer_free(w);
-      return cs;
-    }
-    w->mt_thread_started = true;
+  if (ts == MW_OK && c.enable_memtable) {
+    if (pthread_create(&w->mt_thread, NULL, w_mt_flusher_main, w) != 0)
+      ts = mw_err(err, MW_ERR_IO, "open: cannot start the MemTable flusher thread: %s", strerror(errno));
+    else
+      w->mt_thread_started = true;
+  }
+  if (ts != MW_OK) {
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    pthread_cond_broadcast(&w->wal_cv);
+    pthread_cond_broadcast(&w->mt_cv);
+    pthread_mutex_unlock(&w->mu);
+    for (unsigned i = 0; i < w->n_wal_threads; i++) pthread_join(w->wal_threads[i], NULL);
+    if (w->mt_thread_started) pthread_join(w->mt_thread, NULL);
+    writer_free(w);
+    return ts;
   }
   if (c.enable_memtable && !c.sync_indexed_write && w->n_indexes > 0) {
     if (pthread_create(&w->index_thread, NULL, w_index_worker_main, w) == 0) w->index_thread_started = true;
@@ -877,7 +885,7 @@ mw_status mw_shard_writer_close(mw_shard_writer *w, mw_error *err) {
     pthread_cond_wait(&w->idle_cv, &w->mu);
   }
   w_unlock(w);
-  if (w->wal_thread_started) pthread_join(w->wal_thread, NULL);
+  for (unsigned i = 0; i < w->n_wal_threads; i++) pthread_join(w->wal_threads[i], NULL);
   if (w->mt_thread_started) pthread_join(w->mt_thread, NULL);
   if (w->index_thread_started) pthread_join(w->index_thread, NULL);
   pthread_mutex_lock(&w->mu);

@@ -4,7 +4,7 @@
  *
  *   shard_writer.c      open, put, backpressure, close, accessors (caller
  *                       threads); in-flight accounting; sticky errors; logs
- *   wal_flusher.c       the WAL flusher thread and durability waits
+ *   wal_flusher.c       the WAL flusher threads and durability waits
  *   memtable_flusher.c  freeze, and the MemTable flusher thread
  *   replay.c            replay of the unflushed WAL at open (no thread yet)
  *   index_worker.c      the async index worker thread
@@ -16,8 +16,10 @@
  * (taken under mu for short bookkeeping, never the other way round).
  *
  * CONDITION VARIABLES, one per condition (all use mu and CLOCK_MONOTONIC):
- *   wal_cv      the WAL flusher has something to do: batches pending with a
- *               trigger fired, a flush requested, a retry due, or stopping.
+ *   wal_cv      the WAL flusher threads have something to do: batches
+ *               pending with a trigger fired, a flush requested, a retry
+ *               due, an entry in flight staged / published / synced /
+ *               aborted (the next step may start), or stopping.
  *   durable_cv  durability changed: durable_end advanced, a WAL attempt
  *               failed or the WAL flusher gave up, the writer became sticky,
  *               or it is closing/stopping (durable waits, WAL-only
@@ -86,6 +88,21 @@ typedef struct pending_batch {
   struct pending_batch *next;
 } pending_batch;
 
+/* A WAL entry in flight (wal_flusher.c "Entries in flight"). */
+#define W_MAX_INFLIGHT 16
+enum { W_STAGING, W_STAGED, W_PUBLISHED };
+typedef struct wal_inflight {
+  uint64_t seq;          /* entries are published in seq order */
+  uint64_t start, n;     /* batch positions [start, start + n) */
+  uint64_t bytes;        /* their batch bytes */
+  pending_batch *first;  /* the queue node of batch `start` */
+  int state;             /* W_STAGING (its thread writes it), W_STAGED, W_PUBLISHED */
+  struct mw_staged *staged; /* W_STAGED / W_PUBLISHED */
+  size_t len;            /* encoded bytes */
+  uint64_t pos;          /* W_PUBLISHED: its WAL position */
+  uint64_t t0;           /* w_now_ns() when it was cut */
+} wal_inflight;
+
 /* A streak of failed background attempts (see ERRORS above). */
 typedef struct w_failure {
   uint64_t seq;         /* failed attempts ever (waiters compare it) */
@@ -146,6 +163,18 @@ struct mw_shard_writer {
    * yet in an entry; the concurrency the last entry saw; the end of the
    * current gathering window (0 = not gathering); the last entry's I/O time */
   uint64_t gc_queued_puts, gc_target, gc_gather_until, gc_last_io_ns;
+  /* entries in flight (wal_flusher.c "Entries in flight"): inflight[] is
+   * oldest first (seq order), n_inflight of them; the queue's first
+   * pend_taken_n batches are in them and pend_taken is the first batch
+   * that is not (NULL = none); one thread at a time publishes
+   * (publishing) and syncs (syncing); wal_stop_failed: an attempt failed
+   * while stopping (the threads exit without retrying); wal_depth (the
+   * most entries in flight = flusher threads) never changes after open */
+  wal_inflight inflight[W_MAX_INFLIGHT];
+  unsigned n_inflight, wal_depth;
+  uint64_t next_seq, pend_taken_n;
+  pending_batch *pend_taken;
+  bool publishing, syncing, wal_stop_failed;
   bool have_wal_pos;
   uint64_t last_wal_pos;          /* entry that made durable_end what it is */
 
@@ -170,8 +199,9 @@ struct mw_shard_writer {
   mw_write_stats stats;
 
   /* threads (started at open, joined by close) */
-  pthread_t wal_thread, mt_thread, index_thread;
-  bool wal_thread_started, mt_thread_started, index_thread_started;
+  pthread_t wal_threads[W_MAX_INFLIGHT], mt_thread, index_thread;
+  unsigned n_wal_threads; /* WAL flusher threads started (wal_depth of them) */
+  bool mt_thread_started, index_thread_started;
 };
 
 /* ---- shard_writer.c: shared helpers ---- */
