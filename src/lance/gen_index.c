@@ -755,16 +755,16 @@ static void sort_hnbr(hnbr *a, size_t n) {
 }
 
 /* SQ8 bounds: the minimum and maximum over every value of the nodes'
- * vectors, kept in f32 (exact: they are input values) so the loop is a
- * vector min / max. */
+ * vectors, kept in f32 (exact: they are input values); from each node's
+ * own minimum and maximum, which the index keeps since the insert
+ * (mw_hnsw_graph.vmin: a pass over nodes, not over every component; the
+ * same element a pass over every value in node order keeps). */
 static void sq_bounds(double *lo_out, double *hi_out, const mw_hnsw_graph *x, const hnode *nodes, uint32_t nn) {
   float lo = INFINITY, hi = -INFINITY;
   for (uint32_t k = 0; k < nn; k++) {
-    const float *v = x->vecs[nodes[k].src];
-    for (uint32_t j = 0; j < x->dim; j++) {
-      lo = v[j] < lo ? v[j] : lo;
-      hi = v[j] > hi ? v[j] : hi;
-    }
+    uint32_t i = nodes[k].src;
+    lo = x->vmin[i] < lo ? x->vmin[i] : lo;
+    hi = x->vmax[i] > hi ? x->vmax[i] : hi;
   }
   *lo_out = lo;
   *hi_out = hi;
@@ -875,13 +875,18 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
     max_rows += (size_t)x.levels[nodes[k].src] + 1;
     max_items += 2 * hm + (size_t)x.levels[nodes[k].src] * hm;
   }
-  mw_buf_reserve(&hx[0].b[1], max_rows * 4);
-  mw_buf_reserve(&hx[1].b[1], (max_rows + 1) * 4);
-  mw_buf_reserve(&hx[2].b[1], (max_rows + 1) * 4);
-  mw_buf_reserve(&hx[1].cb[1], max_items * 4);
-  mw_buf_reserve(&hx[2].cb[1], max_items * 4);
-  mw_buf_u32le(&hx[1].b[1], 0);
-  mw_buf_u32le(&hx[2].b[1], 0);
+  /* written through raw pointers below (no per-item append calls); the
+   * lengths are set once the rows are known */
+  if (s == MW_OK && !(mw_buf_reserve(&hx[0].b[1], max_rows * 4) && mw_buf_reserve(&hx[1].b[1], (max_rows + 1) * 4) &&
+                      mw_buf_reserve(&hx[2].b[1], (max_rows + 1) * 4) && mw_buf_reserve(&hx[1].cb[1], max_items * 4) &&
+                      mw_buf_reserve(&hx[2].cb[1], max_items * 4)))
+    s = mw_err(err, MW_ERR_NOMEM, "out of memory building HNSW index");
+  uint8_t *w_vid = hx[0].b[1].data, *w_noff = hx[1].b[1].data, *w_doff = hx[2].b[1].data;
+  uint8_t *w_nbr = hx[1].cb[1].data, *w_dist = hx[2].cb[1].data;
+  if (s == MW_OK) {
+    mw_store_u32le(w_noff, 0);
+    mw_store_u32le(w_doff, 0);
+  }
   for (uint32_t l = 0; s == MW_OK && l < levels; l++) {
     lvl_off[l] = rows;
     for (uint32_t k = 0; k < nn; k++) {
@@ -896,27 +901,34 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
       for (uint32_t p = 0; p < nlk; p++) {
         uint32_t nb = lid[p];
         if (nb >= x.n_nodes || newid[nb] == UINT32_MAX || nb == i) continue;
-        if (cnt == 2 * hm + 64) break;
+        if (cnt == (l == 0 ? 2 * hm : hm)) break; /* a list's capacity: keeps the writes within the reserve */
         /* the distance the index computed when it made the link (not
          * recomputed from the vectors: that was most of this loop's time) */
         tmp[cnt++] = (hnbr){ldist[p], newid[nb]};
       }
       sort_hnbr(tmp, cnt);
-      mw_buf_u32le(&hx[0].b[1], k);
+      /* within the reserved sizes: rows <= max_rows, items <= max_items
+       * (cnt <= the list's capacity: 2 hm at level 0, hm above) */
+      mw_store_u32le(w_vid + 4 * rows, k);
       for (size_t j = 0; j < cnt; j++) {
-        mw_buf_u32le(&hx[1].cb[1], tmp[j].id);
-        uint8_t f4[4];
-        memcpy(f4, &tmp[j].d, 4);
-        mw_buf_append(&hx[2].cb[1], f4, 4);
+        mw_store_u32le(w_nbr + 4 * (items + j), tmp[j].id);
+        uint32_t bits;
+        memcpy(&bits, &tmp[j].d, 4);
+        mw_store_u32le(w_dist + 4 * (items + j), bits);
       }
       items += cnt;
       rows++;
-      mw_buf_u32le(&hx[1].b[1], (uint32_t)items);
-      mw_buf_u32le(&hx[2].b[1], (uint32_t)items);
+      mw_store_u32le(w_noff + 4 * rows, (uint32_t)items);
+      mw_store_u32le(w_doff + 4 * rows, (uint32_t)items);
     }
     if (items > INT32_MAX) s = mw_err(err, MW_ERR_UNSUPPORTED, "HNSW graph too large for one index file");
   }
   lvl_off[levels] = rows;
+  if (s == MW_OK) {
+    hx[0].b[1].len = (size_t)rows * 4;
+    hx[1].b[1].len = hx[2].b[1].len = ((size_t)rows + 1) * 4;
+    hx[1].cb[1].len = hx[2].cb[1].len = (size_t)items * 4;
+  }
   /* the entry point: the original one when it survived and sits on the top
    * level, else the first node of the top level */
   if (x.entry < x.n_nodes && newid[x.entry] != UINT32_MAX && x.levels[x.entry] == top) entry = newid[x.entry];
