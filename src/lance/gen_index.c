@@ -480,16 +480,20 @@ static int dtf_cmp(const void *a, const void *b) {
 
 static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index *ix, mw_error *err) {
   if (!ix->fts) return mw_err(err, MW_ERR_INVALID, "FTS index without its in-memory index");
-  mw_fts_export x;
-  MW_TRY(mw_fts_export_copy(&x, ix->fts, err));
+  /* the in-memory index read in place (its read lock held until the
+   * terms are encoded below; no I/O meanwhile), not copied first */
+  mw_fts_view x;
+  MW_TRY(mw_fts_view_open(&x, ix->fts, err));
   mw_status s = MW_OK;
+  size_t mp = (size_t)x.max_postings + 1; /* per-term arrays: one term's postings at a time */
   fdoc *docs = malloc(((size_t)x.n_docs + 1) * sizeof *docs);
   uint32_t *newid = malloc(((size_t)x.n_docs + 1) * sizeof *newid);
   uint32_t *dlen = malloc(((size_t)x.n_docs + 1) * sizeof *dlen);
-  dtf *tp = malloc((x.post_off[x.n_terms] + 1) * sizeof *tp);
-  uint32_t *pdoc = malloc((x.post_off[x.n_terms] + 1) * sizeof *pdoc);
-  uint32_t *ptf = malloc((x.post_off[x.n_terms] + 1) * sizeof *ptf);
-  fpair *scratch = malloc(2 * (x.post_off[x.n_terms] + 1) * sizeof *scratch);
+  uint32_t *raw = malloc(2 * mp * sizeof *raw);
+  dtf *tp = malloc(mp * sizeof *tp);
+  uint32_t *pdoc = malloc(mp * sizeof *pdoc);
+  uint32_t *ptf = malloc(mp * sizeof *ptf);
+  fpair *scratch = malloc(2 * mp * sizeof *scratch);
   uint64_t *ks = malloc(((size_t)FTS_IMPACT_GROUP * FTS_BLOCK + 1) * sizeof *ks); /* an entry's postings */
   gcol tk[2], dc[2], iv[4], md[1];
   for (int i = 0; i < 2; i++) gcol_init(&tk[i]), gcol_init(&dc[i]);
@@ -498,7 +502,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   mw_buf blk;
   mw_buf_init(&blk);
   char *m_docs = NULL, *m_inv = NULL, *m_meta = NULL;
-  if (!docs || !newid || !dlen || !tp || !pdoc || !ptf || !scratch || !ks) {
+  if (!docs || !newid || !dlen || !raw || !tp || !pdoc || !ptf || !scratch || !ks) {
     s = mw_err(err, MW_ERR_NOMEM, "out of memory building FTS index");
     goto done;
   }
@@ -507,8 +511,10 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   uint64_t total = 0;
   for (uint32_t d = 0; d < x.n_docs; d++) {
     newid[d] = UINT32_MAX;
-    uint64_t r = x.doc_row[d];
-    if (r < g->n_input && g->offset_of[r] >= 0) docs[nd++] = (fdoc){(uint64_t)g->offset_of[r], x.doc_len[d], d};
+    uint64_t r;
+    uint32_t dl;
+    mw_fts_view_doc(&x, d, &r, &dl);
+    if (r < g->n_input && g->offset_of[r] >= 0) docs[nd++] = (fdoc){(uint64_t)g->offset_of[r], dl, d};
   }
   qsort(docs, nd, sizeof *docs, fdoc_cmp);
   for (uint32_t i = 0; i < nd; i++) {
@@ -538,9 +544,12 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   int64_t post_items = 0, imp_items = 0;
   for (uint32_t t = 0; s == MW_OK && t < x.n_terms; t++) {
     size_t n = 0;
-    for (uint64_t p = x.post_off[t]; p < x.post_off[t + 1]; p++) {
-      uint32_t d = newid[x.post_doc[p]];
-      if (d != UINT32_MAX) tp[n++] = (dtf){d, x.post_tf[p]};
+    uint32_t klen, np;
+    const char *key = mw_fts_view_term(&x, t, &klen, &np);
+    mw_fts_view_postings(&x, t, raw);
+    for (uint32_t p = 0; p < np; p++) {
+      uint32_t d = newid[raw[2 * p]];
+      if (d != UINT32_MAX) tp[n++] = (dtf){d, raw[2 * p + 1]};
     }
     if (!n) continue;
     /* usually in order already (a term's postings are appended as docs
@@ -553,7 +562,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
       ptf[i] = tp[i].tf;
     }
     /* token */
-    mw_buf_append(&tk[0].b[2], x.keys + x.key_off[t], x.key_len[t]);
+    mw_buf_append(&tk[0].b[2], key, klen);
     mw_buf_u32le(&tk[0].b[1], (uint32_t)tk[0].b[2].len);
     mw_buf_u32le(&tk[1].b[1], nt);
     float idf_scale = lance_idf_scale((uint32_t)n, nd), avgdl_f = (float)total / (float)nd;
@@ -618,6 +627,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
     if (post_items > INT32_MAX || imp_items > INT32_MAX || tk[0].b[2].len > INT32_MAX)
       s = mw_err(err, MW_ERR_UNSUPPORTED, "FTS index too large for one partition");
   }
+  mw_fts_view_close(&x); /* everything is in the column buffers now */
   if (s == MW_OK &&
       !(gcol_finish(&tk[0], nt, 0, 3) && gcol_finish(&tk[1], nt, 0, 2) && gcol_finish(&dc[0], nd, 0, 2) &&
         gcol_finish(&dc[1], nd, 0, 2) && gcol_finish_list(&iv[0], nt, post_items, 3) && gcol_finish(&iv[1], nt, 0, 2) &&
@@ -703,7 +713,8 @@ done:
   free(ptf);
   free(scratch);
   free(ks);
-  mw_fts_export_free(&x);
+  free(raw);
+  mw_fts_view_close(&x);
   return s;
 }
 
