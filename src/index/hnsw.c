@@ -94,7 +94,6 @@ typedef struct hnsw_node {
   link_t *upper;       /* levels 1..level: list_words(m) words each (list, dists, marks); NULL at level 0 */
   uint64_t row;        /* written once before ready/links */
   float inv_norm;      /* 1/|v| (0 for a zero vector); cosine only */
-  float vmin, vmax;    /* the vector's smallest and largest component (written once before ready) */
   uint8_t level;       /* written once before ready/links */
   atomic_bool ready;   /* vector, row, level written */
 } hnsw_node;
@@ -102,6 +101,9 @@ typedef struct hnsw_node {
 typedef struct hnsw_chunk {
   unsigned char *slots; /* MW_HNSW_CHUNK * stride bytes, 64-aligned */
   hnsw_node nodes[MW_HNSW_CHUNK];
+  /* node i's smallest and largest vector component (vec_bounds), written
+   * once before its ready flag; beside the headers, which stay 64 bytes */
+  float vmin[MW_HNSW_CHUNK], vmax[MW_HNSW_CHUNK];
 } hnsw_chunk;
 
 typedef struct cand {
@@ -972,8 +974,9 @@ static bool chunk_ensure(mw_hnsw *h, uint32_t c) {
  * first, as a flat pass over many vectors keeps it (see
  * mw_hnsw_graph.vmin). Kept per node so a flush's SQ8 bounds over the
  * generation's surviving vectors are one pass over nodes, not over every
- * component (the insert has the vector in cache: ~dim / 16 instructions
- * beside the ~ef_construction distances of its search). */
+ * component (the insert has the vector in cache: a few hundred vector
+ * instructions at 512-d, beside the ~ef_construction distances its search
+ * computes). 8 bytes per node, in the chunk beside the headers. */
 static void vec_bounds(const float *v, uint32_t dim, float *lo_out, float *hi_out) {
   float lo = INFINITY, hi = -INFINITY;
   for (uint32_t j = 0; j < dim; j++) {
@@ -1006,7 +1009,8 @@ static mw_status insert_one(mw_hnsw *h, uint64_t row, const float *vec, mw_error
   float *v = (float *)vec_at(h, id);
   memcpy(v, vec, h->vec_bytes);
   n->inv_norm = h->metric == MW_METRIC_COSINE ? inv_norm_of(v, h->dim) : 0;
-  vec_bounds(v, h->dim, &n->vmin, &n->vmax);
+  hnsw_chunk *ch = chunk_get(h, id);
+  vec_bounds(v, h->dim, &ch->vmin[id & (MW_HNSW_CHUNK - 1)], &ch->vmax[id & (MW_HNSW_CHUNK - 1)]);
   atomic_store_explicit(&n->ready, true, memory_order_release);
   atomic_fetch_add(&h->n_ready, 1);
 
@@ -1591,8 +1595,9 @@ static mw_status export_impl(mw_hnsw_graph *out, const mw_hnsw *h, bool links, m
     out->rows[i] = nd->row;
     out->levels[i] = nd->level;
     out->vecs[i] = vec_at(h, id);
-    out->vmin[i] = nd->vmin;
-    out->vmax[i] = nd->vmax;
+    const hnsw_chunk *ch = chunk_get(h, id);
+    out->vmin[i] = ch->vmin[id & (MW_HNSW_CHUNK - 1)];
+    out->vmax[i] = ch->vmax[id & (MW_HNSW_CHUNK - 1)];
     if (out->node_id) out->node_id[i] = id;
   }
   if (!links) {
