@@ -18,6 +18,16 @@
  *   = 1), so every row is indexed when the last put returns: the flush
  *   clock starts with the in-memory indexes complete.
  *   INDEX_THREADS (0 = the online cores): index_threads of the writer.
+ *   SETTLE_MS (0): flush only: a pause after the put loop, before flush_wal
+ *   (not timed). Memory freed before the pause is cold after it: this VM
+ *   hands free memory back to its host ~2 s after it was freed (kernel
+ *   page_reporting, order 11 = 8 MiB blocks), and memory touched again
+ *   after that costs a host fault per page (free pages, page-cache pages).
+ *   Without the pause, a flush that starts right after the puts (no
+ *   indexes: ~50 ms of puts) writes into memory that the previous process
+ *   or the put loop freed moments ago and is several times faster than one
+ *   that starts after a long put loop (with indexes: tens of seconds);
+ *   with it both start from equally cold memory.
  *   BENCH_DIR (a new folder under /tmp) / BENCH_URI (any store URI,
  *   overrides BENCH_DIR). Each run's objects are deleted afterwards
  *   (KEEP=yes keeps them).
@@ -266,7 +276,14 @@ static void bench_flush(long long rows, long long batch_size, int dim) {
   double t0 = now_s();
   for (long long i = 0; i < nb; i++)
     if (mw_shard_writer_put(NULL, w, &batches[i], 1, &e) != MW_OK) die("put", &e);
-  double t1 = now_s();
+  double t1 = now_s(), enqueue_s = t1 - t0;
+  long long settle = env_ll("SETTLE_MS", 0);
+  if (settle > 0) {
+    struct timespec ts = {(time_t)(settle / 1000), (long)(settle % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+    t1 = now_s(); /* the WAL clock starts after the pause */
+  }
   if (mw_shard_writer_flush_wal(w, &e) != MW_OK) die("flush_wal", &e);
   double t2 = now_s(), c2 = cpu_s();
   if (mw_shard_writer_flush_memtable(w, &e) != MW_OK) die("flush_memtable", &e);
@@ -278,11 +295,11 @@ static void bench_flush(long long rows, long long batch_size, int dim) {
   mw_objstore_list(store, "", idx_bytes_cb, &ib, NULL);
   double mb = (double)bytes / 1e6;
   printf("{\"bench\": \"flush\", \"indexes\": \"%s\", \"index_files\": %" PRIu64 ", \"index_mb\": %.1f, "
-         "\"rows\": %lld, \"batch_size\": %lld, \"fsync\": %s, \"input_mb\": %.1f, "
+         "\"rows\": %lld, \"batch_size\": %lld, \"fsync\": %s, \"settle_ms\": %lld, \"input_mb\": %.1f, "
          "\"enqueue_ms\": %.1f, \"wal_ms\": %.1f, \"wal_mb_per_s\": %.1f, \"wal_entries\": %" PRIu64 ", "
          "\"flush_ms\": %.1f, \"flush_cpu_ms\": %.1f, \"flush_mb_per_s\": %.1f, \"flush_rows_per_s\": %.0f, "
          "\"wal_plus_flush_ms\": %.1f, \"wal_plus_flush_mb_per_s\": %.1f, \"generations\": %" PRIu64 "}\n",
-         ilabel, ib.files, (double)ib.bytes / 1e6, rows, batch_size, fsync_on ? "true" : "false", mb, (t1 - t0) * 1e3, (t2 - t1) * 1e3, mb / (t2 - t1),
+         ilabel, ib.files, (double)ib.bytes / 1e6, rows, batch_size, fsync_on ? "true" : "false", settle, mb, enqueue_s * 1e3, (t2 - t1) * 1e3, mb / (t2 - t1),
          st.wal_flush_count, (t3 - t2) * 1e3, (c3 - c2) * 1e3, mb / (t3 - t2), (double)rows / (t3 - t2), (t3 - t1) * 1e3,
          mb / (t3 - t1), st.memtable_flush_count);
   fflush(stdout);

@@ -11,7 +11,21 @@
 #        build of bench_flush, default build-release), BASE_BUILD_DIR (a
 #        Release build of bench_flush at an earlier commit: its flush with
 #        indexes is run too, interleaved, as "before"; default none),
-#        FLUSH_ROWS (100000), VECTOR_DIM (512)
+#        FLUSH_ROWS (100000), VECTOR_DIM (512), SETTLE_S (5: see below)
+#
+# Memory temperature: this VM hands memory freed in the guest back to its
+# host about 2 s later (kernel page_reporting, 8 MiB blocks); touching it
+# again then costs a host fault per page, and the flush writes ~300 MB into
+# fresh buffers and the page cache. A run that starts right after the
+# previous one (and whose puts take 50 ms, as without indexes) gets the
+# memory that run just freed, warm, and flushes several times faster than
+# one whose puts take tens of seconds (with indexes): 0.2 s vs 0.7-1.1 s
+# for the same binary without indexes. So memwal pauses SETTLE_S seconds
+# between its puts and flush_wal (bench_flush SETTLE_MS, not timed), and
+# each Lance run starts SETTLE_S seconds after the previous run ended (its
+# own puts are not paused: the .mjs has no such knob), so no flush starts
+# in the memory the previous run freed. SETTLE_S=0 gives the earlier
+# back-to-back measurement.
 #
 # Rows: the same on both sides (src/cli/gen_data.c's generator, ported to
 # the .mjs): id int64 PK, vector f32[VECTOR_DIM] uniform [0, 1), text 70 B;
@@ -40,6 +54,7 @@ build=${BUILD_DIR:-$root/build-release}
 base_build=${BASE_BUILD_DIR:-}
 rows=${FLUSH_ROWS:-100000}
 dim=${VECTOR_DIM:-512}
+settle=${SETTLE_S:-5}
 bash "$shared/peers/install.sh" "$peers"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMW_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j2 --target bench_flush >/dev/null
@@ -56,14 +71,16 @@ median() { node -e '
   console.log(v[Math.floor(v.length / 2)]);' "$1"; }
 
 ours() { # BINARY INDEXES -> one JSON line
-  env BENCH=flush FLUSH_ROWS="$rows" VECTOR_DIM="$dim" INDEXES="$2" BENCH_DIR="$scratch/ours" "$1"
+  env BENCH=flush FLUSH_ROWS="$rows" VECTOR_DIM="$dim" INDEXES="$2" SETTLE_MS=$((settle * 1000)) \
+    BENCH_DIR="$scratch/ours" "$1"
   rm -rf "$scratch/ours"; }
 lance() { # INDEXES -> one JSON line
+  sleep "$settle"
   node "$scratch/js/lance_flush_indexes.mjs" "$scratch/lance" "$rows" "$1" "$dim" 2>/dev/null | tail -1
   rm -rf "$scratch/lance"; }
 
 echo "MemTable flush with generation indexes: memwal vs Lance 12, $rows rows x $dim-d, median of $reps runs, $(nproc) cores"
-echo "commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo '+dirty'), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo '+dirty'), settle ${settle} s, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 oa=""; on=""; ob=""; la=""; ln_=""
 for r in $(seq "$reps"); do
   oa+=$(ours "$bf" all)$'\n'

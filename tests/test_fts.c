@@ -2,7 +2,8 @@
  * example (LSM.md section 7's formula), postings (tf, positions), the match
  * query semantics (OR of tokens, stemming, duplicates, stop words),
  * filters, summed LSM statistics, a random workload against a brute-force
- * reference, and concurrent inserts + searches (TSan: MW_THREADED_TESTS). */
+ * reference, and concurrent inserts + searches (TSan: MW_THREADED_TESTS);
+ * the in-place view (mw_fts_view_*) equals the export copy. */
 #include <math.h>
 #include <pthread.h>
 
@@ -292,6 +293,51 @@ static void test_concurrent(void) {
   size_t n = 0;
   CHECK_OK(mw_fts_search(h, &n, f, "item1300", 8, 1, NULL, NULL, NULL, NULL), NULL);
   CHECK(n == 1 && h[0].row == 1300);
+  /* the in-place view of the concurrently built index = its export copy
+   * (terms in key order, their postings, the documents); searches run
+   * while the view is open (it holds the read lock) */
+  mw_fts_export x;
+  CHECK_OK(mw_fts_export_copy(&x, f, NULL), NULL);
+  mw_fts_view v;
+  CHECK_OK(mw_fts_view_open(&v, f, NULL), NULL);
+  for (int i = 3; i < 5; i++) {
+    a[i] = (thr){f, 0, 50, 0};
+    pthread_create(&t[i], NULL, search_thread, &a[i]);
+  }
+  CHECK_INT(v.n_docs, x.n_docs);
+  CHECK_INT(v.n_terms, x.n_terms);
+  CHECK_INT(v.n_postings, x.post_off[x.n_terms]);
+  size_t bad = 0;
+  uint32_t mx = 0;
+  for (uint32_t d = 0; d < v.n_docs && d < x.n_docs; d++) {
+    uint64_t row;
+    uint32_t len;
+    mw_fts_view_doc(&v, d, &row, &len);
+    bad += row != x.doc_row[d] || len != x.doc_len[d];
+  }
+  uint32_t *dt = malloc(2 * ((size_t)x.post_off[x.n_terms] + 1) * sizeof *dt);
+  for (uint32_t i = 0; dt && i < v.n_terms && i < x.n_terms; i++) {
+    uint32_t kl, np;
+    const char *k = mw_fts_view_term(&v, i, &kl, &np);
+    if (np > mx) mx = np;
+    if (kl != x.key_len[i] || memcmp(k, x.keys + x.key_off[i], kl) != 0 || np != x.post_off[i + 1] - x.post_off[i]) {
+      bad++;
+      continue;
+    }
+    mw_fts_view_postings(&v, i, dt);
+    for (uint32_t p = 0; p < np; p++)
+      bad += dt[2 * p] != x.post_doc[x.post_off[i] + p] || dt[2 * p + 1] != x.post_tf[x.post_off[i] + p];
+  }
+  CHECK(dt != NULL);
+  CHECK_INT(bad, 0);
+  CHECK_INT(v.max_postings, mx);
+  for (int i = 3; i < 5; i++) pthread_join(t[i], NULL);
+  for (int i = 3; i < 5; i++) CHECK_INT(a[i].failures, 0);
+  mw_fts_view_close(&v);
+  CHECK(v.f == NULL && v.order == NULL);
+  mw_fts_view_close(&v); /* twice is harmless */
+  free(dt);
+  mw_fts_export_free(&x);
   mw_fts_free(f);
   mw_fts_free(seq);
 }

@@ -448,6 +448,33 @@ static void test_export(void) {
   free(data);
 }
 
+/* Per-node bounds (mw_hnsw_graph.vmin / vmax) of signed zeros: the first
+ * of equal components, as a flat pass keeps it (the SQ8 bounds of a flush
+ * are printed from them: "-0.0" and "0.0" differ in the file). */
+static void test_vec_bounds_zeros(void) {
+  mw_hnsw *h = NULL;
+  mw_hnsw_config cfg = {.dim = 4, .metric = MW_METRIC_L2, .seed = 5};
+  CHECK_OK(mw_hnsw_create(&h, &cfg, NULL), NULL);
+  if (!h) return;
+  const float a[4] = {0.0f, -0.0f, 1.0f, 2.0f}, b[4] = {-0.0f, 0.0f, 3.0f, 1.0f}, c[4] = {-1.5f, 0.0f, -0.0f, -2.5f};
+  const float d[4] = {-0.0f, -0.0f, -0.0f, -0.0f};
+  CHECK_OK(mw_hnsw_insert(h, 10, a, NULL), NULL);
+  CHECK_OK(mw_hnsw_insert(h, 11, b, NULL), NULL);
+  CHECK_OK(mw_hnsw_insert(h, 12, c, NULL), NULL);
+  CHECK_OK(mw_hnsw_insert(h, 13, d, NULL), NULL);
+  mw_hnsw_graph g;
+  CHECK_OK(mw_hnsw_export_nodes(&g, h, NULL), NULL);
+  CHECK_INT(g.n_nodes, 4);
+  if (g.n_nodes == 4) {
+    CHECK(g.vmin[0] == 0.0f && !signbit(g.vmin[0]) && g.vmax[0] == 2.0f);
+    CHECK(g.vmin[1] == 0.0f && signbit(g.vmin[1]) && g.vmax[1] == 3.0f);
+    CHECK(g.vmin[2] == -2.5f && g.vmax[2] == 0.0f && !signbit(g.vmax[2]));
+    CHECK(g.vmin[3] == 0.0f && signbit(g.vmin[3]) && g.vmax[3] == 0.0f && signbit(g.vmax[3]));
+  }
+  mw_hnsw_graph_free(&g);
+  mw_hnsw_free(h);
+}
+
 /* mw_hnsw_insert_batch: all rows in, on several threads, while searches
  * run; a non-finite vector anywhere refuses the whole batch. */
 /* Many copies of few vectors (300 rows, 8 distinct vectors of 8 floats,
@@ -575,6 +602,18 @@ static void test_insert_batch(void) {
   }
   CHECK_INT(diff, 0);
   CHECK_INT(vlinks, links);
+  /* each node's bounds, kept since its (concurrent) insert, are its
+   * vector's smallest and largest component, in both exports */
+  size_t bad_bounds = 0;
+  for (uint32_t i = 0; i < v.n_nodes && i < g.n_nodes; i++) {
+    float lo = INFINITY, hi = -INFINITY;
+    for (uint32_t j = 0; j < dim; j++) {
+      if (g.vecs[i][j] < lo) lo = g.vecs[i][j];
+      if (g.vecs[i][j] > hi) hi = g.vecs[i][j];
+    }
+    bad_bounds += g.vmin[i] != lo || g.vmax[i] != hi || v.vmin[i] != lo || v.vmax[i] != hi;
+  }
+  CHECK_INT(bad_bounds, 0);
   mw_hnsw_graph_free(&v);
   mw_hnsw_graph_free(&g);
   double r = recall_at_10(h, data, n, dim, MW_METRIC_L2, 50, 100);
@@ -743,6 +782,7 @@ int main(void) {
   MW_RUN(test_filter_and_exact);
   MW_RUN(test_concurrent_insert_search);
   MW_RUN(test_export);
+  MW_RUN(test_vec_bounds_zeros);
   MW_RUN(test_insert_batch);
   MW_RUN(test_duplicates);
 #ifdef MW_HNSW_CHECK_SHRINK /* test_hnsw_shrink_check: the builds above suffice */

@@ -17,7 +17,12 @@
  * Search: tokenize the query (a repeated token is scored each time); under
  * the read lock merge the tokens' postings (ascending by document) into one
  * list of (document, BM25 sum), so a query costs what it reads, not the
- * index size; then keep the top k rows the filter accepts in a heap. */
+ * index size; then keep the top k rows the filter accepts in a heap.
+ *
+ * Serialisation: mw_fts_export_copy copies everything under the read lock;
+ * a view (mw_fts_view_open .. mw_fts_view_close, the flush's path) holds
+ * the read lock from open to close and reads terms, documents and postings
+ * in place, so the flush copies each posting once, into its own arrays. */
 #include "index/fts.h"
 
 #include <math.h>
@@ -552,4 +557,58 @@ mw_status mw_fts_export_copy(mw_fts_export *out, mw_fts *f, mw_error *err) {
   pthread_rwlock_unlock(&f->rw);
   free(order);
   return MW_OK;
+}
+
+/* ------------------------------------------------------------------ view */
+
+mw_status mw_fts_view_open(mw_fts_view *v, mw_fts *f, mw_error *err) {
+  memset(v, 0, sizeof *v);
+  pthread_rwlock_rdlock(&f->rw);
+  uint32_t nt = 0, mx = 0;
+  uint64_t np = 0;
+  for (uint32_t t = 0; t < f->n_terms; t++)
+    if (f->terms[t].n) {
+      nt++;
+      np += f->terms[t].n;
+      if (f->terms[t].n > mx) mx = f->terms[t].n;
+    }
+  uint32_t *order = malloc((nt ? nt : 1) * sizeof *order);
+  if (!order) {
+    pthread_rwlock_unlock(&f->rw);
+    return mw_err(err, MW_ERR_NOMEM, "fts: out of memory (view)");
+  }
+  uint32_t k = 0;
+  for (uint32_t t = 0; t < f->n_terms; t++)
+    if (f->terms[t].n) order[k++] = t;
+  key_sort_ctx kc = {f};
+  qsort_r(order, nt, sizeof *order, term_key_cmp, &kc);
+  *v = (mw_fts_view){f, f->n_docs, nt, mx, np, order};
+  return MW_OK; /* the read lock stays held until mw_fts_view_close */
+}
+
+void mw_fts_view_close(mw_fts_view *v) {
+  if (!v->f) return;
+  pthread_rwlock_unlock(&v->f->rw);
+  free(v->order);
+  memset(v, 0, sizeof *v);
+}
+
+void mw_fts_view_doc(const mw_fts_view *v, uint32_t d, uint64_t *row, uint32_t *len) {
+  *row = v->f->docs[d].row;
+  *len = v->f->docs[d].len;
+}
+
+const char *mw_fts_view_term(const mw_fts_view *v, uint32_t i, uint32_t *key_len, uint32_t *n_postings) {
+  const fts_term *t = &v->f->terms[v->order[i]];
+  *key_len = t->key_len;
+  *n_postings = t->n;
+  return v->f->keys + t->key_off;
+}
+
+void mw_fts_view_postings(const mw_fts_view *v, uint32_t i, uint32_t *doc_tf) {
+  const fts_term *t = &v->f->terms[v->order[i]];
+  for (uint32_t p = 0; p < t->n; p++) {
+    doc_tf[2 * p] = t->p[p].doc;
+    doc_tf[2 * p + 1] = t->p[p].tf;
+  }
 }

@@ -112,6 +112,32 @@ typedef struct mw_fts_export {
 mw_status mw_fts_export_copy(mw_fts_export *out, mw_fts *f, mw_error *err);
 void mw_fts_export_free(mw_fts_export *x);
 
+/* The same content read in place (the flush's path: no copy of every
+ * posting first): mw_fts_view_open sorts the terms with postings by key
+ * (as the export orders them) and takes the index's read lock, which the
+ * view holds until mw_fts_view_close (searches still run; an insert waits:
+ * the flusher only views a frozen, fully indexed MemTable). The caller
+ * does no I/O while the view is open. */
+typedef struct mw_fts_view {
+  mw_fts *f;             /* NULL once closed */
+  uint32_t n_docs;       /* documents, in insertion order */
+  uint32_t n_terms;      /* terms with postings */
+  uint32_t max_postings; /* the largest posting count of a term */
+  uint64_t n_postings;   /* postings of all terms */
+  uint32_t *order;       /* order[i]: the index's term number of the i-th term in key order */
+} mw_fts_view;
+
+mw_status mw_fts_view_open(mw_fts_view *v, mw_fts *f, mw_error *err);
+void mw_fts_view_close(mw_fts_view *v);
+/* Document d (d < n_docs): its row id and token count. */
+void mw_fts_view_doc(const mw_fts_view *v, uint32_t d, uint64_t *row, uint32_t *len);
+/* The i-th term in key order: its bytes (*key_len of them) and posting
+ * count. */
+const char *mw_fts_view_term(const mw_fts_view *v, uint32_t i, uint32_t *key_len, uint32_t *n_postings);
+/* Its postings in document order into doc_tf: 2 per posting, document
+ * (index into the documents) then term frequency. */
+void mw_fts_view_postings(const mw_fts_view *v, uint32_t i, uint32_t *doc_tf);
+
 /* This index's statistics: documents, token total, n_t of one term. */
 uint64_t mw_fts_doc_count(mw_fts *f);
 uint64_t mw_fts_total_tokens(mw_fts *f);

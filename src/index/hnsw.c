@@ -103,6 +103,9 @@ typedef struct hnsw_node {
 typedef struct hnsw_chunk {
   unsigned char *slots; /* MW_HNSW_CHUNK * stride bytes, 64-aligned */
   hnsw_node nodes[MW_HNSW_CHUNK];
+  /* node i's smallest and largest vector component (vec_bounds), written
+   * once before its ready flag; beside the headers, which stay 64 bytes */
+  float vmin[MW_HNSW_CHUNK], vmax[MW_HNSW_CHUNK];
 } hnsw_chunk;
 
 typedef struct cand {
@@ -1011,6 +1014,23 @@ static bool chunk_ensure(mw_hnsw *h, uint32_t c) {
   return atomic_load_explicit(&h->dir[c], memory_order_acquire) != NULL;
 }
 
+/* The smallest and largest component; among equal ones (-0.0, +0.0) the
+ * first, as a flat pass over many vectors keeps it (see
+ * mw_hnsw_graph.vmin). Kept per node so a flush's SQ8 bounds over the
+ * generation's surviving vectors are one pass over nodes, not over every
+ * component (the insert has the vector in cache: a few hundred vector
+ * instructions at 512-d, beside the ~ef_construction distances its search
+ * computes). 8 bytes per node, in the chunk beside the headers. */
+static void vec_bounds(const float *v, uint32_t dim, float *lo_out, float *hi_out) {
+  float lo = INFINITY, hi = -INFINITY;
+  for (uint32_t j = 0; j < dim; j++) {
+    lo = v[j] < lo ? v[j] : lo;
+    hi = v[j] > hi ? v[j] : hi;
+  }
+  *lo_out = lo;
+  *hi_out = hi;
+}
+
 static mw_status insert_one(mw_hnsw *h, uint64_t row, const float *vec, mw_error *err) {
   uint32_t id = (uint32_t)atomic_fetch_add(&h->n_reserved, 1);
   if (id >= MW_HNSW_MAX_NODES) {
@@ -1033,6 +1053,8 @@ static mw_status insert_one(mw_hnsw *h, uint64_t row, const float *vec, mw_error
   float *v = (float *)vec_at(h, id);
   memcpy(v, vec, h->vec_bytes);
   n->inv_norm = h->metric == MW_METRIC_COSINE ? inv_norm_of(v, h->dim) : 0;
+  hnsw_chunk *ch = chunk_get(h, id);
+  vec_bounds(v, h->dim, &ch->vmin[id & (MW_HNSW_CHUNK - 1)], &ch->vmax[id & (MW_HNSW_CHUNK - 1)]);
   atomic_store_explicit(&n->ready, true, memory_order_release);
   atomic_fetch_add(&h->n_ready, 1);
 
@@ -1541,6 +1563,7 @@ void mw_hnsw_graph_free(mw_hnsw_graph *g) {
   free(g->rows);
   free(g->levels);
   free(g->vecs);
+  free(g->vmin);
   free(g->node_id);
   free(g->num);
   for (int l = 0; l < MW_HNSW_MAX_LEVEL; l++) {
@@ -1602,7 +1625,9 @@ static mw_status export_impl(mw_hnsw_graph *out, const mw_hnsw *h, bool links, m
   out->rows = malloc(((size_t)n + 1) * sizeof(uint64_t));
   out->levels = malloc((size_t)n + 1);
   out->vecs = malloc(((size_t)n + 1) * sizeof(float *));
-  if (!out->rows || !out->levels || !out->vecs) goto nomem;
+  out->vmin = malloc(2 * ((size_t)n + 1) * sizeof(float)); /* vmax: its second half */
+  if (!out->rows || !out->levels || !out->vecs || !out->vmin) goto nomem;
+  out->vmax = out->vmin + n + 1;
   if (!links) { /* nodes only: + the maps for mw_hnsw_graph_links */
     out->node_id = malloc(((size_t)n + 1) * sizeof(uint32_t));
     if (!out->node_id) goto nomem;
@@ -1614,6 +1639,9 @@ static mw_status export_impl(mw_hnsw_graph *out, const mw_hnsw *h, bool links, m
     out->rows[i] = nd->row;
     out->levels[i] = nd->level;
     out->vecs[i] = vec_at(h, id);
+    const hnsw_chunk *ch = chunk_get(h, id);
+    out->vmin[i] = ch->vmin[id & (MW_HNSW_CHUNK - 1)];
+    out->vmax[i] = ch->vmax[id & (MW_HNSW_CHUNK - 1)];
     if (out->node_id) out->node_id[i] = id;
   }
   if (!links) {

@@ -189,6 +189,11 @@ typedef struct mw_hnsw_graph {
   uint64_t *rows;       /* rows[i]: the row id of node i */
   uint8_t *levels;      /* levels[i]: the top level of node i */
   const float **vecs;   /* vecs[i]: node i's dim floats (owned by the index) */
+  /* vmin[i] / vmax[i]: the smallest / largest of node i's floats, kept by
+   * the index since the insert; of equal ones (-0.0, +0.0) the first in
+   * component order, so a min over nodes in some order of their vmin is
+   * the element a flat pass over those vectors in that order keeps */
+  float *vmin, *vmax;   /* vmax points into vmin's block */
   /* Neighbours of node i at level l (l <= levels[i]):
    * nbr[l][off[l][i] .. off[l][i + 1]) (off[l] has n_nodes + 1 entries;
    * nodes below level l have empty lists). */

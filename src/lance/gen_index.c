@@ -480,16 +480,20 @@ static int dtf_cmp(const void *a, const void *b) {
 
 static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index *ix, mw_error *err) {
   if (!ix->fts) return mw_err(err, MW_ERR_INVALID, "FTS index without its in-memory index");
-  mw_fts_export x;
-  MW_TRY(mw_fts_export_copy(&x, ix->fts, err));
+  /* the in-memory index read in place (its read lock held until the
+   * terms are encoded below; no I/O meanwhile), not copied first */
+  mw_fts_view x;
+  MW_TRY(mw_fts_view_open(&x, ix->fts, err));
   mw_status s = MW_OK;
+  size_t mp = (size_t)x.max_postings + 1; /* per-term arrays: one term's postings at a time */
   fdoc *docs = malloc(((size_t)x.n_docs + 1) * sizeof *docs);
   uint32_t *newid = malloc(((size_t)x.n_docs + 1) * sizeof *newid);
   uint32_t *dlen = malloc(((size_t)x.n_docs + 1) * sizeof *dlen);
-  dtf *tp = malloc((x.post_off[x.n_terms] + 1) * sizeof *tp);
-  uint32_t *pdoc = malloc((x.post_off[x.n_terms] + 1) * sizeof *pdoc);
-  uint32_t *ptf = malloc((x.post_off[x.n_terms] + 1) * sizeof *ptf);
-  fpair *scratch = malloc(2 * (x.post_off[x.n_terms] + 1) * sizeof *scratch);
+  uint32_t *raw = malloc(2 * mp * sizeof *raw);
+  dtf *tp = malloc(mp * sizeof *tp);
+  uint32_t *pdoc = malloc(mp * sizeof *pdoc);
+  uint32_t *ptf = malloc(mp * sizeof *ptf);
+  fpair *scratch = malloc(2 * mp * sizeof *scratch);
   uint64_t *ks = malloc(((size_t)FTS_IMPACT_GROUP * FTS_BLOCK + 1) * sizeof *ks); /* an entry's postings */
   gcol tk[2], dc[2], iv[4], md[1];
   for (int i = 0; i < 2; i++) gcol_init(&tk[i]), gcol_init(&dc[i]);
@@ -498,7 +502,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   mw_buf blk;
   mw_buf_init(&blk);
   char *m_docs = NULL, *m_inv = NULL, *m_meta = NULL;
-  if (!docs || !newid || !dlen || !tp || !pdoc || !ptf || !scratch || !ks) {
+  if (!docs || !newid || !dlen || !raw || !tp || !pdoc || !ptf || !scratch || !ks) {
     s = mw_err(err, MW_ERR_NOMEM, "out of memory building FTS index");
     goto done;
   }
@@ -507,8 +511,10 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   uint64_t total = 0;
   for (uint32_t d = 0; d < x.n_docs; d++) {
     newid[d] = UINT32_MAX;
-    uint64_t r = x.doc_row[d];
-    if (r < g->n_input && g->offset_of[r] >= 0) docs[nd++] = (fdoc){(uint64_t)g->offset_of[r], x.doc_len[d], d};
+    uint64_t r;
+    uint32_t dl;
+    mw_fts_view_doc(&x, d, &r, &dl);
+    if (r < g->n_input && g->offset_of[r] >= 0) docs[nd++] = (fdoc){(uint64_t)g->offset_of[r], dl, d};
   }
   qsort(docs, nd, sizeof *docs, fdoc_cmp);
   for (uint32_t i = 0; i < nd; i++) {
@@ -538,9 +544,12 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
   int64_t post_items = 0, imp_items = 0;
   for (uint32_t t = 0; s == MW_OK && t < x.n_terms; t++) {
     size_t n = 0;
-    for (uint64_t p = x.post_off[t]; p < x.post_off[t + 1]; p++) {
-      uint32_t d = newid[x.post_doc[p]];
-      if (d != UINT32_MAX) tp[n++] = (dtf){d, x.post_tf[p]};
+    uint32_t klen, np;
+    const char *key = mw_fts_view_term(&x, t, &klen, &np);
+    mw_fts_view_postings(&x, t, raw);
+    for (uint32_t p = 0; p < np; p++) {
+      uint32_t d = newid[raw[2 * p]];
+      if (d != UINT32_MAX) tp[n++] = (dtf){d, raw[2 * p + 1]};
     }
     if (!n) continue;
     /* usually in order already (a term's postings are appended as docs
@@ -553,7 +562,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
       ptf[i] = tp[i].tf;
     }
     /* token */
-    mw_buf_append(&tk[0].b[2], x.keys + x.key_off[t], x.key_len[t]);
+    mw_buf_append(&tk[0].b[2], key, klen);
     mw_buf_u32le(&tk[0].b[1], (uint32_t)tk[0].b[2].len);
     mw_buf_u32le(&tk[1].b[1], nt);
     float idf_scale = lance_idf_scale((uint32_t)n, nd), avgdl_f = (float)total / (float)nd;
@@ -618,6 +627,7 @@ static mw_status build_fts(gen_out *o, const mw_gen_rows *g, const mw_gen_index 
     if (post_items > INT32_MAX || imp_items > INT32_MAX || tk[0].b[2].len > INT32_MAX)
       s = mw_err(err, MW_ERR_UNSUPPORTED, "FTS index too large for one partition");
   }
+  mw_fts_view_close(&x); /* everything is in the column buffers now */
   if (s == MW_OK &&
       !(gcol_finish(&tk[0], nt, 0, 3) && gcol_finish(&tk[1], nt, 0, 2) && gcol_finish(&dc[0], nd, 0, 2) &&
         gcol_finish(&dc[1], nd, 0, 2) && gcol_finish_list(&iv[0], nt, post_items, 3) && gcol_finish(&iv[1], nt, 0, 2) &&
@@ -703,7 +713,8 @@ done:
   free(ptf);
   free(scratch);
   free(ks);
-  mw_fts_export_free(&x);
+  free(raw);
+  mw_fts_view_close(&x);
   return s;
 }
 
@@ -755,16 +766,16 @@ static void sort_hnbr(hnbr *a, size_t n) {
 }
 
 /* SQ8 bounds: the minimum and maximum over every value of the nodes'
- * vectors, kept in f32 (exact: they are input values) so the loop is a
- * vector min / max. */
+ * vectors, kept in f32 (exact: they are input values); from each node's
+ * own minimum and maximum, which the index keeps since the insert
+ * (mw_hnsw_graph.vmin: a pass over nodes, not over every component; the
+ * same element a pass over every value in node order keeps). */
 static void sq_bounds(double *lo_out, double *hi_out, const mw_hnsw_graph *x, const hnode *nodes, uint32_t nn) {
   float lo = INFINITY, hi = -INFINITY;
   for (uint32_t k = 0; k < nn; k++) {
-    const float *v = x->vecs[nodes[k].src];
-    for (uint32_t j = 0; j < x->dim; j++) {
-      lo = v[j] < lo ? v[j] : lo;
-      hi = v[j] > hi ? v[j] : hi;
-    }
+    uint32_t i = nodes[k].src;
+    lo = x->vmin[i] < lo ? x->vmin[i] : lo;
+    hi = x->vmax[i] > hi ? x->vmax[i] : hi;
   }
   *lo_out = lo;
   *hi_out = hi;
@@ -875,13 +886,18 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
     max_rows += (size_t)x.levels[nodes[k].src] + 1;
     max_items += 2 * hm + (size_t)x.levels[nodes[k].src] * hm;
   }
-  mw_buf_reserve(&hx[0].b[1], max_rows * 4);
-  mw_buf_reserve(&hx[1].b[1], (max_rows + 1) * 4);
-  mw_buf_reserve(&hx[2].b[1], (max_rows + 1) * 4);
-  mw_buf_reserve(&hx[1].cb[1], max_items * 4);
-  mw_buf_reserve(&hx[2].cb[1], max_items * 4);
-  mw_buf_u32le(&hx[1].b[1], 0);
-  mw_buf_u32le(&hx[2].b[1], 0);
+  /* written through raw pointers below (no per-item append calls); the
+   * lengths are set once the rows are known */
+  if (s == MW_OK && !(mw_buf_reserve(&hx[0].b[1], max_rows * 4) && mw_buf_reserve(&hx[1].b[1], (max_rows + 1) * 4) &&
+                      mw_buf_reserve(&hx[2].b[1], (max_rows + 1) * 4) && mw_buf_reserve(&hx[1].cb[1], max_items * 4) &&
+                      mw_buf_reserve(&hx[2].cb[1], max_items * 4)))
+    s = mw_err(err, MW_ERR_NOMEM, "out of memory building HNSW index");
+  uint8_t *w_vid = hx[0].b[1].data, *w_noff = hx[1].b[1].data, *w_doff = hx[2].b[1].data;
+  uint8_t *w_nbr = hx[1].cb[1].data, *w_dist = hx[2].cb[1].data;
+  if (s == MW_OK) {
+    mw_store_u32le(w_noff, 0);
+    mw_store_u32le(w_doff, 0);
+  }
   for (uint32_t l = 0; s == MW_OK && l < levels; l++) {
     lvl_off[l] = rows;
     for (uint32_t k = 0; k < nn; k++) {
@@ -896,27 +912,34 @@ static mw_status build_hnsw(gen_out *o, const mw_gen_rows *g, const mw_gen_index
       for (uint32_t p = 0; p < nlk; p++) {
         uint32_t nb = lid[p];
         if (nb >= x.n_nodes || newid[nb] == UINT32_MAX || nb == i) continue;
-        if (cnt == 2 * hm + 64) break;
+        if (cnt == (l == 0 ? 2 * hm : hm)) break; /* a list's capacity: keeps the writes within the reserve */
         /* the distance the index computed when it made the link (not
          * recomputed from the vectors: that was most of this loop's time) */
         tmp[cnt++] = (hnbr){ldist[p], newid[nb]};
       }
       sort_hnbr(tmp, cnt);
-      mw_buf_u32le(&hx[0].b[1], k);
+      /* within the reserved sizes: rows <= max_rows, items <= max_items
+       * (cnt <= the list's capacity: 2 hm at level 0, hm above) */
+      mw_store_u32le(w_vid + 4 * rows, k);
       for (size_t j = 0; j < cnt; j++) {
-        mw_buf_u32le(&hx[1].cb[1], tmp[j].id);
-        uint8_t f4[4];
-        memcpy(f4, &tmp[j].d, 4);
-        mw_buf_append(&hx[2].cb[1], f4, 4);
+        mw_store_u32le(w_nbr + 4 * (items + j), tmp[j].id);
+        uint32_t bits;
+        memcpy(&bits, &tmp[j].d, 4);
+        mw_store_u32le(w_dist + 4 * (items + j), bits);
       }
       items += cnt;
       rows++;
-      mw_buf_u32le(&hx[1].b[1], (uint32_t)items);
-      mw_buf_u32le(&hx[2].b[1], (uint32_t)items);
+      mw_store_u32le(w_noff + 4 * rows, (uint32_t)items);
+      mw_store_u32le(w_doff + 4 * rows, (uint32_t)items);
     }
     if (items > INT32_MAX) s = mw_err(err, MW_ERR_UNSUPPORTED, "HNSW graph too large for one index file");
   }
   lvl_off[levels] = rows;
+  if (s == MW_OK) {
+    hx[0].b[1].len = (size_t)rows * 4;
+    hx[1].b[1].len = hx[2].b[1].len = ((size_t)rows + 1) * 4;
+    hx[1].cb[1].len = hx[2].cb[1].len = (size_t)items * 4;
+  }
   /* the entry point: the original one when it survived and sits on the top
    * level, else the first node of the top level */
   if (x.entry < x.n_nodes && newid[x.entry] != UINT32_MAX && x.levels[x.entry] == top) entry = newid[x.entry];
