@@ -101,10 +101,10 @@ typedef struct hnsw_node {
 } hnsw_node;
 
 typedef struct hnsw_chunk {
-  unsigned char *slots; /* MW_HNSW_CHUNK * stride bytes, 64-aligned */
+  unsigned char *slots; /* MW_HNSW_CHUNK * stride bytes rounded up to 2 MiB, 2 MiB-aligned */
   hnsw_node nodes[MW_HNSW_CHUNK];
   /* node i's smallest and largest vector component (vec_bounds), written
-   * once before its ready flag; beside the headers, which stay 64 bytes */
+   * once before its ready flag; read only by the export, not the walk */
   float vmin[MW_HNSW_CHUNK], vmax[MW_HNSW_CHUNK];
 } hnsw_chunk;
 
