@@ -129,7 +129,7 @@ static bool lv_ok(const mw_lv *v) { return !v->data.failed && !v->offs.failed &&
 
 static bool pb_valid(const uint8_t *m, size_t n) {
   size_t pos = 0;
-  mw_pb_field f;
+  mw_pb_field f = {0};
   while (pos < n)
     if (!mw_pb_next(m, n, &pos, &f)) return false;
   return true;
@@ -138,7 +138,7 @@ static bool pb_valid(const uint8_t *m, size_t n) {
 /* the last occurrence of a field (protobuf semantics for scalars) */
 static bool pb_get(const uint8_t *m, size_t n, uint32_t field, mw_pb_field *out) {
   size_t pos = 0;
-  mw_pb_field f;
+  mw_pb_field f = {0};
   bool found = false;
   while (pos < n && mw_pb_next(m, n, &pos, &f))
     if (f.field == field) {
@@ -149,13 +149,13 @@ static bool pb_get(const uint8_t *m, size_t n, uint32_t field, mw_pb_field *out)
 }
 
 static uint64_t pb_u64(const uint8_t *m, size_t n, uint32_t field) {
-  mw_pb_field f;
+  mw_pb_field f = {0};
   return pb_get(m, n, field, &f) && f.wire_type == 0 ? f.val : 0;
 }
 
 /* sub-message (length-delimited); absent = empty */
 static bool pb_msg(const uint8_t *m, size_t n, uint32_t field, const uint8_t **sub, size_t *sub_n) {
-  mw_pb_field f;
+  mw_pb_field f = {0};
   if (!pb_get(m, n, field, &f) || f.wire_type != 2) {
     *sub = NULL;
     *sub_n = 0;
@@ -171,7 +171,7 @@ static mw_status pb_oneof(dctx *d, const uint8_t *m, size_t n, uint32_t *which, 
                           uint64_t pos, const char *what) {
   if (!pb_valid(m, n)) return corrupt(d, pos, "malformed %s protobuf", what);
   size_t p = 0;
-  mw_pb_field f;
+  mw_pb_field f = {0};
   *which = 0;
   while (p < n && mw_pb_next(m, n, &p, &f))
     if (f.wire_type == 2) {
@@ -527,7 +527,7 @@ static mw_status general_decode(dctx *d, const uint8_t *m, size_t mn, const vbuf
 }
 
 static mw_status constant_decode(dctx *d, const uint8_t *m, size_t mn, uint64_t n, mw_lv *v, uint64_t pos) {
-  mw_pb_field f;
+  mw_pb_field f = {0};
   if (!pb_get(m, mn, 1, &f) || f.wire_type != 2) {
     lv_pad(v, n);
     return MW_OK;
@@ -595,7 +595,7 @@ static mw_status fsst_expand(dctx *d, const fsst_table *t, const uint8_t *in, si
 static mw_status fsst_decode(dctx *d, const uint8_t *m, size_t mn, const vbufs *bufs, uint64_t n, mw_lv *v, int depth) {
   uint64_t pos = bufs->n ? bufs->b[0].pos : d->c->meta_pos;
   if (v->kind != MW_LV_VAR) return corrupt(d, pos, "fsst in a fixed-width column");
-  mw_pb_field st;
+  mw_pb_field st = {0};
   const uint8_t *inner;
   size_t inner_n;
   if (!pb_get(m, mn, 1, &st) || st.wire_type != 2) return corrupt(d, pos, "fsst without a symbol table");
@@ -771,7 +771,7 @@ static mw_status levels_to_u16(dctx *d, const uint8_t *enc, size_t enc_n, span b
 }
 
 static mw_status get_layers(dctx *d, mw_lance_page *out, const uint8_t *m, size_t mn, uint32_t field, uint64_t pos) {
-  mw_pb_field f;
+  mw_pb_field f = {0};
   out->n_layers = 0;
   size_t p = 0;
   while (p < mn && mw_pb_next(m, mn, &p, &f)) {
@@ -969,7 +969,7 @@ static mw_status constant_layout(dctx *d, mw_lance_page *out, const uint8_t *m, 
   MW_TRY(get_layers(d, out, m, mn, 5, d->c->meta_pos));
   for (int i = 0; i < out->n_layers; i++)
     if (out->layers[i] == 2 || out->layers[i] >= 4) return unsupported(d, "constant layout of list columns");
-  mw_pb_field f;
+  mw_pb_field f = {0};
   if (pb_get(m, mn, 7, &f) || pb_get(m, mn, 8, &f)) return unsupported(d, "constant layout with rep/def levels");
   /* the value: inline, else the page's buffer 0, else none (all null) */
   const uint8_t *val = NULL;
@@ -1099,7 +1099,7 @@ static mw_status full_zip_decode(dctx *d, mw_lance_page *out, const uint8_t *m, 
   } else {
     fsst_table *ft = NULL;
     if (vw == 6) {
-      mw_pb_field st;
+      mw_pb_field st = {0};
       const uint8_t *ie, *im;
       size_t ien, imn;
       uint32_t iw;

@@ -333,7 +333,7 @@ static mw_status fold_lits(binder *b, const mw_expr *x, xop op, const mw_expr *y
   bool yn = y->kind == MW_EXPR_INT || y->kind == MW_EXPR_FLOAT;
   int c;
   if (xn && yn) {
-    mw_key a, k;
+    mw_key a = {0}, k = {0};
     lclass la = lit_num(x, &a), lb = lit_num(y, &k);
     c = num_cmp(la, &a, lb, &k);
   } else if (x->kind == MW_EXPR_STRING && y->kind == MW_EXPR_STRING) {
@@ -419,7 +419,7 @@ static mw_status cmp_col_lit(binder *b, int col, xop op, const mw_expr *lit, int
                   tn, lit_desc(lit));
   }
   if (lit->kind == MW_EXPR_NULL) return const_node(b, V_N, out);
-  mw_key k;
+  mw_key k = {0};
   conv cv = convert_lit(c->lc, lit, &k);
   bool lt_all = false, gt_all = false;
   switch (cv) {
@@ -480,7 +480,7 @@ static mw_status compile_cmp(binder *b, const mw_expr *e, int *out) {
   const mw_expr *x = e->args[0], *y = e->args[1];
   xop op = xop_of(e->op);
   if (is_lit(x) && is_lit(y)) {
-    uint8_t v;
+    uint8_t v = 0;
     MW_TRY(fold_lits(b, x, op, y, &v));
     return const_node(b, v, out);
   }
@@ -529,7 +529,7 @@ static mw_status compile_in(binder *b, const mw_expr *e, int *out) {
   if (is_lit(x)) { /* literal IN (literals): fold */
     uint8_t v = V_F;
     for (size_t i = 0; i < n_lits; i++) {
-      uint8_t r;
+      uint8_t r = 0;
       MW_TRY(fold_lits(b, x, X_EQ, e->args[1 + i], &r));
       if (r > v) v = r; /* OR of the equalities */
     }
@@ -552,7 +552,7 @@ static mw_status compile_in(binder *b, const mw_expr *e, int *out) {
                     c->name, tn, lit_desc(lit));
     }
     if (lit->kind == MW_EXPR_NULL) { has_null = true; continue; }
-    mw_key k;
+    mw_key k = {0};
     if (convert_lit(c->lc, lit, &k) == CV_EXACT) set[n++] = k; /* others never equal */
   }
   if (n == 0) {
@@ -1133,7 +1133,7 @@ static void eval_in(const ectx *x, const bnode *nd, uint8_t *r) {
     const struct ArrowArray *a = col_array(x, nd->col);
     bool large = c->type.id == MW_T_LARGE_UTF8;
     ROWS_LOOP(x, j, a->offset + x->srow, {
-      mw_key k;
+      mw_key k = {0};
       str_at(a, large, j, &k.v.b.p, &k.v.b.n);
       bool hit = false;
       if (nd->n_set <= MW_IN_LINEAR) {
@@ -1165,7 +1165,7 @@ static void eval_in(const ectx *x, const bnode *nd, uint8_t *r) {
       for (int64_t i = 0; i < n; i++) r[i] = hit[i] ? (uint8_t)V_T : miss;
     } else {
       for (int64_t i = 0; i < n; i++) {
-        mw_key k;
+        mw_key k = {0};
         key_at(x, c->lc, 0, i, &k);
         r[i] = set_has(c->lc, nd->set, nd->n_set, &k) ? V_T : miss;
       }
