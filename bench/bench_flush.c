@@ -70,12 +70,7 @@
 #include "cli/gen_data.h"
 #include "memwal.h"
 #include "memwal_sys.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "bench_util.h"
 
 /* CPU seconds of the process (every thread), user + system. */
 static double cpu_s(void) {
@@ -83,16 +78,6 @@ static double cpu_s(void) {
   getrusage(RUSAGE_SELF, &ru);
   return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
          (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static long long env_ll(const char *name, long long def) {
-  const char *v = getenv(name);
-  return v && *v ? atoll(v) : def;
-}
-
-static const char *env_str(const char *name, const char *def) {
-  const char *v = getenv(name);
-  return v && *v ? v : def;
 }
 
 static int env_yes(const char *name, int def) {

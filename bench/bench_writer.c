@@ -34,22 +34,7 @@
 #include "cli/gen_data.h"
 #include "memwal.h"
 #include "memwal_sys.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long env_long(const char *name, long def) {
-  const char *v = getenv(name);
-  return v && *v ? atol(v) : def;
-}
-
-static const char *env_str(const char *name, const char *def) {
-  const char *v = getenv(name);
-  return v && *v ? v : def;
-}
+#include "bench_util.h"
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
