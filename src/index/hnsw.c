@@ -358,7 +358,8 @@ static unsigned char *slot_at(const mw_hnsw *h, uint32_t id) {
   return chunk_get(h, id)->slots + (size_t)(id & (MW_HNSW_CHUNK - 1)) * h->stride;
 }
 static const float *vec_at(const mw_hnsw *h, uint32_t id) { return (const float *)slot_at(h, id); }
-/* The list of `n` (node id `id`) at `level` (<= n->level): count, then ids. */
+/* The list of `n` (node id `id`) at `level` (<= n->level): count, then ids.
+ * Level 0 lives in the slot: n is not read (it may be NULL). */
 static link_t *list_of(const mw_hnsw *h, uint32_t id, const hnsw_node *n, int level) {
   if (level == 0) return (link_t *)(slot_at(h, id) + h->vec_bytes);
   return n->upper + (size_t)(level - 1) * list_words(h->m);
@@ -382,7 +383,7 @@ static float dist_nodes(const mw_hnsw *h, uint32_t a, uint32_t b) {
 static uint32_t copy_links(const mw_hnsw *h, uint32_t id, int level, uint32_t *out) {
   link_t *l;
   if (level == 0) { /* every node has one: its header (another cache line) is not read */
-    l = (link_t *)(slot_at(h, id) + h->vec_bytes);
+    l = list_of(h, id, NULL, 0);
   } else {
     hnsw_node *n = node_at(h, id);
     if (level > n->level) return 0;
@@ -580,27 +581,22 @@ static inline bool keep(const search_ctx *s, uint32_t id) {
   return !s->filter || s->filter(s->filter_ctx, node_at(s->h, id)->row);
 }
 
-static inline void prefetch_vec(const mw_hnsw *h, uint32_t id) {
+/* Starts loading n bytes from p, a cache line at a time. */
+static inline void prefetch_bytes(const unsigned char *p, size_t n) {
 #if defined(__GNUC__)
-  const unsigned char *p = slot_at(h, id);
-  for (size_t o = 0; o < h->vec_bytes; o += 64) __builtin_prefetch(p + o);
+  for (size_t o = 0; o < n; o += 64) __builtin_prefetch(p + o);
 #else
-  (void)h;
-  (void)id;
+  (void)p;
+  (void)n;
 #endif
 }
+
+static inline void prefetch_vec(const mw_hnsw *h, uint32_t id) { prefetch_bytes(slot_at(h, id), h->vec_bytes); }
 
 /* Starts loading the head of id's level-0 link list (seq, count, ids),
  * which sits after its vector in the slot and is read when id is expanded. */
 static inline void prefetch_list0(const mw_hnsw *h, uint32_t id) {
-#if defined(__GNUC__)
-  const unsigned char *p = slot_at(h, id) + h->vec_bytes;
-  size_t n = (2 + (size_t)h->m0) * sizeof(link_t);
-  for (size_t o = 0; o < n; o += 64) __builtin_prefetch(p + o);
-#else
-  (void)h;
-  (void)id;
-#endif
+  prefetch_bytes((const unsigned char *)list_of(h, id, NULL, 0), (2 + (size_t)h->m0) * sizeof(link_t));
 }
 
 /* Greedy walk at one level from *cur (distance *curd) to a local minimum. */
