@@ -197,6 +197,18 @@ static mw_status finish_entry(mw_wal_entry *out, const char *key, mw_error *err)
     mw_wal_entry_release(out);
     return mw_err(err, MW_ERR_CORRUPT, "wal entry %s: schema metadata has no writer_epoch", key);
   }
+  /* a second writer_epoch would make the entry's epoch ambiguous (and
+   * survive the strip below): refused, like a malformed one */
+  int32_t n_epochs = 0, n_meta = mw_metadata_count(out->schema.metadata);
+  for (int32_t i = 0; i < n_meta; i++) {
+    mw_kv x = mw_metadata_at(out->schema.metadata, i);
+    if (x.key_len == 12 && memcmp(x.key, "writer_epoch", 12) == 0) n_epochs++;
+  }
+  if (n_epochs > 1) {
+    mw_wal_entry_release(out);
+    return mw_err(err, MW_ERR_CORRUPT, "wal entry %s: schema metadata has writer_epoch %d times", key,
+                  (int)n_epochs);
+  }
   uint64_t epoch = 0;
   bool okn = kv.value_len > 0 && kv.value_len <= 20;
   for (int32_t i = 0; okn && i < kv.value_len; i++) {

@@ -71,7 +71,12 @@ static void check_tailer(const uint8_t *data, size_t size, int decoded, const st
   mw_error err = {0};
   mw_status st = mw_wal_tailer_read_entry(&e, tailer, 1, &err);
   mw_kv kv;
-  int want_ok = decoded && mw_metadata_find(schema->metadata, "writer_epoch", &kv) && epoch_ok(&kv);
+  int epochs = 0;
+  for (int32_t i = 0; decoded && i < mw_metadata_count(schema->metadata); i++) {
+    mw_kv x = mw_metadata_at(schema->metadata, i);
+    if (x.key_len == 12 && memcmp(x.key, "writer_epoch", 12) == 0) epochs++;
+  }
+  int want_ok = decoded && epochs == 1 && mw_metadata_find(schema->metadata, "writer_epoch", &kv) && epoch_ok(&kv);
   if ((st == MW_OK) != want_ok) __builtin_trap();
   if (st != MW_OK) {
     if (decoded && st != MW_ERR_CORRUPT) __builtin_trap();
